@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+// runbook: named operational runbooks (Lua 5.4) with typed arguments, dry-run,
+// step logging, crash-safe undo and cleanup hooks.
+import PackageDescription
+
+let package = Package(
+    name: "runbook",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "runbook", targets: ["runbook"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries, each with a shim header that re-declares the macros Swift cannot import.
+        .systemLibrary(
+            name: "CLua",
+            pkgConfig: "lua5.4",
+            providers: [.apt(["liblua5.4-dev"]), .brew(["lua"])]
+        ),
+        .systemLibrary(
+            name: "CMariaDB",
+            pkgConfig: "libmariadb",
+            providers: [.apt(["libmariadb-dev"])]
+        ),
+        // A safe, runbook-agnostic Lua 5.4 bridge: state, conversions, sandbox, budget.
+        .target(name: "LuaBridge", dependencies: ["CLua"]),
+        // A small MySQL/MariaDB client: prepared statements, transactions, typed errors.
+        .target(name: "MySQLClient", dependencies: ["CMariaDB"]),
+        // The runbook engine: declarations, effects, dry-run, journal, undo, CLI commands.
+        .target(name: "RunbookEngine", dependencies: ["LuaBridge", "MySQLClient"]),
+        .target(
+            name: "RunbookCLI",
+            dependencies: [
+                "RunbookEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "runbook", dependencies: ["RunbookCLI"]),
+        .testTarget(name: "LuaBridgeTests", dependencies: ["LuaBridge"]),
+        .testTarget(name: "MySQLClientTests", dependencies: ["MySQLClient"]),
+        .testTarget(name: "RunbookEngineTests", dependencies: ["RunbookEngine", "RunbookCLI"]),
+    ]
+)

@@ -1,0 +1,109 @@
+// Swift functions callable from Lua: one C trampoline, one Swift dispatch, closures owned
+// by Lua's collector.
+
+import CLua
+
+/// A Swift function exposed to Lua. It reads its arguments from `call`, pushes its
+/// results and returns how many it pushed. Whatever it throws becomes a Lua error that
+/// carries the calling script's file:line (and that `pcall` can catch).
+public typealias LuaHostFunction = (LuaCall) throws -> Int32
+
+/// The boxed closure a Lua function value owns (released by the userdata's `__gc`).
+final class HostFunctionBox {
+    let name: String
+    let body: LuaHostFunction
+    init(name: String, body: @escaping LuaHostFunction) {
+        self.name = name
+        self.body = body
+    }
+}
+
+enum HostFunctionRegistry {
+    static let metatableName = "runbook.hostfunction"
+
+    /// The single Swift entry point behind every registered function.
+    static let dispatch: rb_host_function = { L, box in
+        guard let L, let box else { return 0 }
+        let function = Unmanaged<HostFunctionBox>.fromOpaque(box).takeUnretainedValue()
+        do {
+            return try function.body(LuaCall(L: L, name: function.name))
+        } catch {
+            LuaConversion.pushString(L, scriptLocation(L) + String(describing: error))
+            // Remember the typed error, so a caller in Swift can get it back.
+            let control = Unmanaged<LuaState>.fromOpaque(rb_control_of(L).pointee.owner).takeUnretainedValue()
+            control.lastHostError = error
+            control.lastHostErrorMessage = LuaConversion.string(L, at: -1)
+            return RB_HOST_ERROR
+        }
+    }
+
+    /// "file:line: " of the nearest Lua code up the stack (a primitive may be called
+    /// through pcall or another C function, which has no line of its own).
+    static func scriptLocation(_ L: OpaquePointer) -> String {
+        var record = lua_Debug()
+        var level: Int32 = 1
+        while level < 20, lua_getstack(L, level, &record) != 0 {
+            if lua_getinfo(L, "Sl", &record) != 0, record.currentline > 0 {
+                let source = withUnsafeBytes(of: record.short_src) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                return "\(source):\(record.currentline): "
+            }
+            level += 1
+        }
+        return ""
+    }
+
+    /// Frees the closure when Lua collects the function (or closes the state).
+    static let release: lua_CFunction = { L in
+        guard let L, let slot = rb_host_slot_at(L, 1), let box = slot.pointee.box else { return 0 }
+        slot.pointee.box = nil
+        Unmanaged<HostFunctionBox>.fromOpaque(box).release()
+        return 0
+    }
+
+    static func installMetatable(_ L: OpaquePointer) {
+        luaL_newmetatable(L, metatableName)
+        lua_pushcclosure(L, release, 0)
+        lua_setfield(L, -2, "__gc")
+        lua_pushboolean(L, 0)
+        lua_setfield(L, -2, "__metatable")
+        rb_pop(L, 1)
+    }
+
+    static func push(_ L: OpaquePointer, name: String, body: @escaping LuaHostFunction) {
+        let box = Unmanaged.passRetained(HostFunctionBox(name: name, body: body)).toOpaque()
+        rb_push_host_function(L, box, dispatch, metatableName)
+    }
+}
+
+extension LuaState {
+    /// Registers `module.name` (or a global `name` when `module` is nil). The module table
+    /// is created on first use. The closure must not capture this state strongly.
+    public func register(_ name: String, in module: String? = nil, _ body: @escaping LuaHostFunction) {
+        enterHost()
+        defer { leaveHost() }
+        rb_pushglobaltable(L)
+        if let module {
+            lua_pushstring(L, module)
+            lua_rawget(L, -2)
+            if lua_type(L, -1) != LUA_TTABLE {
+                rb_pop(L, 1)
+                lua_createtable(L, 0, 8)
+                lua_pushstring(L, module)
+                lua_pushvalue(L, -2)
+                lua_rawset(L, -4)
+            }
+        }
+        lua_pushstring(L, name)
+        HostFunctionRegistry.push(L, name: module.map { "\($0).\(name)" } ?? name, body: body)
+        lua_rawset(L, -3)
+        rb_pop(L, module == nil ? 1 : 2)
+    }
+
+    /// A Lua function value for a Swift closure, to pass into Lua (as an argument, a field).
+    public func function(named name: String, _ body: @escaping LuaHostFunction) -> LuaRef {
+        enterHost()
+        defer { leaveHost() }
+        HostFunctionRegistry.push(L, name: name, body: body)
+        return makeRef()
+    }
+}

@@ -1,0 +1,156 @@
+// Converting between Lua stack values and `LuaValue`, strictly and without raising.
+
+import CLua
+
+enum LuaConversion {
+    /// Deeper tables are refused: it also stops cycles from recursing forever.
+    static let maximumDepth = 100
+
+    struct ConversionError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    // MARK: Lua -> Swift
+
+    /// Reads the value at `index` (never pops, never raises, never calls metamethods).
+    static func value(_ L: OpaquePointer, at index: Int32, state: LuaState?, depth: Int = 0) throws -> LuaValue {
+        let index = lua_absindex(L, index)
+        switch lua_type(L, index) {
+        case LUA_TNIL, LUA_TNONE: return .nil
+        case LUA_TBOOLEAN: return .boolean(lua_toboolean(L, index) != 0)
+        case LUA_TNUMBER:
+            if rb_isinteger(L, index) != 0 { return .integer(rb_tointegerx(L, index, nil)) }
+            return .number(rb_tonumberx(L, index, nil))
+        case LUA_TSTRING: return .string(bytes(L, at: index))
+        case LUA_TTABLE: return .table(try table(L, at: index, state: state, depth: depth))
+        case LUA_TFUNCTION:
+            guard let state else { throw ConversionError(description: "a function cannot be converted here") }
+            lua_pushvalue(L, index)
+            return .function(state.makeRef())
+        default:
+            throw ConversionError(description: "a \(String(cString: rb_typename_at(L, index))) value cannot be converted")
+        }
+    }
+
+    /// The bytes of the string at `index`; the caller has checked it is a string
+    /// (so `lua_tolstring` converts nothing in place).
+    static func bytes(_ L: OpaquePointer, at index: Int32) -> [UInt8] {
+        var length = 0
+        guard let pointer = rb_tolstring(L, index, &length) else { return [] }
+        return pointer.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
+    }
+
+    static func string(_ L: OpaquePointer, at index: Int32) -> String {
+        var length = 0
+        guard let pointer = rb_tolstring(L, index, &length) else { return "" }
+        return pointer.withMemoryRebound(to: UInt8.self, capacity: length) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+        }
+    }
+
+    static func table(_ L: OpaquePointer, at index: Int32, state: LuaState?, depth: Int) throws -> LuaTable {
+        guard depth < maximumDepth else {
+            throw ConversionError(description: "table nested more than \(maximumDepth) levels deep (or a cycle)")
+        }
+        guard lua_checkstack(L, 3) != 0 else { throw ConversionError(description: "Lua stack exhausted") }
+        var table = LuaTable()
+        let length = Int(lua_rawlen(L, index))
+        if length > 0 {
+            table.array.reserveCapacity(length)
+            for position in 1...length {
+                lua_rawgeti(L, index, lua_Integer(position))
+                defer { rb_pop(L, 1) }
+                let element = try value(L, at: -1, state: state, depth: depth + 1)
+                // A hole ends the array part; the rest are ordinary fields.
+                if element.isNil { break }
+                table.array.append(element)
+            }
+        }
+        let arrayCount = Int64(table.array.count)
+        lua_pushnil(L)
+        while lua_next(L, index) != 0 {
+            let key: LuaValue
+            switch lua_type(L, -2) {
+            case LUA_TSTRING: key = .string(bytes(L, at: -2))
+            case LUA_TNUMBER:
+                if rb_isinteger(L, -2) != 0 {
+                    let integer = rb_tointegerx(L, -2, nil)
+                    if integer >= 1 && integer <= arrayCount {
+                        rb_pop(L, 1)
+                        continue
+                    }
+                    key = .integer(integer)
+                } else {
+                    key = .number(rb_tonumberx(L, -2, nil))
+                }
+            case LUA_TBOOLEAN: key = .boolean(lua_toboolean(L, -2) != 0)
+            default:
+                rb_pop(L, 2)
+                throw ConversionError(description: "a table key of type \(String(cString: rb_typename_at(L, -2))) cannot be converted")
+            }
+            do {
+                table.fields[key] = try value(L, at: -1, state: state, depth: depth + 1)
+            } catch {
+                rb_pop(L, 2)
+                throw error
+            }
+            rb_pop(L, 1)
+        }
+        return table
+    }
+
+    /// The text of an error value, without calling any metamethod.
+    static func errorText(_ L: OpaquePointer, at index: Int32) -> String {
+        switch lua_type(L, index) {
+        case LUA_TSTRING: return string(L, at: index)
+        case LUA_TNIL: return "nil"
+        case LUA_TNUMBER:
+            if rb_isinteger(L, index) != 0 { return String(rb_tointegerx(L, index, nil)) }
+            return String(rb_tonumberx(L, index, nil))
+        default: return "(error object is a \(String(cString: rb_typename_at(L, index))) value)"
+        }
+    }
+
+    // MARK: Swift -> Lua
+
+    /// Pushes one value. The caller runs as host code (no memory limit), so pushes don't raise.
+    static func push(_ L: OpaquePointer, _ value: LuaValue, depth: Int = 0) throws {
+        guard lua_checkstack(L, 3) != 0 else { throw ConversionError(description: "Lua stack exhausted") }
+        switch value {
+        case .nil: lua_pushnil(L)
+        case .boolean(let b): lua_pushboolean(L, b ? 1 : 0)
+        case .integer(let i): lua_pushinteger(L, i)
+        case .number(let d): lua_pushnumber(L, d)
+        case .string(let bytes): pushBytes(L, bytes)
+        case .function(let ref): ref.push(L)
+        case .table(let table):
+            guard depth < maximumDepth else {
+                throw ConversionError(description: "table nested more than \(maximumDepth) levels deep")
+            }
+            lua_createtable(L, Int32(clamping: table.array.count), Int32(clamping: table.fields.count))
+            for (offset, element) in table.array.enumerated() {
+                try push(L, element, depth: depth + 1)
+                lua_rawseti(L, -2, lua_Integer(offset + 1))
+            }
+            for (key, element) in table.fields {
+                if case .number(let d) = key, d.isNaN { continue }
+                try push(L, key, depth: depth + 1)
+                try push(L, element, depth: depth + 1)
+                lua_rawset(L, -3)
+            }
+        }
+    }
+
+    static func pushBytes(_ L: OpaquePointer, _ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { _ = lua_pushlstring(L, $0.baseAddress, $0.count) }
+        }
+    }
+
+    static func pushString(_ L: OpaquePointer, _ text: String) {
+        var text = text
+        text.withUTF8 { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { _ = lua_pushlstring(L, $0.baseAddress, $0.count) }
+        }
+    }
+}

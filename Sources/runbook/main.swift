@@ -1,0 +1,5 @@
+// The runbook executable: a thin shell over RunbookCLI.
+
+import RunbookCLI
+
+RunbookCommand.main()
