@@ -41,5 +41,12 @@ let package = Package(
         .testTarget(name: "LuaBridgeTests", dependencies: ["LuaBridge"]),
         .testTarget(name: "MySQLClientTests", dependencies: ["MySQLClient"]),
         .testTarget(name: "RunbookEngineTests", dependencies: ["RunbookEngine", "RunbookCLI"]),
+        // Benchmarks (bench/run): a C baseline and the workload runner.
+        .target(name: "CBenchSupport", dependencies: ["CLua"], path: "bench/Sources/CBenchSupport"),
+        .executableTarget(
+            name: "runbook-bench",
+            dependencies: ["LuaBridge", "CBenchSupport", "CLua"],
+            path: "bench/Sources/runbook-bench"
+        ),
     ]
 )

@@ -1,0 +1,199 @@
+// What every workload shares: options, the registry, a monotonic clock, medians and
+// fixed-width text. libc only (no Foundation), so the harness adds nothing to measure.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// MARK: - Options
+
+struct BenchUsageError: Error {
+    var message: String
+}
+
+struct BenchOptions: Sendable {
+    /// Fewer iterations per sample: for CI regression checks, not for reported numbers.
+    var quick = false
+    /// Overrides the workload's iterations per sample.
+    var iterations: Int?
+    /// Overrides the number of samples the median is taken over.
+    var repetitions: Int?
+    var list = false
+    var help = false
+    /// Workload names (empty: all).
+    var workloads: [String] = []
+
+    static let usage = """
+        usage: bench/run [--quick] [--iterations N] [--repetitions R] [WORKLOAD ...]
+               bench/run --list
+          --quick            fewer iterations per sample (CI regression check)
+          --iterations N     iterations per sample (overrides the workload's default)
+          --repetitions R    samples per measurement; the median is reported (default 7)
+          --list             list the workloads
+        With no WORKLOAD every workload runs. Exit status: 0 targets met or missed by at
+        most 50%, 1 a target missed by more than 50%, 2 bad invocation or build failure.
+        """
+
+    static func parse(_ arguments: [String]) throws -> BenchOptions {
+        var options = BenchOptions()
+        var index = 0
+        func positive(_ flag: String) throws -> Int {
+            index += 1
+            guard index < arguments.count else { throw BenchUsageError(message: "\(flag) needs a value") }
+            let text = arguments[index].filter { $0 != "_" }
+            guard let value = Int(text), value > 0 else {
+                throw BenchUsageError(message: "\(flag) must be a positive integer, got '\(arguments[index])'")
+            }
+            return value
+        }
+        while index < arguments.count {
+            let argument = arguments[index]
+            switch argument {
+            case "--quick": options.quick = true
+            case "--iterations", "-n": options.iterations = try positive(argument)
+            case "--repetitions", "-r": options.repetitions = try positive(argument)
+            case "--list": options.list = true
+            case "--help", "-h": options.help = true
+            default:
+                if argument.hasPrefix("-") { throw BenchUsageError(message: "unknown option '\(argument)'") }
+                options.workloads.append(argument)
+            }
+            index += 1
+        }
+        return options
+    }
+}
+
+// MARK: - Workloads
+
+/// How a workload's result compares with its target.
+enum Outcome {
+    case met
+    /// Over the target, but by at most 50%: reported as FAIL, exit status stays 0.
+    case missedWithinTolerance
+    /// Over the target by more than 50%: the run exits 1.
+    case regressed
+
+    /// For a "lower is better" measure against a target (tolerance: 50% over it).
+    init(value: Double, target: Double) {
+        if value <= target { self = .met }
+        else if value <= target * 1.5 { self = .missedWithinTolerance }
+        else { self = .regressed }
+    }
+
+    var label: String {
+        switch self {
+        case .met: return "PASS"
+        case .missedWithinTolerance: return "FAIL"
+        case .regressed: return "FAIL (>50% over)"
+        }
+    }
+}
+
+struct Workload: Sendable {
+    var name: String
+    var aliases: [String]
+    var summary: String
+    var run: @Sendable (BenchOptions) throws -> Outcome
+}
+
+enum Workloads {
+    /// Every workload, in the order a full run runs them. Add new ones here.
+    static let all: [Workload] = [
+        Workload(name: "w3-bridge", aliases: ["w3", "bridge"],
+                 summary: "calls/s of a no-op Swift host function vs a Lua and a C function",
+                 run: BridgeWorkload.run),
+    ]
+
+    static func select(_ names: [String]) throws -> [Workload] {
+        if names.isEmpty { return all }
+        return try names.map { name in
+            let key = name.lowercased()
+            guard let workload = all.first(where: { $0.name == key || $0.aliases.contains(key) }) else {
+                let known = all.map(\.name).joined(separator: ", ")
+                throw BenchUsageError(message: "unknown workload '\(name)' (known: \(known))")
+            }
+            return workload
+        }
+    }
+}
+
+// MARK: - Clock and statistics
+
+/// CLOCK_MONOTONIC in nanoseconds.
+@inline(__always)
+func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+}
+
+/// Samples of one measurement, in nanoseconds per operation.
+struct Samples {
+    var values: [Double] = []
+
+    var median: Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+
+    /// (max - min) / median: how noisy the samples were.
+    var spread: Double {
+        guard let low = values.min(), let high = values.max(), median > 0 else { return .nan }
+        return (high - low) / median
+    }
+}
+
+// MARK: - Text
+
+/// `value` with exactly `decimals` digits after the point (no Foundation formatting).
+func fixed(_ value: Double, _ decimals: Int) -> String {
+    guard value.isFinite else { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }
+    var scale = 1.0
+    for _ in 0..<decimals { scale *= 10 }
+    let scaled = (abs(value) * scale).rounded()
+    guard scaled < 9e18 else { return String(value) }
+    let whole = UInt64(scaled)
+    let unit = UInt64(scale)
+    var text = (value < 0 && whole != 0 ? "-" : "") + String(whole / unit)
+    if decimals > 0 {
+        let fraction = String(whole % unit)
+        text += "." + String(repeating: "0", count: decimals - fraction.count) + fraction
+    }
+    return text
+}
+
+/// A rate with an SI suffix: 24.31 M.
+func rate(_ perSecond: Double) -> String {
+    if perSecond >= 1e9 { return fixed(perSecond / 1e9, 2) + " G" }
+    if perSecond >= 1e6 { return fixed(perSecond / 1e6, 2) + " M" }
+    if perSecond >= 1e3 { return fixed(perSecond / 1e3, 2) + " k" }
+    return fixed(perSecond, 0) + "  "
+}
+
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+}
+
+func padLeft(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+}
+
+/// A line on standard error.
+func printError(_ text: String) {
+    let bytes = Array((text + "\n").utf8)
+    bytes.withUnsafeBytes { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
+            if written <= 0 { break }
+            offset += written
+        }
+    }
+}
