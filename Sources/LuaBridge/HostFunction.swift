@@ -27,6 +27,14 @@ enum HostFunctionRegistry {
         let function = Unmanaged<HostFunctionBox>.fromOpaque(box).takeUnretainedValue()
         do {
             return try function.body(LuaCall(L: L, name: function.name))
+        } catch let error as LuaError {
+            // A Lua error passing back through Swift (a host function that called Lua)
+            // already carries its location: re-raise it as it was, typed cause included.
+            let state = Unmanaged<LuaState>.fromOpaque(rb_control_of(L).pointee.owner).takeUnretainedValue()
+            LuaConversion.pushString(L, error.description)
+            state.lastHostError = error.hostError
+            state.lastHostErrorMessage = error.hostError == nil ? nil : error.description
+            return RB_HOST_ERROR
         } catch {
             LuaConversion.pushString(L, scriptLocation(L) + String(describing: error))
             // Remember the typed error, so a caller in Swift can get it back.

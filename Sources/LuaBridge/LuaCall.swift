@@ -100,6 +100,8 @@ public struct LuaCall {
     public func push(_ number: Double) { lua_pushnumber(L, number) }
     public func push(_ flag: Bool) { lua_pushboolean(L, flag ? 1 : 0) }
     public func pushNil() { lua_pushnil(L) }
+    /// Pushes an argument back unchanged (returning it as it is, without converting).
+    public func pushArgument(_ position: Int32) { lua_pushvalue(L, position) }
 
     /// The state this call runs on (unowned: valid during the call).
     public var owner: LuaState? {

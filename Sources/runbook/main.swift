@@ -2,4 +2,4 @@
 
 import RunbookCLI
 
-RunbookCommand.main()
+RunbookCommand.runMain()

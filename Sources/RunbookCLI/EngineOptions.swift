@@ -1,0 +1,41 @@
+// Options every subcommand accepts, before or after the runbook name.
+
+import ArgumentParser
+import RunbookEngine
+
+struct EngineOptions: ParsableArguments {
+    @Option(name: .long, help: "Configuration file (TOML). Also RUNBOOK_CONFIG.")
+    var config: String?
+
+    @Option(name: .long, help: "A directory of runbooks, searched first (repeatable).")
+    var runbooks: [String] = []
+
+    @Option(name: .customLong("state-dir"), help: "Journals, logs, history and locks. Also RUNBOOK_STATE_DIR.")
+    var stateDir: String?
+
+    @Option(name: .long, help: "Confine every filesystem path of the run under this directory.")
+    var root: String?
+
+    func engine(durable: Bool = false) throws -> Engine {
+        var overrides = EngineOverrides()
+        overrides.configPath = config
+        overrides.runbookDirs = runbooks
+        overrides.stateDir = stateDir
+        overrides.root = root
+        overrides.durable = durable
+        return Engine(config: try EngineConfig.resolve(overrides))
+    }
+}
+
+/// Prints one line to stderr and exits with the error's status (2 for bad invocations).
+func exitWith(_ error: any Error) -> ExitCode {
+    let status = (error as? RunbookError)?.exitStatus ?? .failed
+    let line = "runbook: \(error)\n"
+    _ = try? Posix.writeAll(2, Array(line.utf8), path: "stderr")
+    return ExitCode(status.rawValue)
+}
+
+func printLine(_ text: String) {
+    let line = text + "\n"
+    _ = try? Posix.writeAll(1, Array(line.utf8), path: "stdout")
+}

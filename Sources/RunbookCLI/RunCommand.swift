@@ -1,0 +1,30 @@
+// `runbook run NAME [--ARG VALUE | --FLAG]... [--dry-run] [--json] [--yes]`
+
+import ArgumentParser
+import RunbookEngine
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run a runbook (or plan it with --dry-run).",
+        discussion: "Runbook arguments follow the name as --name value (see `runbook describe NAME`).")
+
+    @OptionGroup var options: EngineOptions
+    @Flag(name: .customLong("dry-run"), help: "Plan only: show every change, make none.") var dryRun = false
+    @Flag(name: .long, help: "One JSON object per line for every event; nothing else on stdout.") var json = false
+    @Flag(name: .long, help: "Do not ask for confirmation.") var yes = false
+    @Flag(name: .long, help: "fsync the journal before every effect (power-loss safety, slower).") var durable = false
+    @Option(name: .customLong("lock-timeout"), help: "Seconds to wait for a lock held by another run.") var lockTimeout: Double = 0
+    @Argument(help: "Runbook name (or path to a .lua file).") var name: String
+    @Argument(parsing: .allUnrecognized, help: "Runbook arguments: --name value ...") var arguments: [String] = []
+
+    func run() throws {
+        let engine: Engine
+        do { engine = try options.engine(durable: durable) } catch { throw exitWith(error) }
+        var runOptions = RunOptions()
+        runOptions.dryRun = dryRun
+        runOptions.output = json ? .json : .human
+        runOptions.lockTimeout = max(0, lockTimeout)
+        let result = engine.run(name, words: arguments, options: runOptions)
+        if result.status != .done { throw ExitCode(result.status.rawValue) }
+    }
+}

@@ -1,0 +1,20 @@
+// `runbook undo RUN_ID [--dry-run]`: reverse what a failed, interrupted or crashed run applied.
+
+import ArgumentParser
+import RunbookEngine
+
+struct UndoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "undo", abstract: "Reverse the effects a run applied, newest first.")
+
+    @OptionGroup var options: EngineOptions
+    @Argument(help: "The run id (see `runbook history`).") var runID: String
+    @Flag(name: .customLong("dry-run"), help: "Show what would be undone; change nothing.") var dryRun = false
+    @Flag(name: .long, help: "One JSON object per line.") var json = false
+
+    func run() throws {
+        let engine: Engine
+        do { engine = try options.engine() } catch { throw exitWith(error) }
+        let result = engine.undo(runID, dryRun: dryRun, output: json ? .json : .human)
+        if result.status != .done { throw ExitCode(result.status.rawValue) }
+    }
+}

@@ -1,0 +1,172 @@
+// The engine's configuration: where runbooks, stdlib and state live, the root, and the
+// named database connections. From a TOML file, the environment and the command line.
+
+/// A named database connection (`[databases.NAME]` in the config file).
+public struct DatabaseConfig: Sendable {
+    public var name: String
+    public var socket: String?
+    public var host: String?
+    public var port: Int
+    public var user: String
+    /// Read from `password_file` (preferred) or `password`; never printed.
+    public var password: String?
+    public var database: String?
+    public var connectTimeout: Int
+    public var readTimeout: Int
+}
+
+/// Command-line and environment overrides, applied over the config file.
+public struct EngineOverrides: Sendable {
+    public var configPath: String?
+    public var runbookDirs: [String] = []
+    public var stateDir: String?
+    public var root: String?
+    public var durable: Bool = false
+    public init() {}
+}
+
+public struct EngineConfig: Sendable {
+    public var root = "/"
+    public var stateDir: String
+    /// Searched in order: --runbooks dirs, configured dirs, the project's runbooks/.
+    public var runbookDirs: [String] = []
+    public var stdlibDirs: [String] = []
+    public var databases: [String: DatabaseConfig] = [:]
+    /// A database whose GET_LOCK also guards named locks, so two hosts exclude each other.
+    public var lockDatabase: String?
+    public var durable = false
+    /// The `[settings]` table, given to runbooks as the global `settings`.
+    public var settings: JSON = .object([])
+    public var sourcePath: String?
+
+    public init(stateDir: String) { self.stateDir = stateDir }
+
+    /// Resolves the configuration: defaults, then the file, then environment and flags.
+    public static func resolve(_ overrides: EngineOverrides) throws -> EngineConfig {
+        let home = Posix.environment("HOME") ?? "/root"
+        var config = EngineConfig(stateDir: getuid() == 0 ? "/var/lib/runbook" : home + "/.local/state/runbook")
+        let path = overrides.configPath ?? Posix.environment("RUNBOOK_CONFIG") ?? defaultConfigPath()
+        if let path {
+            try config.read(file: path)
+        }
+        if let state = Posix.environment("RUNBOOK_STATE_DIR"), !state.isEmpty { config.stateDir = state }
+        if let state = overrides.stateDir { config.stateDir = state }
+        if let root = overrides.root { config.root = root }
+        if overrides.durable { config.durable = true }
+        config.runbookDirs = overrides.runbookDirs + config.runbookDirs
+        if let project = ProjectLocation.find() {
+            config.runbookDirs.append(project + "/runbooks")
+            config.stdlibDirs.append(project + "/stdlib")
+        }
+        config.stateDir = absolute(config.stateDir)
+        config.runbookDirs = config.runbookDirs.map(absolute)
+        return config
+    }
+
+    static func defaultConfigPath() -> String? {
+        Posix.lstatInfo("/etc/runbook/config.toml") != nil ? "/etc/runbook/config.toml" : nil
+    }
+
+    static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : PathName.normalize(Posix.currentDirectory + "/" + path) ?? path
+    }
+
+    mutating func read(file path: String) throws {
+        let text: String
+        do { text = try Posix.readText(path) } catch {
+            throw RunbookError.usage("cannot read the config file: \(error)")
+        }
+        let table: JSON
+        do { table = try TOMLReader.parse(text, file: path) } catch {
+            throw RunbookError.usage("config: \(error)")
+        }
+        sourcePath = path
+        let directory = PathName.parent(EngineConfig.absolute(path))
+        func resolvePath(_ value: String) -> String { value.hasPrefix("/") ? value : directory + "/" + value }
+        func fail(_ key: String, _ expected: String) -> RunbookError {
+            RunbookError.usage("\(path): '\(key)' must be \(expected)")
+        }
+        for (key, value) in table.objectValue ?? [] {
+            switch key {
+            case "root":
+                guard let root = value.stringValue else { throw fail(key, "a string") }
+                self.root = resolvePath(root)
+            case "state_dir":
+                guard let state = value.stringValue else { throw fail(key, "a string") }
+                stateDir = resolvePath(state)
+            case "runbooks", "stdlib":
+                guard let items = value.arrayValue?.compactMap(\.stringValue) else { throw fail(key, "an array of strings") }
+                if key == "runbooks" { runbookDirs = items.map(resolvePath) } else { stdlibDirs = items.map(resolvePath) }
+            case "durable":
+                guard let flag = value.boolValue else { throw fail(key, "true or false") }
+                durable = flag
+            case "lock_database":
+                guard let name = value.stringValue else { throw fail(key, "a string") }
+                lockDatabase = name
+            case "settings": settings = value
+            case "databases":
+                for (name, entry) in value.objectValue ?? [] {
+                    databases[name] = try DatabaseConfig(name: name, table: entry, file: path, resolve: resolvePath)
+                }
+            default:
+                throw RunbookError.usage("\(path): unknown setting '\(key)'")
+            }
+        }
+        if let lockDatabase, databases[lockDatabase] == nil {
+            throw RunbookError.usage("\(path): lock_database '\(lockDatabase)' is not a [databases.\(lockDatabase)] entry")
+        }
+    }
+}
+
+extension DatabaseConfig {
+    init(name: String, table: JSON, file: String, resolve: (String) -> String) throws {
+        func string(_ key: String) -> String? { table[key]?.stringValue }
+        self.name = name
+        socket = string("socket")
+        host = string("host")
+        port = Int(table["port"]?.intValue ?? 3306)
+        user = string("user") ?? "root"
+        database = string("database")
+        connectTimeout = Int(table["connect_timeout"]?.intValue ?? 5)
+        readTimeout = Int(table["read_timeout"]?.intValue ?? 60)
+        password = string("password")
+        if let passwordFile = string("password_file") {
+            let path = resolve(passwordFile)
+            do {
+                password = try Posix.readText(path).trimmed.split(separator: "\n").first.map(String.init) ?? ""
+            } catch {
+                throw RunbookError.usage("\(file): [databases.\(name)] password_file: \(error)")
+            }
+        }
+        guard socket != nil || host != nil else {
+            throw RunbookError.usage("\(file): [databases.\(name)] needs a 'socket' or a 'host'")
+        }
+    }
+}
+
+/// Where the project's own runbooks/ and stdlib/ are: RUNBOOK_HOME, or up from the executable.
+enum ProjectLocation {
+    static func find() -> String? {
+        if let home = Posix.environment("RUNBOOK_HOME"), !home.isEmpty { return home }
+        var directory = PathName.parent(executablePath())
+        for _ in 0..<6 {
+            if Posix.lstatInfo(directory + "/runbooks")?.kind == .directory, Posix.lstatInfo(directory + "/stdlib") != nil {
+                return directory
+            }
+            if directory == "/" { break }
+            directory = PathName.parent(directory)
+        }
+        for candidate in ["/usr/local/share/runbook", "/usr/share/runbook"] where Posix.lstatInfo(candidate + "/runbooks") != nil {
+            return candidate
+        }
+        return nil
+    }
+
+    static func executablePath() -> String {
+        #if os(Linux)
+        if let path = Posix.readLink("/proc/self/exe") { return path }
+        #endif
+        let first = CommandLine.arguments.first ?? "."
+        return EngineConfig.absolute(first)
+    }
+}

@@ -1,0 +1,210 @@
+// Database effects: insert, update and delete with undo computed from before-images, and
+// raw statements (irreversible unless they declare their undo).
+
+import MySQLClient
+
+/// A value known only after the effect is applied (an auto-increment id), in a dry-run.
+enum SymbolicValue {
+    static func text(_ what: String) -> String { "(known after apply: \(what))" }
+    static func isSymbolic(_ text: String) -> Bool { text.hasPrefix("(known after apply") }
+}
+
+private func whereClause(_ columns: [String]) throws -> String {
+    try columns.map { "\(try SQLIdentifier.validate($0, what: "column")) <=> ?" }.joined(separator: " AND ")
+}
+
+private func describe(_ pairs: [(String, SQLValue)]) -> String {
+    pairs.map { "\($0.0)=\(SQLValueCoding.display($0.1))" }.joined(separator: ", ")
+}
+
+private func undoExec(_ connection: String, _ sql: String, _ params: [SQLValue]) -> UndoStep {
+    UndoStep("db.exec", [("connection", .string(connection)), ("sql", .string(sql)),
+                         ("params", .array(params.map(SQLValueCoding.json)))])
+}
+
+struct InsertRow: Effect {
+    let connection: String
+    let table: String
+    let row: [(String, SQLValue)]
+    /// Primary-key columns; when the row lacks them the key is assigned by the server.
+    let primaryKey: [String]
+    var kind: String { "db.insert" }
+    var sign: ChangeSign { .create }
+    var summary: String { "insert into \(connection).\(table): \(describe(row))" }
+    var identity: JSON {
+        .object([("connection", .string(connection)), ("table", .string(table)),
+                 ("row", .object(row.map { ($0.0, SQLValueCoding.json($0.1)) }))])
+    }
+
+    var keyGivenInRow: [(String, SQLValue)]? {
+        guard !primaryKey.isEmpty else { return nil }
+        let values = primaryKey.compactMap { key in row.first { $0.0 == key } }
+        return values.count == primaryKey.count ? values : nil
+    }
+
+    func prepareUndo(_ world: World) throws -> [UndoStep]? {
+        let quoted = try SQLIdentifier.validate(table, what: "table")
+        if let key = keyGivenInRow {
+            return [undoExec(connection, "DELETE FROM \(quoted) WHERE \(try whereClause(key.map(\.0))) LIMIT 1", key.map(\.1))]
+        }
+        // The id is not known yet: if we crash before the outcome is journaled, undo finds
+        // the row by all the values it was inserted with.
+        return [UndoStep("db.delete_inserted", [
+            ("connection", .string(connection)), ("table", .string(table)),
+            ("row", .object(row.map { ($0.0, SQLValueCoding.json($0.1)) })),
+        ])]
+    }
+
+    func apply(_ world: World) throws -> EffectOutcome {
+        let quoted = try SQLIdentifier.validate(table, what: "table")
+        let columns = try row.map { try SQLIdentifier.validate($0.0, what: "column") }
+        let sql = "INSERT INTO \(quoted) (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: row.count).joined(separator: ", ")))"
+        let result = try world.databases.connection(connection).execute(sql, row.map(\.1))
+        var outcome = EffectOutcome(result: .int(Int64(clamping: result.lastInsertID)))
+        if keyGivenInRow == nil, primaryKey.count == 1, result.lastInsertID > 0 {
+            outcome.undo = [undoExec(connection, "DELETE FROM \(quoted) WHERE \(try whereClause(primaryKey)) LIMIT 1",
+                                     [.int(Int64(clamping: result.lastInsertID))])]
+        }
+        return outcome
+    }
+
+    func simulate(_ overlay: Overlay) -> EffectOutcome {
+        if let key = keyGivenInRow, key.count == 1 { return EffectOutcome(result: SQLValueCoding.json(key[0].1)) }
+        return EffectOutcome(result: .string(SymbolicValue.text("\(table).\(primaryKey.first ?? "id")")))
+    }
+}
+
+struct UpdateRows: Effect {
+    let connection: String
+    let table: String
+    let changes: [(String, SQLValue)]
+    let filter: [(String, SQLValue)]
+    let primaryKey: [String]
+    /// The rows as they are before the update (read when the effect is built).
+    let before: [Row]
+    var kind: String { "db.update" }
+    var sign: ChangeSign { .change }
+    var summary: String {
+        "update \(connection).\(table) set \(describe(changes)) where \(describe(filter)) (\(before.count) row\(before.count == 1 ? "" : "s"))"
+    }
+    var identity: JSON {
+        .object([("connection", .string(connection)), ("table", .string(table)),
+                 ("set", .object(changes.map { ($0.0, SQLValueCoding.json($0.1)) })),
+                 ("where", .object(filter.map { ($0.0, SQLValueCoding.json($0.1)) })),
+                 ("rows", .int(Int64(before.count)))])
+    }
+
+    func prepareUndo(_ world: World) throws -> [UndoStep]? {
+        let quoted = try SQLIdentifier.validate(table, what: "table")
+        let assignments = try changes.map { "\(try SQLIdentifier.validate($0.0, what: "column")) = ?" }.joined(separator: ", ")
+        return try before.map { row in
+            let oldValues = changes.map { row[$0.0] ?? .null }
+            let keyValues = primaryKey.map { row[$0] ?? .null }
+            return undoExec(connection, "UPDATE \(quoted) SET \(assignments) WHERE \(try whereClause(primaryKey))", oldValues + keyValues)
+        }
+    }
+
+    func apply(_ world: World) throws -> EffectOutcome {
+        let quoted = try SQLIdentifier.validate(table, what: "table")
+        let assignments = try changes.map { "\(try SQLIdentifier.validate($0.0, what: "column")) = ?" }.joined(separator: ", ")
+        let sql = "UPDATE \(quoted) SET \(assignments) WHERE \(try whereClause(filter.map(\.0)))"
+        let result = try world.databases.connection(connection).execute(sql, changes.map(\.1) + filter.map(\.1))
+        return EffectOutcome(result: .int(Int64(clamping: result.affectedRows)))
+    }
+
+    func simulate(_ overlay: Overlay) -> EffectOutcome { EffectOutcome(result: .int(Int64(before.count))) }
+}
+
+struct DeleteRows: Effect {
+    let connection: String
+    let table: String
+    let filter: [(String, SQLValue)]
+    let before: [Row]
+    var kind: String { "db.delete" }
+    var sign: ChangeSign { .remove }
+    var summary: String {
+        "delete from \(connection).\(table) where \(describe(filter)) (\(before.count) row\(before.count == 1 ? "" : "s"))"
+    }
+    var identity: JSON {
+        .object([("connection", .string(connection)), ("table", .string(table)),
+                 ("where", .object(filter.map { ($0.0, SQLValueCoding.json($0.1)) })), ("rows", .int(Int64(before.count)))])
+    }
+
+    func prepareUndo(_ world: World) throws -> [UndoStep]? {
+        let quoted = try SQLIdentifier.validate(table, what: "table")
+        return try before.map { row in
+            let columns = try row.columns.map { try SQLIdentifier.validate($0, what: "column") }
+            let sql = "INSERT INTO \(quoted) (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")))"
+            return undoExec(connection, sql, row.values)
+        }
+    }
+
+    func apply(_ world: World) throws -> EffectOutcome {
+        let quoted = try SQLIdentifier.validate(table, what: "table")
+        let result = try world.databases.connection(connection).execute(
+            "DELETE FROM \(quoted) WHERE \(try whereClause(filter.map(\.0)))", filter.map(\.1))
+        return EffectOutcome(result: .int(Int64(clamping: result.affectedRows)))
+    }
+
+    func simulate(_ overlay: Overlay) -> EffectOutcome { EffectOutcome(result: .int(Int64(before.count))) }
+}
+
+struct ExecuteSQL: Effect {
+    let connection: String
+    let sql: String
+    let params: [SQLValue]
+    let undo: (sql: String, params: [SQLValue])?
+    var kind: String { "db.exec" }
+    var sign: ChangeSign { undo == nil ? .irreversible : .change }
+    var summary: String {
+        let oneLine = sql.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+        return "run on \(connection): \(oneLine.count > 100 ? String(oneLine.prefix(97)) + "..." : oneLine)"
+    }
+    var identity: JSON {
+        .object([("connection", .string(connection)), ("sql", .string(sql)), ("params", .array(params.map(SQLValueCoding.json)))])
+    }
+
+    func prepareUndo(_ world: World) throws -> [UndoStep]? {
+        guard let undo else { return nil }
+        return [undoExec(connection, undo.sql, undo.params)]
+    }
+
+    func apply(_ world: World) throws -> EffectOutcome {
+        let result = try world.databases.connection(connection).execute(sql, params)
+        return EffectOutcome(result: .object([("affected_rows", .int(Int64(clamping: result.affectedRows))),
+                                              ("insert_id", .int(Int64(clamping: result.lastInsertID)))]))
+    }
+
+    func simulate(_ overlay: Overlay) -> EffectOutcome {
+        EffectOutcome(result: .object([("affected_rows", .string(SymbolicValue.text("affected rows"))),
+                                       ("insert_id", .string(SymbolicValue.text("insert id")))]))
+    }
+}
+
+/// Undo operations for the database.
+enum DatabaseUndo {
+    static func execute(_ step: UndoStep, _ world: World) throws {
+        let connection = try step.string("connection")
+        let sql = try step.string("sql")
+        let params = (step.args["params"]?.arrayValue ?? []).map(SQLValueCoding.sql)
+        _ = try world.databases.connection(connection).execute(sql, params)
+    }
+
+    /// Undo of an insert whose id never reached the journal: delete the one row that has
+    /// exactly the inserted values, if there is exactly one.
+    static func deleteInserted(_ step: UndoStep, _ world: World) throws {
+        let connection = try step.string("connection")
+        let table = try step.string("table")
+        let row = (step.args["row"]?.objectValue ?? []).map { ($0.0, SQLValueCoding.sql($0.1)) }
+        guard !row.isEmpty else { return }
+        let quoted = try SQLIdentifier.validate(table, what: "table")
+        let clause = try whereClause(row.map(\.0))
+        let matches = try world.databases.connection(connection).query("SELECT COUNT(*) FROM \(quoted) WHERE \(clause)", row.map(\.1))
+        let count = matches.first?[0].int64 ?? 0
+        if count == 0 { return }
+        guard count == 1 else {
+            throw UndoError("\(count) rows in \(table) match the inserted values; not guessing which one to delete")
+        }
+        _ = try world.databases.connection(connection).execute("DELETE FROM \(quoted) WHERE \(clause) LIMIT 1", row.map(\.1))
+    }
+}

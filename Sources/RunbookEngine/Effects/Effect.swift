@@ -1,0 +1,94 @@
+// Effects are values: what a primitive will change, how to apply it and how to undo it.
+
+/// How a plan line is marked, like a diff.
+public enum ChangeSign: String, Sendable {
+    case create = "+"
+    case change = "~"
+    case remove = "-"
+    /// Cannot be undone (mail sent, a command without an undo).
+    case irreversible = "!"
+}
+
+/// One change to the world. Built by a primitive (which reads the current state through the
+/// run's view, so a dry-run sees earlier planned changes), then either applied by the live
+/// executor or recorded by the planning executor — runbook code is the same in both modes.
+public protocol Effect {
+    /// The primitive's name, "fs.mkdir".
+    var kind: String { get }
+    var sign: ChangeSign { get }
+    /// One line for the plan and the log; secrets are never part of it.
+    var summary: String { get }
+    /// What is changed, as data: journaled, printed with --json, compared between a dry-run
+    /// and a real run. No secrets.
+    var identity: JSON { get }
+    /// Effects that reach another host make the journal fsync first.
+    var reachesAnotherHost: Bool { get }
+
+    /// Reads the state the effect will change and returns how to put it back (saving
+    /// overwritten files under `world.backups`). nil: it cannot be undone.
+    func prepareUndo(_ world: World) throws -> [UndoStep]?
+    /// Changes the world. The result is handed back to the runbook (an inserted id, ...);
+    /// `undo` replaces the prepared undo when applying taught it more.
+    func apply(_ world: World) throws -> EffectOutcome
+    /// Records the change in the dry-run overlay; returns the result the runbook sees.
+    func simulate(_ overlay: Overlay) -> EffectOutcome
+}
+
+extension Effect {
+    public var reachesAnotherHost: Bool { false }
+    public func simulate(_ overlay: Overlay) -> EffectOutcome { EffectOutcome() }
+}
+
+/// What applying an effect produced.
+public struct EffectOutcome {
+    public var result: JSON?
+    public var undo: [UndoStep]?
+    public init(result: JSON? = nil, undo: [UndoStep]? = nil) {
+        self.result = result
+        self.undo = undo
+    }
+}
+
+/// One step of an undo: an operation name and its arguments, stored in the journal so a
+/// run can be undone by a later process after a crash.
+public struct UndoStep: Equatable, Sendable {
+    public var op: String
+    public var args: JSON
+
+    public init(_ op: String, _ args: [(String, JSON)]) {
+        self.op = op
+        self.args = .object(args)
+    }
+
+    public var json: JSON { .object([("op", .string(op)), ("args", args)]) }
+
+    public init?(json: JSON) {
+        guard let op = json["op"]?.stringValue, let args = json["args"] else { return nil }
+        self.op = op
+        self.args = args
+    }
+
+    public func string(_ key: String) throws -> String {
+        guard let value = args[key]?.stringValue else { throw UndoError("undo step \(op) lacks '\(key)'") }
+        return value
+    }
+}
+
+public struct UndoError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// What an effect may touch while it is applied or undone.
+public final class World {
+    public let paths: RootedPaths
+    /// Where overwritten and removed files are kept for undo (in the run's journal folder).
+    public let backups: BackupStore
+    public let databases: DatabaseConnections
+
+    public init(paths: RootedPaths, backups: BackupStore, databases: DatabaseConnections) {
+        self.paths = paths
+        self.backups = backups
+        self.databases = databases
+    }
+}

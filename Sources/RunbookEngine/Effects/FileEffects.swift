@@ -1,0 +1,229 @@
+// The filesystem effects: mkdir, write, symlink, remove, rename, chmod, chown.
+
+/// A path as the runbook names it and as it is on disk (under the run's root).
+public struct EffectPath: Sendable {
+    public var shown: String
+    public var real: String
+}
+
+struct MakeDirectory: Effect {
+    let path: EffectPath
+    let mode: UInt32
+    var kind: String { "fs.mkdir" }
+    var sign: ChangeSign { .create }
+    var summary: String { "create directory \(path.shown)" }
+    var identity: JSON { .object([("path", .string(path.shown)), ("mode", .int(Int64(mode)))]) }
+
+    func prepareUndo(_ world: World) throws -> [UndoStep]? { [UndoStep("fs.rmdir", [("path", .string(path.real))])] }
+
+    func apply(_ world: World) throws -> EffectOutcome {
+        if mkdir(path.real, mode_t(mode)) != 0 { throw SystemError("mkdir", path.shown) }
+        // mkdir applies the umask; the runbook asked for this exact mode.
+        chmod(path.real, mode_t(mode))
+        return EffectOutcome()
+    }
+
+    func simulate(_ overlay: Overlay) -> EffectOutcome {
+        overlay.makeDirectory(path.real, mode: mode)
+        return EffectOutcome()
+    }
+}
+
+struct WriteFile: Effect {
+    let path: EffectPath
+    let bytes: [UInt8]
+    let mode: UInt32
+    let replacing: Bool
+    /// Content that must not be described (a password file): only its size is shown.
+    let secret: Bool
+    var kind: String { "fs.write" }
+    var sign: ChangeSign { replacing ? .change : .create }
+    var summary: String { "\(replacing ? "change" : "write") \(path.shown) (\(bytes.count) bytes)" }
+    var identity: JSON {
+        var fields: [(String, JSON)] = [("path", .string(path.shown)), ("size", .int(Int64(bytes.count))),
+                                        ("mode", .int(Int64(mode)))]
+        if !secret { fields.append(("digest", .string(ContentDigest.fnv1a(bytes)))) }
+        return .object(fields)
+    }
+
+    func prepareUndo(_ world: World) throws -> [UndoStep]? {
+        if Posix.lstatInfo(path.real) != nil {
+            return [UndoStep("fs.restore", [("path", .string(path.real)), ("backup", .string(try world.backups.save(path.real)))])]
+        }
+        return [UndoStep("fs.unlink", [("path", .string(path.real)), ("size", .int(Int64(bytes.count)))])]
+    }
+
+    func apply(_ world: World) throws -> EffectOutcome {
+        // Write beside it, then rename: a reader never sees half a file.
+        let temporary = path.real + ".runbook-tmp"
+        try Posix.writeFile(temporary, bytes, mode: mode)
+        chmod(temporary, mode_t(mode))
+        if let old = Posix.lstatInfo(path.real), old.kind == .file { _ = lchown(temporary, uid_t(old.uid), gid_t(old.gid)) }
+        if rename(temporary, path.real) != 0 {
+            let error = SystemError("write", path.shown)
+            unlink(temporary)
+            throw error
+        }
+        return EffectOutcome()
+    }
+
+    func simulate(_ overlay: Overlay) -> EffectOutcome {
+        overlay.write(path.real, bytes: bytes, mode: mode)
+        return EffectOutcome()
+    }
+}
+
+struct MakeSymlink: Effect {
+    let path: EffectPath
+    let target: String
+    let realTarget: String
+    let replacing: Bool
+    var kind: String { "fs.symlink" }
+    var sign: ChangeSign { replacing ? .change : .create }
+    var summary: String { "\(replacing ? "relink" : "link") \(path.shown) -> \(target)" }
+    var identity: JSON { .object([("path", .string(path.shown)), ("target", .string(target))]) }
+
+    func prepareUndo(_ world: World) throws -> [UndoStep]? {
+        if replacing {
+            return [UndoStep("fs.restore", [("path", .string(path.real)), ("backup", .string(try world.backups.save(path.real)))])]
+        }
+        return [UndoStep("fs.unlink", [("path", .string(path.real)), ("target", .string(realTarget))])]
+    }
+
+    func apply(_ world: World) throws -> EffectOutcome {
+        if replacing {
+            let temporary = path.real + ".runbook-tmp"
+            unlink(temporary)
+            if symlink(realTarget, temporary) != 0 { throw SystemError("symlink", path.shown) }
+            if rename(temporary, path.real) != 0 {
+                let error = SystemError("symlink", path.shown)
+                unlink(temporary)
+                throw error
+            }
+        } else if symlink(realTarget, path.real) != 0 {
+            throw SystemError("symlink", path.shown)
+        }
+        return EffectOutcome()
+    }
+
+    func simulate(_ overlay: Overlay) -> EffectOutcome {
+        overlay.symlink(path.real, target: realTarget)
+        return EffectOutcome()
+    }
+}
+
+struct RemovePath: Effect {
+    let path: EffectPath
+    let isDirectory: Bool
+    var kind: String { "fs.remove" }
+    var sign: ChangeSign { .remove }
+    var summary: String { "remove \(isDirectory ? "directory " : "")\(path.shown)" }
+    var identity: JSON { .object([("path", .string(path.shown))]) }
+
+    func prepareUndo(_ world: World) throws -> [UndoStep]? {
+        [UndoStep("fs.restore", [("path", .string(path.real)), ("backup", .string(try world.backups.save(path.real)))])]
+    }
+
+    func apply(_ world: World) throws -> EffectOutcome {
+        try Posix.removeTree(path.real)
+        return EffectOutcome()
+    }
+
+    func simulate(_ overlay: Overlay) -> EffectOutcome {
+        overlay.remove(path.real)
+        return EffectOutcome()
+    }
+}
+
+struct RenamePath: Effect {
+    let from: EffectPath
+    let to: EffectPath
+    let replacing: Bool
+    var kind: String { "fs.rename" }
+    var sign: ChangeSign { .change }
+    var summary: String { "rename \(from.shown) -> \(to.shown)\(replacing ? " (replacing it)" : "")" }
+    var identity: JSON { .object([("from", .string(from.shown)), ("to", .string(to.shown))]) }
+
+    func prepareUndo(_ world: World) throws -> [UndoStep]? {
+        var steps = [UndoStep("fs.rename", [("from", .string(to.real)), ("to", .string(from.real))])]
+        if replacing {
+            steps.append(UndoStep("fs.restore", [("path", .string(to.real)), ("backup", .string(try world.backups.save(to.real)))]))
+        }
+        return steps
+    }
+
+    func apply(_ world: World) throws -> EffectOutcome {
+        if rename(from.real, to.real) != 0 { throw SystemError("rename", from.shown) }
+        return EffectOutcome()
+    }
+
+    func simulate(_ overlay: Overlay) -> EffectOutcome {
+        overlay.rename(from.real, to: to.real)
+        return EffectOutcome()
+    }
+}
+
+struct ChangeMode: Effect {
+    let path: EffectPath
+    let mode: UInt32
+    let oldMode: UInt32
+    var kind: String { "fs.chmod" }
+    var sign: ChangeSign { .change }
+    var summary: String { "chmod \(path.shown) \(String(oldMode, radix: 8)) -> \(String(mode, radix: 8))" }
+    var identity: JSON { .object([("path", .string(path.shown)), ("mode", .int(Int64(mode)))]) }
+
+    func prepareUndo(_ world: World) throws -> [UndoStep]? {
+        [UndoStep("fs.chmod", [("path", .string(path.real)), ("mode", .int(Int64(oldMode)))])]
+    }
+
+    func apply(_ world: World) throws -> EffectOutcome {
+        if chmod(path.real, mode_t(mode)) != 0 { throw SystemError("chmod", path.shown) }
+        return EffectOutcome()
+    }
+
+    func simulate(_ overlay: Overlay) -> EffectOutcome {
+        overlay.setAttributes(path.real, mode: mode)
+        return EffectOutcome()
+    }
+}
+
+struct ChangeOwner: Effect {
+    let path: EffectPath
+    let owner: String
+    let uid: UInt32
+    let gid: UInt32
+    let old: (uid: UInt32, gid: UInt32)
+    var kind: String { "fs.chown" }
+    var sign: ChangeSign { .change }
+    var summary: String { "chown \(path.shown) to \(owner)" }
+    var identity: JSON {
+        .object([("path", .string(path.shown)), ("uid", .int(Int64(uid))), ("gid", .int(Int64(gid)))])
+    }
+
+    func prepareUndo(_ world: World) throws -> [UndoStep]? {
+        [UndoStep("fs.chown", [("path", .string(path.real)), ("uid", .int(Int64(old.uid))), ("gid", .int(Int64(old.gid)))])]
+    }
+
+    func apply(_ world: World) throws -> EffectOutcome {
+        if lchown(path.real, uid_t(uid), gid_t(gid)) != 0 { throw SystemError("chown", path.shown) }
+        return EffectOutcome()
+    }
+
+    func simulate(_ overlay: Overlay) -> EffectOutcome {
+        overlay.setAttributes(path.real, uid: uid, gid: gid)
+        return EffectOutcome()
+    }
+}
+
+/// A short, stable content fingerprint for plans (not a security hash).
+enum ContentDigest {
+    static func fnv1a(_ bytes: [UInt8]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

@@ -1,0 +1,177 @@
+// The filesystem as a run sees it: the real one, or (in a dry-run) the real one with the
+// planned changes laid over it, so later reads in the same run see earlier planned writes.
+
+/// Reads of the filesystem, by real path.
+public protocol FileSystemView: AnyObject {
+    func info(_ path: String) -> FileInfo?
+    func read(_ path: String) throws -> [UInt8]
+    func list(_ path: String) throws -> [String]
+    func readLink(_ path: String) -> String?
+}
+
+/// The real filesystem.
+public final class LiveFileSystem: FileSystemView {
+    public init() {}
+    public func info(_ path: String) -> FileInfo? { Posix.lstatInfo(path) }
+    public func read(_ path: String) throws -> [UInt8] { try Posix.readFile(path) }
+    public func list(_ path: String) throws -> [String] { try Posix.list(path) }
+    public func readLink(_ path: String) -> String? { Posix.readLink(path) }
+}
+
+/// Planned filesystem changes over the real filesystem. Never writes anything.
+public final class Overlay: FileSystemView {
+    enum Node {
+        case directory(mode: UInt32)
+        case file(bytes: [UInt8], mode: UInt32)
+        case symlink(target: String)
+        case removed
+        /// A real path renamed here: reads below go to the old real path.
+        case moved(from: String)
+        /// A real entry whose mode or owner the plan changes.
+        case attributes(mode: UInt32?, uid: UInt32?, gid: UInt32?)
+    }
+
+    private var nodes: [String: Node] = [:]
+    private let live = LiveFileSystem()
+    private var hasShadowingNodes = false
+
+    public init() {}
+
+    // MARK: Planned changes
+
+    func makeDirectory(_ path: String, mode: UInt32) { nodes[path] = .directory(mode: mode) }
+    func write(_ path: String, bytes: [UInt8], mode: UInt32) { nodes[path] = .file(bytes: bytes, mode: mode) }
+    func symlink(_ path: String, target: String) { nodes[path] = .symlink(target: target) }
+
+    func remove(_ path: String) {
+        for key in nodes.keys where key.hasPrefix(path + "/") { nodes[key] = nil }
+        nodes[path] = .removed
+        hasShadowingNodes = true
+    }
+
+    func rename(_ from: String, to: String) {
+        let prefix = from + "/"
+        let moved = nodes.filter { $0.key.hasPrefix(prefix) }
+        switch nodes[from] {
+        case .some(.directory), .some(.file), .some(.symlink): nodes[to] = nodes[from]
+        default: nodes[to] = .moved(from: resolveMoved(from))
+        }
+        for (key, node) in moved {
+            nodes[key] = nil
+            nodes[to + "/" + key.dropFirst(prefix.count)] = node
+        }
+        nodes[from] = .removed
+        hasShadowingNodes = true
+    }
+
+    func setAttributes(_ path: String, mode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil) {
+        switch nodes[path] {
+        case .directory(let old): nodes[path] = .directory(mode: mode ?? old)
+        case .file(let bytes, let old): nodes[path] = .file(bytes: bytes, mode: mode ?? old)
+        case .attributes(let oldMode, let oldUid, let oldGid):
+            nodes[path] = .attributes(mode: mode ?? oldMode, uid: uid ?? oldUid, gid: gid ?? oldGid)
+        default: nodes[path] = .attributes(mode: mode, uid: uid, gid: gid)
+        }
+    }
+
+    // MARK: Reads
+
+    /// Where reads of `path` go: an overlay node, a real path (possibly moved), or nothing.
+    private enum Lookup {
+        case node(Node, real: String?)
+        case real(String)
+        case absent
+    }
+
+    private func lookup(_ path: String) -> Lookup {
+        if let node = nodes[path] {
+            switch node {
+            case .removed: return .absent
+            case .moved(let from): return .real(from)
+            case .attributes: return .node(node, real: resolveMoved(path))
+            default: return .node(node, real: nil)
+            }
+        }
+        guard hasShadowingNodes else { return .real(path) }
+        // An ancestor removed, moved or replaced by a planned file hides the real entry.
+        var ancestor = PathName.parent(path)
+        var suffix = "/" + PathName.base(path)
+        while ancestor != "/" && !ancestor.isEmpty {
+            if let node = nodes[ancestor] {
+                switch node {
+                case .removed, .file, .symlink: return .absent
+                case .moved(let from): return .real(from + suffix)
+                default: break
+                }
+            }
+            suffix = "/" + PathName.base(ancestor) + suffix
+            ancestor = PathName.parent(ancestor)
+        }
+        return .real(path)
+    }
+
+    private func resolveMoved(_ path: String) -> String {
+        if case .real(let real) = lookup(path) { return real }
+        return path
+    }
+
+    public func info(_ path: String) -> FileInfo? {
+        switch lookup(path) {
+        case .absent: return nil
+        case .real(let real): return live.info(real)
+        case .node(let node, let real):
+            let uid = UInt32(geteuid()), gid = UInt32(getegid())
+            switch node {
+            case .directory(let mode): return FileInfo(kind: .directory, mode: mode, uid: uid, gid: gid, size: 0, device: 0)
+            case .file(let bytes, let mode):
+                return FileInfo(kind: .file, mode: mode, uid: uid, gid: gid, size: Int64(bytes.count), device: 0)
+            case .symlink(let target):
+                return FileInfo(kind: .symlink, mode: 0o777, uid: uid, gid: gid, size: Int64(target.utf8.count), device: 0)
+            case .attributes(let mode, let newUid, let newGid):
+                guard let real, var info = live.info(real) else { return nil }
+                if let mode { info.mode = mode }
+                if let newUid { info.uid = newUid }
+                if let newGid { info.gid = newGid }
+                return info
+            case .removed, .moved: return nil
+            }
+        }
+    }
+
+    public func read(_ path: String) throws -> [UInt8] {
+        switch lookup(path) {
+        case .absent: throw SystemError("read", path, code: ENOENT)
+        case .real(let real): return try live.read(real)
+        case .node(.file(let bytes, _), _): return bytes
+        case .node(.attributes, let real?): return try live.read(real)
+        case .node: throw SystemError("read", path, code: EISDIR)
+        }
+    }
+
+    public func readLink(_ path: String) -> String? {
+        switch lookup(path) {
+        case .real(let real): return live.readLink(real)
+        case .node(.symlink(let target), _): return target
+        default: return nil
+        }
+    }
+
+    public func list(_ path: String) throws -> [String] {
+        var names = Set<String>()
+        switch lookup(path) {
+        case .absent: throw SystemError("list", path, code: ENOENT)
+        case .real(let real): names = Set((try? live.list(real)) ?? [])
+        case .node(.directory, _): break
+        case .node(.attributes, let real?): names = Set((try? live.list(real)) ?? [])
+        case .node: throw SystemError("list", path, code: ENOTDIR)
+        }
+        let prefix = path == "/" ? "/" : path + "/"
+        for (key, node) in nodes where key.hasPrefix(prefix) {
+            let rest = key.dropFirst(prefix.count)
+            guard !rest.isEmpty, !rest.contains("/") else { continue }
+            if case .removed = node { names.remove(String(rest)) } else { names.insert(String(rest)) }
+        }
+        if names.isEmpty, info(path) == nil { throw SystemError("list", path, code: ENOENT) }
+        return names.sorted()
+    }
+}

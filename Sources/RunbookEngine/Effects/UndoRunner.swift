@@ -1,0 +1,96 @@
+// Runs undo steps. Each operation checks the world first, so an effect whose intent was
+// journaled but whose outcome never was (a crash in between) is undone only if it happened.
+
+public typealias UndoHandler = (UndoStep, World) throws -> Void
+
+public enum UndoRunner {
+    /// Every undo operation the engine knows, by name. Primitives add theirs here.
+    nonisolated(unsafe) static var handlers: [String: UndoHandler] = [
+        "fs.rmdir": FileUndo.removeDirectory,
+        "fs.unlink": FileUndo.removeEntry,
+        "fs.restore": FileUndo.restoreBackup,
+        "fs.rename": FileUndo.renameBack,
+        "fs.chmod": FileUndo.changeMode,
+        "fs.chown": FileUndo.changeOwner,
+        "db.exec": DatabaseUndo.execute,
+        "db.delete_inserted": DatabaseUndo.deleteInserted,
+    ]
+
+    public static func run(_ step: UndoStep, in world: World) throws {
+        guard let handler = handlers[step.op] else { throw UndoError("unknown undo operation '\(step.op)'") }
+        try handler(step, world)
+    }
+
+    /// A one-line description of an undo step for plans and logs.
+    public static func describe(_ step: UndoStep) -> String {
+        let path = step.args["path"]?.stringValue ?? step.args["table"]?.stringValue ?? ""
+        switch step.op {
+        case "fs.rmdir": return "remove directory \(path)"
+        case "fs.unlink": return "remove \(path)"
+        case "fs.restore": return "restore \(path) from backup"
+        case "fs.rename": return "rename \(step.args["from"]?.stringValue ?? "") back to \(step.args["to"]?.stringValue ?? "")"
+        case "fs.chmod": return "chmod \(path) back"
+        case "fs.chown": return "chown \(path) back"
+        case "db.exec": return "run \(step.args["sql"]?.stringValue ?? "SQL")"
+        case "db.delete_inserted": return "delete the inserted row from \(path)"
+        default: return step.op + " " + path
+        }
+    }
+}
+
+/// Undo operations for the filesystem. Paths are real paths (already under the root).
+enum FileUndo {
+    static func removeDirectory(_ step: UndoStep, _ world: World) throws {
+        let path = try step.string("path")
+        guard let info = Posix.lstatInfo(path) else { return }
+        guard info.kind == .directory else { throw UndoError("\(path) is no longer a directory; left as it is") }
+        if rmdir(path) != 0 {
+            if errno == ENOTEMPTY || errno == EEXIST {
+                throw UndoError("cannot remove \(path): it holds files this run did not create")
+            }
+            throw SystemError("rmdir", path)
+        }
+    }
+
+    /// Removes a file or symlink the run created; a symlink only if it still points where
+    /// the run pointed it (otherwise someone else changed it since).
+    static func removeEntry(_ step: UndoStep, _ world: World) throws {
+        let path = try step.string("path")
+        guard let info = Posix.lstatInfo(path) else { return }
+        if let target = step.args["target"]?.stringValue {
+            guard info.kind == .symlink, Posix.readLink(path) == target else { return }
+        } else if let size = step.args["size"]?.intValue, info.kind == .file, info.size != size {
+            throw UndoError("\(path) changed since this run wrote it; left as it is")
+        }
+        if info.kind == .directory { throw UndoError("\(path) is now a directory; left as it is") }
+        if unlink(path) != 0 { throw SystemError("unlink", path) }
+    }
+
+    static func restoreBackup(_ step: UndoStep, _ world: World) throws {
+        let path = try step.string("path")
+        try world.backups.restore(try step.string("backup"), to: path)
+    }
+
+    static func renameBack(_ step: UndoStep, _ world: World) throws {
+        let from = try step.string("from")
+        let to = try step.string("to")
+        guard Posix.lstatInfo(from) != nil else { return }
+        if rename(from, to) != 0 { throw SystemError("rename", from) }
+    }
+
+    static func changeMode(_ step: UndoStep, _ world: World) throws {
+        let path = try step.string("path")
+        guard let mode = step.args["mode"]?.intValue else { throw UndoError("fs.chmod undo lacks a mode") }
+        guard Posix.lstatInfo(path) != nil else { return }
+        if chmod(path, mode_t(mode)) != 0 { throw SystemError("chmod", path) }
+    }
+
+    static func changeOwner(_ step: UndoStep, _ world: World) throws {
+        let path = try step.string("path")
+        guard let uid = step.args["uid"]?.intValue, let gid = step.args["gid"]?.intValue else {
+            throw UndoError("fs.chown undo lacks an owner")
+        }
+        guard Posix.lstatInfo(path) != nil else { return }
+        if lchown(path, uid_t(uid), gid_t(gid)) != 0 { throw SystemError("chown", path) }
+    }
+}

@@ -1,0 +1,33 @@
+// Renders journal records as the human log `runbook log` prints.
+
+public enum LogRenderer {
+    public static func header(_ record: RunRecord) -> String {
+        "run \(record.id)  \(record.runbook)\(record.dryRun ? " (dry-run)" : "")  by \(record.user)@\(record.host)  started \(Clock.iso8601(record.started))"
+    }
+
+    /// One line for a journal record, or nil for records that are only bookkeeping.
+    public static func line(_ record: JSON) -> String? {
+        let time = String((record["at"]?.stringValue ?? "").dropFirst(11).prefix(12))
+        func text(_ key: String) -> String { record[key]?.stringValue ?? "" }
+        switch record["t"]?.stringValue ?? "" {
+        case "step_started": return "\(time)  ▶ \(text("step"))"
+        case "step_finished":
+            let duration: String
+            if case .double(let d) = record["duration"] { duration = Clock.duration(d) } else { duration = "" }
+            if text("status") == "failed" { return "\(time)  ✘ \(text("step")) failed after \(duration): \(text("error"))" }
+            return "\(time)  ✔ \(text("step")) (\(record["effects"]?.intValue ?? 0) effects, \(duration))"
+        case "effect_planned", "effect_applied": return "\(time)      \(text("sign")) \(text("summary"))"
+        case "no_change": return "\(time)      = \(text("summary")) (already so)"
+        case "log": return "\(time)      \(text("level") == "info" ? "" : text("level") + ": ")\(text("message"))"
+        case "effect_undone": return "\(time)      ↺ undone: \(text("summary"))"
+        case "undo_failed": return "\(time)      ↺ could not undo: \(text("summary")): \(text("error"))"
+        case "hook_failed": return "\(time)      \(text("hook")) hook failed: \(text("error"))"
+        case "run_failing": return "\(time)  failing: \(text("error"))"
+        case "undo_started": return "\(time)  undo started by \(text("user")) (pid \(record["pid"]?.intValue ?? 0))"
+        case "undo_finished":
+            return "\(time)  undo finished: \(record["undone"]?.intValue ?? 0) reversed, \(record["failed"]?.intValue ?? 0) failed"
+        case "run_finished": return "\(time)  finished: \(text("status"))"
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,161 @@
+// Everything a run tells the world: console lines for people (colour only on a TTY), one
+// JSON object per line with --json, and every event in the run's journal.
+
+/// How the console is written.
+public enum OutputMode: Sendable {
+    case human
+    case json
+    case quiet
+}
+
+public final class RunOutput {
+    let mode: OutputMode
+    let redactor: Redactor
+    var journal: JournalWriter?
+    let colour: Bool
+    private var progressShown = false
+    private var lastProgressEvent = 0.0
+
+    public init(mode: OutputMode, redactor: Redactor) {
+        self.mode = mode
+        self.redactor = redactor
+        colour = mode == .human && isatty(1) == 1 && Posix.environment("NO_COLOR") == nil
+    }
+
+    // MARK: Writing
+
+    func line(_ text: String, to descriptor: Int32 = 1) {
+        guard mode == .human else { return }
+        clearProgress()
+        let masked = redactor.mask(text) + "\n"
+        _ = try? Posix.writeAll(descriptor, Array(masked.utf8), path: "stdout")
+    }
+
+    /// One event: to the journal always, to stdout as JSON in --json mode.
+    func event(_ type: String, _ fields: [(String, JSON)]) {
+        journal?.append(type, fields)
+        guard mode == .json else { return }
+        var record: [(String, JSON)] = [("event", .string(type)), ("at", .string(Clock.iso8601(Clock.wall())))]
+        record.append(contentsOf: fields)
+        let text = redactor.mask(JSON.object(record).serialized) + "\n"
+        _ = try? Posix.writeAll(1, Array(text.utf8), path: "stdout")
+    }
+
+    func paint(_ text: String, _ code: String) -> String { colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
+
+    // MARK: Events
+
+    func runStarted(id: String, runbook: String, dryRun: Bool, arguments: JSON, file: String) {
+        event("run_started", [("run", .string(id)), ("runbook", .string(runbook)), ("dry_run", .bool(dryRun)),
+                              ("arguments", arguments), ("file", .string(file)), ("user", .string(Posix.userName)),
+                              ("host", .string(Posix.hostName)), ("pid", .int(Int64(getpid()))),
+                              ("version", .string(RunbookVersion.current))])
+        line(paint("run \(id)", "1") + "  \(runbook)" + (dryRun ? paint("  (dry-run: nothing will be changed)", "36") : ""))
+    }
+
+    func stepStarted(_ name: String, index: Int) {
+        event("step_started", [("step", .string(name)), ("index", .int(Int64(index)))])
+        line(paint("▶ ", "34") + name)
+    }
+
+    func effect(_ record: EffectRecord, dryRun: Bool) {
+        event(dryRun ? "effect_planned" : "effect_applied", record.json.objectValue ?? [])
+        let sign = record.sign.rawValue
+        let code = ["+": "32", "~": "33", "-": "31", "!": "35"][sign] ?? "0"
+        line("  " + paint(sign, code) + " " + record.summary)
+    }
+
+    func noChange(_ summary: String) {
+        event("no_change", [("summary", .string(summary))])
+        line(paint("  = " + summary + " (already so)", "2"))
+    }
+
+    func log(_ level: String, _ message: String) {
+        event("log", [("level", .string(level)), ("message", .string(message))])
+        let prefix: String
+        switch level {
+        case "warn": prefix = paint("  warning: ", "33")
+        case "error": prefix = paint("  error: ", "31")
+        case "debug": prefix = paint("  debug: ", "2")
+        default: prefix = "  "
+        }
+        line(prefix + message)
+    }
+
+    func progress(_ done: Int64, _ total: Int64, step: String) {
+        let now = Clock.monotonic()
+        if done == total || now - lastProgressEvent > 0.5 {
+            lastProgressEvent = now
+            event("progress", [("step", .string(step)), ("done", .int(done)), ("total", .int(total))])
+        }
+        guard mode == .human, colour, total > 0 else { return }
+        let width = 30
+        let filled = Int(Double(width) * Double(done) / Double(total))
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: max(0, width - filled))
+        let text = "\r  \(bar) \(done)/\(total)"
+        _ = try? Posix.writeAll(1, Array(text.utf8), path: "stdout")
+        progressShown = true
+    }
+
+    private func clearProgress() {
+        guard progressShown else { return }
+        progressShown = false
+        _ = try? Posix.writeAll(1, Array("\r\u{1B}[2K".utf8), path: "stdout")
+    }
+
+    func stepFinished(_ name: String, failed: String?, duration: Double, effects: Int) {
+        var fields: [(String, JSON)] = [("step", .string(name)), ("status", .string(failed == nil ? "succeeded" : "failed")),
+                                        ("duration", .double(duration)), ("effects", .int(Int64(effects)))]
+        if let failed { fields.append(("error", .string(failed))) }
+        event("step_finished", fields)
+        let counts = effects == 0 ? "" : "  \(effects) effect\(effects == 1 ? "" : "s")"
+        if let failed {
+            line(paint("✘ ", "31") + name + paint("  failed after \(Clock.duration(duration))", "31") + ": " + failed)
+        } else {
+            line(paint("✔ ", "32") + name + paint(counts + "  " + Clock.duration(duration), "2"))
+        }
+    }
+
+    func undone(_ summary: String, failed: String?) {
+        var fields: [(String, JSON)] = [("summary", .string(summary))]
+        if let failed { fields.append(("error", .string(failed))) }
+        event(failed == nil ? "effect_undone" : "undo_failed", fields)
+        if let failed { line(paint("  ↺ could not undo: ", "31") + summary + ": " + failed) }
+        else { line(paint("  ↺ ", "36") + "undone: " + summary) }
+    }
+
+    func hook(_ kind: String, failed: String?) {
+        var fields: [(String, JSON)] = [("hook", .string(kind))]
+        if let failed { fields.append(("error", .string(failed))) }
+        event(failed == nil ? "hook_ran" : "hook_failed", fields)
+        if let failed { line(paint("  \(kind) hook failed: ", "31") + failed) }
+    }
+
+    func message(_ text: String) { line(text) }
+
+    func error(_ text: String) {
+        guard mode == .human else { return }
+        clearProgress()
+        let masked = redactor.mask(text) + "\n"
+        _ = try? Posix.writeAll(2, Array(masked.utf8), path: "stderr")
+    }
+}
+
+/// One effect as it was planned or applied: what the plan, the log and --json show.
+public struct EffectRecord: Sendable {
+    public var seq: Int
+    public var step: String
+    public var kind: String
+    public var sign: ChangeSign
+    public var summary: String
+    public var identity: JSON
+    public var result: JSON?
+
+    public var json: JSON {
+        var fields: [(String, JSON)] = [("seq", .int(Int64(seq))), ("step", .string(step)), ("kind", .string(kind)),
+                                        ("sign", .string(sign.rawValue)), ("summary", .string(summary)),
+                                        ("identity", identity)]
+        if let result { fields.append(("result", result)) }
+        return .object(fields)
+    }
+}

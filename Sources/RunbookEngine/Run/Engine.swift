@@ -1,0 +1,273 @@
+// The engine's front door: load runbooks, run them (for real or as a dry-run), undo runs,
+// list history. The CLI is a thin shell over this.
+
+import LuaBridge
+
+public struct RunOptions: Sendable {
+    public var dryRun = false
+    public var output: OutputMode = .human
+    /// Seconds to wait for a lock held by another run (0: fail at once).
+    public var lockTimeout: Double = 0
+    public init() {}
+}
+
+public struct RunResult {
+    public var status: ExitStatus
+    public var runID: String?
+    /// The effects applied (or, in a dry-run, planned), in order.
+    public var effects: [EffectRecord]
+    public var error: String?
+}
+
+public final class Engine {
+    public let config: EngineConfig
+    public let store: RunStore
+
+    public init(config: EngineConfig) {
+        self.config = config
+        store = RunStore(directory: config.stateDir)
+    }
+
+    public var catalog: RunbookCatalog { RunbookCatalog(directories: config.runbookDirs) }
+
+    /// A sandboxed state with every module registered, bound to `slot`.
+    func makeState(slot: SessionSlot) throws -> LuaState {
+        let state = try LuaState(sandbox: LuaSandbox(modulePaths: config.stdlibDirs))
+        RunModule.register(into: state, slot: slot)
+        FsModule.register(into: state, slot: slot)
+        DbModule.register(into: state, slot: slot)
+        try state.setGlobal("settings", DbModule.luaValue(config.settings))
+        return state
+    }
+
+    /// Loads a runbook's declaration (its top level runs; effects are refused).
+    public func declaration(_ nameOrPath: String) throws -> RunbookDeclaration {
+        let (name, path) = try catalog.locate(nameOrPath)
+        let state = try makeState(slot: SessionSlot())
+        return try RunbookCatalog.loadDeclaration(name: name, path: path, into: state)
+    }
+
+    // MARK: Running
+
+    public func run(_ nameOrPath: String, words: [String], options: RunOptions) -> RunResult {
+        let redactor = Redactor()
+        let output = RunOutput(mode: options.output, redactor: redactor)
+        let slot = SessionSlot()
+        let state: LuaState
+        let declaration: RunbookDeclaration
+        let bound: BoundArguments
+        let paths: RootedPaths
+        // Everything that can be wrong with the invocation is found before anything is touched.
+        do {
+            let (name, path) = try catalog.locate(nameOrPath)
+            state = try makeState(slot: slot)
+            declaration = try RunbookCatalog.loadDeclaration(name: name, path: path, into: state)
+            bound = try ArgumentBinder.bind(words, to: declaration)
+            paths = try RootedPaths(root: config.root)
+        } catch {
+            return invocationFailure(error, output: output)
+        }
+        bound.secrets.forEach(redactor.add)
+        let databases = DatabaseConnections(configs: config.databases, redactor: redactor)
+        var argumentTable = LuaTable()
+        for (name, value) in bound.values { argumentTable[name] = value.lua }
+
+        var record = RunRecord(id: "", runbook: declaration.name, arguments: bound.masked(declaration),
+                               dryRun: options.dryRun, root: config.root)
+        let id: String
+        let journal: JournalWriter
+        do {
+            id = try store.createRun(record)
+            record.id = id
+            journal = try JournalWriter(path: store.journalPath(id), durable: config.durable, redactor: redactor)
+        } catch {
+            return invocationFailure(RunbookError.usage("cannot write the run's state in \(store.directory): \(error)"), output: output)
+        }
+        output.journal = journal
+        let locks = LockManager(directory: store.locksDirectory, runID: id, timeout: options.lockTimeout,
+                                databases: databases, lockDatabase: config.lockDatabase)
+        let world = World(paths: paths, backups: BackupStore(directory: store.backupsDirectory(id)), databases: databases)
+        let overlay = Overlay()
+        let executor: EffectExecutor = options.dryRun ? PlanExecutor(overlay: overlay) : LiveExecutor(world: world, journal: journal)
+        let session = RunSession(id: id, paths: paths, view: options.dryRun ? overlay : LiveFileSystem(), databases: databases,
+                                 redactor: redactor, executor: executor, output: output, locks: locks)
+        slot.session = session
+        session.phase = .running
+        try? state.setGlobal("context", [
+            "run_id": .string(id), "dry_run": .boolean(options.dryRun), "root": .string(config.root),
+            "user": .string(record.user), "host": .string(record.host), "runbook": .string(declaration.name),
+        ])
+
+        output.runStarted(id: id, runbook: declaration.name, dryRun: options.dryRun, arguments: record.arguments,
+                          file: declaration.file)
+        let started = Clock.monotonic()
+        SignalTrap.install(state.interruptHandle)
+        defer { SignalTrap.restore() }
+
+        var failure: LuaError?
+        do {
+            if let locksFunction = declaration.locks {
+                let names = try state.call(locksFunction, [.table(argumentTable)])
+                for name in lockNames(names) { try locks.acquire(name) }
+            }
+            try state.call(declaration.run, [.table(argumentTable)])
+        } catch let error as LuaError {
+            failure = error
+        } catch let error as LockHeld {
+            var wrapped = LuaError(kind: .runtime, message: error.description)
+            wrapped.hostError = error
+            failure = wrapped
+        } catch {
+            failure = LuaError(kind: .runtime, message: String(describing: error))
+        }
+
+        var status = "succeeded"
+        var exit = ExitStatus.done
+        if let failure {
+            session.phase = .failing
+            SignalTrap.ignoreFurther()
+            state.clearStop()
+            let interrupted = failure.kind == .interrupted || SignalTrap.wasReceived
+            status = interrupted ? "interrupted" : "failed"
+            exit = interrupted ? .interrupted : (failure.hostError is LockHeld ? .locked : .failed)
+            output.event("run_failing", [("error", .string(failure.description)), ("interrupted", .bool(interrupted))])
+            if let live = executor as? LiveExecutor, declaration.onFailure == .undo, !live.applied.isEmpty {
+                output.message("undoing \(live.applied.count) applied effect\(live.applied.count == 1 ? "" : "s") (on_failure = \"undo\")")
+                let entries = live.applied.map { UndoEntry(seq: $0.record.seq, summary: $0.record.summary, undo: $0.undo, uncertain: false) }
+                let tally = UndoProcess.run(entries, world: world, output: output, journal: journal, dryRun: false)
+                if tally.ok && tally.irreversible.isEmpty { status = "undone" }
+            }
+            runHooks(session.cleanupHooks, kind: "cleanup", state: state, output: output)
+        }
+        runHooks(session.finallyHooks, kind: "finally", state: state, output: output)
+        session.phase = .finished
+        locks.releaseAll()
+
+        let duration = Clock.monotonic() - started
+        let message = failure.map { redactor.mask($0.description) }
+        output.event("run_finished", [("status", .string(status)), ("exit", .int(Int64(exit.rawValue))),
+                                      ("duration", .double(duration)), ("effects", .int(Int64(session.effects.count)))]
+                     + (message.map { [("error", JSON.string($0))] } ?? []))
+        journal.sync()
+        record.status = options.dryRun && failure == nil ? "planned" : status
+        record.finished = Clock.wall()
+        record.error = message
+        try? store.save(record)
+        summarize(session: session, id: id, status: status, failure: message, duration: duration, output: output)
+        return RunResult(status: exit, runID: id, effects: session.effects, error: message)
+    }
+
+    private func lockNames(_ results: [LuaValue]) -> [String] {
+        var names: [String] = []
+        for value in results {
+            if let name = value.stringValue { names.append(name) }
+            if let table = value.tableValue { names.append(contentsOf: table.array.compactMap(\.stringValue)) }
+        }
+        return names
+    }
+
+    private func runHooks(_ hooks: [LuaRef], kind: String, state: LuaState, output: RunOutput) {
+        for hook in hooks.reversed() {
+            do {
+                try state.call(hook)
+                output.hook(kind, failed: nil)
+            } catch {
+                output.hook(kind, failed: String(describing: error))
+            }
+        }
+    }
+
+    private func summarize(session: RunSession, id: String, status: String, failure: String?, duration: Double, output: RunOutput) {
+        let effects = session.effects
+        func count(_ sign: ChangeSign) -> Int { effects.filter { $0.sign == sign }.count }
+        if session.isDryRun && failure == nil {
+            output.message("Plan: \(count(.create)) to create, \(count(.change)) to change, \(count(.remove)) to remove, "
+                           + "\(count(.irreversible)) cannot be undone. Nothing was changed (dry-run).")
+            return
+        }
+        switch status {
+        case "succeeded":
+            output.message(output.paint("done", "32") + " in \(Clock.duration(duration)): \(effects.count) effect\(effects.count == 1 ? "" : "s") applied (run \(id))")
+        case "undone":
+            output.error("run \(id) failed: \(failure ?? "")")
+            output.error("  its changes were undone. Details: runbook log \(id)")
+        default:
+            output.error("run \(id) \(status): \(failure ?? "")")
+            if session.isDryRun {
+                output.error("  nothing was changed (dry-run). Details: runbook log \(id)")
+            } else if effects.isEmpty {
+                output.error("  nothing was changed. Details: runbook log \(id)")
+            } else {
+                output.error("  \(effects.count) effect\(effects.count == 1 ? "" : "s") applied. Details: runbook log \(id)   Reverse them: runbook undo \(id)")
+            }
+        }
+    }
+
+    private func invocationFailure(_ error: any Error, output: RunOutput) -> RunResult {
+        let text = String(describing: error)
+        if output.mode == .json {
+            output.event("run_finished", [("status", .string("invalid")), ("exit", .int(2)), ("error", .string(text))])
+        } else {
+            output.error("runbook: " + text)
+        }
+        return RunResult(status: .usage, runID: nil, effects: [], error: text)
+    }
+
+    // MARK: Undo
+
+    /// Reverses what a run's journal says was applied and not yet undone.
+    public func undo(_ runID: String, dryRun: Bool, output mode: OutputMode) -> RunResult {
+        let redactor = Redactor()
+        let output = RunOutput(mode: mode, redactor: redactor)
+        var record: RunRecord
+        do {
+            record = try store.load(runID)
+        } catch {
+            return invocationFailure(error, output: output)
+        }
+        let refusal: String?
+        switch record.status {
+        case "running": refusal = "run \(runID) is still running (pid \(record.pid) on \(record.host)); stop it first"
+        case "undoing": refusal = "run \(runID) is being undone right now (pid \(record.pid))"
+        case "undone": refusal = "run \(runID) was already undone; there is nothing left to reverse"
+        case "planned": refusal = "run \(runID) was a dry-run: it changed nothing"
+        default: refusal = record.dryRun ? "run \(runID) was a dry-run: it changed nothing" : nil
+        }
+        if let refusal { return invocationFailure(RunbookError.usage(refusal), output: output) }
+        let records: [JSON]
+        do { records = try JournalReader.records(store.journalPath(runID)) } catch {
+            return invocationFailure(RunbookError.failed("cannot read the journal of run \(runID): \(error)"), output: output)
+        }
+        let entries = UndoProcess.entries(fromJournal: records)
+        let journal = dryRun ? nil : try? JournalWriter(path: store.journalPath(runID), durable: true, redactor: redactor)
+        output.journal = journal
+        let databases = DatabaseConnections(configs: config.databases, redactor: redactor)
+        guard let paths = try? RootedPaths(root: "/") else { return RunResult(status: .failed, runID: runID, effects: [], error: nil) }
+        let world = World(paths: paths, backups: BackupStore(directory: store.backupsDirectory(runID)), databases: databases)
+        output.message(output.paint("undo of run \(runID)", "1") + "  \(record.runbook) (\(record.status), \(entries.count) effect\(entries.count == 1 ? "" : "s") to reverse)" + (dryRun ? "  (dry-run)" : ""))
+        output.event("undo_started", [("run", .string(runID)), ("effects", .int(Int64(entries.count))), ("dry_run", .bool(dryRun)),
+                                      ("pid", .int(Int64(getpid()))), ("user", .string(Posix.userName))])
+        if dryRun {
+            _ = UndoProcess.run(entries, world: world, output: output, journal: nil, dryRun: true)
+            return RunResult(status: .done, runID: runID, effects: [], error: nil)
+        }
+        let previousStatus = record.status
+        record.status = "undoing"
+        record.pid = getpid()
+        try? store.save(record)
+        SignalTrap.ignoreFurther()
+        defer { SignalTrap.restore() }
+        let tally = UndoProcess.run(entries, world: world, output: output, journal: journal, dryRun: false)
+        record.status = tally.ok ? "undone" : previousStatus
+        try? store.save(record)
+        output.event("undo_finished", [("run", .string(runID)), ("undone", .int(Int64(tally.undone))),
+                                       ("failed", .int(Int64(tally.failed))), ("irreversible", .int(Int64(tally.irreversible.count)))])
+        if tally.ok {
+            output.message(output.paint("undone", "32") + ": \(tally.undone) effect\(tally.undone == 1 ? "" : "s") reversed"
+                           + (tally.irreversible.isEmpty ? "" : "; \(tally.irreversible.count) could not be undone (listed above)"))
+            return RunResult(status: .done, runID: runID, effects: [], error: nil)
+        }
+        output.error("undo of run \(runID) is incomplete: \(tally.failed) effect\(tally.failed == 1 ? "" : "s") could not be reversed (see above); fix the cause and run `runbook undo \(runID)` again")
+        return RunResult(status: .failed, runID: runID, effects: [], error: "undo incomplete")
+    }
+}

@@ -1,0 +1,64 @@
+// The two ways to perform an effect: apply it (journaled first) or plan it (overlay).
+
+/// Performs effects for a run. Runbook code is the same whichever executor it gets.
+public protocol EffectExecutor: AnyObject {
+    var isDryRun: Bool { get }
+    func perform(_ effect: any Effect, record: EffectRecord) throws -> EffectOutcome
+}
+
+/// Applies effects, writing each intent (with its undo) to the journal before it happens
+/// and its outcome after.
+final class LiveExecutor: EffectExecutor {
+    let world: World
+    let journal: JournalWriter
+    /// Effects applied so far, with how to undo each: the failure path reads this.
+    private(set) var applied: [(record: EffectRecord, undo: [UndoStep]?)] = []
+    /// Test hook: SIGKILL the process right after effect number k (crash campaigns).
+    private let crashAfter = Posix.environment("RUNBOOK_CRASH_AFTER_EFFECT").flatMap { Int($0) }
+
+    var isDryRun: Bool { false }
+
+    init(world: World, journal: JournalWriter) {
+        self.world = world
+        self.journal = journal
+    }
+
+    func perform(_ effect: any Effect, record: EffectRecord) throws -> EffectOutcome {
+        let undo = try effect.prepareUndo(world)
+        var intent = record.json.objectValue ?? []
+        intent.append(("undo", undo.map { .array($0.map(\.json)) } ?? .null))
+        journal.append("intent", intent)
+        if journal.durable || undo == nil || effect.reachesAnotherHost { journal.sync() }
+        let outcome: EffectOutcome
+        do {
+            outcome = try effect.apply(world)
+        } catch {
+            journal.append("effect_failed", [("seq", .int(Int64(record.seq))), ("error", .string(String(describing: error)))])
+            throw error
+        }
+        var done: [(String, JSON)] = [("seq", .int(Int64(record.seq)))]
+        if let result = outcome.result { done.append(("result", result)) }
+        if let newUndo = outcome.undo { done.append(("undo", .array(newUndo.map(\.json)))) }
+        journal.append("applied", done)
+        var appliedRecord = record
+        appliedRecord.result = outcome.result
+        applied.append((appliedRecord, outcome.undo ?? undo))
+        if let crashAfter, crashAfter == record.seq {
+            journal.sync()
+            kill(getpid(), SIGKILL)
+        }
+        return outcome
+    }
+}
+
+/// Records effects in the plan and lays them over the real filesystem; writes nothing.
+final class PlanExecutor: EffectExecutor {
+    let overlay: Overlay
+    var isDryRun: Bool { true }
+
+    init(overlay: Overlay) { self.overlay = overlay }
+
+    func perform(_ effect: any Effect, record: EffectRecord) throws -> EffectOutcome {
+        effect.simulate(overlay)
+    }
+}

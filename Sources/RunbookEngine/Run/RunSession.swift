@@ -1,0 +1,90 @@
+// The state of one run that primitives reach: mode, paths, the executor, the current step,
+// hooks and locks. Primitives build effects and hand them to `perform`.
+
+import LuaBridge
+
+public final class RunSession {
+    public enum Phase { case loading, running, failing, finished }
+
+    public let id: String
+    public let paths: RootedPaths
+    public let view: FileSystemView
+    public let databases: DatabaseConnections
+    public let redactor: Redactor
+    let executor: EffectExecutor
+    let output: RunOutput
+    let locks: LockManager?
+    var phase: Phase = .loading
+
+    /// Step names, outermost first (steps may nest).
+    private(set) var steps: [String] = []
+    private var stepCount = 0
+    private(set) var effects: [EffectRecord] = []
+    var effectsInCurrentStep = 0
+    var cleanupHooks: [LuaRef] = []
+    var finallyHooks: [LuaRef] = []
+
+    public var isDryRun: Bool { executor.isDryRun }
+
+    init(id: String, paths: RootedPaths, view: FileSystemView, databases: DatabaseConnections, redactor: Redactor,
+         executor: EffectExecutor, output: RunOutput, locks: LockManager?)
+    {
+        self.id = id
+        self.paths = paths
+        self.view = view
+        self.databases = databases
+        self.redactor = redactor
+        self.executor = executor
+        self.output = output
+        self.locks = locks
+    }
+
+    public var currentStep: String { steps.isEmpty ? "(outside any step)" : steps.joined(separator: " / ") }
+
+    /// Refuses changes while the runbook file is only being loaded (`check`, `describe`).
+    func requireRunning(_ primitive: String) throws {
+        guard phase == .running || phase == .failing else {
+            throw LuaHostFailure("\(primitive) changes the world and may only be called while the runbook runs (inside run = function ...)")
+        }
+    }
+
+    /// Applies (or plans) one effect and reports it.
+    @discardableResult
+    public func perform(_ effect: any Effect) throws -> EffectOutcome {
+        try requireRunning(effect.kind)
+        var record = EffectRecord(seq: effects.count + 1, step: currentStep, kind: effect.kind, sign: effect.sign,
+                                  summary: redactor.mask(effect.summary), identity: effect.identity, result: nil)
+        let outcome = try executor.perform(effect, record: record)
+        record.result = outcome.result
+        effects.append(record)
+        effectsInCurrentStep += 1
+        output.effect(record, dryRun: isDryRun)
+        return outcome
+    }
+
+    /// A primitive found the world already as asked: logged, no effect.
+    public func noChange(_ summary: String) { output.noChange(summary) }
+
+    // MARK: Steps
+
+    func beginStep(_ name: String) -> (index: Int, started: Double, outerCount: Int) {
+        stepCount += 1
+        steps.append(name)
+        let outer = effectsInCurrentStep
+        effectsInCurrentStep = 0
+        output.stepStarted(currentStep, index: stepCount)
+        return (stepCount, Clock.monotonic(), outer)
+    }
+
+    func endStep(_ token: (index: Int, started: Double, outerCount: Int), failure: String?) {
+        output.stepFinished(currentStep, failed: failure, duration: Clock.monotonic() - token.started, effects: effectsInCurrentStep)
+        if let journal = output.journal, !isDryRun { journal.sync() }
+        steps.removeLast()
+        effectsInCurrentStep += token.outerCount
+    }
+
+    /// The path a runbook named, under the root, for an effect.
+    public func effectPath(_ path: String) throws -> EffectPath {
+        EffectPath(shown: path, real: try paths.real(path))
+    }
+}

@@ -1,0 +1,34 @@
+// SIGINT/SIGTERM during a run: the current effect finishes, then the script is stopped at
+// its next instruction and the failure path runs (exit 130).
+
+import LuaBridge
+
+enum SignalTrap {
+    nonisolated(unsafe) private static var target: LuaInterruptHandle?
+    nonisolated(unsafe) private static var received: sig_atomic_t = 0
+
+    static func install(_ handle: LuaInterruptHandle) {
+        target = handle
+        received = 0
+        let handler: @convention(c) (Int32) -> Void = { _ in
+            SignalTrap.received = 1
+            SignalTrap.target?.request()
+        }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+    }
+
+    static var wasReceived: Bool { received != 0 }
+
+    /// While the failure path runs, a second signal is ignored: undo must finish.
+    static func ignoreFurther() {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+    }
+
+    static func restore() {
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+        target = nil
+    }
+}

@@ -1,0 +1,74 @@
+// Undoing applied effects, newest first: after a failed run (on_failure = "undo") and for
+// `runbook undo RUN_ID`, from the journal of a run that may have crashed.
+
+/// One journaled effect and how to undo it.
+struct UndoEntry {
+    var seq: Int
+    var summary: String
+    var undo: [UndoStep]?
+    /// The intent was journaled but not the outcome: it may or may not have happened.
+    var uncertain: Bool
+}
+
+enum UndoProcess {
+    struct Tally {
+        var undone = 0
+        var failed = 0
+        var irreversible: [String] = []
+        var ok: Bool { failed == 0 }
+    }
+
+    /// Undoes `entries` newest first; each outcome goes to the journal and the console.
+    static func run(_ entries: [UndoEntry], world: World, output: RunOutput, journal: JournalWriter?, dryRun: Bool) -> Tally {
+        var tally = Tally()
+        for entry in entries.sorted(by: { $0.seq > $1.seq }) {
+            guard let steps = entry.undo else {
+                tally.irreversible.append(entry.summary)
+                output.undone(entry.summary, failed: "cannot be undone")
+                journal?.append("undo_skipped", [("seq", .int(Int64(entry.seq))), ("reason", .string("cannot be undone"))])
+                continue
+            }
+            if dryRun {
+                for step in steps { output.message("  ↺ would " + UndoRunner.describe(step)) }
+                continue
+            }
+            do {
+                for step in steps { try UndoRunner.run(step, in: world) }
+                journal?.append("undone", [("seq", .int(Int64(entry.seq)))])
+                output.undone(entry.summary + (entry.uncertain ? " (checked: it may not have happened)" : ""), failed: nil)
+                tally.undone += 1
+            } catch {
+                journal?.append("undo_failed", [("seq", .int(Int64(entry.seq))), ("error", .string(String(describing: error)))])
+                output.undone(entry.summary, failed: String(describing: error))
+                tally.failed += 1
+            }
+        }
+        journal?.sync()
+        return tally
+    }
+
+    /// What a journal says is applied and not yet undone.
+    static func entries(fromJournal records: [JSON]) -> [UndoEntry] {
+        var entries: [Int: UndoEntry] = [:]
+        var undone = Set<Int>()
+        func steps(_ json: JSON?) -> [UndoStep]? {
+            guard let items = json?.arrayValue else { return nil }
+            return items.compactMap(UndoStep.init(json:))
+        }
+        for record in records {
+            guard let type = record["t"]?.stringValue, let seq = record["seq"]?.intValue.map(Int.init) else { continue }
+            switch type {
+            case "intent":
+                entries[seq] = UndoEntry(seq: seq, summary: record["summary"]?.stringValue ?? "effect \(seq)",
+                                         undo: steps(record["undo"]), uncertain: true)
+            case "applied":
+                entries[seq]?.uncertain = false
+                if let replaced = steps(record["undo"]) { entries[seq]?.undo = replaced }
+            case "undone":
+                undone.insert(seq)
+            default: break
+            }
+        }
+        return entries.values.filter { !undone.contains($0.seq) }.sorted { $0.seq < $1.seq }
+    }
+}

@@ -1,0 +1,79 @@
+// Confines every filesystem path of a run under a root folder (`--root`).
+
+/// Maps the paths a runbook names ("/usr/home/shop") to real paths under the run's root,
+/// and refuses any path that would escape it, lexically or through a symlink.
+public final class RootedPaths {
+    /// The root as given, without a trailing slash ("" when the root is "/").
+    public let root: String
+    private let realRoot: String
+    private var verifiedDirectories: Set<String> = []
+
+    public init(root: String) throws {
+        let trimmed = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
+        guard trimmed.hasPrefix("/") else { throw RunbookError.usage("--root must be an absolute path, got '\(root)'") }
+        self.root = trimmed == "/" ? "" : trimmed
+        if self.root.isEmpty {
+            realRoot = ""
+        } else {
+            guard let resolved = realpath(self.root, nil) else {
+                throw RunbookError.usage("--root \(root): \(String(cString: strerror(errno)))")
+            }
+            realRoot = String(cString: resolved)
+            free(resolved)
+        }
+    }
+
+    public var isConfined: Bool { !root.isEmpty }
+
+    /// The real path for a runbook path. The runbook path must be absolute.
+    public func real(_ path: String) throws -> String {
+        guard !path.isEmpty, !path.utf8.contains(0) else { throw PathError(path: path, problem: "is empty or contains a NUL byte") }
+        guard path.hasPrefix("/") else { throw PathError(path: path, problem: "is not absolute") }
+        guard let normalized = PathName.normalize(path) else { throw PathError(path: path, problem: "escapes the root") }
+        guard isConfined else { return normalized }
+        let real = normalized == "/" ? root : root + normalized
+        try checkParentInsideRoot(real, original: path)
+        return real
+    }
+
+    /// The runbook's view of a real path (inverse of `real`).
+    public func virtual(_ realPath: String) -> String {
+        guard isConfined, realPath.hasPrefix(root) else { return realPath }
+        let rest = String(realPath.dropFirst(root.count))
+        return rest.isEmpty ? "/" : rest
+    }
+
+    /// Symlink targets: absolute targets are confined too, so links stay inside the root.
+    public func realLinkTarget(_ target: String) throws -> String {
+        guard target.hasPrefix("/") else { return target }
+        guard let normalized = PathName.normalize(target) else { throw PathError(path: target, problem: "escapes the root") }
+        return isConfined ? root + normalized : normalized
+    }
+
+    public func virtualLinkTarget(_ realTarget: String) -> String {
+        guard isConfined, realTarget.hasPrefix(root + "/") else { return realTarget }
+        return String(realTarget.dropFirst(root.count))
+    }
+
+    /// A symlink inside the root could point outside it: the deepest existing ancestor of
+    /// the parent must resolve inside the real root.
+    private func checkParentInsideRoot(_ real: String, original: String) throws {
+        var directory = PathName.parent(real)
+        if verifiedDirectories.contains(directory) { return }
+        while directory.count > root.count, Posix.lstatInfo(directory) == nil { directory = PathName.parent(directory) }
+        guard let resolved = realpath(directory, nil) else { return }
+        let resolvedPath = String(cString: resolved)
+        free(resolved)
+        guard resolvedPath == realRoot || resolvedPath.hasPrefix(realRoot + "/") else {
+            throw PathError(path: original, problem: "escapes the root through a symlink")
+        }
+        if directory == PathName.parent(real) { verifiedDirectories.insert(directory) }
+    }
+}
+
+/// A path a runbook named that cannot be used.
+public struct PathError: Error, CustomStringConvertible {
+    public var path: String
+    public var problem: String
+    public var description: String { "path '\(path)' \(problem)" }
+}
