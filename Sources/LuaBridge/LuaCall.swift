@@ -7,8 +7,11 @@ import CLua
 /// expected, got nil)"). Valid only during the call.
 public struct LuaCall {
     public let L: OpaquePointer
+    /// The called function's box, borrowed: the function value being called keeps it alive.
+    let box: Unmanaged<HostFunctionBox>
+
     /// The function's qualified name, for messages ("fs.symlink").
-    public let name: String
+    public var name: String { box._withUnsafeGuaranteedRef { $0.name } }
 
     public var argumentCount: Int32 { lua_gettop(L) }
 
