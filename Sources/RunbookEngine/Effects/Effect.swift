@@ -85,10 +85,14 @@ public final class World {
     /// Where overwritten and removed files are kept for undo (in the run's journal folder).
     public let backups: BackupStore
     public let databases: DatabaseConnections
+    public let platform: PlatformAdapter
 
-    public init(paths: RootedPaths, backups: BackupStore, databases: DatabaseConnections) {
+    public init(paths: RootedPaths, backups: BackupStore, databases: DatabaseConnections,
+                platform: PlatformAdapter = PlatformAdapter())
+    {
         self.paths = paths
         self.backups = backups
         self.databases = databases
+        self.platform = platform
     }
 }

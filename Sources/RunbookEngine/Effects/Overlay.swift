@@ -32,6 +32,11 @@ public final class Overlay: FileSystemView {
     }
 
     private var nodes: [String: Node] = [:]
+    /// Planned mounts by target: the source, or `unmounted`.
+    var plannedMounts: [String: String] = [:]
+    static let unmounted = "\u{0}unmounted"
+    /// Planned addresses ("interface address"): true added, false removed.
+    var plannedAddresses: [String: Bool] = [:]
     private let live = LiveFileSystem()
     private var hasShadowingNodes = false
 

@@ -14,7 +14,17 @@ public enum UndoRunner {
         "fs.chown": FileUndo.changeOwner,
         "db.exec": DatabaseUndo.execute,
         "db.delete_inserted": DatabaseUndo.deleteInserted,
+        "cmd.run": SystemUndo.runCommand,
+        "mount.bind": SystemUndo.bind,
+        "mount.unmount": SystemUndo.unmount,
+        "net.add_ip": SystemUndo.addAddress,
+        "net.remove_ip": SystemUndo.removeAddress,
+        "service.reload": SystemUndo.reloadService,
     ]
+
+    /// Operations that only make sense once every other undo step has run (a reload
+    /// must see the restored configuration files); run once each, at the end.
+    static let deferred: Set<String> = ["service.reload"]
 
     public static func run(_ step: UndoStep, in world: World) throws {
         guard let handler = handlers[step.op] else { throw UndoError("unknown undo operation '\(step.op)'") }
@@ -33,6 +43,12 @@ public enum UndoRunner {
         case "fs.chown": return "chown \(path) back"
         case "db.exec": return "run \(step.args["sql"]?.stringValue ?? "SQL")"
         case "db.delete_inserted": return "delete the inserted row from \(path)"
+        case "cmd.run": return "run " + (step.args["argv"]?.arrayValue?.compactMap(\.stringValue).joined(separator: " ") ?? "")
+        case "mount.bind": return "mount \(step.args["source"]?.stringValue ?? "") on \(step.args["target"]?.stringValue ?? "") again"
+        case "mount.unmount": return "unmount \(step.args["target"]?.stringValue ?? "")"
+        case "net.add_ip": return "add \(step.args["address"]?.stringValue ?? "") to \(step.args["interface"]?.stringValue ?? "") again"
+        case "net.remove_ip": return "remove \(step.args["address"]?.stringValue ?? "") from \(step.args["interface"]?.stringValue ?? "")"
+        case "service.reload": return "reload \(step.args["service"]?.stringValue ?? "") with the restored configuration"
         default: return step.op + " " + path
         }
     }

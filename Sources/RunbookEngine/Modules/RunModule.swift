@@ -22,8 +22,14 @@ enum RunModule {
             let token = session.beginStep(name)
             do {
                 _ = try state.call(body)
+                try session.flushReloads()
             } catch let error as LuaError {
+                session.pendingReloads.removeAll()
                 session.endStep(token, failure: error.description)
+                throw error
+            } catch {
+                session.pendingReloads.removeAll()
+                session.endStep(token, failure: String(describing: error))
                 throw error
             }
             session.endStep(token, failure: nil)

@@ -36,6 +36,10 @@ public final class Engine {
         RunModule.register(into: state, slot: slot)
         FsModule.register(into: state, slot: slot)
         DbModule.register(into: state, slot: slot)
+        CmdModule.register(into: state, slot: slot)
+        MountModule.register(into: state, slot: slot)
+        NetModule.register(into: state, slot: slot)
+        ServiceModule.register(into: state, slot: slot)
         try state.setGlobal("settings", DbModule.luaValue(config.settings))
         return state
     }
@@ -111,6 +115,8 @@ public final class Engine {
                 for name in lockNames(names) { try locks.acquire(name) }
             }
             try state.call(declaration.run, [.table(argumentTable)])
+            // Reloads queued outside any step run at the end of the run.
+            try session.flushReloads()
         } catch let error as LuaError {
             failure = error
         } catch let error as LockHeld {

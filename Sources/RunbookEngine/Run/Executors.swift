@@ -23,6 +23,9 @@ final class LiveExecutor: EffectExecutor {
         self.journal = journal
     }
 
+    /// Drops entries that were undone already (restored after a failed config test).
+    func forget(_ seqs: [Int]) { applied.removeAll { seqs.contains($0.record.seq) } }
+
     func perform(_ effect: any Effect, record: EffectRecord) throws -> EffectOutcome {
         let undo = try effect.prepareUndo(world)
         var intent = record.json.objectValue ?? []

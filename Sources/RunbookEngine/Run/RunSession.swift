@@ -11,6 +11,7 @@ public final class RunSession {
     public let view: FileSystemView
     public let databases: DatabaseConnections
     public let redactor: Redactor
+    public let platform = PlatformAdapter()
     let executor: EffectExecutor
     let output: RunOutput
     let locks: LockManager?
@@ -22,6 +23,8 @@ public final class RunSession {
     private(set) var effects: [EffectRecord] = []
     var effectsInCurrentStep = 0
     var cleanupHooks: [LuaRef] = []
+    /// service.reload calls waiting for the end of the step.
+    var pendingReloads: [PendingReload] = []
     var finallyHooks: [LuaRef] = []
 
     public var isDryRun: Bool { executor.isDryRun }

@@ -21,6 +21,7 @@ enum UndoProcess {
     /// Undoes `entries` newest first; each outcome goes to the journal and the console.
     static func run(_ entries: [UndoEntry], world: World, output: RunOutput, journal: JournalWriter?, dryRun: Bool) -> Tally {
         var tally = Tally()
+        var deferred: [UndoStep] = []
         for entry in entries.sorted(by: { $0.seq > $1.seq }) {
             guard let steps = entry.undo else {
                 tally.irreversible.append(entry.summary)
@@ -33,13 +34,30 @@ enum UndoProcess {
                 continue
             }
             do {
-                for step in steps { try UndoRunner.run(step, in: world) }
+                for step in steps {
+                    if UndoRunner.deferred.contains(step.op) {
+                        if !deferred.contains(step) { deferred.append(step) }
+                        continue
+                    }
+                    try UndoRunner.run(step, in: world)
+                }
                 journal?.append("undone", [("seq", .int(Int64(entry.seq)))])
                 output.undone(entry.summary + (entry.uncertain ? " (checked: it may not have happened)" : ""), failed: nil)
                 tally.undone += 1
             } catch {
                 journal?.append("undo_failed", [("seq", .int(Int64(entry.seq))), ("error", .string(String(describing: error)))])
                 output.undone(entry.summary, failed: String(describing: error))
+                tally.failed += 1
+            }
+        }
+        // Reloads and the like run last, once each, against the restored world.
+        for step in deferred {
+            do {
+                try UndoRunner.run(step, in: world)
+                output.message("  ↺ " + UndoRunner.describe(step))
+            } catch {
+                output.undone(UndoRunner.describe(step), failed: String(describing: error))
+                journal?.append("undo_failed", [("op", .string(step.op)), ("error", .string(String(describing: error)))])
                 tally.failed += 1
             }
         }

@@ -1,0 +1,63 @@
+// The `mount` module: bind mounts (nullfs on FreeBSD), their undo, and what is mounted.
+
+import LuaBridge
+
+enum MountModule {
+    static func register(into state: LuaState, slot: SessionSlot) {
+        // mount.bind(source, target) -> true if mounted now, false if it already was
+        state.register("bind", in: "mount") { call in
+            let session = try slot.require(call.name)
+            let source = try session.effectPath(try call.string(1))
+            let target = try session.effectPath(try call.string(2))
+            if mounts(session).contains(where: { $0.target == target.real }) {
+                session.noChange("\(target.shown) is mounted")
+                call.push(false)
+                return 1
+            }
+            guard session.view.info(source.real)?.kind == .directory else { throw LuaHostFailure("mount.bind: \(source.shown) is not a directory") }
+            guard session.view.info(target.real)?.kind == .directory else { throw LuaHostFailure("mount.bind: \(target.shown) is not a directory") }
+            try session.perform(BindMount(source: source, target: target))
+            call.push(true)
+            return 1
+        }
+
+        // mount.unbind(target) -> true if unmounted, false if nothing was mounted there
+        state.register("unbind", in: "mount") { call in
+            let session = try slot.require(call.name)
+            let target = try session.effectPath(try call.string(1))
+            guard let entry = mounts(session).first(where: { $0.target == target.real }) else {
+                session.noChange("nothing is mounted on \(target.shown)")
+                call.push(false)
+                return 1
+            }
+            let source = entry.source.hasPrefix("/") ? entry.source : nil
+            try session.perform(Unmount(target: target, source: source))
+            call.push(true)
+            return 1
+        }
+
+        // mount.list(path) -> { {source=, target=, type=}, ... } mounted at or under path
+        state.register("list", in: "mount") { call in
+            let session = try slot.require(call.name)
+            let base = try session.paths.real(try call.string(1))
+            let entries = mounts(session).filter { $0.target == base || $0.target.hasPrefix(base == "/" ? "/" : base + "/") }
+            try call.push(.table(LuaTable(array: entries.map { entry in
+                ["source": .string(session.paths.virtual(entry.source)), "target": .string(session.paths.virtual(entry.target)),
+                 "type": .string(entry.type)]
+            })))
+            return 1
+        }
+    }
+
+    /// The kernel's mount table, with a dry-run's planned mounts laid over it.
+    static func mounts(_ session: RunSession) -> [MountEntry] {
+        var entries = MountTable.current(platform: session.platform)
+        if let overlay = session.view as? Overlay {
+            for (target, source) in overlay.plannedMounts {
+                entries.removeAll { $0.target == target }
+                if source != Overlay.unmounted { entries.append(MountEntry(source: source, target: target, type: "bind (planned)")) }
+            }
+        }
+        return entries
+    }
+}

@@ -1,0 +1,107 @@
+// The `service` module: reloads gated by the service's config test (queued, once per
+// service at the end of the step), restarts and status.
+
+import LuaBridge
+
+enum ServiceModule {
+    static func register(into state: LuaState, slot: SessionSlot) {
+        // service.reload(name [, {config=path}]): queued; at the end of the step the config
+        // test runs (nginx -t -c config); if it fails the files this run wrote under the
+        // config's folder are restored, nothing is reloaded and the step fails.
+        state.register("reload", in: "service") { call in
+            let session = try slot.require(call.name)
+            let name = try serviceName(call, 1)
+            let config = try call.optionalTable(2)?["config"].stringValue
+            let realConfig = try config.map { try session.paths.real($0) }
+            session.queueReload(PendingReload(service: name, config: realConfig, shownConfig: config))
+            return 0
+        }
+
+        // service.restart(name): cannot be undone (shown with `!`)
+        state.register("restart", in: "service") { call in
+            let session = try slot.require(call.name)
+            let name = try serviceName(call, 1)
+            try session.perform(RunCommandEffect(argv: session.platform.restartService(name), undoArgv: nil, timeout: 120))
+            return 0
+        }
+
+        // service.status(name) -> {running=bool, output=text} (a read)
+        state.register("status", in: "service") { call in
+            let session = try slot.require(call.name)
+            let result = try ProcessRunner.run(session.platform.serviceStatus(try serviceName(call, 1)), timeout: 30)
+            try call.push(["running": .boolean(result.succeeded), "output": .string(result.outputText + result.errorText)])
+            return 1
+        }
+    }
+
+    static func serviceName(_ call: LuaCall, _ position: Int32) throws -> String {
+        let name = try call.string(position)
+        guard !name.isEmpty, name.first != "-", name.utf8.count <= 64,
+              name.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 || $0 == 46 })
+        else { throw call.argumentError(position, "'\(name)' is not a service name") }
+        return name
+    }
+}
+
+/// A reload waiting for the end of its step.
+struct PendingReload: Equatable {
+    var service: String
+    var config: String?
+    var shownConfig: String?
+}
+
+/// A config test that failed: the reload was not done and the files were restored.
+struct ConfigTestFailure: Error, CustomStringConvertible {
+    var service: String
+    var output: String
+    var restored: Int
+    var description: String {
+        "\(service) config test failed, so \(service) was not reloaded and keeps its running configuration"
+            + (restored > 0 ? "; the \(restored) file change\(restored == 1 ? "" : "s") this run made under its config folder were restored" : "")
+            + ": " + output
+    }
+}
+
+extension RunSession {
+    func queueReload(_ reload: PendingReload) {
+        if !pendingReloads.contains(reload) { pendingReloads.append(reload) }
+    }
+
+    /// Runs the queued reloads: test, then reload; on a failed test restore this run's
+    /// files under the service's config folder and fail.
+    func flushReloads() throws {
+        let reloads = pendingReloads
+        pendingReloads.removeAll()
+        for reload in reloads {
+            let test = platform.configTest(reload.service, configPath: reload.config)
+            if let test, !isDryRun {
+                let result = try ProcessRunner.run(test, timeout: 60)
+                if !result.succeeded {
+                    let restored = restoreFiles(under: PathName.parent(reload.config ?? defaultConfig(reload.service)))
+                    throw ConfigTestFailure(service: reload.service, output: result.diagnostic, restored: restored)
+                }
+            }
+            try perform(ReloadService(service: reload.service, argv: platform.reloadService(reload.service, configPath: reload.config),
+                                      testArgv: test))
+        }
+    }
+
+    func defaultConfig(_ service: String) -> String {
+        platform.kind == .freebsd ? "/usr/local/etc/\(service)/\(service).conf" : "/etc/\(service)/\(service).conf"
+    }
+
+    /// Undoes the file effects this run applied under `directory` (newest first).
+    func restoreFiles(under directory: String) -> Int {
+        guard let live = executor as? LiveExecutor else { return 0 }
+        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+        let entries = live.applied.filter { entry in
+            entry.record.kind.hasPrefix("fs.") && (entry.undo ?? []).contains { step in
+                (step.args["path"]?.stringValue ?? step.args["from"]?.stringValue ?? "").hasPrefix(prefix)
+            }
+        }.map { UndoEntry(seq: $0.record.seq, summary: $0.record.summary, undo: $0.undo, uncertain: false) }
+        guard !entries.isEmpty else { return 0 }
+        let tally = UndoProcess.run(entries, world: live.world, output: output, journal: live.journal, dryRun: false)
+        live.forget(entries.map(\.seq))
+        return tally.undone
+    }
+}
