@@ -1,0 +1,297 @@
+// The platform primitives for real on this machine: bind mounts in a temporary folder,
+// IP addresses and ping inside network namespaces the test creates (never the root
+// namespace's), nginx on 127.0.0.1 with its own config, and commands.
+
+import Foundation
+import Testing
+@testable import RunbookEngine
+
+/// Runs a system command for test setup; fails the test setup when it fails.
+@discardableResult
+func system(_ argv: [String]) throws -> String {
+    let result = try RunbookEngine.ProcessRunner.run(argv, timeout: 30)
+    guard result.succeeded else { throw TestSetupError("\(argv.joined(separator: " ")) failed: \(result.diagnostic)") }
+    return result.outputText
+}
+
+/// Two network namespaces joined by a veth pair: 10.213.N.1 in `a`, 10.213.N.2 in `b`.
+/// All traffic stays inside them; both are deleted at the end.
+final class NamespacePair {
+    let a: String, b: String, interfaceA: String, interfaceB: String, subnet: String
+
+    init(_ tag: Int) throws {
+        let id = Int(getpid()) % 10000
+        a = "rbt\(id)-\(tag)a"
+        b = "rbt\(id)-\(tag)b"
+        interfaceA = "rv\(id)x\(tag)a"
+        interfaceB = "rv\(id)x\(tag)b"
+        subnet = "10.213.\(tag)"
+        try system(["ip", "netns", "add", a])
+        try system(["ip", "netns", "add", b])
+        try system(["ip", "-n", a, "link", "add", interfaceA, "type", "veth", "peer", "name", interfaceB, "netns", b])
+        try system(["ip", "-n", a, "addr", "add", "\(subnet).1/24", "dev", interfaceA])
+        try system(["ip", "-n", b, "addr", "add", "\(subnet).2/24", "dev", interfaceB])
+        for (ns, interface) in [(a, interfaceA), (b, interfaceB)] {
+            try system(["ip", "-n", ns, "link", "set", interface, "up"])
+            try system(["ip", "-n", ns, "link", "set", "lo", "up"])
+        }
+    }
+
+    deinit {
+        _ = try? RunbookEngine.ProcessRunner.run(["ip", "netns", "del", a])
+        _ = try? RunbookEngine.ProcessRunner.run(["ip", "netns", "del", b])
+    }
+
+    func addresses(_ ns: String, _ interface: String) throws -> [String] {
+        PlatformAdapter(kind: .linux).parseAddresses(try system(["ip", "-n", ns, "-o", "addr", "show", "dev", interface]))
+    }
+
+    /// Ping from inside namespace `from` (never from the root namespace).
+    func pings(from ns: String, _ address: String) -> Bool {
+        (try? RunbookEngine.ProcessRunner.run(["ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "1", address], timeout: 5))?.succeeded ?? false
+    }
+}
+
+extension Sandbox {
+    /// `runbook` run inside a network namespace.
+    func runbook(inNamespace ns: String, _ arguments: [String]) throws -> ProcessResult {
+        let child = try ChildProcess(executable: ProcessRunner.resolve("ip") ?? "/sbin/ip",
+                                     arguments: ["netns", "exec", ns, try RunbookBinary.require()] + engineOptions + arguments,
+                                     environment: environment([:]), stdoutPath: base + "/out/ns.stdout", stderrPath: base + "/out/ns.stderr")
+        return child.wait(timeout: 60)
+    }
+}
+
+@Suite(.serialized) struct SystemPrimitivesTests {
+    @Test func bindMountAndItsUndo() throws {
+        let box = try Sandbox()
+        let source = box.tree + "/shared", target = box.tree + "/ftp/html"
+        try Files.mkdir(source)
+        try Files.write(source + "/index.html", "hello")
+        try Files.mkdir(box.tree + "/ftp")
+        try Files.mkdir(target)
+        defer { _ = try? ProcessRunner.run(["umount", "-l", target]) }
+        try box.addRunbook("mount", """
+            return runbook {
+              summary = "bind-mount the shared folder",
+              run = function()
+                step("Mount", function() mount.bind("\(source)", "\(target)") end)
+                step("Check", function()
+                  local found = false
+                  for _, m in ipairs(mount.list("\(box.tree)")) do
+                    if m.target == "\(target)" then found = true end
+                  end
+                  if not found then error("mount.list does not show the mount") end
+                  if not fs.exists("\(target)/index.html") and not context.dry_run then error("not visible") end
+                end)
+              end,
+            }
+            """)
+        let mounted = { MountTable.current(platform: PlatformAdapter()).contains { $0.target == target } }
+
+        let plan = try box.runbook(["run", "mount", "--dry-run"])
+        #expect(plan.exitCode == 0, "\(plan)")
+        #expect(plan.stdout.contains("+ bind-mount \(source) on \(target)"))
+        #expect(!mounted(), "a dry-run must not mount")
+
+        let run = try box.runbook(["run", "mount"])
+        #expect(run.exitCode == 0, "\(run)")
+        #expect(mounted())
+        #expect(Files.read(target + "/index.html") == "hello")
+        let id = try #require(run.runID)
+
+        let undo = try box.runbook(["undo", id])
+        #expect(undo.exitCode == 0, "\(undo)")
+        #expect(!mounted(), "undo of a mount is the unmount")
+
+        // And the other way round: unbind, then undo mounts it again from the same source.
+        try system(["mount", "--bind", source, target])
+        try box.addRunbook("unmount", """
+            return runbook { summary = "unmount", run = function() step("Unmount", function() mount.unbind("\(target)") end) end }
+            """)
+        let unbind = try box.runbook(["run", "unmount"])
+        #expect(unbind.exitCode == 0, "\(unbind)")
+        #expect(!mounted())
+        let undoUnbind = try box.runbook(["undo", try #require(unbind.runID)])
+        #expect(undoUnbind.exitCode == 0, "\(undoUnbind)")
+        #expect(mounted())
+        #expect(Files.read(target + "/index.html") == "hello")
+    }
+
+    @Test func addressesInsideNamespaces() throws {
+        let net = try NamespacePair(1)
+        let box = try Sandbox()
+        let free = "\(net.subnet).50", taken = "\(net.subnet).60"
+        try system(["ip", "-n", net.b, "addr", "add", "\(taken)/32", "dev", net.interfaceB])
+        try box.addRunbook("take", """
+            return runbook {
+              summary = "take addresses",
+              params = { address = { type = "ip", required = true }, force = { type = "bool", default = false } },
+              run = function(args)
+                step("Take the address", function()
+                  net.add_ip("\(net.interfaceA)", args.address, { force = args.force })
+                end)
+              end,
+            }
+            """)
+
+        let plan = try box.runbook(inNamespace: net.a, ["run", "take", "--address", free, "--dry-run"])
+        #expect(plan.exitCode == 0, "\(plan)")
+        #expect(plan.stdout.contains("+ add address \(free) to \(net.interfaceA)"))
+        #expect(try !net.addresses(net.a, net.interfaceA).contains(free), "a dry-run must not add the address")
+
+        let run = try box.runbook(inNamespace: net.a, ["run", "take", "--address", free])
+        #expect(run.exitCode == 0, "\(run)")
+        #expect(try net.addresses(net.a, net.interfaceA).contains(free))
+        #expect(net.pings(from: net.b, free), "the other host reaches the new address")
+
+        // An address that still answers ping belongs to another host: refused unless forced.
+        let refused = try box.runbook(inNamespace: net.a, ["run", "take", "--address", taken])
+        #expect(refused.exitCode == 1, "\(refused)")
+        #expect(refused.stderr.contains("still answers ping"))
+        #expect(try !net.addresses(net.a, net.interfaceA).contains(taken))
+
+        let undo = try box.runbook(inNamespace: net.a, ["undo", try #require(run.runID)])
+        #expect(undo.exitCode == 0, "\(undo)")
+        #expect(try !net.addresses(net.a, net.interfaceA).contains(free), "undo of add is remove")
+
+        // remove_ip, and its undo adds the address back.
+        try system(["ip", "-n", net.a, "addr", "add", "\(net.subnet).70/32", "dev", net.interfaceA])
+        try box.addRunbook("release", """
+            return runbook { summary = "release", run = function()
+              step("Release", function() net.remove_ip("\(net.interfaceA)", "\(net.subnet).70") end)
+              if not net.ping("\(net.subnet).2") then error("the peer should answer") end
+            end }
+            """)
+        let release = try box.runbook(inNamespace: net.a, ["run", "release"])
+        #expect(release.exitCode == 0, "\(release)")
+        #expect(try !net.addresses(net.a, net.interfaceA).contains("\(net.subnet).70"))
+        let undoRelease = try box.runbook(inNamespace: net.a, ["undo", try #require(release.runID)])
+        #expect(undoRelease.exitCode == 0, "\(undoRelease)")
+        #expect(try net.addresses(net.a, net.interfaceA).contains("\(net.subnet).70"))
+    }
+
+    @Test func nginxReloadIsGatedByItsConfigTest() throws {
+        let box = try Sandbox()
+        let port = 20000 + Int(getpid()) % 20000
+        let web = box.base + "/nginx"
+        try Files.mkdir(web)
+        try Files.mkdir(web + "/conf.d")
+        let config = web + "/nginx.conf"
+        try Files.write(config, """
+            worker_processes 1;
+            pid \(web)/nginx.pid;
+            error_log \(web)/error.log;
+            events { worker_connections 32; }
+            http {
+              access_log off;
+              client_body_temp_path \(web)/tmp-body; proxy_temp_path \(web)/tmp-proxy; fastcgi_temp_path \(web)/tmp-fcgi;
+              uwsgi_temp_path \(web)/tmp-uwsgi; scgi_temp_path \(web)/tmp-scgi;
+              include \(web)/conf.d/*.conf;
+            }
+            """)
+        let site = web + "/conf.d/site.conf"
+        func siteConfig(_ body: String) -> String {
+            "server { listen 127.0.0.1:\(port); location / { return 200 \"\(body)\\n\"; } }\n"
+        }
+        try Files.write(site, siteConfig("old"))
+        try system(["nginx", "-c", config])
+        defer { _ = try? ProcessRunner.run(["nginx", "-c", config, "-s", "stop"]) }
+        #expect(try waitForBody(port, "old"))
+
+        try box.addRunbook("site", """
+            return runbook {
+              summary = "write the site and reload nginx",
+              params = { body = { type = "string", required = true } },
+              run = function(args)
+                step("Write the site", function()
+                  fs.write("\(site)", 'server { listen 127.0.0.1:\(port); location / { return 200 "' .. args.body .. '\\\\n"; } }\\n')
+                  service.reload("nginx", { config = "\(config)" })
+                  service.reload("nginx", { config = "\(config)" })
+                end)
+              end,
+            }
+            """)
+        let plan = try box.runbook(["run", "site", "--body", "planned", "--dry-run"])
+        #expect(plan.exitCode == 0, "\(plan)")
+        #expect(plan.stdout.contains("~ reload nginx"))
+        #expect(Files.read(site) == siteConfig("old"))
+
+        let good = try box.runbook(["run", "site", "--body", "new"])
+        #expect(good.exitCode == 0, "\(good)")
+        #expect(good.stdout.components(separatedBy: "reload nginx").count == 2, "one reload per service per step")
+        #expect(try waitForBody(port, "new"))
+
+        let broken = try box.runbook(["run", "site", "--body", "x\"; bogus_directive"])
+        #expect(broken.exitCode == 1, "\(broken)")
+        #expect(broken.stderr.contains("config test failed"))
+        #expect(Files.read(site) == siteConfig("new"), "the file the run wrote is restored")
+        #expect(try httpBody(port) == "new", "the old configuration keeps serving")
+    }
+
+    @Test func commandsAreIrreversibleUnlessTheyDeclareTheirUndo() throws {
+        let box = try Sandbox()
+        let marker = box.tree + "/ran", undone = box.tree + "/undone"
+        try box.addRunbook("cmd", """
+            return runbook {
+              summary = "commands",
+              run = function()
+                step("Touch", function()
+                  local seen = cmd.run({ "ls", "\(box.tree)" }, { read_only = true })
+                  if seen.status ~= 0 then error("ls failed") end
+                  cmd.run({ "touch", "\(marker)" }, { undo = { "touch", "\(undone)" } })
+                  cmd.run({ "true" })
+                end)
+              end,
+            }
+            """)
+        let plan = try box.runbook(["run", "cmd", "--dry-run"])
+        #expect(plan.exitCode == 0, "\(plan)")
+        #expect(plan.stdout.contains("~ run touch \(marker)"))
+        #expect(plan.stdout.contains("! run true"))
+        #expect(!Files.exists(marker), "a dry-run does not run commands that change things")
+        let run = try box.runbook(["run", "cmd"])
+        #expect(run.exitCode == 0, "\(run)")
+        #expect(Files.exists(marker))
+        let undo = try box.runbook(["undo", try #require(run.runID)])
+        #expect(undo.exitCode == 0, "\(undo)")
+        #expect(Files.exists(undone), "the declared undo ran")
+        #expect(undo.stdout.contains("cannot be undone"), "the command without an undo is reported")
+    }
+}
+
+/// GET / on 127.0.0.1:port with a plain socket (no curl needed); the body, or nil.
+func httpBody(_ port: Int) throws -> String? {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { return nil }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { return nil }
+    let request = Array("GET / HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8)
+    _ = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
+    var response: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+        if count <= 0 { break }
+        response.append(contentsOf: buffer[0..<count])
+    }
+    let text = String(decoding: response, as: UTF8.self)
+    guard let split = text.range(of: "\r\n\r\n") else { return nil }
+    return String(text[split.upperBound...]).trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+/// Waits until nginx serves `body` (a reload takes a moment to reach the workers).
+func waitForBody(_ port: Int, _ body: String) throws -> Bool {
+    for _ in 0..<100 {
+        if try httpBody(port) == body { return true }
+        usleep(50_000)
+    }
+    return false
+}
