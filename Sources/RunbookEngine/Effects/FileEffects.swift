@@ -227,3 +227,38 @@ enum ContentDigest {
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }
+
+/// Retargets many symlinks at once (the guide's "change codebase"): one effect whose undo
+/// lists every link with its old target.
+struct RelinkTree: Effect {
+    struct Link: Sendable {
+        var path: String      // real path of the link
+        var oldTarget: String // real targets
+        var newTarget: String
+    }
+    let directory: EffectPath
+    let fromPrefix: String
+    let toPrefix: String
+    let links: [Link]
+    var kind: String { "fs.relink_tree" }
+    var sign: ChangeSign { .change }
+    var summary: String { "relink \(links.count) symlink\(links.count == 1 ? "" : "s") under \(directory.shown) from \(fromPrefix) to \(toPrefix)" }
+    var identity: JSON {
+        .object([("directory", .string(directory.shown)), ("from", .string(fromPrefix)), ("to", .string(toPrefix)),
+                 ("links", .int(Int64(links.count)))])
+    }
+
+    func prepareUndo(_ world: World) throws -> [UndoStep]? {
+        [UndoStep("fs.relink", [("links", .array(links.map { .array([.string($0.path), .string($0.newTarget), .string($0.oldTarget)]) }))])]
+    }
+
+    func apply(_ world: World) throws -> EffectOutcome {
+        for link in links { try FileUndo.replaceLink(link.path, target: link.newTarget) }
+        return EffectOutcome(result: .int(Int64(links.count)))
+    }
+
+    func simulate(_ overlay: Overlay) -> EffectOutcome {
+        for link in links { overlay.symlink(link.path, target: link.newTarget) }
+        return EffectOutcome(result: .int(Int64(links.count)))
+    }
+}

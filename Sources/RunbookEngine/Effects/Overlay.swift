@@ -27,8 +27,10 @@ public final class Overlay: FileSystemView {
         case removed
         /// A real path renamed here: reads below go to the old real path.
         case moved(from: String)
-        /// A real entry whose mode or owner the plan changes.
-        case attributes(mode: UInt32?, uid: UInt32?, gid: UInt32?)
+        /// A real entry whose mode or owner the plan changes. `real` is where that entry
+        /// really is (the plan may have renamed it or a parent): reads go there, and the
+        /// node needs no lookup of its own path (which would recurse).
+        case attributes(mode: UInt32?, uid: UInt32?, gid: UInt32?, real: String)
     }
 
     private var nodes: [String: Node] = [:]
@@ -44,21 +46,28 @@ public final class Overlay: FileSystemView {
 
     // MARK: Planned changes
 
-    func makeDirectory(_ path: String, mode: UInt32) { nodes[path] = .directory(mode: mode) }
-    func write(_ path: String, bytes: [UInt8], mode: UInt32) { nodes[path] = .file(bytes: bytes, mode: mode) }
-    func symlink(_ path: String, target: String) { nodes[path] = .symlink(target: target) }
+    // Every entry point resolves the symlinks among the path's parents first (planned
+    // links included), as the kernel would: a change or a read through a link the plan
+    // made or repointed then lands where the real run's would.
+
+    func makeDirectory(_ path: String, mode: UInt32) { nodes[canonical(path)] = .directory(mode: mode) }
+    func write(_ path: String, bytes: [UInt8], mode: UInt32) { nodes[canonical(path)] = .file(bytes: bytes, mode: mode) }
+    func symlink(_ path: String, target: String) { nodes[canonical(path)] = .symlink(target: target) }
 
     func remove(_ path: String) {
+        let path = canonical(path)
         for key in nodes.keys where key.hasPrefix(path + "/") { nodes[key] = nil }
         nodes[path] = .removed
         hasShadowingNodes = true
     }
 
     func rename(_ from: String, to: String) {
+        let from = canonical(from), to = canonical(to)
         let prefix = from + "/"
         let moved = nodes.filter { $0.key.hasPrefix(prefix) }
         switch nodes[from] {
-        case .some(.directory), .some(.file), .some(.symlink): nodes[to] = nodes[from]
+        // An attributes node keeps its real path: a chmod then rename keeps the new mode.
+        case .some(.directory), .some(.file), .some(.symlink), .some(.attributes): nodes[to] = nodes[from]
         default: nodes[to] = .moved(from: resolveMoved(from))
         }
         for (key, node) in moved {
@@ -70,12 +79,19 @@ public final class Overlay: FileSystemView {
     }
 
     func setAttributes(_ path: String, mode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil) {
+        let path = canonical(path)
         switch nodes[path] {
         case .directory(let old): nodes[path] = .directory(mode: mode ?? old)
         case .file(let bytes, let old): nodes[path] = .file(bytes: bytes, mode: mode ?? old)
-        case .attributes(let oldMode, let oldUid, let oldGid):
-            nodes[path] = .attributes(mode: mode ?? oldMode, uid: uid ?? oldUid, gid: gid ?? oldGid)
-        default: nodes[path] = .attributes(mode: mode, uid: uid, gid: gid)
+        case .attributes(let oldMode, let oldUid, let oldGid, let real):
+            nodes[path] = .attributes(mode: mode ?? oldMode, uid: uid ?? oldUid, gid: gid ?? oldGid, real: real)
+        case .symlink:
+            // A planned link keeps being a link (replacing it with an attributes node would
+            // make it vanish from the plan's view).
+            break
+        default:
+            guard case .real(let real) = lookup(path) else { return }
+            nodes[path] = .attributes(mode: mode, uid: uid, gid: gid, real: real)
         }
     }
 
@@ -93,7 +109,7 @@ public final class Overlay: FileSystemView {
             switch node {
             case .removed: return .absent
             case .moved(let from): return .real(from)
-            case .attributes: return .node(node, real: resolveMoved(path))
+            case .attributes(_, _, _, let real): return .node(node, real: real)
             default: return .node(node, real: nil)
             }
         }
@@ -106,6 +122,7 @@ public final class Overlay: FileSystemView {
                 switch node {
                 case .removed, .file, .symlink: return .absent
                 case .moved(let from): return .real(from + suffix)
+                case .attributes(_, _, _, let real): return .real(real + suffix)
                 default: break
                 }
             }

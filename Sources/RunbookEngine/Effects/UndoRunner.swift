@@ -12,6 +12,7 @@ public enum UndoRunner {
         "fs.rename": FileUndo.renameBack,
         "fs.chmod": FileUndo.changeMode,
         "fs.chown": FileUndo.changeOwner,
+        "fs.relink": FileUndo.relinkBack,
         "db.exec": DatabaseUndo.execute,
         "db.delete_inserted": DatabaseUndo.deleteInserted,
         "cmd.run": SystemUndo.runCommand,
@@ -41,6 +42,7 @@ public enum UndoRunner {
         case "fs.rename": return "rename \(step.args["from"]?.stringValue ?? "") back to \(step.args["to"]?.stringValue ?? "")"
         case "fs.chmod": return "chmod \(path) back"
         case "fs.chown": return "chown \(path) back"
+        case "fs.relink": return "point \(step.args["links"]?.arrayValue?.count ?? 0) symlinks back at their old targets"
         case "db.exec": return "run \(step.args["sql"]?.stringValue ?? "SQL")"
         case "db.delete_inserted": return "delete the inserted row from \(path)"
         case "cmd.run": return "run " + (step.args["argv"]?.arrayValue?.compactMap(\.stringValue).joined(separator: " ") ?? "")
@@ -99,6 +101,28 @@ enum FileUndo {
         guard let mode = step.args["mode"]?.intValue else { throw UndoError("fs.chmod undo lacks a mode") }
         guard Posix.lstatInfo(path) != nil else { return }
         if chmod(path, mode_t(mode)) != 0 { throw SystemError("chmod", path) }
+    }
+
+    /// Each entry is [path, target set by the run, old target]; a link someone changed
+    /// since is left alone.
+    static func relinkBack(_ step: UndoStep, _ world: World) throws {
+        for entry in step.args["links"]?.arrayValue ?? [] {
+            guard let parts = entry.arrayValue?.compactMap(\.stringValue), parts.count == 3 else { continue }
+            guard Posix.readLink(parts[0]) == parts[1] else { continue }
+            try replaceLink(parts[0], target: parts[2])
+        }
+    }
+
+    /// Points an existing symlink elsewhere atomically (new link beside it, then rename).
+    static func replaceLink(_ path: String, target: String) throws {
+        let temporary = path + ".runbook-tmp"
+        unlink(temporary)
+        if symlink(target, temporary) != 0 { throw SystemError("symlink", path) }
+        if rename(temporary, path) != 0 {
+            let error = SystemError("relink", path)
+            unlink(temporary)
+            throw error
+        }
     }
 
     static func changeOwner(_ step: UndoStep, _ world: World) throws {

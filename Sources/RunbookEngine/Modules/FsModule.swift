@@ -146,6 +146,32 @@ enum FsModule {
             return 1
         }
 
+        // fs.relink_tree(dir, from_prefix, to_prefix) -> number of symlinks retargeted
+        // Every symlink under dir whose target starts with from_prefix, as one effect.
+        state.register("relink_tree", in: "fs") { call in
+            let session = try slot.require(call.name)
+            let directory = try session.effectPath(try call.string(1))
+            let from = try call.string(2), to = try call.string(3)
+            guard from.hasPrefix("/"), to.hasPrefix("/") else { throw call.argumentError(2, "prefixes must be absolute paths") }
+            let realFrom = try session.paths.realLinkTarget(from), realTo = try session.paths.realLinkTarget(to)
+            guard session.view.info(directory.real)?.kind == .directory else {
+                throw LuaHostFailure("fs.relink_tree: \(directory.shown) is not a directory")
+            }
+            var links: [RelinkTree.Link] = []
+            collectLinks(in: directory.real, view: session.view) { path, target in
+                guard target == realFrom || target.hasPrefix(realFrom.hasSuffix("/") ? realFrom : realFrom + "/") else { return }
+                links.append(RelinkTree.Link(path: path, oldTarget: target, newTarget: realTo + target.dropFirst(realFrom.count)))
+            }
+            if links.isEmpty {
+                session.noChange("no symlink under \(directory.shown) points into \(from)")
+                call.push(0)
+                return 1
+            }
+            try session.perform(RelinkTree(directory: directory, fromPrefix: from, toPrefix: to, links: links))
+            call.push(links.count)
+            return 1
+        }
+
         // fs.exists(path) -> boolean (sees planned changes in a dry-run)
         state.register("exists", in: "fs") { call in
             let session = try slot.require(call.name)
@@ -198,6 +224,18 @@ enum FsModule {
             try call.push(["type": .string(info.kind.rawValue), "mode": .string(String(repeating: "0", count: max(0, 4 - mode.count)) + mode),
                            "uid": .integer(Int64(info.uid)), "gid": .integer(Int64(info.gid)), "size": .integer(info.size)])
             return 1
+        }
+    }
+
+    /// Walks a tree (not following symlinked directories) and reports every symlink.
+    static func collectLinks(in directory: String, view: FileSystemView, _ found: (String, String) -> Void) {
+        for name in (try? view.list(directory)) ?? [] {
+            let path = directory + "/" + name
+            switch view.info(path)?.kind {
+            case .symlink: if let target = view.readLink(path) { found(path, target) }
+            case .directory: collectLinks(in: path, view: view, found)
+            default: break
+            }
         }
     }
 
