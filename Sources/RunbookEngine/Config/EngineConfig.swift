@@ -15,6 +15,19 @@ public struct DatabaseConfig: Sendable {
     public var readTimeout: Int
 }
 
+/// Another host, reached through the system's OpenSSH client (`[hosts.NAME]`).
+public struct HostConfig: Sendable {
+    public var name: String
+    public var address: String
+    public var user: String?
+    public var port: Int?
+    /// Extra `-o Key=Value` options for ssh.
+    public var sshOptions: [String]
+    public var identityFile: String?
+    /// Where runbook lives on that host, for remote.runbook (default: `runbook` in PATH).
+    public var runbookCommand: String
+}
+
 /// Command-line and environment overrides, applied over the config file.
 public struct EngineOverrides: Sendable {
     public var configPath: String?
@@ -37,6 +50,11 @@ public struct EngineConfig: Sendable {
     public var durable = false
     /// The `[settings]` table, given to runbooks as the global `settings`.
     public var settings: JSON = .object([])
+    public var hosts: [String: HostConfig] = [:]
+    /// The local mail submission program (`sendmail -t -i`).
+    public var sendmail = "sendmail"
+    /// Forced platform (otherwise detected).
+    public var platform: PlatformKind = .detected
     public var sourcePath: String?
 
     public init(stateDir: String) { self.stateDir = stateDir }
@@ -104,6 +122,23 @@ public struct EngineConfig: Sendable {
                 guard let name = value.stringValue else { throw fail(key, "a string") }
                 lockDatabase = name
             case "settings": settings = value
+            case "sendmail":
+                guard let program = value.stringValue else { throw fail(key, "a string") }
+                sendmail = program
+            case "platform":
+                guard let name = value.stringValue, let kind = PlatformKind(rawValue: name) else { throw fail(key, "\"linux\" or \"freebsd\"") }
+                platform = kind
+            case "hosts":
+                for (name, entry) in value.objectValue ?? [] {
+                    guard let address = entry["address"]?.stringValue else {
+                        throw RunbookError.usage("\(path): [hosts.\(name)] needs an 'address'")
+                    }
+                    hosts[name] = HostConfig(
+                        name: name, address: address, user: entry["user"]?.stringValue, port: entry["port"]?.intValue.map(Int.init),
+                        sshOptions: entry["ssh_options"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                        identityFile: entry["identity_file"]?.stringValue.map(resolvePath),
+                        runbookCommand: entry["runbook"]?.stringValue ?? "runbook")
+                }
             case "databases":
                 for (name, entry) in value.objectValue ?? [] {
                     databases[name] = try DatabaseConfig(name: name, table: entry, file: path, resolve: resolvePath)

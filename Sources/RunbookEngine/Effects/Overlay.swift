@@ -137,7 +137,62 @@ public final class Overlay: FileSystemView {
         return path
     }
 
-    public func info(_ path: String) -> FileInfo? {
+    // MARK: Symlinks
+
+    /// The target of `path` when it is a symlink in the plan's view (planned or real).
+    private func linkTarget(_ path: String) -> String? {
+        switch lookup(path) {
+        case .node(.symlink(let target), _): return target
+        case .real(let real): return live.readLink(real)
+        default: return nil
+        }
+    }
+
+    /// `path` with every symlink among its parents resolved (planned and real ones), the
+    /// last component left as it is (lstat semantics). Gives up after 40 links (ELOOP).
+    func canonical(_ path: String) -> String {
+        var budget = 40
+        return canonical(path, budget: &budget)
+    }
+
+    private func canonical(_ path: String, budget: inout Int) -> String {
+        let parts = path.split(separator: "/")
+        guard path.hasPrefix("/"), parts.count > 1 else { return path }
+        var resolved = ""
+        for part in parts.dropLast() {
+            let candidate = resolved + "/" + part
+            resolved = candidate
+            guard let target = linkTarget(candidate) else { continue }
+            budget -= 1
+            let joined = target.hasPrefix("/") ? target : PathName.parent(candidate) + "/" + target
+            guard budget >= 0, let normalized = PathName.normalize(joined) else { return path }
+            resolved = followed(normalized, budget: &budget)
+        }
+        return resolved + "/" + parts[parts.count - 1]
+    }
+
+    /// `path` resolved completely, its last component too (what open(2) and opendir(3) reach).
+    private func followed(_ path: String, budget: inout Int) -> String {
+        var current = canonical(path, budget: &budget)
+        while let target = linkTarget(current) {
+            budget -= 1
+            let joined = target.hasPrefix("/") ? target : PathName.parent(current) + "/" + target
+            guard budget >= 0, let normalized = PathName.normalize(joined) else { return current }
+            current = canonical(normalized, budget: &budget)
+        }
+        return current
+    }
+
+    private func followed(_ path: String) -> String {
+        var budget = 40
+        return followed(path, budget: &budget)
+    }
+
+    // MARK: Reading the plan's view
+
+    public func info(_ path: String) -> FileInfo? { info(resolved: canonical(path)) }
+
+    private func info(resolved path: String) -> FileInfo? {
         switch lookup(path) {
         case .absent: return nil
         case .real(let real): return live.info(real)
@@ -149,7 +204,7 @@ public final class Overlay: FileSystemView {
                 return FileInfo(kind: .file, mode: mode, uid: uid, gid: gid, size: Int64(bytes.count), device: 0)
             case .symlink(let target):
                 return FileInfo(kind: .symlink, mode: 0o777, uid: uid, gid: gid, size: Int64(target.utf8.count), device: 0)
-            case .attributes(let mode, let newUid, let newGid):
+            case .attributes(let mode, let newUid, let newGid, _):
                 guard let real, var info = live.info(real) else { return nil }
                 if let mode { info.mode = mode }
                 if let newUid { info.uid = newUid }
@@ -160,8 +215,9 @@ public final class Overlay: FileSystemView {
         }
     }
 
+    /// Reads follow a final symlink, as open(2) does.
     public func read(_ path: String) throws -> [UInt8] {
-        switch lookup(path) {
+        switch lookup(followed(path)) {
         case .absent: throw SystemError("read", path, code: ENOENT)
         case .real(let real): return try live.read(real)
         case .node(.file(let bytes, _), _): return bytes
@@ -170,30 +226,26 @@ public final class Overlay: FileSystemView {
         }
     }
 
-    public func readLink(_ path: String) -> String? {
-        switch lookup(path) {
-        case .real(let real): return live.readLink(real)
-        case .node(.symlink(let target), _): return target
-        default: return nil
-        }
-    }
+    public func readLink(_ path: String) -> String? { linkTarget(canonical(path)) }
 
+    /// Lists follow a final symlink, as opendir(3) does.
     public func list(_ path: String) throws -> [String] {
+        let directory = followed(path)
         var names = Set<String>()
-        switch lookup(path) {
+        switch lookup(directory) {
         case .absent: throw SystemError("list", path, code: ENOENT)
         case .real(let real): names = Set((try? live.list(real)) ?? [])
         case .node(.directory, _): break
         case .node(.attributes, let real?): names = Set((try? live.list(real)) ?? [])
         case .node: throw SystemError("list", path, code: ENOTDIR)
         }
-        let prefix = path == "/" ? "/" : path + "/"
+        let prefix = directory == "/" ? "/" : directory + "/"
         for (key, node) in nodes where key.hasPrefix(prefix) {
             let rest = key.dropFirst(prefix.count)
             guard !rest.isEmpty, !rest.contains("/") else { continue }
             if case .removed = node { names.remove(String(rest)) } else { names.insert(String(rest)) }
         }
-        if names.isEmpty, info(path) == nil { throw SystemError("list", path, code: ENOENT) }
+        if names.isEmpty, info(resolved: directory) == nil { throw SystemError("list", path, code: ENOENT) }
         return names.sorted()
     }
 }

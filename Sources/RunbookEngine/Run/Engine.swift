@@ -40,6 +40,9 @@ public final class Engine {
         MountModule.register(into: state, slot: slot)
         NetModule.register(into: state, slot: slot)
         ServiceModule.register(into: state, slot: slot)
+        RsyncModule.register(into: state, slot: slot)
+        RemoteModule.register(into: state, slot: slot)
+        MailModule.register(into: state, slot: slot)
         try state.setGlobal("settings", DbModule.luaValue(config.settings))
         return state
     }
@@ -90,11 +93,12 @@ public final class Engine {
         output.journal = journal
         let locks = LockManager(directory: store.locksDirectory, runID: id, timeout: options.lockTimeout,
                                 databases: databases, lockDatabase: config.lockDatabase)
-        let world = World(paths: paths, backups: BackupStore(directory: store.backupsDirectory(id)), databases: databases)
+        let world = World(paths: paths, backups: BackupStore(directory: store.backupsDirectory(id)), databases: databases,
+                          platform: PlatformAdapter(kind: config.platform))
         let overlay = Overlay()
         let executor: EffectExecutor = options.dryRun ? PlanExecutor(overlay: overlay) : LiveExecutor(world: world, journal: journal)
         let session = RunSession(id: id, paths: paths, view: options.dryRun ? overlay : LiveFileSystem(), databases: databases,
-                                 redactor: redactor, executor: executor, output: output, locks: locks)
+                                 redactor: redactor, executor: executor, output: output, locks: locks, config: config)
         slot.session = session
         session.phase = .running
         try? state.setGlobal("context", [
@@ -249,7 +253,8 @@ public final class Engine {
         output.journal = journal
         let databases = DatabaseConnections(configs: config.databases, redactor: redactor)
         guard let paths = try? RootedPaths(root: "/") else { return RunResult(status: .failed, runID: runID, effects: [], error: nil) }
-        let world = World(paths: paths, backups: BackupStore(directory: store.backupsDirectory(runID)), databases: databases)
+        let world = World(paths: paths, backups: BackupStore(directory: store.backupsDirectory(runID)), databases: databases,
+                          platform: PlatformAdapter(kind: config.platform))
         output.message(output.paint("undo of run \(runID)", "1") + "  \(record.runbook) (\(record.status), \(entries.count) effect\(entries.count == 1 ? "" : "s") to reverse)" + (dryRun ? "  (dry-run)" : ""))
         output.event("undo_started", [("run", .string(runID)), ("effects", .int(Int64(entries.count))), ("dry_run", .bool(dryRun)),
                                       ("pid", .int(Int64(getpid()))), ("user", .string(Posix.userName))])

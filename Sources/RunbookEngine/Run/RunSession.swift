@@ -11,7 +11,9 @@ public final class RunSession {
     public let view: FileSystemView
     public let databases: DatabaseConnections
     public let redactor: Redactor
-    public let platform = PlatformAdapter()
+    public let platform: PlatformAdapter
+    /// The engine's configuration (hosts, sendmail, settings).
+    public let config: EngineConfig
     let executor: EffectExecutor
     let output: RunOutput
     let locks: LockManager?
@@ -30,8 +32,10 @@ public final class RunSession {
     public var isDryRun: Bool { executor.isDryRun }
 
     init(id: String, paths: RootedPaths, view: FileSystemView, databases: DatabaseConnections, redactor: Redactor,
-         executor: EffectExecutor, output: RunOutput, locks: LockManager?)
+         executor: EffectExecutor, output: RunOutput, locks: LockManager?, config: EngineConfig)
     {
+        self.config = config
+        platform = PlatformAdapter(kind: config.platform)
         self.id = id
         self.paths = paths
         self.view = view

@@ -1,0 +1,36 @@
+// The `mail` module: messages through the local sendmail. Cannot be undone, so always `!`
+// in a plan; not sent in a dry-run.
+
+import LuaBridge
+
+enum MailModule {
+    static func register(into state: LuaState, slot: SessionSlot) {
+        // mail.send({to = "a@b.c" or {...}, subject = "...", body = "...", from = "..."})
+        state.register("send", in: "mail") { call in
+            let session = try slot.require(call.name)
+            let message = try call.table(1)
+            var recipients: [String] = []
+            switch message["to"] {
+            case .string: recipients = [message["to"].stringValue ?? ""]
+            case .table(let list): recipients = list.array.compactMap(\.stringValue)
+            default: throw call.argumentError(1, "field 'to' must be an address or a list of addresses")
+            }
+            guard !recipients.isEmpty, recipients.allSatisfy(ArgumentValidator.isEmail) else {
+                throw call.argumentError(1, "field 'to' holds an invalid address")
+            }
+            guard let subject = message["subject"].stringValue, !subject.contains("\n") else {
+                throw call.argumentError(1, "field 'subject' must be one line")
+            }
+            let body = message["body"].stringValue ?? ""
+            var headers = "To: \(recipients.joined(separator: ", "))\nSubject: \(subject)\n"
+            if let from = message["from"].stringValue {
+                guard ArgumentValidator.isEmail(from) else { throw call.argumentError(1, "field 'from' is not an address") }
+                headers += "From: \(from)\n"
+            }
+            headers += "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n"
+            try session.perform(SendMail(sendmail: session.config.sendmail, to: recipients, subject: subject,
+                                         message: Array((headers + body).utf8)))
+            return 0
+        }
+    }
+}

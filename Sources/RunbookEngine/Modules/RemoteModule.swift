@@ -1,0 +1,72 @@
+// The `remote` module: commands and runbooks on other hosts named in the config, through
+// the system's OpenSSH client.
+
+import LuaBridge
+
+enum RemoteModule {
+    static func register(into state: LuaState, slot: SessionSlot) {
+        // remote.run(host, argv [, {timeout=, undo=argv, read_only=false}]) -> {status=, stdout=, stderr=}
+        state.register("run", in: "remote") { call in
+            let session = try slot.require(call.name)
+            let host = try hostConfig(call, session)
+            let argv = try CmdModule.argvList(try call.table(2), call: call, position: 2)
+            let options = try call.optionalTable(3) ?? LuaTable()
+            let timeout = options["timeout"].numberValue
+            if options["read_only"].boolValue == true {
+                let result = try ProcessRunner.run(SSHCommand.argv(host, argv), timeout: timeout)
+                try call.push(["status": .integer(Int64(result.status)), "stdout": .string(result.outputText), "stderr": .string(result.errorText)])
+                return 1
+            }
+            let undo = try options["undo"].tableValue.map { try CmdModule.argvList($0, call: call, position: 3) }
+            let outcome = try session.perform(RemoteCommand(host: host, command: argv, undo: undo, timeout: timeout))
+            try call.push(DbModule.luaValue(outcome.result ?? .null))
+            return 1
+        }
+
+        // remote.runbook(host, name, args) -> true: runs a runbook there with this run's
+        // dry-run flag; its step log is streamed back into this run's log.
+        state.register("runbook", in: "remote") { call in
+            let session = try slot.require(call.name)
+            let host = try hostConfig(call, session)
+            let name = try call.string(2)
+            guard RunbookCatalog.isValidName(name) else { throw call.argumentError(2, "'\(name)' is not a runbook name") }
+            let arguments = try call.optionalTable(3) ?? LuaTable()
+            var remote = [host.runbookCommand, "run", name, "--json", "--yes"]
+            if session.isDryRun { remote.append("--dry-run") }
+            for (key, value) in arguments.sortedStringFields {
+                let text: String
+                switch value {
+                case .string(let bytes): text = String(decoding: bytes, as: UTF8.self)
+                case .integer(let i): text = String(i)
+                case .number(let d): text = String(d)
+                case .boolean(let b): text = b ? "true" : "false"
+                default: throw call.argumentError(3, "argument '\(key)' must be a string, number or boolean")
+                }
+                remote += ["--" + key.replacingAll("_", with: "-"), text]
+            }
+            let result = try ProcessRunner.run(SSHCommand.argv(host, remote), timeout: nil)
+            for line in result.output.split(separator: UInt8(ascii: "\n")) {
+                guard let event = try? JSON.parse(String(decoding: line, as: UTF8.self)) else { continue }
+                let type = event["event"]?.stringValue ?? ""
+                let text = event["summary"]?.stringValue ?? event["step"]?.stringValue ?? event["message"]?.stringValue ?? ""
+                if ["step_started", "effect_applied", "effect_planned", "log", "step_finished"].contains(type) {
+                    session.output.log("info", "[\(host.name)] \(type.replacingAll("_", with: " ")): \(text)")
+                }
+            }
+            guard result.succeeded else {
+                throw LuaHostFailure("runbook \(name) on \(host.name) failed (exit \(result.status))" + (result.errorText.isEmpty ? "" : ": " + result.diagnostic))
+            }
+            call.push(true)
+            return 1
+        }
+    }
+
+    static func hostConfig(_ call: LuaCall, _ session: RunSession) throws -> HostConfig {
+        let name = try call.string(1)
+        guard let host = session.config.hosts[name] else {
+            let known = session.config.hosts.keys.sorted()
+            throw call.argumentError(1, "unknown host '\(name)' (\(known.isEmpty ? "no [hosts] in the config" : "known: " + known.joined(separator: ", ")))")
+        }
+        return host
+    }
+}

@@ -1,0 +1,198 @@
+// rsync (local, to an rsync daemon with a password, over ssh), remote.run through a local
+// sshd with a throwaway key, and mail through a capturing sendmail — all on 127.0.0.1.
+
+import Foundation
+import Testing
+@testable import RunbookEngine
+
+/// A server process the test started; killed at the end.
+final class TestServer {
+    let pid: pid_t
+    init(_ argv: [String]) throws {
+        var child: pid_t = 0
+        let pointers: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { pointers.forEach { free($0) } }
+        let status = posix_spawn(&child, argv[0], nil, nil, pointers, environ)
+        guard status == 0 else { throw TestSetupError("cannot start \(argv[0]): \(String(cString: strerror(status)))") }
+        pid = child
+    }
+    deinit {
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+}
+
+/// Waits until something listens on 127.0.0.1:port.
+func waitForPort(_ port: Int) -> Bool {
+    for _ in 0..<100 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        close(descriptor)
+        if connected == 0 { return true }
+        usleep(50_000)
+    }
+    return false
+}
+
+extension Sandbox {
+    func appendConfig(_ text: String) throws { try Files.write(config, (Files.read(config) ?? "") + text) }
+}
+
+@Suite(.serialized) struct RemotePrimitivesTests {
+    @Test func rsyncLocallyAndToADaemonWithAPasswordFile() throws {
+        let box = try Sandbox()
+        let source = box.tree + "/src", local = box.tree + "/copy", module = box.tree + "/module"
+        try Files.mkdir(source)
+        try Files.mkdir(module)
+        try Files.write(source + "/a.txt", "alpha")
+        try Files.write(source + "/b.txt", "beta")
+        try Files.mkdir(local)
+        try Files.write(local + "/stale.txt", "old")
+        let port = 21000 + Int(getpid()) % 10000
+        let password = "rsync-Pa55-\(getpid())-secret"
+        try Files.write(box.base + "/rsyncd.secrets", "sync:\(password)\n", mode: 0o600)
+        try Files.write(box.base + "/rsyncd.conf", """
+            use chroot = no
+            pid file = \(box.base)/rsyncd.pid
+            [files]
+              path = \(module)
+              read only = no
+              uid = root
+              gid = root
+              auth users = sync
+              secrets file = \(box.base)/rsyncd.secrets
+            """)
+        let daemon = try TestServer([ProcessRunner.resolve("rsync")!, "--daemon", "--no-detach", "--config=\(box.base)/rsyncd.conf",
+                                     "--port=\(port)", "--address=127.0.0.1"])
+        _ = daemon
+        #expect(waitForPort(port))
+        try box.addRunbook("sync", """
+            return runbook {
+              summary = "sync",
+              params = { password = { type = "string", secret = true, required = true } },
+              run = function(args)
+                step("Sync locally", function() rsync.push("\(source)/", "\(local)/", { delete = true }) end)
+                step("Sync to the daemon", function()
+                  rsync.push("\(source)/", "rsync://sync@127.0.0.1:\(port)/files/", { password = args.password })
+                end)
+              end,
+            }
+            """)
+        let env = ["RUNBOOK_ARG_PASSWORD": password]
+        let before = TreeFingerprint(box.tree)
+        let plan = try box.runbook(["run", "sync", "--dry-run"], environment: env)
+        #expect(plan.exitCode == 0, "\(plan)")
+        #expect(plan.stdout.contains("a.txt"), "the plan lists the files rsync would move")
+        #expect(plan.stdout.contains("! sync \(source)/ -> rsync://sync@127.0.0.1:\(port)/files/"))
+        expectSameTree(before, TreeFingerprint(box.tree), "after the dry-run")
+
+        let run = try box.runbook(["run", "sync"], environment: env)
+        #expect(run.exitCode == 0, "\(run)")
+        #expect(Files.read(local + "/a.txt") == "alpha")
+        #expect(!Files.exists(local + "/stale.txt"), "delete = true removes extra files")
+        #expect(Files.read(module + "/b.txt") == "beta", "the daemon received the files")
+        for output in [plan.stdout, plan.stderr, run.stdout, run.stderr] { #expect(!output.contains(password)) }
+        for file in Files.allFiles(box.state) { #expect(!(Files.read(file) ?? "").contains(password), "\(file)") }
+
+        let wrong = try box.runbook(["run", "sync"], environment: ["RUNBOOK_ARG_PASSWORD": "not-the-password"])
+        #expect(wrong.exitCode == 1, "\(wrong)")
+        #expect(wrong.stderr.contains("rsync"))
+    }
+
+    @Test func remoteRunThroughALocalSSHDaemon() throws {
+        guard let sshd = ProcessRunner.resolve("sshd"), let keygen = ProcessRunner.resolve("ssh-keygen") else {
+            throw TestSetupError("openssh-server is not installed (scripts/setup installs it)")
+        }
+        let box = try Sandbox()
+        let keys = box.base + "/ssh"
+        try Files.mkdir(keys, mode: 0o700)
+        try system([keygen, "-q", "-t", "ed25519", "-N", "", "-f", keys + "/host_key"])
+        try system([keygen, "-q", "-t", "ed25519", "-N", "", "-f", keys + "/client_key"])
+        try Files.write(keys + "/authorized_keys", Files.read(keys + "/client_key.pub") ?? "", mode: 0o600)
+        let port = 22000 + Int(getpid()) % 10000
+        try Files.write(keys + "/sshd_config", """
+            ListenAddress 127.0.0.1
+            Port \(port)
+            HostKey \(keys)/host_key
+            AuthorizedKeysFile \(keys)/authorized_keys
+            PermitRootLogin prohibit-password
+            PasswordAuthentication no
+            StrictModes no
+            PidFile \(keys)/sshd.pid
+            UsePAM no
+            """)
+        try Files.mkdir("/run/sshd")
+        let server = try TestServer([sshd, "-D", "-e", "-f", keys + "/sshd_config"])
+        _ = server
+        #expect(waitForPort(port))
+        try box.appendConfig("""
+
+            [hosts.peer]
+            address = "127.0.0.1"
+            port = \(port)
+            user = "root"
+            identity_file = "\(keys)/client_key"
+            ssh_options = ["StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR"]
+            """)
+        let marker = box.tree + "/made by ssh"
+        try box.addRunbook("remote", """
+            return runbook {
+              summary = "remote",
+              run = function()
+                step("Run there", function()
+                  local seen = remote.run("peer", { "echo", "it's; fine" }, { read_only = true })
+                  if seen.stdout ~= "it's; fine\\n" then error("quoting broke: " .. seen.stdout) end
+                  remote.run("peer", { "touch", "\(marker)" }, { undo = { "rm", "\(marker)" } })
+                end)
+              end,
+            }
+            """)
+        let plan = try box.runbook(["run", "remote", "--dry-run"])
+        #expect(plan.exitCode == 0, "\(plan)")
+        #expect(!Files.exists(marker))
+        let run = try box.runbook(["run", "remote"])
+        #expect(run.exitCode == 0, "\(run)")
+        #expect(Files.exists(marker), "the command ran through ssh with its argv intact")
+        let undo = try box.runbook(["undo", try #require(run.runID)])
+        #expect(undo.exitCode == 0, "\(undo)")
+        #expect(!Files.exists(marker))
+    }
+
+    @Test func mailGoesThroughSendmailAndNeverInADryRun() throws {
+        let box = try Sandbox()
+        let captured = box.base + "/mail.txt"
+        let fake = box.base + "/sendmail"
+        try Files.write(fake, "#!/bin/sh\necho \"ARGS: $*\" > \(captured)\ncat >> \(captured)\n", mode: 0o755)
+        try box.appendConfig("\nsendmail = \"\(fake)\"\n")
+        try box.addRunbook("welcome", """
+            return runbook {
+              summary = "mail",
+              params = { email = { type = "email", required = true } },
+              run = function(args)
+                step("Send mail to customer", function()
+                  mail.send({ to = args.email, subject = "Your store is ready", body = "Welcome!\\n.\\nBye", from = "ops@example.com" })
+                end)
+              end,
+            }
+            """)
+        let plan = try box.runbook(["run", "welcome", "--email", "a@example.com", "--dry-run"])
+        #expect(plan.exitCode == 0, "\(plan)")
+        #expect(plan.stdout.contains("! mail \"Your store is ready\" to a@example.com"))
+        #expect(!Files.exists(captured), "a dry-run sends nothing")
+        let run = try box.runbook(["run", "welcome", "--email", "a@example.com"])
+        #expect(run.exitCode == 0, "\(run)")
+        let mail = try #require(Files.read(captured))
+        #expect(mail.hasPrefix("ARGS: -t -i\n"))
+        #expect(mail.contains("To: a@example.com\nSubject: Your store is ready\nFrom: ops@example.com\n"))
+        #expect(mail.hasSuffix("\n\nWelcome!\n.\nBye"))
+        let undo = try box.runbook(["undo", try #require(run.runID)])
+        #expect(undo.stdout.contains("cannot be undone"))
+    }
+}
