@@ -15,12 +15,17 @@ public enum UndoRunner {
         "fs.relink": FileUndo.relinkBack,
         "db.exec": DatabaseUndo.execute,
         "db.delete_inserted": DatabaseUndo.deleteInserted,
+        "db.drop_database": DatabaseAdminUndo.dropDatabase,
+        "db.drop_user": DatabaseAdminUndo.dropUser,
         "cmd.run": SystemUndo.runCommand,
         "mount.bind": SystemUndo.bind,
         "mount.unmount": SystemUndo.unmount,
         "net.add_ip": SystemUndo.addAddress,
         "net.remove_ip": SystemUndo.removeAddress,
         "service.reload": SystemUndo.reloadService,
+        "cron.restore": Crontab.restore,
+        "vcs.remove_checkout": VcsUndo.removeCheckout,
+        "vcs.update": VcsUndo.updateBack,
     ]
 
     /// Operations that only make sense once every other undo step has run (a reload
@@ -45,11 +50,16 @@ public enum UndoRunner {
         case "fs.relink": return "point \(step.args["links"]?.arrayValue?.count ?? 0) symlinks back at their old targets"
         case "db.exec": return "run \(step.args["sql"]?.stringValue ?? "SQL")"
         case "db.delete_inserted": return "delete the inserted row from \(path)"
+        case "db.drop_database": return "drop database \(step.args["database"]?.stringValue ?? "") (created by the run)"
+        case "db.drop_user": return "drop user '\(step.args["user"]?.stringValue ?? "")'@'\(step.args["host"]?.stringValue ?? "")' (created by the run)"
         case "cmd.run": return "run " + (step.args["argv"]?.arrayValue?.compactMap(\.stringValue).joined(separator: " ") ?? "")
         case "mount.bind": return "mount \(step.args["source"]?.stringValue ?? "") on \(step.args["target"]?.stringValue ?? "") again"
         case "mount.unmount": return "unmount \(step.args["target"]?.stringValue ?? "")"
         case "net.add_ip": return "add \(step.args["address"]?.stringValue ?? "") to \(step.args["interface"]?.stringValue ?? "") again"
         case "net.remove_ip": return "remove \(step.args["address"]?.stringValue ?? "") from \(step.args["interface"]?.stringValue ?? "")"
+        case "cron.restore": return "put the crontab of \(step.args["user"]?.stringValue ?? "") back"
+        case "vcs.remove_checkout": return "remove the checkout \(path)"
+        case "vcs.update": return "update \(path) back to revision \(step.args["revision"]?.stringValue ?? "")"
         case "service.reload": return "reload \(step.args["service"]?.stringValue ?? "") with the restored configuration"
         default: return step.op + " " + path
         }

@@ -43,6 +43,8 @@ public final class Engine {
         RsyncModule.register(into: state, slot: slot)
         RemoteModule.register(into: state, slot: slot)
         MailModule.register(into: state, slot: slot)
+        CronModule.register(into: state, slot: slot)
+        VcsModule.register(into: state, slot: slot)
         try state.setGlobal("settings", DbModule.luaValue(config.settings))
         return state
     }

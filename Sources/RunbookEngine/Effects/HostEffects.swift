@@ -1,0 +1,159 @@
+// Effects on host configuration managed by tools: a user's crontab and version-control
+// working copies.
+
+/// Replaces a user's crontab (through `crontab`, which validates it). Undo puts the old
+/// one back if nobody changed it since.
+struct CrontabEdit: Effect {
+    let user: String
+    let before: String
+    let after: String
+    let change: String
+    var kind: String { "cron.edit" }
+    var sign: ChangeSign { .change }
+    var summary: String { "\(change) in the crontab of \(user)" }
+    var identity: JSON { .object([("user", .string(user)), ("crontab", .string(after))]) }
+
+    func prepareUndo(_ world: World) throws -> [UndoStep]? {
+        [UndoStep("cron.restore", [("user", .string(user)), ("content", .string(before)), ("expected", .string(after))])]
+    }
+
+    func apply(_ world: World) throws -> EffectOutcome {
+        try Crontab.write(user: user, after)
+        return EffectOutcome()
+    }
+}
+
+enum Crontab {
+    /// The user's crontab ("" when there is none).
+    static func read(user: String) throws -> String {
+        let result = try ProcessRunner.run(["crontab", "-l", "-u", user], timeout: 30)
+        if result.succeeded { return result.outputText }
+        if result.errorText.contains("no crontab") { return "" }
+        throw ProcessFailure(argv: ["crontab", "-l"], result: result, problem: "failed")
+    }
+
+    static func write(user: String, _ content: String) throws {
+        let argv = content.isEmpty ? ["crontab", "-r", "-u", user] : ["crontab", "-u", user, "-"]
+        let result = try ProcessRunner.run(argv, input: Array(content.utf8), timeout: 30)
+        guard result.succeeded || (content.isEmpty && result.errorText.contains("no crontab")) else {
+            throw ProcessFailure(argv: argv, result: result, problem: "failed")
+        }
+    }
+
+    static func restore(_ step: UndoStep, _ world: World) throws {
+        let user = try step.string("user")
+        guard try read(user: user) == (step.args["expected"]?.stringValue ?? "") else {
+            throw UndoError("the crontab of \(user) changed since this run edited it; left as it is")
+        }
+        try write(user: user, step.args["content"]?.stringValue ?? "")
+    }
+}
+
+/// The version-control systems of working copies (the platform's codebases are Subversion).
+enum VcsKind: String, Sendable {
+    case svn, git
+
+    func checkout(url: String, path: String, revision: String?) -> [String] {
+        switch self {
+        case .svn: return ["svn", "checkout", "-q", "--non-interactive"] + (revision.map { ["-r", $0] } ?? []) + [url, path]
+        case .git: return ["git", "clone", "-q", url, path]
+        }
+    }
+
+    func currentRevision(_ path: String) throws -> String {
+        let argv = self == .svn ? ["svn", "info", "--show-item", "revision", "--non-interactive", path] : ["git", "-C", path, "rev-parse", "HEAD"]
+        return try ProcessRunner.check(argv, timeout: 60).outputText.trimmed
+    }
+
+    /// Updates to `revision` (HEAD / the remote's default branch when nil).
+    func update(_ path: String, revision: String?) throws {
+        switch self {
+        case .svn:
+            try ProcessRunner.check(["svn", "update", "-q", "--non-interactive", "--accept", "postpone"]
+                                    + (revision.map { ["-r", $0] } ?? []) + [path], timeout: 3600)
+        case .git:
+            try ProcessRunner.check(["git", "-C", path, "fetch", "-q"], timeout: 3600)
+            try ProcessRunner.check(["git", "-C", path, "checkout", "-q", revision ?? "FETCH_HEAD"], timeout: 600)
+        }
+    }
+
+    /// Files in conflict after an update (the guide's `svn st` check).
+    func conflicts(_ path: String) throws -> [String] {
+        switch self {
+        case .svn:
+            let output = try ProcessRunner.check(["svn", "status", "--non-interactive", path], timeout: 600).outputText
+            return output.split(separator: "\n").compactMap { line in
+                let columns = Array(line.prefix(7))
+                guard columns.count == 7, columns[0] == "C" || columns[1] == "C" || columns[6] == "C" else { return nil }
+                return String(line.dropFirst(8)).trimmed
+            }
+        case .git:
+            let output = try ProcessRunner.check(["git", "-C", path, "diff", "--name-only", "--diff-filter=U"], timeout: 600).outputText
+            return output.split(separator: "\n").map(String.init)
+        }
+    }
+
+    static func detect(_ path: String) -> VcsKind? {
+        if Posix.lstatInfo(path + "/.svn") != nil { return .svn }
+        if Posix.lstatInfo(path + "/.git") != nil { return .git }
+        return nil
+    }
+}
+
+struct VcsCheckout: Effect {
+    let kind_: VcsKind
+    let url: String
+    let path: EffectPath
+    let revision: String?
+    var kind: String { "vcs.checkout" }
+    var sign: ChangeSign { .create }
+    var summary: String { "check out \(url)\(revision.map { "@" + $0 } ?? "") into \(path.shown) (\(kind_.rawValue))" }
+    var identity: JSON {
+        .object([("url", .string(url)), ("path", .string(path.shown)), ("revision", revision.map { .string($0) } ?? .null)])
+    }
+
+    func prepareUndo(_ world: World) throws -> [UndoStep]? { [UndoStep("vcs.remove_checkout", [("path", .string(path.real))])] }
+
+    func apply(_ world: World) throws -> EffectOutcome {
+        try ProcessRunner.check(kind_.checkout(url: url, path: path.real, revision: revision), timeout: 3600)
+        if kind_ == .git, let revision { try ProcessRunner.check(["git", "-C", path.real, "checkout", "-q", revision], timeout: 600) }
+        return EffectOutcome(result: .string(try kind_.currentRevision(path.real)))
+    }
+
+    func simulate(_ overlay: Overlay) -> EffectOutcome {
+        overlay.makeDirectory(path.real, mode: 0o755)
+        return EffectOutcome(result: .string(SymbolicValue.text("revision")))
+    }
+}
+
+struct VcsUpdate: Effect {
+    let kind_: VcsKind
+    let path: EffectPath
+    let fromRevision: String
+    let revision: String?
+    var kind: String { "vcs.update" }
+    var sign: ChangeSign { .change }
+    var summary: String { "update \(path.shown) from revision \(fromRevision) to \(revision ?? "the latest")" }
+    var identity: JSON { .object([("path", .string(path.shown)), ("revision", revision.map { .string($0) } ?? .null)]) }
+
+    func prepareUndo(_ world: World) throws -> [UndoStep]? {
+        [UndoStep("vcs.update", [("path", .string(path.real)), ("kind", .string(kind_.rawValue)), ("revision", .string(fromRevision))])]
+    }
+
+    func apply(_ world: World) throws -> EffectOutcome {
+        try kind_.update(path.real, revision: revision)
+        return EffectOutcome(result: .string(try kind_.currentRevision(path.real)))
+    }
+
+    func simulate(_ overlay: Overlay) -> EffectOutcome { EffectOutcome(result: .string(SymbolicValue.text("revision"))) }
+}
+
+enum VcsUndo {
+    static func removeCheckout(_ step: UndoStep, _ world: World) throws { try Posix.removeTree(try step.string("path")) }
+
+    static func updateBack(_ step: UndoStep, _ world: World) throws {
+        let path = try step.string("path")
+        guard let kind = VcsKind(rawValue: try step.string("kind")) else { throw UndoError("unknown version control in undo") }
+        try kind.update(path, revision: try step.string("revision"))
+    }
+}

@@ -1,0 +1,59 @@
+// The `cron` module: one line in a user's crontab, or in a file of a cron.d folder —
+// added or removed idempotently, with undo.
+
+import LuaBridge
+
+enum CronModule {
+    static func register(into state: LuaState, slot: SessionSlot) {
+        // cron.add(line [, {user="root"} | {file="/etc/cron.d/NAME"}]) -> true if added
+        state.register("add", in: "cron") { call in try edit(call, slot: slot, adding: true) }
+        // cron.remove(line [, {user=} | {file=}]) -> true if removed
+        state.register("remove", in: "cron") { call in try edit(call, slot: slot, adding: false) }
+        // cron.list([{user=} | {file=}]) -> the lines (comments and blanks left out)
+        state.register("list", in: "cron") { call in
+            let session = try slot.require(call.name)
+            let options = try call.optionalTable(1) ?? LuaTable()
+            let lines = try current(options, session).split(separator: "\n").map(String.init)
+                .filter { !$0.trimmed.isEmpty && !$0.trimmed.hasPrefix("#") }
+            try call.push(.table(LuaTable(array: lines.map { .string($0) })))
+            return 1
+        }
+    }
+
+    static func current(_ options: LuaTable, _ session: RunSession) throws -> String {
+        if let file = options["file"].stringValue {
+            let real = try session.paths.real(file)
+            return session.view.info(real) == nil ? "" : String(decoding: try session.view.read(real), as: UTF8.self)
+        }
+        return try Crontab.read(user: options["user"].stringValue ?? Posix.userName)
+    }
+
+    static func edit(_ call: LuaCall, slot: SessionSlot, adding: Bool) throws -> Int32 {
+        let session = try slot.require(call.name)
+        let line = try call.string(1).trimmed
+        guard !line.isEmpty, !line.contains("\n") else { throw call.argumentError(1, "a cron entry is one non-empty line") }
+        let options = try call.optionalTable(2) ?? LuaTable()
+        let before = try current(options, session)
+        var lines = before.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        let present = lines.contains { $0.trimmed == line }
+        if present == adding {
+            session.noChange("cron entry \(adding ? "present" : "absent"): \(line)")
+            call.push(false)
+            return 1
+        }
+        if adding { lines.append(line) } else { lines.removeAll { $0.trimmed == line } }
+        let after = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
+        if let file = options["file"].stringValue {
+            let path = try session.effectPath(file)
+            try session.perform(WriteFile(path: path, bytes: Array(after.utf8), mode: session.view.info(path.real)?.mode ?? 0o644,
+                                          replacing: session.view.info(path.real) != nil, secret: false))
+        } else {
+            let user = options["user"].stringValue ?? Posix.userName
+            guard getpwnam(user) != nil else { throw call.argumentError(2, "no user '\(user)' on this host") }
+            try session.perform(CrontabEdit(user: user, before: before, after: after, change: (adding ? "add " : "remove ") + line))
+        }
+        call.push(true)
+        return 1
+    }
+}
