@@ -140,6 +140,18 @@ extension Sandbox {
             user = "root"
             identity_file = "\(keys)/client_key"
             ssh_options = ["StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR"]
+            runbook = ["\(try RunbookBinary.require())", "--config", "\(box.base)/peer.toml", "--state-dir", "\(box.base)/peer-state", "--runbooks", "\(box.base)/peer-runbooks"]
+            """)
+        // The runbook the peer runs, with its own state (as another host would have).
+        try Files.write(box.base + "/peer.toml", "# the peer's config\n")
+        try Files.mkdir(box.base + "/peer-runbooks")
+        let peerFile = box.tree + "/written on the peer"
+        try Files.write(box.base + "/peer-runbooks/mark.lua", """
+            return runbook {
+              summary = "mark",
+              params = { text = { type = "string", required = true } },
+              run = function(args) step("Write the mark", function() fs.write("\(peerFile)", args.text) end) end,
+            }
             """)
         let marker = box.tree + "/made by ssh"
         try box.addRunbook("remote", """
@@ -151,15 +163,20 @@ extension Sandbox {
                   if seen.stdout ~= "it's; fine\\n" then error("quoting broke: " .. seen.stdout) end
                   remote.run("peer", { "touch", "\(marker)" }, { undo = { "rm", "\(marker)" } })
                 end)
+                step("Run a runbook there", function() remote.runbook("peer", "mark", { text = "hello peer" }) end)
               end,
             }
             """)
         let plan = try box.runbook(["run", "remote", "--dry-run"])
         #expect(plan.exitCode == 0, "\(plan)")
         #expect(!Files.exists(marker))
+        #expect(!Files.exists(peerFile), "the remote runbook ran as a dry-run too")
+        #expect(plan.stdout.contains("[peer] effect planned: write \(peerFile)"), "its plan is streamed back")
         let run = try box.runbook(["run", "remote"])
         #expect(run.exitCode == 0, "\(run)")
         #expect(Files.exists(marker), "the command ran through ssh with its argv intact")
+        #expect(Files.read(peerFile) == "hello peer")
+        #expect(run.stdout.contains("[peer] effect applied: write \(peerFile)"))
         let undo = try box.runbook(["undo", try #require(run.runID)])
         #expect(undo.exitCode == 0, "\(undo)")
         #expect(!Files.exists(marker))

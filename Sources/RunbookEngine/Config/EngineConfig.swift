@@ -24,8 +24,9 @@ public struct HostConfig: Sendable {
     /// Extra `-o Key=Value` options for ssh.
     public var sshOptions: [String]
     public var identityFile: String?
-    /// Where runbook lives on that host, for remote.runbook (default: `runbook` in PATH).
-    public var runbookCommand: String
+    /// How to start runbook on that host, for remote.runbook (default: `runbook` in PATH;
+    /// an array may add engine options, e.g. ["/usr/local/bin/runbook", "--config", "..."]).
+    public var runbookCommand: [String]
 }
 
 /// Command-line and environment overrides, applied over the config file.
@@ -137,7 +138,8 @@ public struct EngineConfig: Sendable {
                         name: name, address: address, user: entry["user"]?.stringValue, port: entry["port"]?.intValue.map(Int.init),
                         sshOptions: entry["ssh_options"]?.arrayValue?.compactMap(\.stringValue) ?? [],
                         identityFile: entry["identity_file"]?.stringValue.map(resolvePath),
-                        runbookCommand: entry["runbook"]?.stringValue ?? "runbook")
+                        runbookCommand: entry["runbook"]?.arrayValue?.compactMap(\.stringValue)
+                            ?? entry["runbook"]?.stringValue.map { [$0] } ?? ["runbook"])
                 }
             case "databases":
                 for (name, entry) in value.objectValue ?? [] {

@@ -31,7 +31,7 @@ enum RemoteModule {
             let name = try call.string(2)
             guard RunbookCatalog.isValidName(name) else { throw call.argumentError(2, "'\(name)' is not a runbook name") }
             let arguments = try call.optionalTable(3) ?? LuaTable()
-            var remote = [host.runbookCommand, "run", name, "--json", "--yes"]
+            var remote = host.runbookCommand + ["run", name, "--json", "--yes"]
             if session.isDryRun { remote.append("--dry-run") }
             for (key, value) in arguments.sortedStringFields {
                 let text: String
