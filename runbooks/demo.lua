@@ -13,6 +13,8 @@ return runbook {
   },
   on_failure = "undo",
   run = function(args)
+    -- Registered first, so it is in place whichever step fails.
+    cleanup(function() log.warn("the demo run failed; its changes were undone") end)
     step("Create the shared codebase", function()
       fs.mkdir(args.dir .. "/shared/lib")
       fs.write(args.dir .. "/shared/lib/VERSION", "1.0\n")
@@ -26,6 +28,5 @@ return runbook {
         progress(i, args.count)
       end
     end)
-    cleanup(function() log.warn("the demo run failed; its changes were undone") end)
   end,
 }

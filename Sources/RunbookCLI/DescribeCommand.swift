@@ -33,7 +33,7 @@ struct DescribeCommand: ParsableCommand {
         printLine("\(declaration.name): \(declaration.summary)")
         if !declaration.doc.isEmpty { printLine("\n" + declaration.doc.trimmingLines()) }
         printLine("\nUsage: runbook run \(declaration.name)" + declaration.parameters.map { spec in
-            let part = spec.type == .bool ? spec.flag : "\(spec.flag) \(spec.name.uppercased())"
+            let part = spec.secret ? "\(spec.flag)-file FILE" : spec.type == .bool ? spec.flag : "\(spec.flag) \(spec.name.uppercased())"
             return spec.required ? " " + part : " [" + part + "]"
         }.joined() + " [--dry-run]")
         if !declaration.parameters.isEmpty {

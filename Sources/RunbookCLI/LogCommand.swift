@@ -24,7 +24,7 @@ struct LogCommand: ParsableCommand {
             return
         }
         printLine(LogRenderer.header(record))
-        for entry in records { if let line = LogRenderer.line(entry) { printLine(line) } }
+        for line in LogRenderer.lines(records) { printLine(line) }
         printLine("status: \(record.status)" + (record.error.map { " — \($0)" } ?? ""))
     }
 }

@@ -28,6 +28,12 @@ public struct RunbookDeclaration {
 /// and the field.
 enum DeclarationReader {
     static let knownFields: Set<String> = ["summary", "doc", "params", "on_failure", "run", "locks"]
+    /// Names `runbook run` takes for its own options (accepted before or after the runbook
+    /// name), so a parameter of that name could never be given.
+    static let reservedParameterNames: Set<String> = [
+        "config", "runbooks", "state_dir", "root", "dry_run", "json", "yes", "durable", "lock_timeout", "help",
+        "version", "plan", "save_plan",
+    ]
     static let knownParameterFields: Set<String> = ["type", "required", "default", "doc", "secret", "min", "max", "values", "list"]
 
     static func read(_ value: LuaValue, name: String, file: String) throws -> RunbookDeclaration {
@@ -69,6 +75,9 @@ enum DeclarationReader {
             for (key, spec) in params.fields {
                 guard let paramName = key.stringValue, isParameterName(paramName) else {
                     throw fail("parameter name '\(key.stringValue ?? "?")' must be lower case letters, digits and _")
+                }
+                guard !reservedParameterNames.contains(paramName) else {
+                    throw fail("parameter name '\(paramName)' is taken by `runbook run --\(paramName.replacingAll("_", with: "-"))`; choose another name")
                 }
                 parameters.append(try readParameter(paramName, spec, file: file))
             }

@@ -102,7 +102,9 @@ enum FileUndo {
     static func renameBack(_ step: UndoStep, _ world: World) throws {
         let from = try step.string("from")
         let to = try step.string("to")
-        guard Posix.lstatInfo(from) != nil else { return }
+        // If the original path is occupied, the rename never happened (a crash between the
+        // intent and the rename): moving `from` over it would destroy the original.
+        guard Posix.lstatInfo(from) != nil, Posix.lstatInfo(to) == nil else { return }
         if rename(from, to) != 0 { throw SystemError("rename", from) }
     }
 

@@ -112,7 +112,7 @@ public final class RunStore {
     /// Every run, newest first.
     public func all() -> [RunRecord] {
         let ids = ((try? Posix.list(runsDirectory)) ?? []).filter(RunStore.isValidID)
-        return ids.sorted(by: >).compactMap { try? load($0) }
+        return ids.compactMap { try? load($0) }.sorted { ($0.started, $0.id) > ($1.started, $1.id) }
     }
 
     /// A run still marked running whose process is gone crashed (SIGKILL, power loss).

@@ -45,7 +45,9 @@ enum FsModule {
             let target = try session.effectPath(path)
             let existing = session.view.info(target.real)
             if let existing, existing.kind == .directory { throw LuaHostFailure("fs.write \(path): is a directory") }
-            let mode = try fileMode(options["mode"], call: call, position: 3) ?? existing.map(\.mode) ?? 0o644
+            // A new file, or one replacing a symlink (whose 0777 is no file mode), gets 0644.
+            let inherited = existing?.kind == .file ? existing?.mode : nil
+            let mode = try fileMode(options["mode"], call: call, position: 3) ?? inherited ?? 0o644
             if let existing, existing.kind == .file, existing.mode == mode, (try? session.view.read(target.real)) == content {
                 session.noChange("\(path) has this content")
                 call.push(false)

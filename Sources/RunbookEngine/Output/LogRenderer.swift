@@ -5,6 +5,29 @@ public enum LogRenderer {
         "run \(record.id)  \(record.runbook)\(record.dryRun ? " (dry-run)" : "")  by \(record.user)@\(record.host)  started \(Clock.iso8601(record.started))"
     }
 
+    /// The log lines of a whole journal. Applied effects come from the journal's own
+    /// intent/applied records, so an effect applied just before a crash is shown too.
+    public static func lines(_ records: [JSON]) -> [String] {
+        var applied = Set<Int64>()
+        var failed = Set<Int64>()
+        for record in records {
+            guard let seq = record["seq"]?.intValue else { continue }
+            if record["t"]?.stringValue == "applied" { applied.insert(seq) }
+            if record["t"]?.stringValue == "effect_failed" { failed.insert(seq) }
+        }
+        return records.compactMap { record in
+            switch record["t"]?.stringValue {
+            case "effect_applied": return nil
+            case "intent":
+                guard let seq = record["seq"]?.intValue else { return nil }
+                let time = String((record["at"]?.stringValue ?? "").dropFirst(11).prefix(12))
+                let note = applied.contains(seq) ? "" : failed.contains(seq) ? "  (failed)" : "  (interrupted: may or may not have happened)"
+                return "\(time)      \(record["sign"]?.stringValue ?? "?") \(record["summary"]?.stringValue ?? "")\(note)"
+            default: return line(record)
+            }
+        }
+    }
+
     /// One line for a journal record, or nil for records that are only bookkeeping.
     public static func line(_ record: JSON) -> String? {
         let time = String((record["at"]?.stringValue ?? "").dropFirst(11).prefix(12))

@@ -1,6 +1,7 @@
 // Named locks: a file lock in the state dir (and MySQL GET_LOCK when a lock database is
 // configured, so two hosts exclude each other). Held until the run ends.
 
+import LuaBridge
 import MySQLClient
 
 public struct LockHeld: Error, CustomStringConvertible {
@@ -30,7 +31,9 @@ final class LockManager {
     /// Takes `name`, waiting up to the timeout; throws `LockHeld` naming the holder.
     func acquire(_ name: String) throws {
         if held[name] != nil { return }
-        guard !name.isEmpty, name.utf8.count <= 200 else { throw LockHeld(name: name, holder: "nobody (invalid lock name)") }
+        guard !name.isEmpty, name.utf8.count <= 200 else {
+            throw LuaHostFailure("lock names must be 1 to 200 bytes long, got \(name.utf8.count)")
+        }
         try Posix.makeDirectories(directory, mode: 0o700)
         let path = directory + "/" + LockManager.fileName(name)
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
