@@ -92,14 +92,7 @@ struct MakeSymlink: Effect {
 
     func apply(_ world: World) throws -> EffectOutcome {
         if replacing {
-            let temporary = path.real + ".runbook-tmp"
-            unlink(temporary)
-            if symlink(realTarget, temporary) != 0 { throw SystemError("symlink", path.shown) }
-            if rename(temporary, path.real) != 0 {
-                let error = SystemError("symlink", path.shown)
-                unlink(temporary)
-                throw error
-            }
+            try FileUndo.replaceLink(path.real, target: realTarget)
         } else if symlink(realTarget, path.real) != 0 {
             throw SystemError("symlink", path.shown)
         }
