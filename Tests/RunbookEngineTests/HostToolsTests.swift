@@ -34,7 +34,7 @@ import Testing
         #expect(try Crontab.read(user: user) == "# kept\n0 3 * * * /bin/true\n")
         #expect(!Files.exists(cronFile))
 
-        let run = try box.runbook(["run", "crons"])
+        let run = try box.planAndRun(["crons"])
         #expect(run.exitCode == 0, "\(run)")
         #expect(try Crontab.read(user: user) == "# kept\n\(line)\n", "added once, the other removed, comments kept")
         #expect(Files.read(cronFile) == line + "\n")
@@ -76,7 +76,7 @@ import Testing
         let plan = try box.runbook(["run", "codebase", "--dry-run"])
         #expect(plan.exitCode == 0, "\(plan)")
         #expect(!Files.exists(codebase))
-        let checkout = try box.runbook(["run", "codebase"])
+        let checkout = try box.planAndRun(["codebase"])
         #expect(checkout.exitCode == 0, "\(checkout)")
         #expect(Files.read(codebase + "/heavymetal/lib.php") == "<?php // r1\n")
 

@@ -40,7 +40,7 @@ import Testing
         #expect(plan.stdout.contains("~ relink 3 symlinks under \(home)"))
         expectSameTree(before, TreeFingerprint(box.tree), "after the dry-run")
 
-        let run = try box.runbook(["run", "move"])
+        let run = try box.planAndRun(["move"])
         #expect(run.exitCode == 0, "\(run)")
         #expect(Posix.readLink(home + "/heavymetal/lib") == new + "/heavymetal/lib")
         #expect(Posix.readLink(home + "/index.php") == new + "/index.php")

@@ -93,7 +93,7 @@ extension Sandbox {
         #expect(plan.stdout.contains("! sync \(source)/ -> rsync://sync@127.0.0.1:\(port)/files/"))
         expectSameTree(before, TreeFingerprint(box.tree), "after the dry-run")
 
-        let run = try box.runbook(["run", "sync"], environment: env)
+        let run = try box.planAndRun(["sync"], environment: env)
         #expect(run.exitCode == 0, "\(run)")
         #expect(Files.read(local + "/a.txt") == "alpha")
         #expect(!Files.exists(local + "/stale.txt"), "delete = true removes extra files")
@@ -203,7 +203,7 @@ extension Sandbox {
         #expect(plan.exitCode == 0, "\(plan)")
         #expect(plan.stdout.contains("! mail \"Your store is ready\" to a@example.com"))
         #expect(!Files.exists(captured), "a dry-run sends nothing")
-        let run = try box.runbook(["run", "welcome", "--email", "a@example.com"])
+        let run = try box.planAndRun(["welcome", "--email", "a@example.com"])
         #expect(run.exitCode == 0, "\(run)")
         let mail = try #require(Files.read(captured))
         #expect(mail.hasPrefix("ARGS: -t -i\n"))

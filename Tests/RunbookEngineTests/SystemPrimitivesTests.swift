@@ -94,7 +94,7 @@ extension Sandbox {
         #expect(plan.stdout.contains("+ bind-mount \(source) on \(target)"))
         #expect(!mounted(), "a dry-run must not mount")
 
-        let run = try box.runbook(["run", "mount"])
+        let run = try box.planAndRun(["mount"])
         #expect(run.exitCode == 0, "\(run)")
         #expect(mounted())
         #expect(Files.read(target + "/index.html") == "hello")
@@ -109,7 +109,7 @@ extension Sandbox {
         try box.addRunbook("unmount", """
             return runbook { summary = "unmount", run = function() step("Unmount", function() mount.unbind("\(target)") end) end }
             """)
-        let unbind = try box.runbook(["run", "unmount"])
+        let unbind = try box.planAndRun(["unmount"])
         #expect(unbind.exitCode == 0, "\(unbind)")
         #expect(!mounted())
         let undoUnbind = try box.runbook(["undo", try #require(unbind.runID)])
@@ -140,7 +140,7 @@ extension Sandbox {
         #expect(plan.stdout.contains("+ add address \(free) to \(net.interfaceA)"))
         #expect(try !net.addresses(net.a, net.interfaceA).contains(free), "a dry-run must not add the address")
 
-        let run = try box.runbook(inNamespace: net.a, ["run", "take", "--address", free])
+        let run = try box.planAndRun(["take", "--address", free], runner: { try box.runbook(inNamespace: net.a, $0) })
         #expect(run.exitCode == 0, "\(run)")
         #expect(try net.addresses(net.a, net.interfaceA).contains(free))
         #expect(net.pings(from: net.b, free), "the other host reaches the new address")
@@ -163,7 +163,7 @@ extension Sandbox {
               if not net.ping("\(net.subnet).2") then error("the peer should answer") end
             end }
             """)
-        let release = try box.runbook(inNamespace: net.a, ["run", "release"])
+        let release = try box.planAndRun(["release"], runner: { try box.runbook(inNamespace: net.a, $0) })
         #expect(release.exitCode == 0, "\(release)")
         #expect(try !net.addresses(net.a, net.interfaceA).contains("\(net.subnet).70"))
         let undoRelease = try box.runbook(inNamespace: net.a, ["undo", try #require(release.runID)])
@@ -250,7 +250,7 @@ extension Sandbox {
         #expect(plan.stdout.contains("~ run touch \(marker)"))
         #expect(plan.stdout.contains("! run true"))
         #expect(!Files.exists(marker), "a dry-run does not run commands that change things")
-        let run = try box.runbook(["run", "cmd"])
+        let run = try box.planAndRun(["cmd"])
         #expect(run.exitCode == 0, "\(run)")
         #expect(Files.exists(marker))
         let undo = try box.runbook(["undo", try #require(run.runID)])

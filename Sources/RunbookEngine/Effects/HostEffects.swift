@@ -21,6 +21,11 @@ struct CrontabEdit: Effect {
         try Crontab.write(user: user, after)
         return EffectOutcome()
     }
+
+    func simulate(_ overlay: Overlay) -> EffectOutcome {
+        overlay.plannedCrontabs[user] = after
+        return EffectOutcome()
+    }
 }
 
 enum Crontab {

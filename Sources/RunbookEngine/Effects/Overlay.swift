@@ -37,6 +37,8 @@ public final class Overlay: FileSystemView {
     /// Planned mounts by target: the source, or `unmounted`.
     var plannedMounts: [String: String] = [:]
     static let unmounted = "\u{0}unmounted"
+    /// Planned crontabs by user.
+    var plannedCrontabs: [String: String] = [:]
     /// Planned addresses ("interface address"): true added, false removed.
     var plannedAddresses: [String: Bool] = [:]
     private let live = LiveFileSystem()

@@ -25,7 +25,9 @@ enum CronModule {
             let real = try session.paths.real(file)
             return session.view.info(real) == nil ? "" : String(decoding: try session.view.read(real), as: UTF8.self)
         }
-        return try Crontab.read(user: options["user"].stringValue ?? Posix.userName)
+        let user = options["user"].stringValue ?? Posix.userName
+        if let overlay = session.view as? Overlay, let planned = overlay.plannedCrontabs[user] { return planned }
+        return try Crontab.read(user: user)
     }
 
     static func edit(_ call: LuaCall, slot: SessionSlot, adding: Bool) throws -> Int32 {
