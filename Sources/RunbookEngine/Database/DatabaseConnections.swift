@@ -112,13 +112,16 @@ enum SQLValueCoding {
     }
 
     /// A short, readable rendering for plan lines: 'text', 42, NULL.
-    static func display(_ value: SQLValue) -> String {
+    static func display(_ value: SQLValue, masking redactor: Redactor? = nil) -> String {
         switch value {
         case .null: return "NULL"
         case .int(let i): return String(i)
         case .uint(let u): return String(u)
         case .double(let d): return String(d)
-        case .string(let s): return "'" + (s.count > 40 ? String(s.prefix(37)) + "..." : s) + "'"
+        case .string(let raw):
+            // Secrets are masked before the value is cut: a cut secret escapes the redactor.
+            let s = redactor?.mask(raw) ?? raw
+            return "'" + (s.count > 40 ? String(s.prefix(37)) + "..." : s) + "'"
         case .bytes(let b): return "<\(b.count) bytes>"
         }
     }

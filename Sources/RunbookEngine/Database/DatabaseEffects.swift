@@ -13,8 +13,8 @@ private func whereClause(_ columns: [String]) throws -> String {
     try columns.map { "\(try SQLIdentifier.validate($0, what: "column")) <=> ?" }.joined(separator: " AND ")
 }
 
-private func describe(_ pairs: [(String, SQLValue)]) -> String {
-    pairs.map { "\($0.0)=\(SQLValueCoding.display($0.1))" }.joined(separator: ", ")
+private func describe(_ pairs: [(String, SQLValue)], _ redactor: Redactor? = nil) -> String {
+    pairs.map { "\($0.0)=\(SQLValueCoding.display($0.1, masking: redactor))" }.joined(separator: ", ")
 }
 
 private func undoExec(_ connection: String, _ sql: String, _ params: [SQLValue]) -> UndoStep {
@@ -30,7 +30,9 @@ struct InsertRow: Effect {
     let primaryKey: [String]
     var kind: String { "db.insert" }
     var sign: ChangeSign { .create }
-    var summary: String { "insert into \(connection).\(table): \(describe(row))" }
+    var summary: String { summary(nil) }
+    func maskedSummary(_ redactor: Redactor) -> String { redactor.mask(summary(redactor)) }
+    private func summary(_ redactor: Redactor?) -> String { "insert into \(connection).\(table): \(describe(row, redactor))" }
     var identity: JSON {
         .object([("connection", .string(connection)), ("table", .string(table)),
                  ("row", .object(row.map { ($0.0, SQLValueCoding.json($0.1)) }))])
@@ -84,8 +86,10 @@ struct UpdateRows: Effect {
     let before: [Row]
     var kind: String { "db.update" }
     var sign: ChangeSign { .change }
-    var summary: String {
-        "update \(connection).\(table) set \(describe(changes)) where \(describe(filter)) (\(before.count) row\(before.count == 1 ? "" : "s"))"
+    var summary: String { summary(nil) }
+    func maskedSummary(_ redactor: Redactor) -> String { redactor.mask(summary(redactor)) }
+    private func summary(_ redactor: Redactor?) -> String {
+        "update \(connection).\(table) set \(describe(changes, redactor)) where \(describe(filter, redactor)) (\(before.count) row\(before.count == 1 ? "" : "s"))"
     }
     var identity: JSON {
         .object([("connection", .string(connection)), ("table", .string(table)),
@@ -122,8 +126,10 @@ struct DeleteRows: Effect {
     let before: [Row]
     var kind: String { "db.delete" }
     var sign: ChangeSign { .remove }
-    var summary: String {
-        "delete from \(connection).\(table) where \(describe(filter)) (\(before.count) row\(before.count == 1 ? "" : "s"))"
+    var summary: String { summary(nil) }
+    func maskedSummary(_ redactor: Redactor) -> String { redactor.mask(summary(redactor)) }
+    private func summary(_ redactor: Redactor?) -> String {
+        "delete from \(connection).\(table) where \(describe(filter, redactor)) (\(before.count) row\(before.count == 1 ? "" : "s"))"
     }
     var identity: JSON {
         .object([("connection", .string(connection)), ("table", .string(table)),
@@ -156,8 +162,11 @@ struct ExecuteSQL: Effect {
     let undo: (sql: String, params: [SQLValue])?
     var kind: String { "db.exec" }
     var sign: ChangeSign { undo == nil ? .irreversible : .change }
-    var summary: String {
-        let oneLine = sql.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+    var summary: String { summary(nil) }
+    func maskedSummary(_ redactor: Redactor) -> String { redactor.mask(summary(redactor)) }
+    /// Masks before cutting the statement (a secret pasted into SQL must not be half shown).
+    private func summary(_ redactor: Redactor?) -> String {
+        let oneLine = (redactor?.mask(sql) ?? sql).split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
         return "run on \(connection): \(oneLine.count > 100 ? String(oneLine.prefix(97)) + "..." : oneLine)"
     }
     var identity: JSON {

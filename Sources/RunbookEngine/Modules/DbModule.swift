@@ -109,6 +109,41 @@ enum DbModule {
             try call.push(luaValue(outcome.result ?? .int(0)))
             return 1
         }
+
+        // Administration (Database/DatabaseAdminEffects.swift, Database/SQLUpdates.swift). What a
+        // dry-run plans to create or drop is remembered here, so later reads in the run see it.
+        let planned = PlannedAdministration()
+
+        // db.create_database(connection, name [, {exists_ok=false, charset=, collation=}]) -> true if created
+        state.register("create_database", in: "db") { call in
+            try DatabaseAdministration.createDatabase(call, try slot.require(call.name), planned)
+        }
+
+        // db.drop_database(connection, name) -> true if dropped, false if absent (cannot be undone)
+        state.register("drop_database", in: "db") { call in
+            try DatabaseAdministration.dropDatabase(call, try slot.require(call.name), planned)
+        }
+
+        // db.create_user(connection, user, {database=, host="localhost", password=nil, privileges="ALL PRIVILEGES"})
+        // -> the password (generated when none is given; masked in every log)
+        state.register("create_user", in: "db") { call in
+            try DatabaseAdministration.createUser(call, try slot.require(call.name), planned)
+        }
+
+        // db.drop_user(connection, user [, {host="localhost"}]) -> true if dropped (cannot be undone)
+        state.register("drop_user", in: "db") { call in
+            try DatabaseAdministration.dropUser(call, try slot.require(call.name), planned)
+        }
+
+        // db.apply_updates(connection, database, directory [, {plugin_id=, revision=}]) -> file names applied
+        state.register("apply_updates", in: "db") { call in
+            try SQLUpdates.applyUpdates(call, try slot.require(call.name), planned)
+        }
+
+        // db.load_sql_file(connection, database, path) -> statements run (cannot be undone)
+        state.register("load_sql_file", in: "db") { call in
+            try SQLUpdates.loadSQLFile(call, try slot.require(call.name), planned)
+        }
     }
 
     // MARK: Helpers

@@ -36,6 +36,7 @@ public final class Engine {
         RunModule.register(into: state, slot: slot)
         FsModule.register(into: state, slot: slot)
         DbModule.register(into: state, slot: slot)
+        TemplateModule.register(into: state, slot: slot)
         CmdModule.register(into: state, slot: slot)
         MountModule.register(into: state, slot: slot)
         NetModule.register(into: state, slot: slot)
@@ -135,12 +136,15 @@ public final class Engine {
 
         var status = "succeeded"
         var exit = ExitStatus.done
+        var undoneUpTo = 0
+        var failureStatus = "failed"
         if let failure {
             session.phase = .failing
             SignalTrap.ignoreFurther()
             state.clearStop()
             let interrupted = failure.kind == .interrupted || SignalTrap.wasReceived
             status = interrupted ? "interrupted" : "failed"
+            failureStatus = status
             exit = interrupted ? .interrupted : (failure.hostError is LockHeld ? .locked : .failed)
             output.event("run_failing", [("error", .string(failure.description)), ("interrupted", .bool(interrupted))])
             if let live = executor as? LiveExecutor, declaration.onFailure == .undo, !live.applied.isEmpty {
@@ -148,10 +152,19 @@ public final class Engine {
                 let entries = live.applied.map { UndoEntry(seq: $0.record.seq, summary: $0.record.summary, undo: $0.undo, uncertain: false) }
                 let tally = UndoProcess.run(entries, world: world, output: output, journal: journal, dryRun: false)
                 if tally.ok && tally.irreversible.isEmpty { status = "undone" }
+                undoneUpTo = entries.map(\.seq).max() ?? 0
             }
             runHooks(session.cleanupHooks, kind: "cleanup", state: state, output: output)
         }
+        let effectsBeforeFinally = session.effects.count
         runHooks(session.finallyHooks, kind: "finally", state: state, output: output)
+        // Changes made by hooks after the automatic undo are still applied: the run is not
+        // "undone" then, so `runbook undo` can reverse them.
+        if status == "undone", let live = executor as? LiveExecutor,
+           live.applied.contains(where: { $0.record.seq > undoneUpTo }) || session.effects.count > effectsBeforeFinally
+        {
+            status = failureStatus
+        }
         session.phase = .finished
         locks.releaseAll()
 
