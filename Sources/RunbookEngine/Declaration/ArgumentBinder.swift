@@ -26,10 +26,17 @@ public enum ArgumentBinder {
         var raw: [String: [String]] = [:]
         var index = 0
         func fail(_ message: String) -> RunbookError { RunbookError.usage(message) }
+        // A bool flag given alone just before this word: `--ssl maybe` names --ssl.
+        var bareBoolFlag: String?
         while index < words.count {
             let word = words[index]
             index += 1
+            let previousBareBoolFlag = bareBoolFlag
+            bareBoolFlag = nil
             guard word.hasPrefix("--"), word.count > 2 else {
+                if let flag = previousBareBoolFlag {
+                    throw fail("argument \(flag): expected true or false, got \(ArgumentValidator.quoted(word)) (\(flag) alone means true)")
+                }
                 throw fail("unexpected '\(ArgumentValidator.quoted(word).dropFirst().dropLast())': runbook arguments are given as --name value")
             }
             var name = String(word.dropFirst(2))
@@ -68,6 +75,7 @@ public enum ArgumentBinder {
                         index += 1
                     } else {
                         value = "true"
+                        bareBoolFlag = spec.flag
                     }
                 } else {
                     guard index < words.count, !(words[index].hasPrefix("--") && words[index].count > 2) else {

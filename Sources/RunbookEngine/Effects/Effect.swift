@@ -18,6 +18,9 @@ public protocol Effect {
     var sign: ChangeSign { get }
     /// One line for the plan and the log; secrets are never part of it.
     var summary: String { get }
+    /// The summary with the run's secrets masked. Effects that shorten long values must
+    /// mask them first: a secret cut to "abc..." no longer matches the redactor.
+    func maskedSummary(_ redactor: Redactor) -> String
     /// What is changed, as data: journaled, printed with --json, compared between a dry-run
     /// and a real run. No secrets.
     var identity: JSON { get }
@@ -36,6 +39,7 @@ public protocol Effect {
 
 extension Effect {
     public var reachesAnotherHost: Bool { false }
+    public func maskedSummary(_ redactor: Redactor) -> String { redactor.mask(summary) }
     public func simulate(_ overlay: Overlay) -> EffectOutcome { EffectOutcome() }
 }
 

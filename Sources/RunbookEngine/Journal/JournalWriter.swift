@@ -30,6 +30,13 @@ public final class JournalWriter {
     }
 
     public func sync() { fsync(descriptor) }
+
+    /// True when writing `value` would mask a secret in it: the journal would then hold
+    /// "***" where the value was, so it cannot be replayed (undo data).
+    public func holdsSecret(_ value: JSON) -> Bool {
+        let text = value.serialized
+        return redactor.mask(text) != text
+    }
 }
 
 /// Reads a journal back (for undo, log and history).

@@ -57,7 +57,7 @@ enum FsModule {
                 throw LuaHostFailure("fs.write \(path): the directory \(PathName.parent(path)) does not exist")
             }
             try session.perform(WriteFile(path: target, bytes: content, mode: mode, replacing: existing != nil,
-                                          secret: options["secret"].boolValue ?? false))
+                                          secret: options["secret"].boolValue ?? session.redactor.containsSecret(content)))
             call.push(true)
             return 1
         }

@@ -26,10 +26,24 @@ final class LiveExecutor: EffectExecutor {
     /// Drops entries that were undone already (restored after a failed config test).
     func forget(_ seqs: [Int]) { applied.removeAll { seqs.contains($0.record.seq) } }
 
+    /// Why undo data was left out of the journal: it held a secret. The journal masks
+    /// secrets, and replaying a masked undo would write "***" into the world (a password
+    /// column, a config file), so such an effect cannot be undone from the journal; the
+    /// automatic undo of on_failure = "undo" still has the real values in memory.
+    static let undoWithheld = "cannot be undone from the journal: its undo data holds a secret, which is never written down"
+
+    /// The undo fields of a journal record: the steps, or null and why.
+    private func journaled(_ undo: [UndoStep]?) -> [(String, JSON)] {
+        guard let undo else { return [("undo", .null)] }
+        let json = JSON.array(undo.map(\.json))
+        if journal.holdsSecret(json) { return [("undo", .null), ("undo_withheld", .string(LiveExecutor.undoWithheld))] }
+        return [("undo", json)]
+    }
+
     func perform(_ effect: any Effect, record: EffectRecord) throws -> EffectOutcome {
         let undo = try effect.prepareUndo(world)
         var intent = record.json.objectValue ?? []
-        intent.append(("undo", undo.map { .array($0.map(\.json)) } ?? .null))
+        intent.append(contentsOf: journaled(undo))
         journal.append("intent", intent)
         if journal.durable || undo == nil || effect.reachesAnotherHost { journal.sync() }
         let outcome: EffectOutcome
@@ -41,7 +55,7 @@ final class LiveExecutor: EffectExecutor {
         }
         var done: [(String, JSON)] = [("seq", .int(Int64(record.seq)))]
         if let result = outcome.result { done.append(("result", result)) }
-        if let newUndo = outcome.undo { done.append(("undo", .array(newUndo.map(\.json)))) }
+        if let newUndo = outcome.undo { done.append(contentsOf: journaled(newUndo)) }
         journal.append("applied", done)
         var appliedRecord = record
         appliedRecord.result = outcome.result

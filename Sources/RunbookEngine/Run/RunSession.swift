@@ -60,7 +60,7 @@ public final class RunSession {
     public func perform(_ effect: any Effect) throws -> EffectOutcome {
         try requireRunning(effect.kind)
         var record = EffectRecord(seq: effects.count + 1, step: currentStep, kind: effect.kind, sign: effect.sign,
-                                  summary: redactor.mask(effect.summary), identity: effect.identity, result: nil)
+                                  summary: effect.maskedSummary(redactor), identity: effect.identity, result: nil)
         let outcome = try executor.perform(effect, record: record)
         record.result = outcome.result
         effects.append(record)

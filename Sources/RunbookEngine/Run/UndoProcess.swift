@@ -8,6 +8,8 @@ struct UndoEntry {
     var undo: [UndoStep]?
     /// The intent was journaled but not the outcome: it may or may not have happened.
     var uncertain: Bool
+    /// Why there is no undo, when there is a reason beyond "it cannot be undone".
+    var noUndoReason: String? = nil
 }
 
 enum UndoProcess {
@@ -24,9 +26,10 @@ enum UndoProcess {
         var deferred: [UndoStep] = []
         for entry in entries.sorted(by: { $0.seq > $1.seq }) {
             guard let steps = entry.undo else {
+                let reason = entry.noUndoReason ?? "cannot be undone"
                 tally.irreversible.append(entry.summary)
-                output.undone(entry.summary, failed: "cannot be undone")
-                journal?.append("undo_skipped", [("seq", .int(Int64(entry.seq))), ("reason", .string("cannot be undone"))])
+                output.undone(entry.summary, failed: reason)
+                journal?.append("undo_skipped", [("seq", .int(Int64(entry.seq))), ("reason", .string(reason))])
                 continue
             }
             if dryRun {
@@ -78,10 +81,17 @@ enum UndoProcess {
             switch type {
             case "intent":
                 entries[seq] = UndoEntry(seq: seq, summary: record["summary"]?.stringValue ?? "effect \(seq)",
-                                         undo: steps(record["undo"]), uncertain: true)
+                                         undo: steps(record["undo"]), uncertain: true,
+                                         noUndoReason: record["undo_withheld"]?.stringValue)
             case "applied":
                 entries[seq]?.uncertain = false
-                if let replaced = steps(record["undo"]) { entries[seq]?.undo = replaced }
+                if let replaced = steps(record["undo"]) {
+                    entries[seq]?.undo = replaced
+                    entries[seq]?.noUndoReason = nil
+                } else if let withheld = record["undo_withheld"]?.stringValue {
+                    entries[seq]?.undo = nil
+                    entries[seq]?.noUndoReason = withheld
+                }
             case "undone":
                 undone.insert(seq)
             default: break

@@ -22,6 +22,13 @@ public final class Redactor: @unchecked Sendable {
 
     public var isEmpty: Bool { secrets.isEmpty }
 
+    /// True when `bytes` contain a known secret (then even a digest of them is withheld).
+    public func containsSecret(_ bytes: [UInt8]) -> Bool {
+        guard !secrets.isEmpty else { return false }
+        let text = String(decoding: bytes, as: UTF8.self)
+        return secrets.contains { text.contains($0) }
+    }
+
     public func mask(_ text: String) -> String {
         guard !secrets.isEmpty else { return text }
         var result = text

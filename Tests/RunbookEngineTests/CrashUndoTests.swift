@@ -1,0 +1,63 @@
+// Acceptance 3: crash safety. For every effect k of a multi-step runbook with file and DB
+// effects, the binary SIGKILLs itself right after effect k is journaled
+// (RUNBOOK_CRASH_AFTER_EFFECT=k); history shows the run "crashed"; `runbook undo RUN_ID`
+// brings the tree and every table back exactly; a second undo is refused (exit 2).
+
+import Testing
+@testable import RunbookEngine
+
+@Suite("Crash safety")
+struct CrashUndoTests {
+    @Test("after a SIGKILL at every effect, undo restores the tree and the tables exactly")
+    func undoAfterCrashAtEveryEffect() throws {
+        let sandbox = try Sandbox(database: true)
+        try sandbox.addRunbook("everything", Fixtures.changeEverything())
+        let database = try sandbox.db
+
+        // Learn the effect count from a dry-run on the seeded world.
+        try Fixtures.seedTree(sandbox.tree)
+        try Fixtures.seedDatabase(database)
+        let plan = try sandbox.runbook(["run", "everything", "--dir", sandbox.tree, "--dry-run", "--json"])
+        let effectCount = plan.events("effect_planned").count
+        #expect(effectCount == Fixtures.changeEverythingEffectCount(), "\(plan)")
+        #expect(effectCount > 0)
+
+        for k in 1...max(1, effectCount) {
+            // A fresh world for every k: the same tree at a new path, the same rows.
+            let tree = sandbox.base + "/crash-\(k)"
+            try Fixtures.seedTree(tree)
+            try database.run("DROP TABLE IF EXISTS sites, site_ips, counters, audit;\n")
+            try Fixtures.seedDatabase(database)
+            let treeBefore = TreeFingerprint(tree)
+            let rowsBefore = try database.dump()
+
+            let crashed = try sandbox.runbook(["run", "everything", "--dir", tree, "--json"],
+                                              environment: ["RUNBOOK_CRASH_AFTER_EFFECT": String(k)])
+            #expect(crashed.signal == SIGKILL, "k=\(k): the run should have been killed after effect \(k)\n\(crashed)")
+            guard let id = crashed.runID else {
+                Issue.record("k=\(k): no run id\n\(crashed)")
+                continue
+            }
+            // The journal holds exactly k applied effects: the kill came right after the k-th.
+            let journal = try JournalReader.records(sandbox.runsDirectory + "/\(id)/journal.jsonl")
+            let applied = journal.filter { $0["t"]?.stringValue == "applied" }.compactMap { $0["seq"]?.intValue }
+            #expect(applied == (1...k).map(Int64.init), "k=\(k): applied effects in the journal: \(applied)")
+            let rowsAfterCrash = try database.dump()
+            #expect(TreeFingerprint(tree) != treeBefore || rowsAfterCrash != rowsBefore,
+                    "k=\(k): the crashed run changed something")
+            #expect(try sandbox.status(of: id) == "crashed", "k=\(k): history shows the run as crashed")
+
+            let undo = try sandbox.runbook(["undo", id])
+            #expect(undo.exitCode == 0, "k=\(k): undo failed\n\(undo)")
+            expectSameTree(treeBefore, TreeFingerprint(tree), "k=\(k): after undo")
+            expectSameRows(rowsBefore, try database.dump(), "k=\(k): after undo")
+            #expect(try sandbox.status(of: id) == "undone", "k=\(k)")
+
+            let again = try sandbox.runbook(["undo", id])
+            #expect(again.exitCode == 2, "k=\(k): a second undo is refused\n\(again)")
+            #expect(again.stderr.contains("already undone"), "k=\(k)\n\(again)")
+            expectSameTree(treeBefore, TreeFingerprint(tree), "k=\(k): after the refused second undo")
+            expectSameRows(rowsBefore, try database.dump(), "k=\(k): after the refused second undo")
+        }
+    }
+}

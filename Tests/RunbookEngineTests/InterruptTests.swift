@@ -1,0 +1,93 @@
+// Acceptance 4: SIGTERM during a run. The runbook creates something, registers a cleanup
+// hook that writes a marker, then loops forever; SIGTERM ends it with exit 130, the cleanup
+// ran, and with on_failure = "undo" what it created is gone.
+
+import Testing
+@testable import RunbookEngine
+
+@Suite("Interrupts")
+struct InterruptTests {
+    static func spinner(onFailure: String) -> String {
+        """
+        return runbook {
+          summary = "Creates a site, then spins until it is interrupted",
+          params = {
+            dir = { type = "path", required = true },
+            marker = { type = "path", required = true },
+          },
+          on_failure = "\(onFailure)",
+          run = function(args)
+            step("Create", function()
+              fs.mkdir(args.dir .. "/site/conf")
+              fs.write(args.dir .. "/site/conf/site.ini", "created\\n")
+              fs.write(args.dir .. "/existing.txt", "changed by the interrupted run\\n")
+            end)
+            cleanup(function() fs.write(args.marker, "cleanup ran\\n") end)
+            step("Spin", function()
+              log.info("spinning now")
+              local n = 0
+              while true do n = n + 1 end
+            end)
+          end,
+        }
+        """
+    }
+
+    @Test("SIGTERM: exit 130, cleanup hooks run, on_failure = undo removes what was created",
+          arguments: ["undo", "keep"])
+    func sigtermRunsCleanupAndUndo(onFailure: String) throws {
+        let sandbox = try Sandbox()
+        try Files.write(sandbox.tree + "/existing.txt", "original\n")
+        try sandbox.addRunbook("spin", InterruptTests.spinner(onFailure: onFailure))
+        let marker = sandbox.base + "/marker"
+        let treeBefore = TreeFingerprint(sandbox.tree)
+
+        let child = try sandbox.start(["run", "spin", "--dir", sandbox.tree, "--marker", marker, "--json"])
+        #expect(child.waitForOutput("spinning now"), "the run never reached its endless loop\n\(child.wait(timeout: 1))")
+        #expect(Files.exists(sandbox.tree + "/site/conf/site.ini"), "the first step created its files")
+        child.send(SIGTERM)
+        let result = child.wait(timeout: 20)
+
+        #expect(!result.timedOut, "SIGTERM did not stop the run\n\(result)")
+        #expect(result.exitCode == 130, "\(result)")
+        #expect(Files.read(marker) == "cleanup ran\n", "the cleanup hook ran\n\(result)")
+        let id = try #require(result.runID)
+        // History says it was interrupted (the cleanup hook's marker is a change made after
+        // the automatic undo, so the run is not "undone").
+        #expect(try sandbox.status(of: id) == "interrupted")
+        if onFailure == "undo" {
+            expectSameTree(treeBefore, TreeFingerprint(sandbox.tree), "after SIGTERM with on_failure = undo")
+            #expect(!Files.exists(sandbox.tree + "/site"))
+            // What the cleanup hook wrote is journaled too: undo reverses it.
+            let undo = try sandbox.runbook(["undo", id])
+            #expect(undo.exitCode == 0, "\(undo)")
+            #expect(!Files.exists(marker), "undo removes the marker the cleanup hook wrote\n\(undo)")
+            expectSameTree(treeBefore, TreeFingerprint(sandbox.tree), "after undo of the interrupted run")
+        } else {
+            #expect(Files.read(sandbox.tree + "/site/conf/site.ini") == "created\n", "on_failure = keep keeps what was created")
+            // What was kept can still be undone by hand.
+            let undo = try sandbox.runbook(["undo", id])
+            #expect(undo.exitCode == 0, "\(undo)")
+            expectSameTree(treeBefore, TreeFingerprint(sandbox.tree), "after undo of the interrupted run")
+        }
+        let finished = result.events("run_finished").first
+        #expect(finished?["exit"]?.intValue == 130, "\(result)")
+    }
+
+    @Test("SIGINT behaves like SIGTERM")
+    func sigintIsAnInterrupt() throws {
+        let sandbox = try Sandbox()
+        try Files.write(sandbox.tree + "/existing.txt", "original\n")
+        try sandbox.addRunbook("spin", InterruptTests.spinner(onFailure: "undo"))
+        let marker = sandbox.base + "/marker"
+        let treeBefore = TreeFingerprint(sandbox.tree)
+
+        let child = try sandbox.start(["run", "spin", "--dir", sandbox.tree, "--marker", marker])
+        #expect(child.waitForOutput("spinning now"), "the run never reached its endless loop\n\(child.wait(timeout: 1))")
+        child.send(SIGINT)
+        let result = child.wait(timeout: 20)
+        #expect(result.exitCode == 130, "\(result)")
+        #expect(Files.exists(marker), "the cleanup hook ran")
+        expectSameTree(treeBefore, TreeFingerprint(sandbox.tree), "after SIGINT with on_failure = undo")
+    }
+}
