@@ -226,7 +226,7 @@ extension Sandbox {
         #expect(broken.exitCode == 1, "\(broken)")
         #expect(broken.stderr.contains("config test failed"))
         #expect(Files.read(site) == siteConfig("new"), "the file the run wrote is restored")
-        #expect(try httpBody(port) == "new", "the old configuration keeps serving")
+        #expect(try waitForBody(port, "new"), "the old configuration keeps serving")
     }
 
     @Test func commandsAreIrreversibleUnlessTheyDeclareTheirUndo() throws {
@@ -287,7 +287,8 @@ func httpBody(_ port: Int) throws -> String? {
     return String(text[split.upperBound...]).trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
-/// Waits until nginx serves `body` (a reload takes a moment to reach the workers).
+/// Waits until nginx serves `body` (a reload takes a moment to reach the workers; under
+/// load a connection may also be refused for a moment).
 func waitForBody(_ port: Int, _ body: String) throws -> Bool {
     for _ in 0..<100 {
         if try httpBody(port) == body { return true }
