@@ -1,0 +1,37 @@
+// Locks across hosts: with `lock_database` configured, a named lock is also a MySQL
+// GET_LOCK, so two runs with separate state dirs (as on two hosts) exclude each other.
+
+import Testing
+@testable import RunbookEngine
+
+@Suite struct LockDatabaseTests {
+    @Test func twoStateDirsShareTheLockThroughTheDatabase() throws {
+        let first = try Sandbox(database: true)
+        let db = try first.db
+        let second = try Sandbox()
+        let lockConfig = "lock_database = \"locks\"\n[databases.locks]\nsocket = \"\(db.socket)\"\nuser = \"root\"\ndatabase = \"\(db.name)\"\n"
+        // lock_database must come before the tables of the TOML file.
+        try Files.write(first.config, lockConfig + (Files.read(first.config) ?? ""))
+        try Files.write(second.config, lockConfig)
+        let release = first.base + "/release"
+        for box in [first, second] { try box.addRunbook("holder", LockTests.holder(declarationLevel: true)) }
+        let arguments = ["run", "holder", "--group", "7", "--release", release]
+
+        let holder = try first.start(arguments + ["--dir", first.tree])
+        defer {
+            try? Files.write(release, "go")
+            holder.wait(timeout: 10)
+        }
+        #expect(holder.waitForOutput("holding the lock"), "the first run never took its lock\n\(holder.wait(timeout: 1))")
+
+        let other = try second.runbook(arguments + ["--dir", second.tree])
+        #expect(other.exitCode == 3, "\(other)")
+        #expect(other.stderr.contains("another host") && other.stderr.contains("runbook:group:7"), "\(other)")
+        #expect(try Posix.list(second.tree).isEmpty, "the refused run changed nothing")
+
+        try Files.write(release, "go")
+        #expect(holder.wait(timeout: 20).exitCode == 0)
+        let after = try second.runbook(arguments + ["--dir", second.tree])
+        #expect(after.exitCode == 0, "the MySQL lock was released with the run\n\(after)")
+    }
+}
