@@ -154,6 +154,8 @@ extension Sandbox {
             }
             """)
         let marker = box.tree + "/made by ssh"
+        try Files.mkdir(box.tree + "/src")
+        try Files.write(box.tree + "/src/page.html", "synced over ssh")
         try box.addRunbook("remote", """
             return runbook {
               summary = "remote",
@@ -164,6 +166,7 @@ extension Sandbox {
                   remote.run("peer", { "touch", "\(marker)" }, { undo = { "rm", "\(marker)" } })
                 end)
                 step("Run a runbook there", function() remote.runbook("peer", "mark", { text = "hello peer" }) end)
+                step("Sync over ssh", function() rsync.push("\(box.tree)/src/", "peer:\(box.base)/over-ssh/") end)
               end,
             }
             """)
@@ -176,6 +179,7 @@ extension Sandbox {
         #expect(run.exitCode == 0, "\(run)")
         #expect(Files.exists(marker), "the command ran through ssh with its argv intact")
         #expect(Files.read(peerFile) == "hello peer")
+        #expect(Files.read(box.base + "/over-ssh/page.html") == "synced over ssh", "rsync went through the configured ssh")
         #expect(run.stdout.contains("[peer] effect applied: write \(peerFile)"))
         let undo = try box.runbook(["undo", try #require(run.runID)])
         #expect(undo.exitCode == 0, "\(undo)")
@@ -185,9 +189,10 @@ extension Sandbox {
     @Test func mailGoesThroughSendmailAndNeverInADryRun() throws {
         let box = try Sandbox()
         let captured = box.base + "/mail.txt"
-        let fake = box.base + "/sendmail"
-        try Files.write(fake, "#!/bin/sh\necho \"ARGS: $*\" > \(captured)\ncat >> \(captured)\n", mode: 0o755)
-        try box.appendConfig("\nsendmail = \"\(fake)\"\n")
+        // A capturing sendmail first in the PATH the engine runs with.
+        try Files.mkdir(box.base + "/bin")
+        try Files.write(box.base + "/bin/sendmail", "#!/bin/sh\necho \"ARGS: $*\" > \(captured)\ncat >> \(captured)\n", mode: 0o755)
+        let path = ["PATH": box.base + "/bin:" + (Posix.environment("PATH") ?? "/usr/bin:/bin")]
         try box.addRunbook("welcome", """
             return runbook {
               summary = "mail",
@@ -199,11 +204,11 @@ extension Sandbox {
               end,
             }
             """)
-        let plan = try box.runbook(["run", "welcome", "--email", "a@example.com", "--dry-run"])
+        let plan = try box.runbook(["run", "welcome", "--email", "a@example.com", "--dry-run"], environment: path)
         #expect(plan.exitCode == 0, "\(plan)")
         #expect(plan.stdout.contains("! mail \"Your store is ready\" to a@example.com"))
         #expect(!Files.exists(captured), "a dry-run sends nothing")
-        let run = try box.planAndRun(["welcome", "--email", "a@example.com"])
+        let run = try box.planAndRun(["welcome", "--email", "a@example.com"], environment: path)
         #expect(run.exitCode == 0, "\(run)")
         let mail = try #require(Files.read(captured))
         #expect(mail.hasPrefix("ARGS: -t -i\n"))
