@@ -4,8 +4,9 @@
 public typealias UndoHandler = (UndoStep, World) throws -> Void
 
 public enum UndoRunner {
-    /// Every undo operation the engine knows, by name. Primitives add theirs here.
-    nonisolated(unsafe) static var handlers: [String: UndoHandler] = [
+    /// Every undo operation the engine knows, by name: a primitive with a new kind of undo
+    /// adds its handler to this list.
+    nonisolated(unsafe) static let handlers: [String: UndoHandler] = [
         "fs.rmdir": FileUndo.removeDirectory,
         "fs.unlink": FileUndo.removeEntry,
         "fs.restore": FileUndo.restoreBackup,
