@@ -94,7 +94,25 @@ public enum TOMLReader {
 
     static func splitKey(_ key: String, file: String, line: Int) throws -> [String] {
         var parts: [String] = []
-        for raw in key.split(separator: ".", omittingEmptySubsequences: false) {
+        // Split on dots outside quotes: a quoted key may hold dots (`[settings.pins."tea@make-a-store.com"]`,
+        // how stdlib/codebase.lua pins a customer); splitting on every dot broke such keys.
+        var raws: [String] = []
+        var current = ""
+        var quote: Character? = nil
+        for character in key {
+            if let open = quote {
+                if character == open { quote = nil }
+            } else if character == "\"" || character == "'" {
+                quote = character
+            } else if character == "." {
+                raws.append(current)
+                current = ""
+                continue
+            }
+            current.append(character)
+        }
+        raws.append(current)
+        for raw in raws {
             var part = String(raw).trimmed
             if part.count >= 2, (part.hasPrefix("\"") && part.hasSuffix("\"")) || (part.hasPrefix("'") && part.hasSuffix("'")) {
                 part = String(part.dropFirst().dropLast())

@@ -1,0 +1,289 @@
+// runbooks/rebuild-nginx.lua end to end: installs seeded in the internal database (schema/
+// internal.sql on the private MariaDB), a real nginx on loopback addresses (127.0.0.2 and
+// 127.0.0.3: all of 127/8 is local on Linux) started by the test with its own config, and the
+// real binary. The dry-run changes nothing and predicts the run; the run writes the config,
+// nginx -t passes, nginx reloads and serves the sites by Host; a broken custom rewrite fails
+// the config test, the file is restored and the old configuration keeps serving.
+
+import Testing
+@testable import RunbookEngine
+
+/// A raw HTTP/1.0 request to address:port with a Host header: (status, body), nil when the
+/// connection fails.
+func httpGet(_ address: String, _ port: Int, host: String, path: String = "/") -> (status: Int, body: String)? {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { return nil }
+    defer { close(descriptor) }
+    var timeout = timeval(tv_sec: 2, tv_usec: 0)
+    setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    var target = sockaddr_in()
+    target.sin_family = sa_family_t(AF_INET)
+    target.sin_port = in_port_t(UInt16(port).bigEndian)
+    target.sin_addr.s_addr = inet_addr(address)
+    let connected = withUnsafePointer(to: &target) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { return nil }
+    let request = Array("GET \(path) HTTP/1.0\r\nHost: \(host)\r\n\r\n".utf8)
+    _ = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
+    var response: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+        if count <= 0 { break }
+        response.append(contentsOf: buffer[0..<count])
+    }
+    let text = String(decoding: response, as: UTF8.self)
+    guard let split = text.range(of: "\r\n\r\n") else { return nil }
+    let statusLine = text[..<split.lowerBound].split(separator: "\r\n").first ?? ""
+    let status = statusLine.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+    var body = String(text[split.upperBound...])
+    while body.last == "\n" || body.last == "\r" || body.last == " " { body.removeLast() }
+    return (status, body)
+}
+
+/// Waits until address:port answers `path` for `host` with `body` (a reload takes a moment
+/// to reach the workers).
+func waitForPage(_ address: String, _ port: Int, host: String, path: String = "/", body: String) -> Bool {
+    for _ in 0..<100 {
+        if let page = httpGet(address, port, host: host, path: path), page.status == 200, page.body == body { return true }
+        usleep(50_000)
+    }
+    return false
+}
+
+/// A private nginx: its own main config including the generated installs.conf, pid file,
+/// logs and temp paths in a temporary folder. Stopped when this goes away.
+final class TestNginx {
+    let directory: String
+    let main: String
+    let installs: String
+    let port: Int
+    private var running = false
+
+    init(directory: String, port: Int) throws {
+        self.directory = directory
+        self.port = port
+        main = directory + "/nginx.conf"
+        installs = directory + "/installs.conf"
+        try Files.mkdir(directory)
+        try Files.write(directory + "/fastcgi_params", "fastcgi_param QUERY_STRING $query_string;\n")
+        // Workers run as root: the sandbox folders are private (mkdtemp, 0700).
+        try Files.write(main, """
+            user root root;
+            worker_processes 1;
+            pid \(directory)/nginx.pid;
+            error_log \(directory)/error.log;
+            events { worker_connections 64; }
+            http {
+              access_log off;
+              client_body_temp_path \(directory)/tmp-body; proxy_temp_path \(directory)/tmp-proxy;
+              fastcgi_temp_path \(directory)/tmp-fcgi; uwsgi_temp_path \(directory)/tmp-uwsgi; scgi_temp_path \(directory)/tmp-scgi;
+              include \(installs);
+            }
+
+            """)
+    }
+
+    func start() throws {
+        try system(["nginx", "-c", main])
+        running = true
+    }
+
+    deinit {
+        if running { _ = try? ProcessRunner.run(["nginx", "-c", main, "-s", "stop"]) }
+    }
+}
+
+extension PlatformWorld {
+    /// The world of the end-to-end test: d1, d2 and a cloud handler (at weight 5 for
+    /// install 1), a paid install with SSL and a custom rewrite on 127.0.0.2, a free install on
+    /// 127.0.0.3, their html folders and a self-signed certificate.
+    func seedShops(port: Int) throws {
+        let tree = box.tree
+        try internalDB.run("""
+            INSERT INTO handlers (id, hostname, private_ip, kind, weight) VALUES
+              (1, 'dispatch1.make-a-store.com', '127.0.0.11', 'dispatcher', 1),
+              (2, 'dispatch2.make-a-store.com', '127.0.0.12', 'dispatcher', 1),
+              (3, 'tmp-cloud.make-a-store.com', '127.0.0.13', 'cloud', 1);
+            INSERT INTO shared_code_groups (id, dir, free, revision, `limit`, handler_id) VALUES
+              (1, '/home/shared_codes/code_share_paid_1', 0, '4711', 50, 1),
+              (2, '/home/shared_codes/code_share_free_1', 1, '4711', 50, 2);
+            INSERT INTO installs (id, email, db_name, db_user, fs_name, home_dir, shared_code_group_id, master_handler_id, free, license, dynamic_ips, custom_rewrites) VALUES
+              (1, 'tea@make-a-store.com', 'teacoll', 'teacoll', 'teacoll', '\(tree)/usr/home/teacoll', 1, 1, 0, 'paid', 1,
+               'a:1:{i:0;s:25:"rewrite ^/old$ /new.html;";}'),
+              (2, 'bob@example.com', 'bobshop', 'bobshop', 'bobshop', '\(tree)/usr/home/bobshop', 2, 2, 1, 'free', 0, NULL);
+            INSERT INTO install_sites (id, install_id, hostname, secure_hostname, ssl_pem, ssl_key) VALUES
+              (1, 1, 'shop.teacollection.com', 'secure.teacollection.com', '\(tree)/usr/home/teacoll/certs/shop.pem', '\(tree)/usr/home/teacoll/certs/shop.key'),
+              (2, 2, 'bobshop.example.com', NULL, NULL, NULL);
+            INSERT INTO install_site_ips (install_site_id, ip, handler_id) VALUES (1, '127.0.0.2', 1), (2, '127.0.0.3', 2);
+            INSERT INTO install_handlers (install_id, handler_id, weight) VALUES (1, 3, 5);
+            """)
+        try Files.mkdir(tree + "/usr/home/teacoll/html")
+        try Files.mkdir(tree + "/usr/home/teacoll/certs")
+        try Files.write(tree + "/usr/home/teacoll/html/index.html", "tea collection\n")
+        try Files.write(tree + "/usr/home/teacoll/html/new.html", "the new page\n")
+        try Files.mkdir(tree + "/usr/home/bobshop/html")
+        try Files.write(tree + "/usr/home/bobshop/html/index.html", "bob's shop\n")
+        try system(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=secure.teacollection.com",
+                    "-keyout", tree + "/usr/home/teacoll/certs/shop.key", "-out", tree + "/usr/home/teacoll/certs/shop.pem"])
+    }
+
+    static func nginxSettings(_ web: String, port: Int) -> String {
+        """
+        [settings.nginx]
+        http_port = \(port)
+        https_port = \(port + 1)
+        php_port = \(port + 2)
+        default_server = false
+        fastcgi_params = "\(web)/fastcgi_params"
+        """
+    }
+}
+
+extension StdlibTests {
+@Suite("rebuild-nginx", .serialized)
+struct RebuildNginxTests {
+    /// A port for this process (the nginx test of SystemPrimitivesTests uses 20000-39999 on 127.0.0.1).
+    static let port = 40000 + Int(getpid()) % 10000 * 2
+
+    @Test("dry-run changes nothing and predicts the run; the run writes, tests and reloads; a broken rewrite is refused and the old config keeps serving")
+    func rebuildEndToEnd() throws {
+        let port = RebuildNginxTests.port
+        let world = try PlatformWorld()
+        let box = world.box
+        let nginx = try TestNginx(directory: box.base + "/nginx", port: port)
+        try world.writeConfig(settings: PlatformWorld.nginxSettings(nginx.directory, port: port))
+        try world.seedShops(port: port)
+        let before = "server { listen 127.0.0.2:\(port); return 200 \"before\\n\"; }\n"
+        try Files.write(nginx.installs, before)
+        try nginx.start()
+        #expect(waitForPage("127.0.0.2", port, host: "shop.teacollection.com", body: "before"))
+        let arguments = ["rebuild-nginx", "--output", nginx.installs, "--nginx-config", nginx.main]
+        let lastGood = nginx.installs + ".last-good"
+
+        // The dry-run: the whole plan, nothing changed.
+        let rowsBefore = try world.internalDB.dump()
+        let plan = try box.runbook(["run"] + arguments + ["--dry-run"])
+        #expect(plan.exitCode == 0, "\(plan)")
+        #expect(plan.stdout.contains("~ change \(nginx.installs)"), "\(plan)")
+        #expect(plan.stdout.contains("~ reload nginx"), "\(plan)")
+        #expect(plan.stdout.contains("+ write \(lastGood)"), "\(plan)")
+        #expect(plan.stdout.contains("2 installs, 2 sites, 3 handlers in the internal database"), "\(plan)")
+        #expect(Files.read(nginx.installs) == before, "a dry-run does not write the config")
+        #expect(!Files.exists(lastGood))
+        #expect(try world.internalDB.dump() == rowsBefore)
+        #expect(waitForPage("127.0.0.2", port, host: "shop.teacollection.com", body: "before"))
+
+        // The run: exactly what was planned; nginx serves the sites by address and name.
+        let run = try box.planAndRun(arguments)
+        #expect(run.exitCode == 0, "\(run)")
+        let written = try #require(Files.read(nginx.installs))
+        #expect(written.contains("upstream install_1_php {\n    server 127.0.0.11:\(port + 2) weight=1 max_fails=3 fail_timeout=30s;\n"
+                                 + "    server 127.0.0.12:\(port + 2) weight=1 max_fails=3 fail_timeout=30s;\n"
+                                 + "    server 127.0.0.13:\(port + 2) weight=5 max_fails=3 fail_timeout=30s;\n}"), "\(written)")
+        #expect(written.contains("    listen 127.0.0.2:\(port + 1) ssl;\n    server_name secure.teacollection.com;\n"), "\(written)")
+        #expect(Files.read(lastGood) == written, "the last good configuration is kept")
+        #expect(run.events("effect_applied").map { $0["kind"]?.stringValue ?? "?" } == ["fs.write", "service.reload", "fs.write"], "\(run)")
+        #expect(waitForPage("127.0.0.2", port, host: "shop.teacollection.com", body: "tea collection"))
+        #expect(waitForPage("127.0.0.2", port, host: "shop.teacollection.com", path: "/old", body: "the new page"), "the custom rewrite")
+        #expect(waitForPage("127.0.0.3", port, host: "bobshop.example.com", body: "bob's shop"))
+        #expect(httpGet("127.0.0.3", port, host: "bobshop.example.com", path: "/old")?.status == 404, "rewrites are per install")
+
+        // Nothing changed since: no write, no reload.
+        let again = try box.runbook(["run"] + arguments + ["--json"])
+        #expect(again.exitCode == 0, "\(again)")
+        #expect(again.events("effect_applied").isEmpty, "\(again)")
+        #expect(resultLog(again).contains { $0.contains("is up to date") }, "\(again)")
+
+        // A broken custom rewrite: nginx -t fails, nothing is reloaded, the file is restored.
+        try world.internalDB.run("""
+            UPDATE installs SET custom_rewrites = 'a:2:{i:0;s:25:"rewrite ^/old$ /new.html;";i:1;s:16:"rewrite ^/x( /y;";}' WHERE id = 1
+            """)
+        let broken = try box.runbook(["run"] + arguments)
+        #expect(broken.exitCode == 1, "\(broken)")
+        #expect(broken.stderr.contains("nginx config test failed, so nginx was not reloaded and keeps its running configuration"), "\(broken)")
+        #expect(broken.stderr.contains("pcre") || broken.stderr.contains("regex") || broken.stderr.contains("parenthes"), "\(broken)")
+        #expect(Files.read(nginx.installs) == written, "the file is restored")
+        #expect(Files.read(lastGood) == written, "the last good copy is untouched")
+        #expect(waitForPage("127.0.0.2", port, host: "shop.teacollection.com", path: "/old", body: "the new page"),
+                "the old configuration keeps serving")
+        #expect(waitForPage("127.0.0.3", port, host: "bobshop.example.com", body: "bob's shop"))
+
+        // Fixed: the next rebuild goes through and becomes the last good one.
+        try world.internalDB.run("""
+            UPDATE installs SET custom_rewrites = 'a:1:{i:0;s:26:"rewrite ^/sale$ /new.html;";}' WHERE id = 1
+            """)
+        let fixed = try box.runbook(["run"] + arguments)
+        #expect(fixed.exitCode == 0, "\(fixed)")
+        #expect(fixed.stdout.contains("installs changed: 1\n"), "\(fixed)")
+        #expect(waitForPage("127.0.0.2", port, host: "shop.teacollection.com", path: "/sale", body: "the new page"))
+        #expect(Files.read(lastGood) == Files.read(nginx.installs))
+
+        // And undo of that run puts the previous configuration back, and reloads it.
+        let undo = try box.runbook(["undo", try #require(fixed.runID)])
+        #expect(undo.exitCode == 0, "\(undo)")
+        #expect(Files.read(nginx.installs) == written)
+        #expect(Files.read(lastGood) == written)
+        #expect(waitForPage("127.0.0.2", port, host: "shop.teacollection.com", path: "/old", body: "the new page"))
+    }
+
+    @Test("paths from the configuration's settings; --force reloads an unchanged config; the output must be an absolute path")
+    func forceAndArguments() throws {
+        let port = RebuildNginxTests.port + 5
+        let world = try PlatformWorld()
+        let nginx = try TestNginx(directory: world.box.base + "/nginx", port: port)
+        try world.writeConfig(settings: """
+            [settings]
+            nginx_config = "\(nginx.main)"
+            nginx_installs_config = "\(nginx.installs)"
+
+            """ + PlatformWorld.nginxSettings(nginx.directory, port: port))
+        try world.seedShops(port: port)
+        try Files.write(nginx.installs, "")
+        try nginx.start()
+        let arguments = ["rebuild-nginx"]
+        let first = try world.box.runbook(["run"] + arguments)
+        #expect(first.exitCode == 0, "\(first)")
+        #expect(waitForPage("127.0.0.3", port, host: "bobshop.example.com", body: "bob's shop"))
+        let forced = try world.box.planAndRun(arguments + ["--force"])
+        #expect(forced.exitCode == 0, "\(forced)")
+        #expect(forced.events("effect_applied").map { $0["kind"]?.stringValue ?? "?" } == ["service.reload"], "\(forced)")
+        let relative = try world.box.runbook(["run", "rebuild-nginx", "--output", "installs.conf"])
+        #expect(relative.exitCode == 1 && relative.stderr.contains("--output must be an absolute path"), "\(relative)")
+    }
+
+    @Test("10,000 installs with 2 sites each: read from the database and rendered in a dry-run, quickly")
+    func tenThousandInstallsFromTheDatabase() throws {
+        let world = try PlatformWorld(settings: "[settings.nginx]\ndefault_server = false\n")
+        try world.internalDB.run("""
+            INSERT INTO handlers (id, hostname, private_ip, kind) VALUES
+              (1, 'dispatch1.make-a-store.com', '10.0.0.1', 'dispatcher'), (2, 'dispatch2.make-a-store.com', '10.0.0.2', 'dispatcher');
+            INSERT INTO installs (id, email, db_name, db_user, fs_name, home_dir, shared_code_group_id, master_handler_id, free, custom_rewrites)
+              SELECT seq, CONCAT('o', seq, '@example.com'), CONCAT('db', seq), CONCAT('db', seq), CONCAT('shop', seq),
+                     CONCAT('/usr/home/shop', seq), 1, 1 + seq % 2, seq % 2,
+                     IF(seq % 5 = 0, 'a:1:{i:0;s:25:"rewrite ^/old$ /new.html;";}', NULL)
+              FROM seq_1_to_10000;
+            INSERT INTO install_sites (id, install_id, hostname)
+              SELECT seq, (seq + 1) DIV 2, CONCAT('s', seq, '.example.com') FROM seq_1_to_20000;
+            INSERT INTO install_site_ips (install_site_id, ip, handler_id)
+              SELECT seq, CONCAT('10.', seq DIV 65536, '.', (seq DIV 256) % 256, '.', seq % 256), 1 FROM seq_1_to_20000;
+            """)
+        let config = world.box.tree + "/installs.conf"
+        let start = Clock.monotonic()
+        let plan = try world.box.runbook(["run", "rebuild-nginx", "--output", config, "--nginx-config", world.box.tree + "/nginx.conf",
+                                          "--dry-run"], timeout: 60)
+        let elapsed = Clock.monotonic() - start
+        #expect(plan.exitCode == 0, "\(plan)")
+        #expect(plan.stdout.contains("10000 installs, 20000 sites, 2 handlers"), "\(plan)")
+        #expect(plan.stdout.contains("20000 server blocks, 10000 upstreams"), "\(plan)")
+        #expect(elapsed < 5, "a dry-run rebuild of 10,000 installs took \(elapsed) s")
+        print("rebuild-nginx --dry-run, 10,000 installs / 20,000 sites from the database: \(elapsed) s")
+    }
+}
+}
+
+/// The log messages of a --json run.
+func resultLog(_ result: ProcessResult) -> [String] {
+    result.events("log").compactMap { $0["message"]?.stringValue }
+}

@@ -1,0 +1,110 @@
+-- stdlib/queue.lua: the `queue` table of the internal database. The guide: "A queue record is
+-- being added which is for the other part of the install"; "If install fails we first check
+-- the queue record in the queue table for error". A record names the runbook that does the
+-- work, its arguments (JSON, never secrets), the handler that must run it, its status
+-- (queued, running, done, failed), the error text and the run id of the run that worked it.
+--
+--   queue.add(connection, {runbook =, args = {...}, handler_id =}) -> id      (db.insert)
+--   queue.get(connection, id) -> row with row.args decoded, or nil
+--   queue.next(connection, handler_id) -> the oldest queued row for that handler, or nil
+--   queue.start(connection, id [, run_id]) -> rows changed   status running, log = run id
+--   queue.finish(connection, id [, run_id]) -> rows changed  status done
+--   queue.fail(connection, id, error_text [, run_id]) -> rows changed  status failed, error
+--   queue.set(connection, id, {status =, error =, log =}) -> rows changed
+--
+-- Every change is a db.insert / db.update effect: printed, journaled, planned in a dry-run
+-- and undone by `runbook undo`. run_id defaults to context.run_id. Error text is cut to
+-- 60,000 bytes (TEXT holds 65,535).
+-- `connection` is the internal database ("internal").
+
+local json = require("json")
+
+local M = {}
+
+M.statuses = { queued = true, running = true, done = true, failed = true }
+
+local secret_words = { "pass", "password", "passwd", "secret", "token" }
+
+-- Arguments are stored in clear text: refuse anything that looks like a secret.
+local function check_args(args, path)
+  for key, value in pairs(args) do
+    local name = tostring(key):lower()
+    for _, word in ipairs(secret_words) do
+      if name == word or name:find("_" .. word .. "$") or name:find("^" .. word .. "_") then
+        error("queue: argument '" .. path .. tostring(key) .. "' looks like a secret; queue records are stored in clear text", 3)
+      end
+    end
+    if type(value) == "table" then check_args(value, path .. tostring(key) .. ".") end
+  end
+end
+
+local function as_id(value, what)
+  local n = math.tointeger(value)
+  if not n or n <= 0 then error("queue: " .. what .. " must be a positive integer, got " .. tostring(value), 3) end
+  return n
+end
+
+local function current_run()
+  local ok, ctx = pcall(function() return context end)
+  return ok and type(ctx) == "table" and ctx.run_id or nil
+end
+
+function M.add(connection, record)
+  assert(type(record) == "table", "queue.add(connection, {runbook =, args =, handler_id =})")
+  if type(record.runbook) ~= "string" or not record.runbook:find("^[%w_-]+$") then
+    error("queue.add: runbook must be a runbook name, got " .. tostring(record.runbook), 2)
+  end
+  local args = record.args or {}
+  check_args(args, "")
+  local row = { runbook = record.runbook, args = json.encode(args), status = "queued" }
+  if record.handler_id ~= nil then row.handler_id = as_id(record.handler_id, "handler_id") end
+  return db.insert(connection, "queue", row)
+end
+
+function M.get(connection, id)
+  local row = db.query_one(connection,
+    "SELECT id, runbook, args, handler_id, status, error, log, created_at, updated_at FROM queue WHERE id = ?",
+    { as_id(id, "id") })
+  if row and row.args then
+    local ok, args = pcall(json.decode, row.args)
+    if ok then row.args = args end
+  end
+  return row
+end
+
+function M.next(connection, handler_id)
+  local row = db.query_one(connection,
+    "SELECT id FROM queue WHERE status = 'queued' AND handler_id = ? ORDER BY id LIMIT 1", { as_id(handler_id, "handler_id") })
+  return row and M.get(connection, row.id) or nil
+end
+
+function M.set(connection, id, changes)
+  id = as_id(id, "id")
+  local set = {}
+  if changes.status ~= nil then
+    if not M.statuses[changes.status] then error("queue: unknown status '" .. tostring(changes.status) .. "'", 2) end
+    set.status = changes.status
+  end
+  if changes.error ~= nil then
+    local text = tostring(changes.error)
+    if #text > 60000 then text = text:sub(1, 60000) .. "\n... (cut)" end
+    set.error = text
+  end
+  if changes.log ~= nil then set.log = tostring(changes.log):sub(1, 255) end
+  if next(set) == nil then return 0 end
+  return db.update(connection, "queue", set, { id = id })
+end
+
+function M.start(connection, id, run_id)
+  return M.set(connection, id, { status = "running", log = run_id or current_run() })
+end
+
+function M.finish(connection, id, run_id)
+  return M.set(connection, id, { status = "done", log = run_id or current_run() })
+end
+
+function M.fail(connection, id, error_text, run_id)
+  return M.set(connection, id, { status = "failed", error = error_text or "failed", log = run_id or current_run() })
+end
+
+return M
