@@ -3,6 +3,18 @@
 // step logging, crash-safe undo and cleanup hooks.
 import PackageDescription
 
+// Start-up time (W0 in docs/performance.md), Linux only: FreeBSD's toolchain is left as
+// it is. The Swift runtime is linked into the executable instead of loaded from a dozen
+// shared libraries at every start (-static-stdlib; the three libraries after it are the
+// ones FoundationEssentials, used by ArgumentParser, needs but the toolchain's static link
+// list leaves out). lld, because GNU gold prints a warning for glibc's mktemp inside the
+// static Foundation.
+let staticSwiftRuntime: [LinkerSetting] = [
+    .unsafeFlags(["-static-stdlib", "-use-ld=lld", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims",
+                  "-Xlinker", "-lswiftSynchronization"],
+                 .when(platforms: [.linux])),
+]
+
 let package = Package(
     name: "runbook",
     platforms: [.macOS(.v13)],
@@ -37,7 +49,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "runbook", dependencies: ["RunbookCLI"]),
+        .executableTarget(name: "runbook", dependencies: ["RunbookCLI"], linkerSettings: staticSwiftRuntime),
         .testTarget(name: "LuaBridgeTests", dependencies: ["LuaBridge"]),
         .testTarget(name: "MySQLClientTests", dependencies: ["MySQLClient"]),
         .testTarget(name: "RunbookEngineTests", dependencies: ["RunbookEngine", "RunbookCLI"]),
@@ -48,5 +60,9 @@ let package = Package(
             dependencies: ["LuaBridge", "CBenchSupport", "CLua"],
             path: "bench/Sources/runbook-bench"
         ),
+        // W0's baseline: the smallest Swift program, linked like `runbook`.
+        .executableTarget(name: "bench-hello", path: "bench/Sources/bench-hello", linkerSettings: staticSwiftRuntime),
+        // W1/W2's baselines: the same mkdir/symlink/unlink system calls, from C.
+        .executableTarget(name: "bench-fs", path: "bench/Sources/bench-fs"),
     ]
 )

@@ -17,13 +17,21 @@ struct EngineOptions: ParsableArguments {
     var root: String?
 
     func engine(durable: Bool = false) throws -> Engine {
+        try EngineOptions.engine(overrides(durable: durable))
+    }
+
+    func overrides(durable: Bool = false) -> EngineOverrides {
         var overrides = EngineOverrides()
         overrides.configPath = config
         overrides.runbookDirs = runbooks
         overrides.stateDir = stateDir
         overrides.root = root
         overrides.durable = durable
-        return Engine(config: try EngineConfig.resolve(overrides))
+        return overrides
+    }
+
+    static func engine(_ overrides: EngineOverrides) throws -> Engine {
+        Engine(config: try EngineConfig.resolve(overrides))
     }
 }
 

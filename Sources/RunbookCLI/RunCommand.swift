@@ -18,13 +18,22 @@ struct RunCommand: ParsableCommand {
     @Argument(parsing: .allUnrecognized, help: "Runbook arguments: --name value ...") var arguments: [String] = []
 
     func run() throws {
+        try RunCommand.execute(options.overrides(durable: durable), name: name, words: arguments, dryRun: dryRun,
+                               json: json, lockTimeout: lockTimeout)
+    }
+
+    /// The command's work, from plain values: also reached without ArgumentParser by
+    /// `QuickCommandLine` (start-up time, see docs/performance.md).
+    static func execute(_ overrides: EngineOverrides, name: String, words: [String], dryRun: Bool, json: Bool,
+                        lockTimeout: Double) throws
+    {
         let engine: Engine
-        do { engine = try options.engine(durable: durable) } catch { throw exitWith(error) }
+        do { engine = try EngineOptions.engine(overrides) } catch { throw exitWith(error) }
         var runOptions = RunOptions()
         runOptions.dryRun = dryRun
         runOptions.output = json ? .json : .human
         runOptions.lockTimeout = max(0, lockTimeout)
-        let result = engine.run(name, words: arguments, options: runOptions)
+        let result = engine.run(name, words: words, options: runOptions)
         if result.status != .done { throw ExitCode(result.status.rawValue) }
     }
 }

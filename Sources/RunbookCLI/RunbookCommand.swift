@@ -46,8 +46,14 @@ extension RunbookCommand {
     /// (a bad invocation is 2, not the parser's default 64).
     public static func runMain(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
         do {
-            var command = try parseAsRoot(normalize(arguments))
-            try command.run()
+            let words = normalize(arguments)
+            // Plain `run`/`undo` invocations skip ArgumentParser's start-up cost.
+            if let quick = QuickCommandLine.parse(words) {
+                try quick.execute()
+            } else {
+                var command = try parseAsRoot(words)
+                try command.run()
+            }
             Posix.terminate(0)
         } catch {
             let code = exitCode(for: error)

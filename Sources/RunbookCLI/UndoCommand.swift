@@ -12,8 +12,14 @@ struct UndoCommand: ParsableCommand {
     @Flag(name: .long, help: "One JSON object per line.") var json = false
 
     func run() throws {
+        try UndoCommand.execute(options.overrides(), runID: runID, dryRun: dryRun, json: json)
+    }
+
+    /// The command's work, from plain values: also reached without ArgumentParser by
+    /// `QuickCommandLine` (start-up time, see docs/performance.md).
+    static func execute(_ overrides: EngineOverrides, runID: String, dryRun: Bool, json: Bool) throws {
         let engine: Engine
-        do { engine = try options.engine() } catch { throw exitWith(error) }
+        do { engine = try EngineOptions.engine(overrides) } catch { throw exitWith(error) }
         let result = engine.undo(runID, dryRun: dryRun, output: json ? .json : .human)
         if result.status != .done { throw ExitCode(result.status.rawValue) }
     }

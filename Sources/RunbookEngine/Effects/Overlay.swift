@@ -43,6 +43,21 @@ public final class Overlay: FileSystemView {
     var plannedAddresses: [String: Bool] = [:]
     private let live = LiveFileSystem()
     private var hasShadowingNodes = false
+    private var hasPlannedDirectories = false
+    /// What readlink(2) said about real directories above the paths the plan touched (nil:
+    /// not a symlink). A dry-run never changes the real filesystem, so resolving the same
+    /// ancestors again for every path would only repeat the answer: it was ~11 system
+    /// calls per planned effect (W1 dry in docs/performance.md). Changes the plan makes
+    /// are nodes, looked up before this.
+    private var realAncestorLinks: [String: String?] = [:]
+    /// Directories whose path has no symlink in it, in the plan's view (with all their
+    /// ancestors): `canonical` returns a path inside one of them as it is, without walking
+    /// and hashing every ancestor again (~10 ms of a 1,000-site dry-run, W1 dry in
+    /// docs/performance.md). Only a planned symlink or rename can make a path component a
+    /// symlink; one landing on a directory in this set empties it.
+    private var plainDirectories: Set<String> = []
+    /// The owner planned entries get (the process's effective ids: they do not change).
+    private let ownerUID = UInt32(geteuid()), ownerGID = UInt32(getegid())
 
     public init() {}
 
@@ -52,9 +67,16 @@ public final class Overlay: FileSystemView {
     // links included), as the kernel would: a change or a read through a link the plan
     // made or repointed then lands where the real run's would.
 
-    func makeDirectory(_ path: String, mode: UInt32) { nodes[canonical(path)] = .directory(mode: mode) }
+    func makeDirectory(_ path: String, mode: UInt32) {
+        nodes[canonical(path)] = .directory(mode: mode)
+        hasPlannedDirectories = true
+    }
     func write(_ path: String, bytes: [UInt8], mode: UInt32) { nodes[canonical(path)] = .file(bytes: bytes, mode: mode) }
-    func symlink(_ path: String, target: String) { nodes[canonical(path)] = .symlink(target: target) }
+    func symlink(_ path: String, target: String) {
+        let path = canonical(path)
+        nodes[path] = .symlink(target: target)
+        forgetPlainDirectory(path)
+    }
 
     func remove(_ path: String) {
         let path = canonical(path)
@@ -78,6 +100,14 @@ public final class Overlay: FileSystemView {
         }
         nodes[from] = .removed
         hasShadowingNodes = true
+        forgetPlainDirectory(to)
+    }
+
+    /// `path` may now be a symlink (or hold planned ones): directories at or below it are
+    /// no longer known to be plain. Every ancestor of a directory in the set is in it too,
+    /// so checking `path` itself is enough.
+    private func forgetPlainDirectory(_ path: String) {
+        if plainDirectories.contains(path) { plainDirectories.removeAll(keepingCapacity: true) }
     }
 
     func setAttributes(_ path: String, mode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil) {
@@ -115,6 +145,10 @@ public final class Overlay: FileSystemView {
             default: return .node(node, real: nil)
             }
         }
+        // Right inside a directory the plan creates, only planned entries exist: the plan
+        // creates a directory only where its view has nothing (mkdir, checkout). Saves an
+        // lstat per entry planned in a new directory (W1 dry in docs/performance.md).
+        if hasPlannedDirectories, case .directory? = nodes[PathName.parent(path)] { return .absent }
         guard hasShadowingNodes else { return .real(path) }
         // An ancestor removed, moved or replaced by a planned file hides the real entry.
         var ancestor = PathName.parent(path)
@@ -150,6 +184,19 @@ public final class Overlay: FileSystemView {
         }
     }
 
+    /// `linkTarget` for a directory above a path, with the real filesystem's answers kept.
+    private func ancestorLinkTarget(_ path: String) -> String? {
+        switch lookup(path) {
+        case .node(.symlink(let target), _): return target
+        case .real(let real):
+            if let known = realAncestorLinks[real] { return known }
+            let target = live.readLink(real)
+            realAncestorLinks[real] = target
+            return target
+        default: return nil
+        }
+    }
+
     /// `path` with every symlink among its parents resolved (planned and real ones), the
     /// last component left as it is (lstat semantics). Gives up after 40 links (ELOOP).
     func canonical(_ path: String) -> String {
@@ -158,19 +205,49 @@ public final class Overlay: FileSystemView {
     }
 
     private func canonical(_ path: String, budget: inout Int) -> String {
-        let parts = path.split(separator: "/")
+        // A normal path in a directory known to hold no symlink resolves to itself.
+        var plainParent: String?
+        if path.hasPrefix("/"), PathName.isNormal(path) {
+            let parent = PathName.parent(path)
+            if plainDirectories.contains(parent) { return path }
+            // Above a plain directory (or /), only the parent itself is left to check.
+            let grandparent = PathName.parent(parent)
+            if parent != "/", grandparent == "/" || plainDirectories.contains(grandparent), ancestorLinkTarget(parent) == nil {
+                plainDirectories.insert(parent)
+                return path
+            }
+            plainParent = parent
+        }
+        let linksBefore = budget
+        let resolved = resolveAncestors(path, budget: &budget)
+        // No symlink followed: the parent and every directory above it are plain.
+        if budget == linksBefore, var directory = plainParent {
+            while directory != "/", plainDirectories.insert(directory).inserted { directory = PathName.parent(directory) }
+        }
+        return resolved
+    }
+
+    private func resolveAncestors(_ path: String, budget: inout Int) -> String {
+        // Split on the UTF-8 bytes: splitting by Characters was most of a dry-run's time
+        // (W1 dry in docs/performance.md). "/" is ASCII: the parts are the same.
+        // The path is built with append(contentsOf:), which copies the bytes; `+` with a
+        // Substring appended Character by Character.
+        let parts = path.utf8.split(separator: UInt8(ascii: "/")).map { Substring($0) }
         guard path.hasPrefix("/"), parts.count > 1 else { return path }
         var resolved = ""
+        resolved.reserveCapacity(path.utf8.count)
         for part in parts.dropLast() {
-            let candidate = resolved + "/" + part
-            resolved = candidate
-            guard let target = linkTarget(candidate) else { continue }
+            resolved.append("/")
+            resolved.append(contentsOf: part)
+            guard let target = ancestorLinkTarget(resolved) else { continue }
             budget -= 1
-            let joined = target.hasPrefix("/") ? target : PathName.parent(candidate) + "/" + target
+            let joined = target.hasPrefix("/") ? target : PathName.parent(resolved) + "/" + target
             guard budget >= 0, let normalized = PathName.normalize(joined) else { return path }
             resolved = followed(normalized, budget: &budget)
         }
-        return resolved + "/" + parts[parts.count - 1]
+        resolved.append("/")
+        resolved.append(contentsOf: parts[parts.count - 1])
+        return resolved
     }
 
     /// `path` resolved completely, its last component too (what open(2) and opendir(3) reach).
@@ -199,7 +276,7 @@ public final class Overlay: FileSystemView {
         case .absent: return nil
         case .real(let real): return live.info(real)
         case .node(let node, let real):
-            let uid = UInt32(geteuid()), gid = UInt32(getegid())
+            let uid = ownerUID, gid = ownerGID
             switch node {
             case .directory(let mode): return FileInfo(kind: .directory, mode: mode, uid: uid, gid: gid, size: 0, device: 0)
             case .file(let bytes, let mode):

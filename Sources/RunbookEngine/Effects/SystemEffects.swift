@@ -136,7 +136,9 @@ struct ReloadService: Effect {
     let testArgv: [String]?
     var kind: String { "service.reload" }
     var sign: ChangeSign { .change }
-    var summary: String { "reload \(service)" + (testArgv == nil ? "" : " (its config test passed)") }
+    // "after its config test", not "its config test passed": the same summary is printed in a
+    // dry-run plan, where the test has not run (the planned files are not on disk yet).
+    var summary: String { "reload \(service)" + (testArgv == nil ? "" : " (after its config test)") }
     var identity: JSON { .object([("service", .string(service))]) }
 
     func prepareUndo(_ world: World) throws -> [UndoStep]? {

@@ -8,6 +8,7 @@ public final class JournalWriter {
     /// fsync before every effect (power-loss safety, at a measured cost).
     public let durable: Bool
     private let redactor: Redactor
+    private var stamp = Clock.ISO8601Stamp()
 
     public init(path: String, durable: Bool, redactor: Redactor) throws {
         self.path = path
@@ -21,12 +22,29 @@ public final class JournalWriter {
 
     /// Appends one record (secrets masked) with the time it was written.
     public func append(_ type: String, _ fields: [(String, JSON)]) {
-        var record: [(String, JSON)] = [("t", .string(type)), ("at", .string(Clock.iso8601(Clock.wall())))]
-        record.append(contentsOf: fields)
-        let line = redactor.mask(JSON.object(record).serialized) + "\n"
+        // The bytes of JSON.object([("t", type), ("at", time)] + fields).serialized, written
+        // straight into one buffer: three records per effect make this the hottest path of
+        // a real run (docs/performance.md). The masking round trip through a String is
+        // only taken when the run has secrets.
+        var line: [UInt8] = []
+        line.reserveCapacity(512)  // an effect's intent is ~300-400 bytes
+        line.append(contentsOf: #"{"t":"#.utf8)
+        JSON.writeString(type, into: &line)
+        line.append(contentsOf: #","at":""#.utf8)
+        stamp.append(Clock.wall(), to: &line)
+        line.append(UInt8(ascii: "\""))
+        for (key, value) in fields {
+            line.append(UInt8(ascii: ","))
+            JSON.writeString(key, into: &line)
+            line.append(UInt8(ascii: ":"))
+            value.write(into: &line)
+        }
+        line.append(UInt8(ascii: "}"))
+        if !redactor.isEmpty { line = Array(redactor.mask(String(decoding: line, as: UTF8.self)).utf8) }
+        line.append(0x0a)
         // A journal that cannot be written is reported by the next sync; the run goes on
         // only as far as the caller decides.
-        _ = try? Posix.writeAll(descriptor, Array(line.utf8), path: path)
+        _ = try? Posix.writeAll(descriptor, line, path: path)
     }
 
     public func sync() { fsync(descriptor) }
@@ -34,6 +52,8 @@ public final class JournalWriter {
     /// True when writing `value` would mask a secret in it: the journal would then hold
     /// "***" where the value was, so it cannot be replayed (undo data).
     public func holdsSecret(_ value: JSON) -> Bool {
+        // Without secrets nothing can be masked: skip serializing the value (every effect's undo).
+        if redactor.isEmpty { return false }
         let text = value.serialized
         return redactor.mask(text) != text
     }
@@ -41,13 +61,50 @@ public final class JournalWriter {
 
 /// Reads a journal back (for undo, log and history).
 public enum JournalReader {
-    public static func records(_ path: String) throws -> [JSON] {
-        let text = try Posix.readText(path)
+    /// Every record, or (`types`) only records of those types: a line starting with
+    /// `{"t":"OTHER"` (as every line the writer makes does) is then not parsed at all.
+    /// With `keys`, each record keeps only those fields (and "t").
+    public static func records(_ path: String, types: Set<String>? = nil, keys: Set<String>? = nil) throws -> [JSON] {
+        // The file's bytes as they are, split on newlines and parsed in place: `runbook
+        // undo` spent more time turning a journal into a String, splitting it by Characters
+        // and copying each line than in undoing (W1 undo in docs/performance.md). Strings
+        // in records decode as before (invalid UTF-8 becomes U+FFFD); a journal line never
+        // holds a raw newline or carriage return (the writer escapes them).
+        let bytes = try Posix.readFile(path)
+        let keys = keys.map { Array($0.union(["t"])) }
+        let prefix = Array(#"{"t":""#.utf8)
         var records: [JSON] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            // A torn last line (killed mid-write) is ignored; everything before it counts.
-            if let record = try? JSON.parse(String(line)) { records.append(record) }
+        bytes.withUnsafeBufferPointer { all in
+            guard let base = all.baseAddress else { return }
+            var start = 0
+            while start < all.count {
+                var end = all.count
+                if let newline = memchr(base + start, 0x0a, all.count - start) {
+                    end = UnsafeRawPointer(newline) - UnsafeRawPointer(base)
+                }
+                let line = UnsafeBufferPointer(rebasing: all[start..<end])
+                if end > start, types == nil || wanted(line) {
+                    // A torn last line (killed mid-write) is ignored; everything before it counts.
+                    if let record = try? JSON.parse(utf8: line, keys: keys),
+                       types == nil || (record["t"]?.stringValue).map({ types!.contains($0) }) == true
+                    {
+                        records.append(record)
+                    }
+                }
+                start = end + 1
+            }
         }
         return records
+
+        /// False only for a line that plainly names a type not asked for.
+        func wanted(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard let types, line.starts(with: prefix) else { return true }
+            let rest = line[prefix.count...]
+            guard let quote = rest.firstIndex(of: UInt8(ascii: "\"")) else { return true }
+            let type = rest[rest.startIndex..<quote]
+            // An escaped type is left to the parser.
+            if type.contains(UInt8(ascii: "\\")) { return true }
+            return types.contains(String(decoding: type, as: UTF8.self))
+        }
     }
 }

@@ -27,8 +27,13 @@ public final class RunOutput {
     func line(_ text: String, to descriptor: Int32 = 1) {
         guard mode == .human else { return }
         clearProgress()
-        let masked = redactor.mask(text) + "\n"
-        _ = try? Posix.writeAll(descriptor, Array(masked.utf8), path: "stdout")
+        // One buffer with the newline, without another String on the way.
+        var bytes: [UInt8] = []
+        let masked = redactor.mask(text)
+        bytes.reserveCapacity(masked.utf8.count + 1)
+        bytes.append(contentsOf: masked.utf8)
+        bytes.append(0x0a)
+        _ = try? Posix.writeAll(descriptor, bytes, path: "stdout")
     }
 
     /// One event: to the journal always, to stdout as JSON in --json mode.
@@ -60,9 +65,15 @@ public final class RunOutput {
 
     func effect(_ record: EffectRecord, dryRun: Bool) {
         event(dryRun ? "effect_planned" : "effect_applied", record.json.objectValue ?? [])
-        let sign = record.sign.rawValue
-        let code = ["+": "32", "~": "33", "-": "31", "!": "35"][sign] ?? "0"
-        line("  " + paint(sign, code) + " " + record.summary)
+        // A switch, not a dictionary literal built for every effect.
+        let code: String
+        switch record.sign {
+        case .create: code = "32"
+        case .change: code = "33"
+        case .remove: code = "31"
+        case .irreversible: code = "35"
+        }
+        line("  " + paint(record.sign.rawValue, code) + " " + record.summary)
     }
 
     func noChange(_ summary: String) {

@@ -260,7 +260,11 @@ public final class Engine {
         }
         if let refusal { return invocationFailure(RunbookError.usage(refusal), output: output) }
         let records: [JSON]
-        do { records = try JournalReader.records(store.journalPath(runID)) } catch {
+        // Only the records undo reads (UndoProcess.entries): the rest is not even parsed.
+        do {
+            records = try JournalReader.records(store.journalPath(runID), types: UndoProcess.journalTypes,
+                                                keys: UndoProcess.journalKeys)
+        } catch {
             return invocationFailure(RunbookError.failed("cannot read the journal of run \(runID): \(error)"), output: output)
         }
         let entries = UndoProcess.entries(fromJournal: records)

@@ -20,7 +20,10 @@ public final class RunSession {
     var phase: Phase = .loading
 
     /// Step names, outermost first (steps may nest).
-    private(set) var steps: [String] = []
+    private(set) var steps: [String] = [] {
+        // Joined once per step, not once per effect.
+        didSet { currentStep = steps.isEmpty ? "(outside any step)" : steps.joined(separator: " / ") }
+    }
     private var stepCount = 0
     private(set) var effects: [EffectRecord] = []
     var effectsInCurrentStep = 0
@@ -46,7 +49,7 @@ public final class RunSession {
         self.locks = locks
     }
 
-    public var currentStep: String { steps.isEmpty ? "(outside any step)" : steps.joined(separator: " / ") }
+    public private(set) var currentStep = "(outside any step)"
 
     /// Refuses changes while the runbook file is only being loaded (`check`, `describe`).
     func requireRunning(_ primitive: String) throws {

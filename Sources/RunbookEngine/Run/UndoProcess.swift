@@ -68,6 +68,11 @@ enum UndoProcess {
         return tally
     }
 
+    /// The record types `entries(fromJournal:)` reads, and the fields of them it reads; it
+    /// ignores every other.
+    static let journalTypes: Set<String> = ["intent", "applied", "undone"]
+    static let journalKeys: Set<String> = ["t", "seq", "summary", "undo", "undo_withheld"]
+
     /// What a journal says is applied and not yet undone.
     static func entries(fromJournal records: [JSON]) -> [UndoEntry] {
         var entries: [Int: UndoEntry] = [:]

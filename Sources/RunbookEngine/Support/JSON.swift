@@ -48,63 +48,125 @@ public enum JSON: Equatable, Sendable {
 
     // MARK: Writing
 
+    // The writer works on UTF-8 bytes: every journal record and --json line goes through
+    // it, and appending to a String scalar by scalar cost ~35% of a real run's time
+    // (W1 in docs/performance.md). The output is the same, byte for byte.
+
     /// Compact, one line: suitable for JSON Lines.
     public var serialized: String {
-        var out = ""
-        write(to: &out)
-        return out
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(128)
+        write(into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public func write(to out: inout String) {
+        var bytes: [UInt8] = []
+        write(into: &bytes)
+        out += String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the compact text of the value to `out` as UTF-8.
+    public func write(into out: inout [UInt8]) {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .int(let i): out.append(contentsOf: String(i).utf8)
         case .double(let d):
             if d.isFinite {
-                if d == d.rounded(), abs(d) < 1e15 { out += String(Int64(d)) + ".0" } else { out += String(d) }
+                if d == d.rounded(), abs(d) < 1e15 { out.append(contentsOf: (String(Int64(d)) + ".0").utf8) } else {
+                    out.append(contentsOf: String(d).utf8)
+                }
             } else {
-                out += "null"
+                out.append(contentsOf: "null".utf8)
             }
-        case .string(let s): JSON.writeString(s, to: &out)
+        case .string(let s): JSON.writeString(s, into: &out)
         case .array(let items):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
-                if index > 0 { out += "," }
-                item.write(to: &out)
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                item.write(into: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let pairs):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (index, pair) in pairs.enumerated() {
-                if index > 0 { out += "," }
-                JSON.writeString(pair.0, to: &out)
-                out += ":"
-                pair.1.write(to: &out)
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                JSON.writeString(pair.0, into: &out)
+                out.append(UInt8(ascii: ":"))
+                pair.1.write(into: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
     static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
+        var bytes: [UInt8] = []
+        writeString(s, into: &bytes)
+        out += String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A JSON string literal: `"`, `\`, \n, \r, \t escaped by name, other control
+    /// characters and DEL as \u00XX; everything else (all of UTF-8 above 0x7f included)
+    /// copied as it is, in runs.
+    static func writeString(_ s: String, into out: inout [UInt8]) {
+        if s.utf8.withContiguousStorageIfAvailable({ appendQuoted($0, to: &out) }) == nil {
+            Array(s.utf8).withUnsafeBufferPointer { appendQuoted($0, to: &out) }
+        }
+    }
+
+    /// The bytes in quotes, escaped where they must be.
+    private static func appendQuoted(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        if needsNoEscape(bytes) {
+            out.append(contentsOf: bytes)
+        } else {
+            appendEscaped(bytes, to: &out)
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// True when no byte is below 0x20, `"`, `\` or DEL, tested eight bytes at a time (the
+    /// classic has-less/has-zero word tests; the last word overlaps the one before).
+    private static func needsNoEscape(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress, bytes.count >= 8 else {
+            return !bytes.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c || $0 == 0x7f }
+        }
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        func clean(_ word: UInt64) -> Bool {
+            func hasZero(_ word: UInt64) -> Bool { (word &- ones) & ~word & highs != 0 }
+            let below = (word &- ones &* 0x20) & ~word & highs != 0
+            return !(below || hasZero(word ^ (ones &* 0x22)) || hasZero(word ^ (ones &* 0x5c)) || hasZero(word ^ (ones &* 0x7f)))
+        }
+        var index = 0
+        while index + 8 <= bytes.count {
+            guard clean(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)) else { return false }
+            index += 8
+        }
+        return index == bytes.count || clean(UnsafeRawPointer(base + bytes.count - 8).loadUnaligned(as: UInt64.self))
+    }
+
+    private static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        var runStart = 0
+        for index in 0..<bytes.count {
+            let byte = bytes[index]
+            guard byte < 0x20 || byte == 0x22 || byte == 0x5c || byte == 0x7f else { continue }
+            if index > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
+            runStart = index + 1
+            out.append(0x5c)
+            switch byte {
+            case 0x22: out.append(0x22)               // \"
+            case 0x5c: out.append(0x5c)               // \\
+            case 0x0a: out.append(UInt8(ascii: "n"))  // \n
+            case 0x0d: out.append(UInt8(ascii: "r"))  // \r
+            case 0x09: out.append(UInt8(ascii: "t"))  // \t
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7f {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+                let hex: StaticString = "0123456789abcdef"
+                out.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                        hex.utf8Start[Int(byte >> 4)], hex.utf8Start[Int(byte & 0x0f)]])
             }
         }
-        out += "\""
+        if bytes.count > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count])) }
     }
 
     // MARK: Parsing
@@ -115,8 +177,18 @@ public enum JSON: Equatable, Sendable {
         public var description: String { "invalid JSON at byte \(offset): \(problem)" }
     }
 
-    public static func parse(_ text: String) throws -> JSON {
-        var parser = JSONParser(bytes: Array(text.utf8))
+    public static func parse(_ text: String) throws -> JSON { try parse(utf8: Array(text.utf8)) }
+
+    /// Parses UTF-8 text (invalid sequences in strings decode as U+FFFD, as from a String).
+    /// With `keys`, a top-level object keeps only those keys: the other values are checked
+    /// as the parser checks them (the same texts fail) but nothing is built for them.
+    static func parse(utf8: [UInt8], keys: [String]? = nil) throws -> JSON {
+        try utf8.withUnsafeBufferPointer { try parse(utf8: $0, keys: keys) }
+    }
+
+    static func parse(utf8: UnsafeBufferPointer<UInt8>, keys: [String]? = nil) throws -> JSON {
+        var parser = JSONParser(bytes: utf8)
+        parser.keys = keys
         parser.skipSpace()
         let value = try parser.value(depth: 0)
         parser.skipSpace()
@@ -126,13 +198,22 @@ public enum JSON: Equatable, Sendable {
 }
 
 private struct JSONParser {
-    let bytes: [UInt8]
+    /// The text, borrowed for the parse (no copy of each journal line).
+    let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
+    /// The keys a top-level object keeps (nil: all). A short list: comparing a few small
+    /// strings is cheaper than hashing each key.
+    var keys: [String]?
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     mutating func skipSpace() {
-        while index < bytes.count, [0x20, 0x0a, 0x0d, 0x09].contains(bytes[index]) { index += 1 }
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x0a, 0x0d, 0x09: index += 1
+            default: return
+            }
+        }
     }
 
     func fail(_ problem: String) -> JSON.ParseError { JSON.ParseError(offset: index, problem: problem) }
@@ -144,6 +225,7 @@ private struct JSONParser {
         case UInt8(ascii: "{"):
             index += 1
             var pairs: [(String, JSON)] = []
+            pairs.reserveCapacity(8)
             skipSpace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(pairs) }
             while true {
@@ -154,7 +236,11 @@ private struct JSONParser {
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 index += 1
                 skipSpace()
-                pairs.append((key, try value(depth: depth + 1)))
+                if depth == 0, let keys, !keys.contains(key) {
+                    try skipValue(depth: depth + 1)
+                } else {
+                    pairs.append((key, try value(depth: depth + 1)))
+                }
                 skipSpace()
                 guard index < bytes.count else { throw fail("unexpected end") }
                 if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -183,12 +269,68 @@ private struct JSONParser {
         }
     }
 
-    mutating func literal(_ word: String) throws {
-        let expected = Array(word.utf8)
-        guard index + expected.count <= bytes.count, Array(bytes[index..<(index + expected.count)]) == expected else {
-            throw fail("unexpected token")
+    mutating func literal(_ word: StaticString) throws {
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count,
+              (0..<count).allSatisfy({ bytes[index + $0] == word.utf8Start[$0] }) else { throw fail("unexpected token") }
+        index += count
+    }
+
+    /// Moves past one value exactly as `value(depth:)` would, with the same errors, and
+    /// builds nothing (numbers excepted: they are short).
+    mutating func skipValue(depth: Int) throws {
+        guard depth < 200 else { throw fail("nested too deeply") }
+        guard index < bytes.count else { throw fail("unexpected end") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"):
+            index += 1
+            skipSpace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return }
+            while true {
+                skipSpace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+                try skipString()
+                skipSpace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                index += 1
+                skipSpace()
+                try skipValue(depth: depth + 1)
+                skipSpace()
+                guard index < bytes.count else { throw fail("unexpected end") }
+                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                if bytes[index] == UInt8(ascii: "}") { index += 1; return }
+                throw fail("expected ',' or '}'")
+            }
+        case UInt8(ascii: "["):
+            index += 1
+            skipSpace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return }
+            while true {
+                skipSpace()
+                try skipValue(depth: depth + 1)
+                skipSpace()
+                guard index < bytes.count else { throw fail("unexpected end") }
+                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                if bytes[index] == UInt8(ascii: "]") { index += 1; return }
+                throw fail("expected ',' or ']'")
+            }
+        case UInt8(ascii: "\""): try skipString()
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        default: _ = try number()
         }
-        index += expected.count
+    }
+
+    /// A string without escapes is stepped over; one with escapes goes through `string()`.
+    mutating func skipString() throws {
+        var end = index + 1
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            index = end + 1
+            return
+        }
+        _ = try string()
     }
 
     mutating func number() throws -> JSON {
@@ -213,6 +355,14 @@ private struct JSONParser {
 
     mutating func string() throws -> String {
         index += 1
+        // Most strings have no escape: one String straight from their bytes.
+        var end = index
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            let result = String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<end]), as: UTF8.self)
+            index = end + 1
+            return result
+        }
         var runStart = index
         var result = ""
         func flush(_ end: Int) {

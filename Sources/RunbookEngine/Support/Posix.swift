@@ -93,10 +93,13 @@ public enum Posix {
     }
 
     public static func readLink(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: 4097)
-        let count = readlink(path, &buffer, 4096)
-        guard count >= 0 else { return nil }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // A stack buffer and one decode: this runs for every ancestor a dry-run resolves
+        // and every link undo or relink_tree touches.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { buffer -> String? in
+            let count = readlink(path, buffer.baseAddress!, 4096)
+            guard count >= 0 else { return nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[0..<count]), as: UTF8.self)
+        }
     }
 
     /// Names in a directory, sorted, without "." and "..".
@@ -167,11 +170,15 @@ public enum Posix {
         return stringFromCBuffer(buffer)
     }
 
-    public static var userName: String {
+    /// Looked up once per process: it cannot change while the process runs, and the lookup
+    /// (NSS: nscd, nsswitch.conf, /etc/passwd) is a visible part of a short run's start-up.
+    public static var userName: String { cachedUserName }
+
+    private static let cachedUserName: String = {
         if let sudo = environment("SUDO_USER"), !sudo.isEmpty { return sudo }
         if let entry = getpwuid(getuid()), let name = entry.pointee.pw_name { return String(cString: name) }
         return environment("USER") ?? String(getuid())
-    }
+    }()
 
     public static var currentDirectory: String {
         var buffer = [CChar](repeating: 0, count: 4096)
@@ -201,13 +208,70 @@ public enum Clock {
         var time = time_t(seconds.rounded(.down))
         var parts = tm()
         gmtime_r(&time, &parts)
-        let millis = Int((seconds - seconds.rounded(.down)) * 1000)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        let millis = Int32((seconds - seconds.rounded(.down)) * 1000)
+        // Built as bytes: every journal record is stamped, and string interpolation with
+        // padded pieces was a visible share of a run's time (docs/performance.md).
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        func pad(_ value: Int32, _ width: Int, _ separator: UInt8) {
+            guard value >= 0 else {
+                let text = String(value)
+                bytes.append(contentsOf: String(repeating: "0", count: max(0, width - text.count)).utf8)
+                bytes.append(contentsOf: text.utf8)
+                bytes.append(separator)
+                return
+            }
+            var divisor: Int32 = 1, count = 1
+            while value / divisor >= 10 {
+                divisor *= 10
+                count += 1
+            }
+            for _ in count..<max(width, count) { bytes.append(48) }
+            while divisor > 0 {
+                bytes.append(UInt8(48 + (value / divisor) % 10))
+                divisor /= 10
+            }
+            bytes.append(separator)
         }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
+        pad(parts.tm_year + 1900, 4, UInt8(ascii: "-"))
+        pad(parts.tm_mon + 1, 2, UInt8(ascii: "-"))
+        pad(parts.tm_mday, 2, UInt8(ascii: "T"))
+        pad(parts.tm_hour, 2, UInt8(ascii: ":"))
+        pad(parts.tm_min, 2, UInt8(ascii: ":"))
+        pad(parts.tm_sec, 2, UInt8(ascii: "."))
+        pad(millis, 3, UInt8(ascii: "Z"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `iso8601` written as bytes, remembering the text up to the second: journal records
+    /// are stamped many times a second, and formatting each from scratch showed in profiles.
+    struct ISO8601Stamp {
+        private var second = Double.nan
+        private var prefix: [UInt8] = []
+
+        mutating func append(_ seconds: Double, to out: inout [UInt8]) {
+            let whole = seconds.rounded(.down)
+            let millis = Int((seconds - whole) * 1000)
+            // Negative times and years beyond 9999 keep the general formatter.
+            guard whole >= 0, millis >= 0, millis < 1000 else {
+                out.append(contentsOf: Clock.iso8601(seconds).utf8)
+                return
+            }
+            if whole != second {
+                let text = Clock.iso8601(whole)      // "YYYY-MM-DDTHH:MM:SS.000Z"
+                guard text.utf8.count == 24 else {
+                    out.append(contentsOf: Clock.iso8601(seconds).utf8)
+                    return
+                }
+                prefix = Array(text.utf8.prefix(20))  // through the "."
+                second = whole
+            }
+            out.append(contentsOf: prefix)
+            out.append(UInt8(48 + millis / 100))
+            out.append(UInt8(48 + millis / 10 % 10))
+            out.append(UInt8(48 + millis % 10))
+            out.append(UInt8(ascii: "Z"))
+        }
     }
 
     /// A compact UTC stamp for run ids: 20261125-042824.
@@ -230,15 +294,41 @@ public enum Clock {
 
 /// Path string helpers (no normalisation against the filesystem).
 public enum PathName {
+    /// True when `normalize` would return `path` unchanged: no empty, "." or ".."
+    /// component and no trailing slash ("/" itself is normal; "" is too).
+    static func isNormal(_ path: String) -> Bool {
+        if path == "/" { return true }
+        let normal = path.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+            var start = 0
+            // A leading slash starts an absolute path, not an empty component.
+            if bytes.first == slash { start = 1 }
+            if bytes.isEmpty { return true }
+            while true {
+                var end = start
+                while end < bytes.count, bytes[end] != slash { end += 1 }
+                let length = end - start
+                if length == 0 { return false }
+                if bytes[start] == dot, length == 1 || (length == 2 && bytes[start + 1] == dot) { return false }
+                if end == bytes.count { return true }
+                start = end + 1
+            }
+        }
+        return normal ?? false
+    }
+
+    // parent and base search the UTF-8 bytes for "/" (a search by Characters was a visible
+    // cost of every planned effect; "/" is ASCII, so the answer is the same).
+
     public static func parent(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return "." }
         if slash == path.startIndex { return "/" }
         return String(path[..<slash])
     }
 
     public static func base(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return path }
-        return String(path[path.index(after: slash)...])
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
+        return String(path[path.utf8.index(after: slash)...])
     }
 
     public static func join(_ base: String, _ name: String) -> String {
@@ -248,6 +338,9 @@ public enum PathName {
 
     /// Resolves "." and ".." lexically; nil when ".." climbs above the start.
     public static func normalize(_ path: String) -> String? {
+        // Most paths are already normal; splitting and joining them was ~12% of a run
+        // that makes a thousand directories (docs/performance.md).
+        if isNormal(path) { return path }
         var parts: [Substring] = []
         for part in path.split(separator: "/", omittingEmptySubsequences: true) {
             if part == "." { continue }

@@ -18,21 +18,30 @@ struct BenchUsageError: Error {
 struct BenchOptions: Sendable {
     /// Fewer iterations per sample: for CI regression checks, not for reported numbers.
     var quick = false
-    /// Overrides the workload's iterations per sample.
+    /// Overrides the workload's iterations per sample (W1, W2: its number of items).
     var iterations: Int?
     /// Overrides the number of samples the median is taken over.
     var repetitions: Int?
+    /// Where the filesystem workloads work: a tmpfs (bench/run mounts one) or fresh ext4.
+    var scratch: String?
+    /// The runbook binary to measure (default: the one built beside runbook-bench).
+    var runbook: String?
     var list = false
     var help = false
     /// Workload names (empty: all).
     var workloads: [String] = []
 
     static let usage = """
-        usage: bench/run [--quick] [--iterations N] [--repetitions R] [WORKLOAD ...]
+        usage: bench/run [--quick] [--iterations N] [--repetitions R] [--scratch DIR]
+                         [--runbook PATH] [WORKLOAD ...]
                bench/run --list
-          --quick            fewer iterations per sample (CI regression check)
-          --iterations N     iterations per sample (overrides the workload's default)
-          --repetitions R    samples per measurement; the median is reported (default 7)
+          --quick            fewer samples and iterations (CI regression check)
+          --iterations N     iterations per sample, or items (W1, W2): overrides the default
+          --repetitions R    samples per measurement; the median is reported (default 7,
+                             W0 30)
+          --scratch DIR      where the filesystem workloads work: a tmpfs or a fresh ext4
+                             (bench/run mounts a tmpfs; default: a directory in /dev/shm)
+          --runbook PATH     measure this runbook binary (e.g. an older build)
           --list             list the workloads
         With no WORKLOAD every workload runs. Exit status: 0 targets met or missed by at
         most 50%, 1 a target missed by more than 50%, 2 bad invocation or build failure.
@@ -56,6 +65,12 @@ struct BenchOptions: Sendable {
             case "--quick": options.quick = true
             case "--iterations", "-n": options.iterations = try positive(argument)
             case "--repetitions", "-r": options.repetitions = try positive(argument)
+            case "--scratch", "--runbook":
+                index += 1
+                guard index < arguments.count, arguments[index].hasPrefix("/") else {
+                    throw BenchUsageError(message: "\(argument) needs an absolute path")
+                }
+                if argument == "--scratch" { options.scratch = arguments[index] } else { options.runbook = arguments[index] }
             case "--list": options.list = true
             case "--help", "-h": options.help = true
             default:
@@ -104,6 +119,15 @@ struct Workload: Sendable {
 enum Workloads {
     /// Every workload, in the order a full run runs them. Add new ones here.
     static let all: [Workload] = [
+        Workload(name: "w0-startup", aliases: ["w0", "startup"],
+                 summary: "`runbook run noop`: wall time and peak memory vs a minimal Swift program",
+                 run: StartupWorkload.run),
+        Workload(name: "w1-tree", aliases: ["w1", "tree"],
+                 summary: "1,000 directories + symlinks: real run, dry-run and undo vs C system calls",
+                 run: TreeWorkload.run),
+        Workload(name: "w2-relink", aliases: ["w2", "relink"],
+                 summary: "fs.relink_tree over 10,000 symlinks vs a C unlink+symlink loop",
+                 run: RelinkWorkload.run),
         Workload(name: "w3-bridge", aliases: ["w3", "bridge"],
                  summary: "calls/s of a no-op Swift host function vs a Lua and a C function",
                  run: BridgeWorkload.run),

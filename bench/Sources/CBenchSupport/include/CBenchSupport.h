@@ -1,5 +1,5 @@
 // C pieces of the benchmarks: functions registered with Lua directly, without the
-// Swift bridge, as the baseline the bridge is measured against.
+// Swift bridge, as the baseline the bridge is measured against; statfs for the runner.
 #ifndef RUNBOOK_CBENCHSUPPORT_H
 #define RUNBOOK_CBENCHSUPPORT_H
 
@@ -10,5 +10,8 @@ int rb_bench_noop(lua_State *L);
 
 /// Pushes rb_bench_noop with lua_pushcfunction (a light C function, no upvalues).
 void rb_bench_push_noop(lua_State *L);
+
+/// The f_type statfs(2) reports for the filesystem holding `path` (Linux), or -1.
+long rb_bench_filesystem_magic(const char *path);
 
 #endif

@@ -1,0 +1,161 @@
+// The engine's fast paths (docs/performance.md) must give exactly what the straightforward
+// code they replaced gave: each test compares one with a copy of the old code.
+
+import XCTest
+@testable import RunbookEngine
+
+final class FastPathTests: XCTestCase {
+    // MARK: JSON
+
+    /// The JSON string writer as it was: scalar by scalar into a String.
+    private func referenceString(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7f {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    private var strings: [String] {
+        var samples = ["", "a", "plain ascii", "/usr/home/shop/site_1000/lib", "quote \" here", "back\\slash",
+                       "new\nline", "tab\tcr\r", "\u{1}\u{1f}\u{7f}", "é ü 日本 🎉", "ends with \\", "\"", "12345678",
+                       "1234567\"", "12345678\u{0}", String(repeating: "x", count: 200) + "\n" + String(repeating: "y", count: 9)]
+        // Every escape at every offset of a 24-byte string (the fast path reads 8 bytes at a time).
+        for special in ["\"", "\\", "\n", "\u{7f}", "\u{0}", "\u{1b}", "é"] {
+            for offset in 0..<24 {
+                samples.append(String(repeating: "a", count: offset) + special + String(repeating: "b", count: 23 - offset))
+            }
+        }
+        return samples
+    }
+
+    func testStringsSerializeAsBefore() throws {
+        for sample in strings {
+            XCTAssertEqual(JSON.string(sample).serialized, referenceString(sample), "\(Array(sample.utf8))")
+            XCTAssertEqual(try JSON.parse(JSON.string(sample).serialized), .string(sample))
+        }
+        let object = JSON.object([("t", .string("intent")), ("seq", .int(7)), ("d", .double(1.5)), ("n", .null),
+                                  ("b", .bool(true)), ("a", .array([.string("x\ny"), .int(-3), .double(2)]))])
+        XCTAssertEqual(object.serialized, #"{"t":"intent","seq":7,"d":1.5,"n":null,"b":true,"a":["x\ny",-3,2.0]}"#)
+    }
+
+    func testJournalRecordsAreTheObjectsTheyWere() throws {
+        let directory = try temporaryDirectory()
+        let path = directory + "/journal.jsonl"
+        let journal = try JournalWriter(path: path, durable: false, redactor: Redactor())
+        let fields: [(String, JSON)] = [("seq", .int(1)), ("summary", .string("create \"x\"\n")),
+                                        ("undo", .array([.object([("op", .string("fs.rmdir"))])]))]
+        journal.append("intent", fields)
+        journal.append("effect_applied", fields)
+        journal.append("undone", [("seq", .int(1))])
+        let lines = try Posix.readText(path).split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 3)
+        // The stamp is what Clock.iso8601 makes; everything else is JSON.object(...).serialized.
+        let record = try JSON.parse(lines[0])
+        let stamp = try XCTUnwrap(record["at"]?.stringValue)
+        XCTAssertEqual(lines[0], JSON.object([("t", .string("intent")), ("at", .string(stamp))] + fields).serialized)
+        XCTAssertEqual(stamp.utf8.count, 24)
+        // Filtering by type gives the same records as reading all and keeping those types.
+        let all = try JournalReader.records(path)
+        let some = try JournalReader.records(path, types: ["intent", "undone"])
+        XCTAssertEqual(some, all.filter { ["intent", "undone"].contains($0["t"]?.stringValue ?? "") })
+        XCTAssertEqual(some.count, 2)
+    }
+
+    func testTimestampsMatchTheGeneralFormatter() {
+        var stamp = Clock.ISO8601Stamp()
+        for seconds in [0.0, 0.999, 1_795_000_000.0, 1_795_000_000.001, 1_795_000_000.5, 1_795_000_000.9999999,
+                        1_795_000_001.25, 1_795_086_399.999, 1_795_086_400.0, -1.5, 253_402_300_800.5] {
+            var bytes: [UInt8] = []
+            stamp.append(seconds, to: &bytes)
+            XCTAssertEqual(String(decoding: bytes, as: UTF8.self), Clock.iso8601(seconds), "\(seconds)")
+        }
+    }
+
+    // MARK: Paths
+
+    /// PathName.normalize as it was, without its fast path.
+    private func referenceNormalize(_ path: String) -> String? {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == ".." {
+                if parts.isEmpty { return nil }
+                parts.removeLast()
+            } else {
+                parts.append(part)
+            }
+        }
+        return (path.hasPrefix("/") ? "/" : "") + parts.joined(separator: "/")
+    }
+
+    func testPathHelpersAsBefore() {
+        let paths = ["", "/", "//", "a", "/a", "/a/", "a/b", "/a//b", "/a/./b", "/a/../b", "/..", "/a/b/..", "/.hidden",
+                     "/a/...", "/a/.b", "/a/..b", "./a", "../a", "/a/b/c/d/e/f", "/ü/日本/🎉", "/a/.", "/a/b/../../..", "x//"]
+        for path in paths {
+            XCTAssertEqual(PathName.normalize(path), referenceNormalize(path), "normalize \(path)")
+            let slash = path.lastIndex(of: "/")
+            XCTAssertEqual(PathName.parent(path), slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? ".")
+            XCTAssertEqual(PathName.base(path), slash.map { String(path[path.index(after: $0)...]) } ?? path)
+        }
+    }
+
+    // MARK: Dry-run overlay
+
+    func testOverlayNoticesSymlinksPlannedAboveKnownDirectories() throws {
+        let root = try temporaryDirectory()
+        try Posix.makeDirectories(root + "/real/target/inside")
+        let overlay = Overlay()
+        // /root/x does not exist: looking below it records it as a plain directory.
+        XCTAssertNil(overlay.info(root + "/x/inside"))
+        // Planned: x -> real/target. Paths below x now resolve through the link.
+        overlay.symlink(root + "/x", target: root + "/real/target")
+        XCTAssertEqual(overlay.info(root + "/x/inside")?.kind, .directory)
+        XCTAssertEqual(overlay.canonical(root + "/x/inside/file"), root + "/real/target/inside/file")
+        // A rename that lands a symlink on a known directory is noticed too.
+        try Posix.makeDirectories(root + "/moved")
+        XCTAssertNil(overlay.info(root + "/moved/inside"))
+        XCTAssertEqual(symlink(root + "/real/target", root + "/link"), 0)
+        overlay.rename(root + "/moved", to: root + "/gone")
+        overlay.rename(root + "/link", to: root + "/moved")
+        XCTAssertEqual(overlay.canonical(root + "/moved/inside/file"), root + "/real/target/inside/file")
+        XCTAssertEqual(overlay.info(root + "/moved/inside")?.kind, .directory)
+    }
+
+    func testNothingRealIsInsideAPlannedDirectory() throws {
+        let root = try temporaryDirectory()
+        try Posix.makeDirectories(root + "/old/child")
+        let overlay = Overlay()
+        overlay.makeDirectory(root + "/new", mode: 0o755)
+        XCTAssertNil(overlay.info(root + "/new/anything"))
+        overlay.symlink(root + "/new/lib", target: root + "/old")
+        XCTAssertEqual(overlay.info(root + "/new/lib")?.kind, .symlink)
+        XCTAssertEqual(try overlay.list(root + "/new"), ["lib"])
+        // Removed, then made again: the real run's directory is empty, and so is the plan's.
+        overlay.remove(root + "/old")
+        overlay.makeDirectory(root + "/old", mode: 0o755)
+        XCTAssertNil(overlay.info(root + "/old/child"))
+        XCTAssertEqual(try overlay.list(root + "/old"), [])
+    }
+
+    private func temporaryDirectory() throws -> String {
+        var template = Array("/tmp/runbook-fastpath.XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw SystemError("mkdtemp", "/tmp") }
+        let path = String(cString: made)
+        addTeardownBlock { try? Posix.removeTree(path) }
+        return path
+    }
+}
