@@ -295,37 +295,14 @@ extension Sandbox {
     }
 
     @Test func failoverDBChangesTheOtherDispatcherThroughSSH() throws {
-        guard let sshd = ProcessRunner.resolve("sshd"), let keygen = ProcessRunner.resolve("ssh-keygen") else {
-            throw TestSetupError("openssh-server is not installed (scripts/setup installs it)")
-        }
         let box = try Sandbox()
         // Two "dispatchers": this one's homes and the peer's, each with the same installs.
         let here = box.tree + "/d1/usr/home", there = box.tree + "/d2/usr/home"
         let originals = try Self.writeInstalls(under: here, dbHost: "10.0.0.5")
         _ = try Self.writeInstalls(under: there, dbHost: "10.0.0.5")
 
-        // A local sshd with throwaway keys, as in RemotePrimitivesTests.
-        let keys = box.base + "/ssh"
-        try Files.mkdir(keys, mode: 0o700)
-        try system([keygen, "-q", "-t", "ed25519", "-N", "", "-f", keys + "/host_key"])
-        try system([keygen, "-q", "-t", "ed25519", "-N", "", "-f", keys + "/client_key"])
-        try Files.write(keys + "/authorized_keys", Files.read(keys + "/client_key.pub") ?? "", mode: 0o600)
-        let port = try unusedPort()
-        try Files.write(keys + "/sshd_config", """
-            ListenAddress 127.0.0.1
-            Port \(port)
-            HostKey \(keys)/host_key
-            AuthorizedKeysFile \(keys)/authorized_keys
-            PermitRootLogin prohibit-password
-            PasswordAuthentication no
-            StrictModes no
-            PidFile \(keys)/sshd.pid
-            UsePAM no
-            """)
-        try Files.mkdir("/run/sshd")
-        let server = try TestServer([sshd, "-D", "-e", "-f", keys + "/sshd_config"])
-        _ = server
-        #expect(waitForPort(port))
+        let ssh = try LocalSSHServer(in: box.base + "/ssh", port: try unusedPort())
+        let port = ssh.port
 
         // The peer has its own config (its homes, the database down too) and state.
         let settings = """
@@ -342,7 +319,7 @@ extension Sandbox {
             address = "127.0.0.1"
             port = \(port)
             user = "root"
-            identity_file = "\(keys)/client_key"
+            identity_file = "\(ssh.clientKey)"
             ssh_options = ["StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR", "ConnectTimeout=10"]
             runbook = ["\(try RunbookBinary.require())", "--config", "\(box.base)/peer.toml", "--state-dir", "\(peerState)"]
             """)

@@ -41,6 +41,40 @@ func waitForPort(_ port: Int) -> Bool {
     return false
 }
 
+/// An sshd on 127.0.0.1 with a throwaway host key and client key, for tests of the ssh
+/// transport. Stopped when released.
+final class LocalSSHServer {
+    let port: Int
+    let clientKey: String
+    private let server: TestServer
+
+    init(in directory: String, port: Int) throws {
+        guard let sshd = ProcessRunner.resolve("sshd"), let keygen = ProcessRunner.resolve("ssh-keygen") else {
+            throw TestSetupError("openssh-server is not installed (scripts/setup installs it)")
+        }
+        try Files.mkdir(directory, mode: 0o700)
+        try system([keygen, "-q", "-t", "ed25519", "-N", "", "-f", directory + "/host_key"])
+        try system([keygen, "-q", "-t", "ed25519", "-N", "", "-f", directory + "/client_key"])
+        try Files.write(directory + "/authorized_keys", Files.read(directory + "/client_key.pub") ?? "", mode: 0o600)
+        try Files.write(directory + "/sshd_config", """
+            ListenAddress 127.0.0.1
+            Port \(port)
+            HostKey \(directory)/host_key
+            AuthorizedKeysFile \(directory)/authorized_keys
+            PermitRootLogin prohibit-password
+            PasswordAuthentication no
+            StrictModes no
+            PidFile \(directory)/sshd.pid
+            UsePAM no
+            """)
+        if Posix.lstatInfo("/run/sshd") == nil { try Files.mkdir("/run/sshd") }
+        server = try TestServer([sshd, "-D", "-e", "-f", directory + "/sshd_config"])
+        self.port = port
+        clientKey = directory + "/client_key"
+        guard waitForPort(port) else { throw TestSetupError("sshd did not start on 127.0.0.1:\(port)") }
+    }
+}
+
 extension Sandbox {
     func appendConfig(_ text: String) throws { try Files.write(config, (Files.read(config) ?? "") + text) }
 }
@@ -107,38 +141,16 @@ extension Sandbox {
     }
 
     @Test func remoteRunThroughALocalSSHDaemon() throws {
-        guard let sshd = ProcessRunner.resolve("sshd"), let keygen = ProcessRunner.resolve("ssh-keygen") else {
-            throw TestSetupError("openssh-server is not installed (scripts/setup installs it)")
-        }
         let box = try Sandbox()
-        let keys = box.base + "/ssh"
-        try Files.mkdir(keys, mode: 0o700)
-        try system([keygen, "-q", "-t", "ed25519", "-N", "", "-f", keys + "/host_key"])
-        try system([keygen, "-q", "-t", "ed25519", "-N", "", "-f", keys + "/client_key"])
-        try Files.write(keys + "/authorized_keys", Files.read(keys + "/client_key.pub") ?? "", mode: 0o600)
-        let port = 22000 + Int(getpid()) % 10000
-        try Files.write(keys + "/sshd_config", """
-            ListenAddress 127.0.0.1
-            Port \(port)
-            HostKey \(keys)/host_key
-            AuthorizedKeysFile \(keys)/authorized_keys
-            PermitRootLogin prohibit-password
-            PasswordAuthentication no
-            StrictModes no
-            PidFile \(keys)/sshd.pid
-            UsePAM no
-            """)
-        try Files.mkdir("/run/sshd")
-        let server = try TestServer([sshd, "-D", "-e", "-f", keys + "/sshd_config"])
-        _ = server
-        #expect(waitForPort(port))
+        let ssh = try LocalSSHServer(in: box.base + "/ssh", port: 22000 + Int(getpid()) % 10000)
+        let port = ssh.port
         try box.appendConfig("""
 
             [hosts.peer]
             address = "127.0.0.1"
             port = \(port)
             user = "root"
-            identity_file = "\(keys)/client_key"
+            identity_file = "\(ssh.clientKey)"
             ssh_options = ["StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR"]
             runbook = ["\(try RunbookBinary.require())", "--config", "\(box.base)/peer.toml", "--state-dir", "\(box.base)/peer-state", "--runbooks", "\(box.base)/peer-runbooks"]
             """)
