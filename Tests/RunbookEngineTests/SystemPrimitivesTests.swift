@@ -261,31 +261,7 @@ extension Sandbox {
 }
 
 /// GET / on 127.0.0.1:port with a plain socket (no curl needed); the body, or nil.
-func httpBody(_ port: Int) throws -> String? {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard descriptor >= 0 else { return nil }
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else { return nil }
-    let request = Array("GET / HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8)
-    _ = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
-    var response: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-        if count <= 0 { break }
-        response.append(contentsOf: buffer[0..<count])
-    }
-    let text = String(decoding: response, as: UTF8.self)
-    guard let split = text.range(of: "\r\n\r\n") else { return nil }
-    return String(text[split.upperBound...]).trimmingCharacters(in: .whitespacesAndNewlines)
-}
+func httpBody(_ port: Int) throws -> String? { httpGet("127.0.0.1", port, host: "localhost")?.body }
 
 /// Waits until nginx serves `body` (a reload takes a moment to reach the workers; under
 /// load a connection may also be refused for a moment).
