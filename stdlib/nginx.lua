@@ -6,6 +6,9 @@
 --   nginx.render(world [, options]) -> text, stats      pure: same world, same text
 --   nginx.build(connection [, options]) -> text, stats  load + render
 --   nginx.changes(old_text, new_text) -> {added =, changed =, removed = (install ids), other = bool}
+--   nginx.patch(world, changes) -> world       a run's own row changes, for dry-runs (below)
+--   nginx.rebuild([options]) -> {changed =, servers =, upstreams =}
+--       the steps of rebuild_nginx_config in the calling run (rebuild-nginx, install, ...)
 --
 -- world = { handlers = rows, installs = rows, sites = rows, site_ips = rows, install_handlers = rows }
 -- with the columns nginx.load selects (handlers: id, hostname, private_ip, kind, weight;
@@ -37,7 +40,9 @@
 --   http_port = 80, https_port = 443, php_port = 9000, max_fails = 3, fail_timeout = "30s",
 --   default_server = true (false: no catch-all servers; an address string: catch-all on it),
 --   fastcgi_params = "fastcgi_params" (the file to include; false: none),
---   index = "index.php index.html", html_dir = "html".
+--   index = "index.php index.html", html_dir = "html",
+--   path_prefix = "" (put before the install's root and SSL paths: nginx reads the files
+--   themselves, so under `--root DIR` nginx.rebuild passes DIR).
 -- stats = { installs =, sites =, servers =, upstreams =, warnings = {text...} }
 --
 -- Sites with an invalid hostname and invalid addresses are left out with a warning;
@@ -154,6 +159,7 @@ function M.render(world, options)
   local fail_timeout = options.fail_timeout or "30s"
   local index = options.index or "index.php index.html"
   local html_dir = options.html_dir or "html"
+  local path_prefix = options.path_prefix or ""
   local fastcgi_params = options.fastcgi_params
   if fastcgi_params == nil then fastcgi_params = "fastcgi_params" end
   local default_server = options.default_server
@@ -285,7 +291,7 @@ function M.render(world, options)
     end
     local home = install.home_dir or ("/usr/home/" .. label)
     if home:sub(-1) == "/" then home = home:gsub("/+$", "") end
-    local body = "    root " .. word(home .. "/" .. html_dir) .. ";\n" .. index_line .. rewrite_block .. location_block .. php_block
+    local body = "    root " .. word(path_prefix .. home .. "/" .. html_dir) .. ";\n" .. index_line .. rewrite_block .. location_block .. php_block
 
     for _, site in ipairs(sites) do
       local name = host(site.hostname)
@@ -330,8 +336,8 @@ function M.render(world, options)
 
         if ssl then
           put("server {\n" .. https_listen .. "    server_name " .. secure .. ";\n"
-            .. "    ssl_certificate " .. word(site.ssl_pem) .. ";\n"
-            .. "    ssl_certificate_key " .. word(site.ssl_key) .. ";\n")
+            .. "    ssl_certificate " .. word(path_prefix .. site.ssl_pem) .. ";\n"
+            .. "    ssl_certificate_key " .. word(path_prefix .. site.ssl_key) .. ";\n")
           put(body)
           put("}\n")
           stats.servers = stats.servers + 1
@@ -380,6 +386,111 @@ end
 
 function M.build(connection, options)
   return M.render(M.load(connection), options)
+end
+
+-- The tables of a world and their keys (install_handlers has no id column).
+local world_keys = { handlers = "id", installs = "id", sites = "id", site_ips = "id", install_handlers = false }
+
+-- Applies a run's own database changes to a loaded world: in a dry-run the database does
+-- not have them (db.insert / db.update / db.delete only planned them), in a real run it
+-- already has them and patching changes nothing. changes = { [table] = { upsert = {rows},
+-- delete = {ids} } } for the world's tables (handlers, installs, sites, site_ips); an
+-- upserted row replaces the row with its id, or is added.
+function M.patch(world, changes)
+  for name, change in pairs(changes or {}) do
+    if not world_keys[name] then error("nginx.patch: no table " .. tostring(name) .. " in the world (or it has no id)", 2) end
+    local rows = world[name]
+    local gone = {}
+    for _, id in ipairs(change.delete or {}) do gone[id] = true end
+    for _, row in ipairs(change.upsert or {}) do gone[row.id] = nil end
+    local position = {}
+    local kept = {}
+    for _, row in ipairs(rows) do
+      if not gone[row.id] then kept[#kept + 1] = row; position[row.id] = #kept end
+    end
+    for _, row in ipairs(change.upsert or {}) do
+      if row.id == nil then error("nginx.patch: a row of " .. name .. " has no id", 2) end
+      if position[row.id] then kept[position[row.id]] = row else kept[#kept + 1] = row; position[row.id] = #kept end
+    end
+    world[name] = kept
+  end
+  return world
+end
+
+-- "1, 2, 3" (at most `limit` ids, then "... (N in all)").
+local function id_list(ids, limit)
+  local shown = {}
+  for i = 1, math.min(#ids, limit) do shown[i] = tostring(ids[i]) end
+  local text = concat(shown, ", ")
+  if #ids > limit then text = text .. (", ... (%d in all)"):format(#ids) end
+  return text
+end
+
+M.DEFAULT_OUTPUT = "/usr/local/etc/nginx/installs.conf"
+
+-- The guide's rebuild_nginx_config as steps of the calling run: read the installs, render,
+-- write the file if it changed, reload nginx through its config test (service.reload: a
+-- failed test keeps the running config and puts the file back), keep a last-good copy.
+--   options: output = path (default settings.nginx_installs_config, else DEFAULT_OUTPUT),
+--            nginx_config = path (default settings.nginx_config), force = bool (reload even
+--            if unchanged), connection = "internal", patch = changes for M.patch (the
+--            calling run's own rows), render = options for M.render (default settings.nginx)
+-- Returns { changed = bool, servers =, upstreams = }.
+function M.rebuild(options)
+  options = options or {}
+  local output = options.output or settings.nginx_installs_config or M.DEFAULT_OUTPUT
+  local nginx_config = options.nginx_config or settings.nginx_config
+  if type(output) ~= "string" or output:sub(1, 1) ~= "/" then error("--output must be an absolute path, got " .. tostring(output), 0) end
+  if nginx_config ~= nil and (type(nginx_config) ~= "string" or nginx_config:sub(1, 1) ~= "/") then
+    error("--nginx-config must be an absolute path, got " .. tostring(nginx_config), 0)
+  end
+  local render_options = {}
+  for key, value in pairs(options.render or (type(settings.nginx) == "table" and settings.nginx) or {}) do
+    render_options[key] = value
+  end
+  if render_options.path_prefix == nil and context.root ~= "/" then
+    render_options.path_prefix = (context.root:gsub("/+$", ""))
+  end
+  local world, text, stats
+  local changed = false
+  lock("nginx-config")
+
+  step("Check for changes in the installs site settings", function()
+    world = M.patch(M.load(options.connection or "internal"), options.patch)
+    log.info(("%d installs, %d sites, %d handlers in the internal database"):format(
+      #world.installs, #world.sites, #world.handlers))
+  end)
+
+  step("Rebuild web server config", function()
+    text, stats = M.render(world, render_options)
+    for _, warning in ipairs(stats.warnings) do log.warn(warning) end
+    local old = fs.exists(output) and fs.read(output) or nil
+    log.info(("%s: %d server blocks, %d upstreams, %d bytes"):format(output, stats.servers, stats.upstreams, #text))
+    if old == text then
+      log.info(output .. " is up to date")
+    elseif old then
+      local changes = M.changes(old, text)
+      for _, what in ipairs({ "added", "changed", "removed" }) do
+        if #changes[what] > 0 then log.info(("installs %s: %s"):format(what, id_list(changes[what], 20))) end
+      end
+    end
+  end)
+
+  step("Config file check, then reload nginx with the new config", function()
+    changed = fs.write(output, text)
+    if changed or options.force then
+      service.reload("nginx", { config = nginx_config })
+    else
+      log.info("nothing changed: nginx keeps running as it is (--force reloads anyway)")
+    end
+  end)
+
+  if changed or options.force then
+    step("Keep the last good nginx config", function()
+      fs.write(output .. ".last-good", text)
+    end)
+  end
+  return { changed = changed, servers = stats.servers, upstreams = stats.upstreams }
 end
 
 return M

@@ -445,7 +445,8 @@ extension DatabaseAdminTests {
             let expected = "updates/0003_add_vars.sql:6: MySQL error 1146 (42S02): Table '\(database).varz' doesn't exist"
             #expect(result.error?.contains(expected) == true, "\(describe(result))")
             #expect(result.error?.contains("apply.lua:") == true, "the runbook's own file:line comes first")
-            #expect(result.error?.contains("SET value") == false, "the statement text is not part of the message")
+            #expect(result.error?.contains("doesn't exist [in: UPDATE varz SET value = 'x']") == true,
+                    "the failing statement follows, on one line\n\(describe(result))")
             let rows = try world.names.admin.query("SELECT filename FROM `\(database)`.database_updates ORDER BY id").rows.compactMap { $0[0].string }
             #expect(rows == ["0001_sites.sql"], "only the file that applied is recorded")
             #expect(try world.names.admin.query("SELECT COUNT(*) FROM `\(database)`.vars WHERE name = 'never'").first?[0].int64 == 0)

@@ -19,17 +19,23 @@ struct UpdateRecord {
     var appliedAt: Bool
 }
 
-/// A SQL file failed: `updates/0003_add_vars.sql:12: MySQL error 1146 (42S02): Table ... doesn't exist`.
-/// The statement text is left out (the line says where it is).
+/// A SQL file failed: `updates/0003_add_vars.sql:12: MySQL error 1146 (42S02): Table ... doesn't
+/// exist [in: UPDATE varz SET ...]` — the file, the statement's line, the error and the
+/// statement on one line (cut at 200 characters), as an operator reads it in a queue record.
 struct SQLFileFailure: Error, CustomStringConvertible {
     var file: String
     var line: Int
+    var statement: String
     var error: DBError
 
+    static let shownStatementLength = 200
+
     var description: String {
+        let words = statement.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }).joined(separator: " ")
+        let shown = words.count > Self.shownStatementLength ? String(words.prefix(Self.shownStatementLength)) + " ..." : words
         switch error.kind {
-        case .server, .client: return "\(file):\(line): MySQL error \(error.code) (\(error.sqlState)): \(error.message)"
-        default: return "\(file):\(line): MySQL client error: \(error.message)"
+        case .server, .client: return "\(file):\(line): MySQL error \(error.code) (\(error.sqlState)): \(error.message) [in: \(shown)]"
+        default: return "\(file):\(line): MySQL client error: \(error.message) [in: \(shown)]"
         }
     }
 }
@@ -81,7 +87,7 @@ struct ApplySQLFile: Effect {
             do {
                 try target.executeText(statement.text)
             } catch let error as DBError {
-                throw SQLFileFailure(file: file, line: statement.line, error: error)
+                throw SQLFileFailure(file: file, line: statement.line, statement: statement.text, error: error)
             }
         }
         guard let record else { return EffectOutcome(result: .int(Int64(statements.count))) }

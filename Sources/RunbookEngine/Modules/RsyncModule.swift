@@ -24,7 +24,11 @@ enum RsyncModule {
                 if let host = source.host ?? destination.host { argv += ["-e", SSHCommand.rsyncShell(host)] }
                 argv += [source.argument, destination.argument]
                 let undo = try options["undo"].tableValue.map { try CmdModule.argvList($0, call: call, position: 3) }
-                if session.isDryRun {
+                if session.isDryRun, let planned = [source, destination].first(where: { onlyPlanned($0, session) }) {
+                    // rsync cannot read a tree this dry-run only planned (an install's new home).
+                    session.output.log("info", "rsync would copy \(source.shown) to \(destination.shown); "
+                                       + "\(planned.shown) is created by this run, so its files are known after apply")
+                } else if session.isDryRun {
                     // rsync --dry-run reads both sides and changes neither.
                     var preview = argv
                     preview.insert("--dry-run", at: 1)
@@ -48,6 +52,18 @@ enum RsyncModule {
         var shown: String
         var host: HostConfig?
         var remote: Bool
+    }
+
+    /// A local endpoint (or, for a destination, its folder) that exists in the dry-run's
+    /// overlay but not on disk yet.
+    static func onlyPlanned(_ endpoint: Endpoint, _ session: RunSession) -> Bool {
+        guard !endpoint.remote else { return false }
+        var path = endpoint.argument
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        for candidate in [path, PathName.parent(path)] where Posix.lstatInfo(candidate) == nil {
+            if session.view.info(candidate) != nil { return true }
+        }
+        return false
     }
 
     static func endpoint(_ text: String, _ session: RunSession, _ call: LuaCall, _ position: Int32) throws -> Endpoint {

@@ -1,0 +1,409 @@
+-- runbooks/install.lua: the guide's "Install process" — bare_slave::install() (the initial
+-- part: the install's rows in the internal database, its IPs, its codebase, the queue
+-- record) and slave::install_v2() (the core part: home, file tree, database, config.php,
+-- "mut", sync, crons, vars, FTP, mail, nginx), in one run on the install's master.
+--
+-- The guide: "If any of the above steps fail the whole install fails and must start from
+-- the start. NK: Does it roll back, undo what it did, etc? Nope." Here a failed install is
+-- undone (on_failure = "undo"): rows, IPs, files, the database and its user, mounts, crons
+-- are put back as they were, and the queue record keeps the error — the failing SQL file,
+-- its statement and the MySQL error — where the guide says to look first.
+local codebase = require("codebase")
+local ids = require("ids")
+local install_config = require("install_config")
+local install_tree = require("install_tree")
+local ips = require("ips")
+local json = require("json")
+local nginx = require("nginx")
+local queue = require("queue")
+
+-- settings.homes may be one folder or a list of them: installs go in the first.
+local function homes_folder()
+  local homes = settings.homes
+  if type(homes) == "table" then homes = homes[1] end
+  return type(homes) == "string" and homes or "/usr/home"
+end
+
+-- The guide: "The dir name will be the first several letters of the first hostname", made
+-- unique with a number (www_bioex1 is the FTP user of install bioex1): 8 letters and digits
+-- of the hostname without "www.", then 1, 2, ...
+local function name_base(hostname)
+  local letters = hostname:lower():gsub("^www%.", ""):gsub("[^%w]", ""):sub(1, 8)
+  if not letters:find("^%a") then letters = ("s" .. letters):sub(1, 8) end
+  return letters
+end
+
+-- The first free name: no install row, no home folder, no database and no MySQL user of
+-- that name yet.
+local function unique_name(base, home_base)
+  for n = 1, 9999 do
+    local name = base .. n
+    local taken = db.query_one("internal", "SELECT id FROM installs WHERE fs_name = ? OR db_name = ? OR db_user = ?",
+      { name, name, name })
+      or fs.exists(home_base .. "/" .. name)
+      or db.query_one("installs", "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", { name })
+      or db.query_one("installs", "SELECT User FROM mysql.user WHERE User = ?", { name })
+    if not taken then return name end
+  end
+  error("no free install name for " .. base .. "1 ... " .. base .. "9999", 0)
+end
+
+-- A handler by id or hostname.
+local function find_handler(value)
+  local row
+  if tostring(value):find("^%d+$") then
+    row = db.query_one("internal", "SELECT id, hostname, kind FROM handlers WHERE id = ?", { math.tointeger(tonumber(value)) })
+  else
+    row = db.query_one("internal", "SELECT id, hostname, kind FROM handlers WHERE hostname = ?", { value })
+  end
+  return row
+end
+
+-- How this server reaches another one (settings.servers[HOSTNAME]): sync, cron_file.
+local function server_settings(hostname)
+  local servers = type(settings.servers) == "table" and settings.servers or {}
+  return type(servers[hostname]) == "table" and servers[hostname] or nil
+end
+
+return runbook {
+  summary = "Install a new store: rows, IPs, codebase, home, database, config, SQL updates, sync, FTP, mail, nginx",
+  doc = [[
+    The guide's "Install process", both parts, run on the install's master (this server,
+    settings.this_server, unless --server or a [settings.pins] entry names another one: then
+    run it there). Paid installs get a movable IP on every dispatcher and dynamic_ips = 1,
+    and live on both dispatchers (their home is synced to the others); free installs get one
+    IP on the master. The codebase is the shared code group for free or paid installs on
+    the master with the fewest installs under its limit (or --codebase, or the customer's
+    pin). The home is HOMES/NAME, NAME from the first hostname (shopexam1); theme,
+    snippets and mas_assets/theme are copies, everything else links to the codebase. A
+    failed install is undone and its queue record holds the error. See docs/runbooks.md.
+  ]],
+  params = {
+    email = { type = "email", required = true, doc = "the customer's email: the welcome mail goes there" },
+    hostname = { type = "hostname", list = true, required = true,
+                 doc = "the store's hostnames (repeat the flag or separate with commas); the first names its home" },
+    plan = { type = "enum", values = { "paid", "free" }, required = true,
+             doc = "paid: movable IPs on both dispatchers; free: one IP on the master" },
+    server = { type = "string", doc = "the master handler (handlers.id or hostname; default this server, settings.this_server)" },
+    codebase = { type = "int", doc = "the shared code group (shared_code_groups.id) instead of the least used one" },
+    ssl_pem = { type = "path", doc = "the certificate of the first hostname (copied to HOME/certs)" },
+    ssl_key = { type = "path", doc = "its key (copied to HOME/certs, mode 0600)" },
+  },
+  on_failure = "undo",
+  locks = function() return { "installs" } end,
+  run = function(args)
+    local free = args.plan == "free"
+    local hostnames, seen = {}, {}
+    for _, name in ipairs(args.hostname) do
+      name = name:lower()
+      if seen[name] then error("--hostname " .. name .. " is given twice", 0) end
+      seen[name] = true
+      hostnames[#hostnames + 1] = name
+    end
+    if (args.ssl_pem == nil) ~= (args.ssl_key == nil) then error("give both --ssl-pem and --ssl-key, or neither", 0) end
+    local home_base = homes_folder()
+    local master, group, install, sites, queue_id, failure = nil, nil, nil, {}, nil, nil
+    local site_ips = {}   -- rows for install_site_ips
+    local on_servers = {} -- handler rows the install lives on (master first)
+
+    step("Check the order", function()
+      for _, name in ipairs(hostnames) do
+        local taken = db.query_one("internal", "SELECT install_id FROM install_sites WHERE hostname = ? OR secure_hostname = ?",
+          { name, name })
+        if taken then error(("hostname %s is already a site of install %d"):format(name, taken.install_id), 0) end
+      end
+      local pin = codebase.pin(args.email)
+      local wanted = args.server or (pin and pin.handler) or settings.this_server
+      if wanted == nil then error("which server is this? set this_server in [settings] (a handlers.hostname) or give --server", 0) end
+      master = find_handler(wanted)
+      if not master then error("--server " .. tostring(wanted) .. ": no such handler in the handlers table", 0) end
+      if master.kind ~= "dispatcher" then error(("handler %d (%s) is a %s, not a dispatcher: it cannot be an install's master"):format(
+        master.id, master.hostname, master.kind), 0) end
+      if settings.this_server and master.hostname ~= settings.this_server then
+        error(("the install's master is %s (%s): run the install there, not on %s"):format(master.hostname,
+          args.server and "--server" or "settings.pins", settings.this_server), 0)
+      end
+      on_servers[1] = master
+      if not free then
+        for _, row in ipairs(db.query("internal", "SELECT id, hostname, kind FROM handlers WHERE kind = 'dispatcher' AND id <> ? ORDER BY id",
+          { master.id })) do
+          on_servers[#on_servers + 1] = row
+        end
+      end
+      log.info(("%s install of %s for %s on %s"):format(args.plan, table.concat(hostnames, ", "), args.email, master.hostname))
+    end)
+
+    step("We choose a codebase for the install", function()
+      if args.codebase then
+        group = db.query_one("internal", [[
+          SELECT g.id, g.dir, g.free, g.revision, g.`limit`, g.handler_id, COUNT(i.id) AS installs
+          FROM shared_code_groups g LEFT JOIN installs i ON i.shared_code_group_id = g.id WHERE g.id = ? GROUP BY g.id]],
+          { args.codebase })
+        if not group then error("--codebase " .. args.codebase .. ": no such shared code group", 0) end
+        if (group.free == 1) ~= free then
+          error(("--codebase %d is a codebase for %s installs; this install is %s"):format(group.id,
+            group.free == 1 and "free" or "paid", args.plan), 0)
+        end
+        if group.installs >= group.limit then
+          error(("--codebase %d is full: %d installs, limit %d"):format(group.id, group.installs, group.limit), 0)
+        end
+        log.info("codebase " .. group.dir .. " (given with --codebase)")
+      else
+        local reason
+        group, reason = codebase.choose("internal", { free = free, handler_id = master.id, email = args.email })
+        log.info("codebase " .. group.dir .. ": " .. reason)
+      end
+      if not fs.exists(group.dir .. "/heavymetal/lib") then
+        error(("codebase %d has no checkout at %s (heavymetal/lib is missing)"):format(group.id, group.dir), 0)
+      end
+    end)
+
+    step("A record in the installs table is created for the install", function()
+      local name = unique_name(name_base(hostnames[1]), home_base)
+      install = {
+        id = ids.next("internal", "installs"),
+        email = args.email,
+        db_name = name,
+        db_user = name,
+        fs_name = name,
+        home_dir = home_base .. "/" .. name,
+        shared_code_group_id = group.id,
+        master_handler_id = master.id,
+        free = free and 1 or 0,
+        license = args.plan,
+        dynamic_ips = free and 0 or 1,
+        ftp_user = "www_" .. name,
+      }
+      db.insert("internal", "installs", install)
+      log.info(("install %d: home %s, database %s"):format(install.id, install.home_dir, install.db_name))
+    end)
+
+    local queue_args = { email = args.email, hostnames = hostnames, plan = args.plan, server = master.hostname,
+                         codebase = group.id, install_id = install.id }
+    step("A queue record is being added for the core installation", function()
+      queue_id = ids.next("internal", "queue")
+      -- The id is given, so a dry-run plans the record the run will write.
+      db.insert("internal", "queue", { id = queue_id, runbook = "install", args = json.encode(queue_args),
+                                       handler_id = master.id, status = "running", log = context.run_id })
+    end)
+
+    -- From here on a failure is written to the queue record (after the undo has put
+    -- everything back, which removes the record itself: it is written again).
+    cleanup(function()
+      if not queue_id then return end
+      local text = failure ~= nil and tostring(failure) or "the install was interrupted"
+      if db.query_one("internal", "SELECT id FROM queue WHERE id = ?", { queue_id }) then
+        queue.fail("internal", queue_id, text)
+      else
+        db.insert("internal", "queue", { id = queue_id, runbook = "install", args = json.encode(queue_args), handler_id = master.id,
+                                         status = "failed", error = text:sub(1, 60000), log = context.run_id })
+      end
+      log.error(("install of %s failed; queue record %d holds the error"):format(hostnames[1], queue_id))
+    end)
+
+    local ok, problem = pcall(function()
+      local home = install.home_dir
+
+      step("Each site is being inserted in the install_sites table", function()
+        local certs = home .. "/certs"
+        for i, name in ipairs(hostnames) do
+          local site = { id = ids.next("internal", "install_sites"), install_id = install.id, hostname = name,
+                         secure_hostname = name, rel_url = "/", secure_rel_url = "/" }
+          if i == 1 and args.ssl_pem then
+            site.ssl_pem = certs .. "/" .. name .. ".pem"
+            site.ssl_key = certs .. "/" .. name .. ".key"
+          end
+          db.insert("internal", "install_sites", site)
+          sites[#sites + 1] = site
+        end
+      end)
+
+      step("In install_site_ips are inserted the IPs for each site", function()
+        local server_ids, handler_of = {}, {}
+        for _, handler in ipairs(on_servers) do
+          local server = db.query_one("master", "SELECT id FROM servers WHERE hostname = ?", { handler.hostname })
+          if not server then error("handler " .. handler.hostname .. " is not in the master's servers table", 0) end
+          server_ids[#server_ids + 1] = server.id
+          handler_of[server.id] = handler.id
+        end
+        for _, site in ipairs(sites) do
+          local addresses = ips.allocate("master", { install_id = install.id, install_site_id = site.id, paid = not free,
+                                                     master_server_id = server_ids[1], servers = server_ids })
+          for _, address in ipairs(addresses) do
+            local row = { id = ids.next("internal", "install_site_ips"), install_site_id = site.id, ip = address.ip,
+                          handler_id = handler_of[address.server_id] }
+            db.insert("internal", "install_site_ips", row)
+            site_ips[#site_ips + 1] = row
+            log.info(("%s: %s on %s%s"):format(site.hostname, address.ip, on_servers[1].id == row.handler_id and "the master" or
+              "handler " .. row.handler_id, address.movable and " (movable)" or ""))
+          end
+        end
+      end)
+
+      step("A subdir is created in " .. home_base, function()
+        if fs.exists(home) then error(home .. " already exists", 0) end
+        fs.mkdir(home, { mode = "0755" })
+      end)
+
+      step("The filesystem is being created", function()
+        local made = install_tree.link(group.dir, home)
+        log.info(("%d links to %s; own copies of %s"):format(made.links, group.dir, table.concat(made.copied, ", ")))
+        for _, dir in ipairs({ "heavymetal/tmp", "local", "local/tmp", "html/images", "certs" }) do
+          fs.mkdir(home .. "/" .. dir)
+        end
+        if args.ssl_pem then
+          fs.write(sites[1].ssl_pem, fs.read(args.ssl_pem), { mode = "0644" })
+          fs.write(sites[1].ssl_key, fs.read(args.ssl_key), { mode = "0600", secret = true })
+        end
+      end)
+
+      local password
+      step("Database and db user/pass are created for the install", function()
+        db.create_database("installs", install.db_name)
+        password = db.create_user("installs", install.db_user, { database = install.db_name })
+        db.load_sql_file("installs", install.db_name, settings.install_schema or "/usr/local/share/runbook/schema/install.sql")
+      end)
+
+      step("Config file is being populated and saved to /heavymetal/config.php", function()
+        local hosts = type(settings.database_hosts) == "table" and settings.database_hosts or {}
+        fs.write(home .. "/heavymetal/config.php", install_config.render({
+          db_host = hosts.master or "localhost",
+          db_name = install.db_name,
+          db_user = install.db_user,
+          db_pass = password,
+          install_id = install.id,
+          fs_name = install.fs_name,
+          home_dir = home,
+          shared_code_dir = group.dir,
+        }), { mode = "0640", secret = true })
+      end)
+
+      step("Mut is being run to process all the sql updates and tmp dir creations", function()
+        local sql_dir = group.dir .. "/sql"
+        local plugins = fs.exists(sql_dir) and fs.list(sql_dir) or {}
+        local applied = 0
+        for _, plugin in ipairs(plugins) do
+          if (fs.stat(sql_dir .. "/" .. plugin) or {}).type == "directory" then
+            local files = db.apply_updates("installs", install.db_name, sql_dir .. "/" .. plugin,
+              { plugin_id = plugin, revision = tostring(group.revision) })
+            applied = applied + #files
+          end
+        end
+        log.info(("%d SQL updates from %d plugins"):format(applied, #plugins))
+        for _, dir in ipairs({ "rudolf", "catalog_cache", "ftp" }) do fs.mkdir(home .. "/heavymetal/tmp/" .. dir) end
+      end)
+
+      step("Add values to the vars related to memcache and sphinx", function()
+        local vars = {}
+        local memcache = type(settings.memcache) == "table" and settings.memcache or {}
+        local sphinx = type(settings.sphinx) == "table" and settings.sphinx or {}
+        if memcache.servers then vars[#vars + 1] = { "memcache.servers", tostring(memcache.servers) } end
+        vars[#vars + 1] = { "memcache.prefix", install.fs_name .. ":" }
+        if sphinx.host then vars[#vars + 1] = { "sphinx.host", tostring(sphinx.host) } end
+        if sphinx.port then vars[#vars + 1] = { "sphinx.port", tostring(sphinx.port) } end
+        vars[#vars + 1] = { "sphinx.index", install.fs_name }
+        -- db.exec, not db.insert: in a dry-run the store's database exists only in the plan.
+        local vars_table = "`" .. install.db_name .. "`.vars"
+        for _, var in ipairs(vars) do
+          db.exec("installs", "INSERT INTO " .. vars_table .. " (name, value) VALUES (?, ?)", var,
+            { undo = { "DELETE FROM " .. vars_table .. " WHERE name = ?", { var[1] } } })
+        end
+        for _, site in ipairs(sites) do
+          local site_table = "`" .. install.db_name .. "`.sites"
+          db.exec("installs", "INSERT INTO " .. site_table .. " (hostname, secure_hostname, rel_url, secure_rel_url) VALUES (?, ?, '/', '/')",
+            { "http://" .. site.hostname, "https://" .. site.secure_hostname },
+            { undo = { "DELETE FROM " .. site_table .. " WHERE hostname = ?", { "http://" .. site.hostname } } })
+        end
+      end)
+
+      step("An FTP directory structure is created in /heavymetal/tmp/ftp", function()
+        local ftp = home .. "/heavymetal/tmp/ftp"
+        local mounts = {
+          { source = home .. "/heavymetal/theme", target = ftp .. "/theme" },
+          { source = home .. "/html/mas_assets/theme", target = ftp .. "/assets" },
+          { source = home .. "/html/images", target = ftp .. "/images" },
+        }
+        for _, m in ipairs(mounts) do
+          fs.mkdir(m.target)
+          db.insert("internal", "startup_mounts", { id = ids.next("internal", "startup_mounts"), install_id = install.id,
+                                                    source = m.source, target = m.target })
+          mount.bind(m.source, m.target)
+        end
+        if settings.ftp_owner then
+          for _, m in ipairs(mounts) do fs.chown(m.source, settings.ftp_owner) end
+          fs.chown(ftp, settings.ftp_owner)
+        end
+      end)
+
+      if #on_servers > 1 then
+        step("The install directory is synced with all the servers", function()
+          for i = 2, #on_servers do
+            local server = server_settings(on_servers[i].hostname)
+            if not server or type(server.sync) ~= "string" then
+              error(("how does this server reach %s? set sync in [settings.servers.\"%s\"] (a folder, HOST: or rsync://)"):format(
+                on_servers[i].hostname, on_servers[i].hostname), 0)
+            end
+            if server.sync:sub(1, 1) == "/" then
+              local destination = server.sync .. home
+              if fs.exists(destination) then error(destination .. " already exists on " .. on_servers[i].hostname, 0) end
+              rsync.push(home .. "/", destination .. "/", { undo = { "rm", "-rf", "--", context.root:gsub("/$", "") .. destination } })
+            else
+              rsync.push(home .. "/", server.sync .. home .. "/")
+            end
+          end
+        end)
+
+        step("Create crons for the servers other than the master", function()
+          local line = ("*/5 * * * * %s %s %s/heavymetal/lib/cron/cron.php"):format(settings.cron_user or "www",
+            settings.php or "/usr/local/bin/php", home)
+          for i = 2, #on_servers do
+            local server = server_settings(on_servers[i].hostname)
+            if not server or type(server.cron_file) ~= "string" then
+              error(("where are the crons of %s? set cron_file in [settings.servers.\"%s\"]"):format(
+                on_servers[i].hostname, on_servers[i].hostname), 0)
+            end
+            cron.add(line, { file = server.cron_file })
+          end
+        end)
+      end
+
+      step("Send mail to customer", function()
+        local lines = { "Hello,", "", "your store is installed and answers at:" }
+        for _, site in ipairs(sites) do lines[#lines + 1] = "  http://" .. site.hostname .. "/" end
+        lines[#lines + 1] = ""
+        lines[#lines + 1] = "Point your domain's DNS at these addresses:"
+        for _, row in ipairs(site_ips) do lines[#lines + 1] = "  " .. row.ip end
+        lines[#lines + 1] = ""
+        lines[#lines + 1] = "Your FTP user is " .. install.ftp_user .. "."
+        mail.send({ to = args.email, from = settings.welcome_from or "support@make-a-store.com",
+                    subject = "Your store " .. hostnames[1] .. " is ready", body = table.concat(lines, "\n") .. "\n" })
+      end)
+
+      step("Rebuild nginx config", function()
+        local patch_sites = {}
+        for _, site in ipairs(sites) do
+          patch_sites[#patch_sites + 1] = { id = site.id, install_id = install.id, hostname = site.hostname,
+                                            secure_hostname = site.secure_hostname, ssl_pem = site.ssl_pem, ssl_key = site.ssl_key }
+        end
+        nginx.rebuild({ patch = {
+          installs = { upsert = { { id = install.id, fs_name = install.fs_name, home_dir = home, master_handler_id = master.id,
+                                    free = install.free } } },
+          sites = { upsert = patch_sites },
+          site_ips = { upsert = site_ips },
+        } })
+      end)
+    end)
+    if not ok then
+      failure = problem
+      error(problem, 0)
+    end
+
+    step("Install done", function()
+      -- (db.exec, not queue.finish: a dry-run does not see the record it planned, so an
+      -- update would plan nothing where the run changes the status.)
+      db.exec("internal", "UPDATE queue SET status = 'done' WHERE id = ?", { queue_id },
+        { undo = { "UPDATE queue SET status = 'running' WHERE id = ?", { queue_id } } })
+      log.info(("install %d (%s) is done: %s"):format(install.id, install.fs_name, install.home_dir))
+    end)
+  end,
+}
