@@ -9,6 +9,7 @@
 -- are put back as they were, and the queue record keeps the error — the failing SQL file,
 -- its statement and the MySQL error — where the guide says to look first.
 local codebase = require("codebase")
+local dns = require("dns")
 local ids = require("ids")
 local install_config = require("install_config")
 local install_tree = require("install_tree")
@@ -238,6 +239,21 @@ return runbook {
               "handler " .. row.handler_id, address.movable and " (movable)" or ""))
           end
         end
+      end)
+
+      step("Point the managed DNS records of the sites at their IPs", function()
+        -- Not in the guide's install list, but its "Change install hostname" and "Downgrade"
+        -- edit these records: a store whose domain the company manages gets an A record per
+        -- site and address here (dns.lua).
+        local added = 0
+        for _, site in ipairs(sites) do
+          local addresses = {}
+          for _, row in ipairs(site_ips) do
+            if row.install_site_id == site.id then addresses[#addresses + 1] = row.ip end
+          end
+          added = added + dns.point("master", site.hostname, addresses)
+        end
+        if added == 0 then log.info("the company manages no domain of " .. table.concat(hostnames, ", ")) end
       end)
 
       step("A subdir is created in " .. home_base, function()

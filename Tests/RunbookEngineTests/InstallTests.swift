@@ -40,6 +40,10 @@ import Testing
         #expect(try rows("SELECT ip, movable, install_id, install_site_id FROM divinity.server_ips WHERE install_id IS NOT NULL ORDER BY ip")
                 == ["'192.0.2.10' 1 1 1", "'192.0.2.11' 1 1 2", "'198.51.100.10' 1 1 1", "'198.51.100.11' 1 1 2"])
         #expect(try rows("SELECT runbook, status, log FROM internal.queue") == ["'install' 'done' '\(runID)'"])
+        // The company manages example.com: each site's A records point at its addresses.
+        #expect(try rows("SELECT domain, name, content FROM divinity.dns_records WHERE type = 'A' AND name LIKE '%shop%' ORDER BY id")
+                == ["'example.com' 'shop.example.com' '192.0.2.10'", "'example.com' 'shop.example.com' '198.51.100.10'",
+                    "'example.com' 'www.shop.example.com' '192.0.2.11'", "'example.com' 'www.shop.example.com' '198.51.100.11'"])
 
         // The file tree: links to the codebase, own copies of theme, snippets, mas_assets/theme.
         let home = root + "/usr/home/shopexam1"
