@@ -8,7 +8,6 @@
 -- and adds the shared_code_groups row that stdlib/codebase.lua chooses from, with a queue
 -- record that shows the work running, done or failed. Run it on the handler that gets the
 -- codebase: the checkout is made on this machine.
-local json = require("json")
 local codebase = require("codebase")
 local ids = require("ids")
 local queue = require("queue")
@@ -182,7 +181,6 @@ local function prepare(args)
     -- included, that the real run inserts (stdlib/ids.lua; the "shared-codes" lock keeps
     -- two add-codebase runs apart).
     p.group_id = ids.next(CONNECTION, "shared_code_groups")
-    p.queue_id = ids.next(CONNECTION, "queue")
     -- A pin may name a group before it exists (from this runbook's dry-run): the new group
     -- is then reserved for that customer, which only --own for that customer may make.
     for email, pin in pairs(type(settings.pins) == "table" and settings.pins or {}) do
@@ -254,77 +252,38 @@ return runbook {
   locks = function() return { "shared-codes" } end,
   run = function(args)
     local p = prepare(args)
-    local reached = { queued = false, checkout_started = false }
 
-    -- On failure (after the automatic undo has removed the checkout and the row): remove a
-    -- checkout that failed half way (a failed effect is not among the applied ones, so the
-    -- undo leaves it), and leave the queue record failed with the error, where the guide
-    -- looks first ("If install fails we first check the queue record in the queue table").
-    cleanup(function()
-      if context.dry_run then return end
-      if reached.checkout_started and fs.exists(p.dir) then
-        log.warn("removing the half checkout " .. p.dir)
-        fs.remove(p.dir)
-      end
-      if reached.queued then
-        local text = tostring(reached.error or "interrupted")
-        if #text > 60000 then text = text:sub(1, 60000) .. "\n... (cut)" end
-        if db.query_one(CONNECTION, "SELECT id FROM queue WHERE id = ?", { p.queue_id }) then
-          queue.fail(CONNECTION, p.queue_id, text)
-        else
-          -- (the automatic undo removed it: it is written again)
-          db.insert(CONNECTION, "queue", { id = p.queue_id, runbook = "add-codebase", args = p.queue_args,
-                                           handler_id = p.handler.id, status = "failed", error = text, log = context.run_id })
-        end
-        log.warn(("queue record %d is failed: %s"):format(p.queue_id, text))
+    step("Add a queue record for this in the queue table", function()
+      -- Running, by this run, so no queue worker picks it up; if the run fails, it is left
+      -- failed with the error (queue.begin), where the guide looks first.
+      p.queue_id = queue.begin(CONNECTION, { runbook = "add-codebase", handler_id = p.handler.id, args = {
+        plan = p.plan, handler_id = p.handler.id, group_id = p.group_id, dir = p.dir, revision = p.revision,
+        limit = p.limit, repository = p.repository, own = args.own,
+      } })
+    end)
+
+    step("Checkout divinity", function()
+      if not fs.exists(p.base) then fs.mkdir(p.base) end
+      log.info(("svn checkout -r %s %s (normally a few to several minutes)"):format(p.revision, p.repository))
+      if fs.exists(p.dir) then error(p.dir .. " appeared since this run chose it: not touching it", 0) end
+      -- (A checkout that fails half way is removed by vcs.checkout itself.)
+      local got = vcs.checkout(p.repository, p.dir, { revision = p.revision, kind = "svn" })
+      if not context.dry_run and tostring(got) ~= p.revision then
+        error(("the checkout of %s is at revision %s, not %s"):format(p.dir, tostring(got), p.revision), 0)
       end
     end)
 
-    local ok, err = pcall(function()
-      step("Add a queue record for this in the queue table", function()
-        p.queue_args = json.encode({
-          plan = p.plan, handler_id = p.handler.id, group_id = p.group_id, dir = p.dir, revision = p.revision,
-          limit = p.limit, repository = p.repository, own = args.own,
-        })
-        -- Inserted as running, by this run (log: its run id), so no queue worker picks it up.
-        db.insert(CONNECTION, "queue", {
-          id = p.queue_id, runbook = "add-codebase", args = p.queue_args, handler_id = p.handler.id,
-          status = "running", log = context.run_id,
-        })
-        reached.queued = true
-      end)
-
-      step("Checkout divinity", function()
-        if not fs.exists(p.base) then fs.mkdir(p.base) end
-        log.info(("svn checkout -r %s %s (normally a few to several minutes)"):format(p.revision, p.repository))
-        -- (Checked again: the failure path removes what is at p.dir only if this run put it there.)
-        if fs.exists(p.dir) then error(p.dir .. " appeared since this run chose it: not touching it", 0) end
-        reached.checkout_started = true
-        local got = vcs.checkout(p.repository, p.dir, { revision = p.revision, kind = "svn" })
-        if not context.dry_run and tostring(got) ~= p.revision then
-          error(("the checkout of %s is at revision %s, not %s"):format(p.dir, tostring(got), p.revision), 0)
-        end
-      end)
-
-      step("Create the new shared code group", function()
-        db.insert(CONNECTION, "shared_code_groups", {
-          id = p.group_id, dir = p.dir, free = p.free, revision = p.revision, limit = p.limit,
-          handler_id = p.handler.id, repository = p.repository,
-        })
-      end)
-
-      step("Mark the queue record done", function()
-        -- (db.exec, not queue.finish: a dry-run does not see the record it planned, so an
-        -- update would plan nothing where the run changes the status.)
-        db.exec(CONNECTION, "UPDATE queue SET status = 'done' WHERE id = ? AND status = 'running'", { p.queue_id },
-                { undo = { "UPDATE queue SET status = 'running' WHERE id = ? AND status = 'done'", { p.queue_id } } })
-        log.info(("queue record %d: done"):format(p.queue_id))
-      end)
+    step("Create the new shared code group", function()
+      db.insert(CONNECTION, "shared_code_groups", {
+        id = p.group_id, dir = p.dir, free = p.free, revision = p.revision, limit = p.limit,
+        handler_id = p.handler.id, repository = p.repository,
+      })
     end)
-    if not ok then
-      reached.error = err
-      error(err, 0)
-    end
+
+    step("Mark the queue record done", function()
+      queue.done(CONNECTION, p.queue_id)
+      log.info(("queue record %d: done"):format(p.queue_id))
+    end)
 
     log.info(("shared code group %d: %s (%s, revision %s, limit %d) on handler %d %s"):format(
       p.group_id, p.dir, p.plan, p.revision, p.limit, p.handler.id, p.handler.hostname))

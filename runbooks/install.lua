@@ -14,7 +14,6 @@ local ids = require("ids")
 local install_config = require("install_config")
 local install_tree = require("install_tree")
 local ips = require("ips")
-local json = require("json")
 local nginx = require("nginx")
 local queue = require("queue")
 
@@ -103,7 +102,7 @@ return runbook {
     end
     if (args.ssl_pem == nil) ~= (args.ssl_key == nil) then error("give both --ssl-pem and --ssl-key, or neither", 0) end
     local home_base = homes_folder()
-    local master, group, install, sites, queue_id, failure = nil, nil, nil, {}, nil, nil
+    local master, group, install, sites, queue_id = nil, nil, nil, {}, nil
     local site_ips = {}   -- rows for install_site_ips
     local on_servers = {} -- handler rows the install lives on (master first)
 
@@ -179,30 +178,15 @@ return runbook {
       log.info(("install %d: home %s, database %s"):format(install.id, install.home_dir, install.db_name))
     end)
 
-    local queue_args = { email = args.email, hostnames = hostnames, plan = args.plan, server = master.hostname,
-                         codebase = group.id, install_id = install.id }
     step("A queue record is being added for the core installation", function()
-      queue_id = ids.next("internal", "queue")
-      -- The id is given, so a dry-run plans the record the run will write.
-      db.insert("internal", "queue", { id = queue_id, runbook = "install", args = json.encode(queue_args),
-                                       handler_id = master.id, status = "running", log = context.run_id })
+      -- Written as running by this run; if the install fails, queue.begin's cleanup hook
+      -- writes it again (after the undo) as failed, with the error.
+      queue_id = queue.begin("internal", { runbook = "install", handler_id = master.id, args = {
+        email = args.email, hostnames = hostnames, plan = args.plan, server = master.hostname, codebase = group.id,
+        install_id = install.id } })
     end)
 
-    -- From here on a failure is written to the queue record (after the undo has put
-    -- everything back, which removes the record itself: it is written again).
-    cleanup(function()
-      if not queue_id then return end
-      local text = failure ~= nil and tostring(failure) or "the install was interrupted"
-      if db.query_one("internal", "SELECT id FROM queue WHERE id = ?", { queue_id }) then
-        queue.fail("internal", queue_id, text)
-      else
-        db.insert("internal", "queue", { id = queue_id, runbook = "install", args = json.encode(queue_args), handler_id = master.id,
-                                         status = "failed", error = text:sub(1, 60000), log = context.run_id })
-      end
-      log.error(("install of %s failed; queue record %d holds the error"):format(hostnames[1], queue_id))
-    end)
-
-    local ok, problem = pcall(function()
+    do
       local home = install.home_dir
 
       step("Each site is being inserted in the install_sites table", function()
@@ -408,17 +392,10 @@ return runbook {
           site_ips = { upsert = site_ips },
         } })
       end)
-    end)
-    if not ok then
-      failure = problem
-      error(problem, 0)
     end
 
     step("Install done", function()
-      -- (db.exec, not queue.finish: a dry-run does not see the record it planned, so an
-      -- update would plan nothing where the run changes the status.)
-      db.exec("internal", "UPDATE queue SET status = 'done' WHERE id = ?", { queue_id },
-        { undo = { "UPDATE queue SET status = 'running' WHERE id = ?", { queue_id } } })
+      queue.done("internal", queue_id)
       log.info(("install %d (%s) is done: %s"):format(install.id, install.fs_name, install.home_dir))
     end)
   end,

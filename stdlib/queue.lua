@@ -12,11 +12,22 @@
 --   queue.fail(connection, id, error_text [, run_id]) -> rows changed  status failed, error
 --   queue.set(connection, id, {status =, error =, log =}) -> rows changed
 --
+-- For a runbook that is itself the work of its record (install, add-codebase):
+--   queue.begin(connection, {runbook =, args =, handler_id =}) -> id
+--       Inserts the record as `running` by this run (log = run id), with its id taken first
+--       (stdlib/ids.lua) so a dry-run plans the record the run writes. It also registers a
+--       cleanup hook: when the run fails, after the automatic undo (which removes the
+--       record), the record is written again as `failed` with the run's error — the guide's
+--       "If install fails we first check the queue record in the queue table for error".
+--   queue.done(connection, id)    status done (one db.exec with its undo: a dry-run does not
+--       see the record it planned, so an update there would plan nothing)
+--
 -- Every change is a db.insert / db.update effect: printed, journaled, planned in a dry-run
 -- and undone by `runbook undo`. run_id defaults to context.run_id. Error text is cut to
 -- 60,000 bytes (TEXT holds 65,535).
 -- `connection` is the internal database ("internal").
 
+local ids = require("ids")
 local json = require("json")
 
 local M = {}
@@ -36,6 +47,12 @@ local function check_args(args, path)
     end
     if type(value) == "table" then check_args(value, path .. tostring(key) .. ".") end
   end
+end
+
+-- TEXT holds 65,535 bytes.
+local function cut(text)
+  if #text > 60000 then return text:sub(1, 60000) .. "\n... (cut)" end
+  return text
 end
 
 local function as_id(value, what)
@@ -86,9 +103,7 @@ function M.set(connection, id, changes)
     set.status = changes.status
   end
   if changes.error ~= nil then
-    local text = tostring(changes.error)
-    if #text > 60000 then text = text:sub(1, 60000) .. "\n... (cut)" end
-    set.error = text
+    set.error = cut(tostring(changes.error))
   end
   if changes.log ~= nil then set.log = tostring(changes.log):sub(1, 255) end
   if next(set) == nil then return 0 end
@@ -105,6 +120,38 @@ end
 
 function M.fail(connection, id, error_text, run_id)
   return M.set(connection, id, { status = "failed", error = error_text or "failed", log = run_id or current_run() })
+end
+
+function M.begin(connection, record)
+  assert(type(record) == "table", "queue.begin(connection, {runbook =, args =, handler_id =})")
+  if type(record.runbook) ~= "string" or not record.runbook:find("^[%w_-]+$") then
+    error("queue.begin: runbook must be a runbook name, got " .. tostring(record.runbook), 2)
+  end
+  local args = record.args or {}
+  check_args(args, "")
+  local row = { id = ids.next(connection, "queue"), runbook = record.runbook, args = json.encode(args),
+                status = "running", log = current_run() }
+  if record.handler_id ~= nil then row.handler_id = as_id(record.handler_id, "handler_id") end
+  db.insert(connection, "queue", row)
+  cleanup(function(problem)
+    local text = cut(problem or "the run was interrupted")
+    if db.query_one(connection, "SELECT id FROM queue WHERE id = ?", { row.id }) then
+      M.fail(connection, row.id, text)
+    else
+      local again = {}
+      for key, value in pairs(row) do again[key] = value end
+      again.status, again.error = "failed", text
+      db.insert(connection, "queue", again)
+    end
+    log.error(("queue record %d (%s) is failed: it holds the error"):format(row.id, record.runbook))
+  end)
+  return row.id
+end
+
+function M.done(connection, id)
+  id = as_id(id, "id")
+  db.exec(connection, "UPDATE queue SET status = 'done' WHERE id = ? AND status = 'running'", { id },
+    { undo = { "UPDATE queue SET status = 'running' WHERE id = ? AND status = 'done'", { id } } })
 end
 
 return M

@@ -120,9 +120,16 @@ struct VcsCheckout: Effect {
     func prepareUndo(_ world: World) throws -> [UndoStep]? { [UndoStep("vcs.remove_checkout", [("path", .string(path.real))])] }
 
     func apply(_ world: World) throws -> EffectOutcome {
-        try ProcessRunner.check(kind_.checkout(url: url, path: path.real, revision: revision), timeout: 3600)
-        if kind_ == .git, let revision { try ProcessRunner.check(["git", "-C", path.real, "checkout", "-q", revision], timeout: 600) }
-        return EffectOutcome(result: .string(try kind_.currentRevision(path.real)))
+        do {
+            try ProcessRunner.check(kind_.checkout(url: url, path: path.real, revision: revision), timeout: 3600)
+            if kind_ == .git, let revision { try ProcessRunner.check(["git", "-C", path.real, "checkout", "-q", revision], timeout: 600) }
+            return EffectOutcome(result: .string(try kind_.currentRevision(path.real)))
+        } catch {
+            // A failed effect is not in the undo list, so a half checkout would stay behind.
+            // vcs.checkout refuses a path that exists, so everything here is the checkout's.
+            try? Posix.removeTree(path.real)
+            throw error
+        }
     }
 
     func simulate(_ overlay: Overlay) -> EffectOutcome {

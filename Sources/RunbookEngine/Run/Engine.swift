@@ -154,10 +154,10 @@ public final class Engine {
                 if tally.ok && tally.irreversible.isEmpty { status = "undone" }
                 undoneUpTo = entries.map(\.seq).max() ?? 0
             }
-            runHooks(session.cleanupHooks, kind: "cleanup", state: state, output: output)
+            runHooks(session.cleanupHooks, kind: "cleanup", error: redactor.mask(failure.description), state: state, output: output)
         }
         let effectsBeforeFinally = session.effects.count
-        runHooks(session.finallyHooks, kind: "finally", state: state, output: output)
+        runHooks(session.finallyHooks, kind: "finally", error: failure.map { redactor.mask($0.description) }, state: state, output: output)
         // Changes made by hooks after the automatic undo are still applied: the run is not
         // "undone" then, so `runbook undo` can reverse them.
         if status == "undone", let live = executor as? LiveExecutor,
@@ -191,10 +191,11 @@ public final class Engine {
         return names
     }
 
-    private func runHooks(_ hooks: [LuaRef], kind: String, state: LuaState, output: RunOutput) {
+    /// Runs the hooks, last registered first; each gets the run's error (nil when it succeeded).
+    private func runHooks(_ hooks: [LuaRef], kind: String, error: String?, state: LuaState, output: RunOutput) {
         for hook in hooks.reversed() {
             do {
-                try state.call(hook)
+                try state.call(hook, [error.map { LuaValue.string(Array($0.utf8)) } ?? .nil])
                 output.hook(kind, failed: nil)
             } catch {
                 output.hook(kind, failed: String(describing: error))
