@@ -1,0 +1,48 @@
+// reset-permissions on a demo world: the FTP tree and the folders mounted into it get the
+// FTP owner, a missing bind mount of startup_mounts is mounted again, undo puts it all back.
+
+import Foundation
+import Testing
+@testable import RunbookEngine
+
+@Suite(.serialized) struct ResetPermissionsTests {
+    @Test func ownersAndMountsAreResetAndUndone() throws {
+        let box = try Sandbox()
+        let world = DemoWorld(box)
+        try world.build()
+        let installed = try world.runbook(["run", "install", "--email", "a@example.com", "--hostname", "shop.example.com", "--plan", "free"])
+        #expect(installed.exitCode == 0, "\(installed)")
+        let home = world.root + "/usr/home/shopexam1"
+        let ftp = home + "/heavymetal/tmp/ftp"
+        // The customer's complaint: a lost mount (the mount cron is not running here).
+        _ = try system(["umount", ftp + "/images"])
+        let before = try world.state()
+
+        let run = try world.planAndRun(["reset-permissions", "--user", "www_shopexam1", "--owner", "nobody:nogroup"])
+        #expect(run.exitCode == 0, "\(run)")
+        let nobody = try #require(getpwnam("nobody")?.pointee.pw_uid)
+        for path in [ftp, ftp + "/theme", home + "/heavymetal/theme", home + "/heavymetal/theme/default/layout.tpl",
+                     home + "/html/mas_assets/theme/default/style.css", home + "/html/images"] {
+            #expect(Posix.lstatInfo(path)?.uid == nobody, "\(path) belongs to the FTP owner")
+        }
+        #expect(Posix.lstatInfo(home + "/heavymetal/config.php")?.uid == 0, "nothing outside the FTP tree changes owner")
+        #expect(DemoWorld.mounts(under: ftp).count == 3, "the lost mount is back: \(DemoWorld.mounts(under: ftp))")
+        #expect(run.stdout.contains("1 of 3 bind mounts were missing"), "\(run)")
+
+        let undo = try world.runbook(["undo", try #require(DemoWorld.runID(run))])
+        #expect(undo.exitCode == 0, "\(undo)")
+        let after = try world.state()
+        #expect(before.differences(from: after).isEmpty, "\(before.differences(from: after).joined(separator: "\n"))")
+
+        // A disabled FTP user and an unknown one: one line, nothing touched.
+        let db = try world.admin()
+        defer { db.close() }
+        _ = try db.execute("UPDATE internal.installs SET ftp_user = 'www_shopexam1_del'")
+        let disabled = try world.runbook(["run", "reset-permissions", "--user", "www_shopexam1"])
+        #expect(disabled.exitCode == 1 && disabled.stderr.contains("FTP user www_shopexam1 is disabled"), "\(disabled)")
+        let unknown = try world.runbook(["run", "reset-permissions", "--user", "www_nobody9"])
+        #expect(unknown.exitCode == 1 && unknown.stderr.contains("no install www_nobody9"), "\(unknown)")
+        _ = try db.execute("UPDATE internal.installs SET ftp_user = 'www_shopexam1'")
+        #expect(before.differences(from: try world.state()).isEmpty)
+    }
+}
