@@ -128,7 +128,18 @@ enum SQLUpdates {
         let pluginID = try recordValue(options["plugin_id"], "plugin_id", call)
         let revision = try recordValue(options["revision"], "revision", call)
 
-        let names = try updateFiles(in: directory, session)
+        var names = try updateFiles(in: directory, session)
+        if let only = options["only"].tableValue {
+            // Chosen files only (a snippet for some installs): each must be an update file there.
+            let wanted = only.array.compactMap(\.stringValue)
+            guard wanted.count == only.array.count, !wanted.isEmpty else {
+                throw call.argumentError(4, "only must be a list of file names")
+            }
+            for file in wanted where !names.contains(file) {
+                throw LuaHostFailure("db.apply_updates: \(directory) has no update file \(file) (a .sql file)")
+            }
+            names = names.filter { wanted.contains($0) }
+        }
         guard try usableDatabase(name, database, session, planned, call) else {
             session.output.log("warn", "database \(database) does not exist on \(name) yet: planning every update in \(directory)")
             let pending = names.filter { !planned.plannedUpdates(name, database).contains($0) }

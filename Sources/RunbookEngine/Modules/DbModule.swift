@@ -135,7 +135,7 @@ enum DbModule {
             try DatabaseAdministration.dropUser(call, try slot.require(call.name), planned)
         }
 
-        // db.apply_updates(connection, database, directory [, {plugin_id=, revision=}]) -> file names applied
+        // db.apply_updates(connection, database, directory [, {plugin_id=, revision=, only={files}}]) -> file names applied
         state.register("apply_updates", in: "db") { call in
             try SQLUpdates.applyUpdates(call, try slot.require(call.name), planned)
         }
