@@ -98,10 +98,17 @@ enum VcsKind: String, Sendable {
         }
     }
 
+    /// The working copy `path` is in (a file or folder inside one counts: Subversion updates
+    /// single files, the guide's "Updating specific files").
     static func detect(_ path: String) -> VcsKind? {
-        if Posix.lstatInfo(path + "/.svn") != nil { return .svn }
-        if Posix.lstatInfo(path + "/.git") != nil { return .git }
-        return nil
+        var current = path
+        while true {
+            if Posix.lstatInfo(current + "/.svn") != nil { return .svn }
+            if Posix.lstatInfo(current + "/.git") != nil { return .git }
+            let parent = PathName.parent(current)
+            if parent == current || current == "/" || current.isEmpty { return nil }
+            current = parent
+        }
     }
 }
 
