@@ -1,0 +1,74 @@
+// clean-install on a demo world: an install the old system left half made is removed —
+// rows, IPs, DNS, home, the copy and cron on dispatch2, mounts, database and user moved to
+// the trash — undone exactly, then cleaned again and purged.
+
+import Foundation
+import MySQLClient
+import Testing
+@testable import RunbookEngine
+
+@Suite(.serialized) struct CleanInstallTests {
+    @Test func junkIsRemovedUndoneAndPurged() throws {
+        let box = try Sandbox()
+        let world = DemoWorld(box)
+        try world.build()
+        let installed = try world.runbook(["run", "install", "--email", "a@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
+        #expect(installed.exitCode == 0, "\(installed)")
+        let db = try world.admin()
+        defer { db.close() }
+        func count(_ sql: String) throws -> Int64 { try db.query(sql).first?[0].int64 ?? -1 }
+
+        // A finished store is refused: it is not junk.
+        let refused = try world.runbook(["run", "clean-install", "--id", "1"])
+        #expect(refused.exitCode == 1 && refused.stderr.contains("it is a store, not junk"), "\(refused)")
+
+        // What the old system left: the same rows and files, but its queue record failed.
+        _ = try db.execute("UPDATE internal.queue SET status = 'failed'")
+        let home = world.root + "/usr/home/shopexam1"
+        let password = try #require(Files.read(home + "/heavymetal/config.php")?.split(separator: "\n")
+            .first { $0.contains("db_pass") }?.split(separator: "'").dropFirst(3).first.map(String.init))
+        let before = try world.state()
+
+        let run = try world.planAndRun(["clean-install", "--id", "1"])
+        #expect(run.exitCode == 0, "\(run)")
+        #expect(try count("SELECT COUNT(*) FROM internal.installs") == 0)
+        #expect(try count("SELECT COUNT(*) FROM internal.install_sites") == 0)
+        #expect(try count("SELECT COUNT(*) FROM internal.install_site_ips") == 0)
+        #expect(try count("SELECT COUNT(*) FROM internal.startup_mounts") == 0)
+        #expect(try count("SELECT COUNT(*) FROM divinity.server_ips WHERE install_id IS NOT NULL") == 0)
+        #expect(try count("SELECT COUNT(*) FROM divinity.dns_records WHERE name = 'shop.example.com'") == 0)
+        #expect(!Files.exists(home) && DemoWorld.mounts(under: world.root).isEmpty)
+        let dispatch2 = try world.value("DEMO_WORLD_DISPATCH2")
+        #expect(!Files.exists(dispatch2 + "/usr/home/shopexam1"))
+        #expect(Files.read(dispatch2 + "/etc/cron.d/divinity-installs") == "")
+        #expect(try db.query("SHOW DATABASES LIKE 'shopexam1'").isEmpty)
+        #expect(try count("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'trash_shopexam1'") == 7, "the schema's 4 tables and the updates' 3")
+        #expect(try count("SELECT COUNT(*) FROM mysql.user WHERE User = 'shopexam1'") == 0)
+        // The store's user is in the trash, locked: its password opens nothing.
+        let socket = try world.value("DEMO_WORLD_MYSQL_SOCKET")
+        #expect(throws: DBError.self) {
+            try Connection(ConnectionOptions(socket: socket, user: "trash_shopexam1", password: DBPassword(password))).close()
+        }
+        #expect(!(Files.read(world.root + "/usr/local/etc/nginx/installs.conf") ?? "").contains("install_1_php"))
+
+        // Undo: every row, file, mount, the database and the user as before.
+        let undo = try world.runbook(["undo", try #require(DemoWorld.runID(run))])
+        #expect(undo.exitCode == 0, "\(undo)")
+        let after = try world.state()
+        #expect(before.differences(from: after).isEmpty, "\(before.differences(from: after).joined(separator: "\n"))")
+        #expect(try count("SELECT COUNT(*) FROM shopexam1.database_updates") == 2, "the store's tables are back")
+        let store = try Connection(ConnectionOptions(socket: socket, user: "shopexam1", password: DBPassword(password), database: "shopexam1"))
+        store.close()
+
+        // Clean again, then purge the trash for good.
+        let again = try world.runbook(["run", "clean-install", "--id", "1"])
+        #expect(again.exitCode == 0, "\(again)")
+        let purged = try world.runbook(["run", "clean-install", "--purge", "shopexam1"])
+        #expect(purged.exitCode == 0, "\(purged)")
+        #expect(try db.query("SHOW DATABASES LIKE 'trash_shopexam1'").isEmpty)
+        #expect(try count("SELECT COUNT(*) FROM mysql.user WHERE User LIKE '%shopexam1'") == 0)
+
+        let none = try world.runbook(["run", "clean-install", "--id", "7"])
+        #expect(none.exitCode == 1 && none.stderr.contains("no install 7 in the installs table"), "\(none)")
+    }
+}
