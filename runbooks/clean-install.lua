@@ -76,9 +76,13 @@ return runbook {
       if not install then error("no install " .. args.id .. " in the installs table", 0) end
       check_name(install.fs_name)
       check_name(install.db_name)
-      local finished = db.query_one("internal",
-        "SELECT id FROM queue WHERE runbook = 'install' AND status = 'done' AND args LIKE ? ORDER BY id DESC LIMIT 1",
-        { '%"install_id":' .. install.id .. "%" })
+      -- A done install record for one of its hostnames (its args hold the install's arguments).
+      local finished
+      for _, site in ipairs(db.query("internal", "SELECT hostname FROM install_sites WHERE install_id = ?", { install.id })) do
+        finished = finished or db.query_one("internal",
+          "SELECT id FROM queue WHERE runbook = 'install' AND status = 'done' AND args LIKE ? ORDER BY id DESC LIMIT 1",
+          { '%"' .. site.hostname .. '"%' })
+      end
       if finished and not args.force then
         error(("install %d (%s) was installed (queue record %d is done): it is a store, not junk (--force cleans it anyway)"):format(
           install.id, install.fs_name, finished.id), 0)

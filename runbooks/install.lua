@@ -181,9 +181,10 @@ return runbook {
     step("A queue record is being added for the core installation", function()
       -- Written as running by this run; if the install fails, queue.begin's cleanup hook
       -- writes it again (after the undo) as failed, with the error.
+      -- Its args are this run's arguments, so `runbook queue rerun ID` can run it again.
       queue_id = queue.begin("internal", { runbook = "install", handler_id = master.id, args = {
-        email = args.email, hostnames = hostnames, plan = args.plan, server = master.hostname, codebase = group.id,
-        install_id = install.id } })
+        email = args.email, hostname = hostnames, plan = args.plan, server = args.server, codebase = args.codebase,
+        ssl_pem = args.ssl_pem, ssl_key = args.ssl_key } })
     end)
 
     do

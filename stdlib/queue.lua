@@ -19,6 +19,8 @@
 --       cleanup hook: when the run fails, after the automatic undo (which removes the
 --       record), the record is written again as `failed` with the run's error — the guide's
 --       "If install fails we first check the queue record in the queue table for error".
+--       A run started by `runbook queue work` for record N (context.queue_id) works that
+--       record instead of adding one.
 --   queue.done(connection, id)    status done (one db.exec with its undo: a dry-run does not
 --       see the record it planned, so an update there would plan nothing)
 --
@@ -129,10 +131,23 @@ function M.begin(connection, record)
   end
   local args = record.args or {}
   check_args(args, "")
-  local row = { id = ids.next(connection, "queue"), runbook = record.runbook, args = json.encode(args),
-                status = "running", log = current_run() }
+  local row = { runbook = record.runbook, args = json.encode(args), status = "running", log = current_run() }
   if record.handler_id ~= nil then row.handler_id = as_id(record.handler_id, "handler_id") end
-  db.insert(connection, "queue", row)
+  local adopted = type(context) == "table" and math.tointeger(context.queue_id) or nil
+  if adopted then
+    -- `runbook queue work` started this run for an existing record: this run works it.
+    local existing = db.query_one(connection, "SELECT id, runbook, args, handler_id, status, log FROM queue WHERE id = ?", { adopted })
+    if not existing then error("queue: record " .. adopted .. " (RUNBOOK_QUEUE_ID) does not exist", 2) end
+    if existing.runbook ~= record.runbook then
+      error(("queue: record %d is for runbook %s, not %s"):format(adopted, existing.runbook, record.runbook), 2)
+    end
+    row.id, row.args, row.handler_id = adopted, existing.args, existing.handler_id
+    db.exec(connection, "UPDATE queue SET status = 'running', log = ? WHERE id = ?", { row.log, adopted },
+      { undo = { "UPDATE queue SET status = ?, log = ? WHERE id = ?", { existing.status, existing.log, adopted } } })
+  else
+    row.id = ids.next(connection, "queue")
+    db.insert(connection, "queue", row)
+  end
   cleanup(function(problem)
     local text = cut(problem or "the run was interrupted")
     if db.query_one(connection, "SELECT id FROM queue WHERE id = ?", { row.id }) then

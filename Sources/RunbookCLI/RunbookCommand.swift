@@ -13,7 +13,7 @@ public struct RunbookCommand: ParsableCommand {
             """,
         version: RunbookVersion.current,
         subcommands: [ListCommand.self, DescribeCommand.self, RunCommand.self, CheckCommand.self,
-                      HistoryCommand.self, LogCommand.self, UndoCommand.self]
+                      HistoryCommand.self, LogCommand.self, UndoCommand.self, QueueCommand.self]
     )
 
     public init() {}
@@ -39,7 +39,9 @@ extension RunbookCommand {
             index += 1
         }
         guard !leading.isEmpty, index < arguments.count else { return arguments }
-        return [arguments[index]] + leading + Array(arguments[(index + 1)...])
+        // `queue` has subcommands of its own: the options go after `queue work`.
+        let command = arguments[index] == "queue" && index + 1 < arguments.count ? 2 : 1
+        return Array(arguments[index..<(index + command)]) + leading + Array(arguments[(index + command)...])
     }
 
     /// The entry point: parse, run, and map every failure to the documented exit codes

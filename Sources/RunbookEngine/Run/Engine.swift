@@ -104,10 +104,18 @@ public final class Engine {
                                  redactor: redactor, executor: executor, output: output, locks: locks, config: config)
         slot.session = session
         session.phase = .running
-        try? state.setGlobal("context", [
+        var context: LuaValue = [
             "run_id": .string(id), "dry_run": .boolean(options.dryRun), "root": .string(config.root),
             "user": .string(record.user), "host": .string(record.host), "runbook": .string(declaration.name),
-        ])
+        ]
+        // Set by `runbook queue work` for the run that works a queue record (stdlib/queue.lua).
+        if case .table(var table) = context, let queueID = Posix.environment(QueueWorker.queueIDVariable).flatMap(Int64.init),
+           queueID > 0
+        {
+            table["queue_id"] = .integer(queueID)
+            context = .table(table)
+        }
+        try? state.setGlobal("context", context)
 
         output.runStarted(id: id, runbook: declaration.name, dryRun: options.dryRun, arguments: record.arguments,
                           file: declaration.file)
