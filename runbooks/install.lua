@@ -153,6 +153,8 @@ return runbook {
         group, reason = codebase.choose("internal", { free = free, handler_id = master.id, email = args.email })
         log.info("codebase " .. group.dir .. ": " .. reason)
       end
+      -- The group must not be updated (update-shared-code) while an install joins it.
+      lock("shared-code:" .. group.id)
       if not fs.exists(group.dir .. "/heavymetal/lib") then
         error(("codebase %d has no checkout at %s (heavymetal/lib is missing)"):format(group.id, group.dir), 0)
       end
