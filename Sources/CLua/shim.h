@@ -152,13 +152,25 @@ typedef struct rb_host_slot {
     rb_host_function dispatch; // the one Swift entry point
 } rb_host_slot;
 
+// An interrupt requested while a Swift function ran (SIGTERM during an effect) stops the
+// script as that function returns, and none starts once one is requested: the count hook
+// alone would let up to RB_HOOK_STEP more instructions run — enough for the rest of a
+// runbook's effects, so a SIGTERM'd run could apply them and even end "succeeded".
+static int rb_stop_for_interrupt(lua_State *L, rb_control *c) {
+    c->stop_reason = RB_STOP_INTERRUPT;
+    lua_sethook(L, rb_count_hook, LUA_MASKCOUNT, 1);
+    return luaL_error(L, "interrupted");
+}
+
 static int rb_trampoline(lua_State *L) {
     rb_host_slot *slot = (rb_host_slot *)lua_touserdata(L, lua_upvalueindex(1));
     rb_control *c = rb_control_of(L);
     if (c->stop_reason != RB_STOP_NONE) return luaL_error(L, "stopped");
+    if (c->interrupt_requested) return rb_stop_for_interrupt(L, c);
     c->in_host++;
     int n = slot->dispatch(L, slot->box);
     c->in_host--;
+    if (n >= 0 && c->interrupt_requested && c->stop_reason == RB_STOP_NONE) return rb_stop_for_interrupt(L, c);
     if (n >= 0) return n;
     // The Swift side left its message on top of the stack and has returned: raising
     // here longjmps over C and Lua frames only.
