@@ -64,5 +64,7 @@ let package = Package(
         .executableTarget(name: "bench-hello", path: "bench/Sources/bench-hello", linkerSettings: staticSwiftRuntime),
         // W1/W2's baselines: the same mkdir/symlink/unlink system calls, from C.
         .executableTarget(name: "bench-fs", path: "bench/Sources/bench-fs"),
+        // W4's baseline: the same INSERTs through libmariadb's prepared statements, from C.
+        .executableTarget(name: "bench-db", dependencies: ["CMariaDB"], path: "bench/Sources/bench-db"),
     ]
 )

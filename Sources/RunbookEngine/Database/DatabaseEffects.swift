@@ -166,8 +166,23 @@ struct ExecuteSQL: Effect {
     func maskedSummary(_ redactor: Redactor) -> String { redactor.mask(summary(redactor)) }
     /// Masks before cutting the statement (a secret pasted into SQL must not be half shown).
     private func summary(_ redactor: Redactor?) -> String {
-        let oneLine = (redactor?.mask(sql) ?? sql).split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
-        return "run on \(connection): \(oneLine.count > 100 ? String(oneLine.prefix(97)) + "..." : oneLine)"
+        "run on \(connection): \(ExecuteSQL.shortLine(redactor?.mask(sql) ?? sql))"
+    }
+
+    /// The statement on one line (line breaks become spaces) and at most 100 characters.
+    /// Every db.exec makes its summary, so the usual case — one line, not long — is taken
+    /// by its bytes without splitting the text into Characters (W4: it was a quarter of
+    /// the instructions of a run of 10,000 db.exec). The result is the same in every case.
+    static func shortLine(_ text: String) -> String {
+        let simple = text.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.count <= 100 && !bytes.contains(where: { $0 == 0x0A || $0 == 0x0D })
+        }
+        // At most 100 bytes is at most 100 Characters, and with no CR or LF byte no
+        // Character is "\n" or "\r": the split below would give the text back unchanged
+        // (an empty text, an empty one).
+        if simple == true { return text }
+        let oneLine = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+        return oneLine.count > 100 ? String(oneLine.prefix(97)) + "..." : oneLine
     }
     var identity: JSON {
         .object([("connection", .string(connection)), ("sql", .string(sql)), ("params", .array(params.map(SQLValueCoding.json)))])

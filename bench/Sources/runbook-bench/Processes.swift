@@ -27,15 +27,31 @@ struct Programs {
     var hello: String
     var cBaseline: String
     var lua: String
+    /// W4's C baseline (libmariadb).
+    var cDatabase: String
 
     static func locate(_ options: BenchOptions) throws -> Programs {
         let directory = parentDirectory(executablePath())
         let programs = Programs(runbook: options.runbook ?? directory + "/runbook", hello: directory + "/bench-hello",
-                                cBaseline: directory + "/bench-fs", lua: findInPath("lua5.4") ?? "/usr/bin/lua5.4")
-        for path in [programs.runbook, programs.hello, programs.cBaseline] where access(path, X_OK) != 0 {
+                                cBaseline: directory + "/bench-fs", lua: findInPath("lua5.4") ?? "/usr/bin/lua5.4",
+                                cDatabase: directory + "/bench-db")
+        for path in [programs.runbook, programs.hello, programs.cBaseline, programs.cDatabase] where access(path, X_OK) != 0 {
             throw BenchFailure("\(path) is missing or not executable (bench/run builds it: swift build -c release)")
         }
         return programs
+    }
+
+    /// The project: --project, or the first directory upwards from the runner that has
+    /// scripts/test-db and stdlib/ (the runner is built in PROJECT/.build/...).
+    static func project(_ options: BenchOptions) throws -> String {
+        if let project = options.project { return project }
+        var directory = parentDirectory(executablePath())
+        for _ in 0..<8 {
+            if access(directory + "/scripts/test-db", X_OK) == 0, access(directory + "/stdlib", F_OK) == 0 { return directory }
+            if directory == "/" { break }
+            directory = parentDirectory(directory)
+        }
+        throw BenchFailure("cannot find the project (scripts/test-db, stdlib/) above \(executablePath()): pass --project DIR")
     }
 
     static func executablePath() -> String {
@@ -177,10 +193,36 @@ struct ChildRun {
     var status: Int32
 }
 
-/// Starts `argv` (stdout to `output`, stderr to `errorLog`), waits for it and returns its
-/// wall time. A child that does not exit 0 is an error naming its stderr.
+/// What one child process cost, with its CPU time (see runMeasured).
+struct MeasuredRun {
+    /// posix_spawn to exit, in nanoseconds.
+    var nanoseconds: Double
+    /// CPU time of the process itself (user + system), from /proc/PID/schedstat read while
+    /// it is a zombie: exact, and without the programs it started. (Single-threaded
+    /// processes only, like runbook: other threads' time is not in the leader's line.)
+    var ownCPU: Double
+    /// CPU time of the process and every child it waited for (wait4's rusage).
+    var totalCPU: Double
+}
+
+/// Starts `argv` (stdout to `output`, stderr to `errorLog`, `environment` over the
+/// runner's), waits for it and returns its wall time. A child that does not exit 0 is an
+/// error naming its stderr.
 @discardableResult
-func runChild(_ argv: [String], errorLog: String, output: String = "/dev/null") throws -> ChildRun {
+func runChild(_ argv: [String], errorLog: String, output: String = "/dev/null",
+              environment: [String: String] = [:]) throws -> ChildRun {
+    let measured = try spawnAndWait(argv, errorLog: errorLog, output: output, environment: environment, measure: false)
+    return ChildRun(nanoseconds: measured.nanoseconds, status: 0)
+}
+
+/// runChild, and the child's CPU time: its own (for "engine time") and with its children.
+func runMeasured(_ argv: [String], errorLog: String, output: String = "/dev/null",
+                 environment: [String: String] = [:]) throws -> MeasuredRun {
+    try spawnAndWait(argv, errorLog: errorLog, output: output, environment: environment, measure: true)
+}
+
+private func spawnAndWait(_ argv: [String], errorLog: String, output: String, environment: [String: String],
+                          measure: Bool) throws -> MeasuredRun {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -191,18 +233,48 @@ func runChild(_ argv: [String], errorLog: String, output: String = "/dev/null") 
     // The C strings are made before the clock starts.
     let cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
     defer { for pointer in cArguments { free(pointer) } }
+    var cEnvironment: [UnsafeMutablePointer<CChar>?] = []
+    if !environment.isEmpty {
+        var index = 0
+        while let entry = environ[index] {
+            let text = String(cString: entry)
+            let name = text.split(separator: "=", maxSplits: 1).first.map(String.init) ?? text
+            if environment[name] == nil { cEnvironment.append(strdup(entry)) }
+            index += 1
+        }
+        for (name, value) in environment.sorted(by: { $0.key < $1.key }) { cEnvironment.append(strdup(name + "=" + value)) }
+        cEnvironment.append(nil)
+    }
+    defer { for pointer in cEnvironment { free(pointer) } }
 
     var pid: pid_t = 0
     var status: Int32 = 0
+    var usage = rusage()
+    var ownCPU = 0.0
     let start = monotonicNanoseconds()
     let spawned = cArguments.withUnsafeBufferPointer { arguments in
-        posix_spawn(&pid, argv[0], &actions, nil, arguments.baseAddress!, environ)
+        cEnvironment.withUnsafeBufferPointer { variables in
+            posix_spawn(&pid, argv[0], &actions, nil, arguments.baseAddress!,
+                        variables.isEmpty ? UnsafePointer(environ) : variables.baseAddress!)
+        }
     }
     guard spawned == 0 else { throw BenchFailure("cannot start \(argv[0]): \(errorText(spawned))") }
-    while waitpid(pid, &status, 0) < 0 {
+    var end: UInt64 = 0
+    if measure {
+        // Wait for the exit but leave the child a zombie, so /proc still has its figures.
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 {
+            guard errno == EINTR else { throw BenchFailure("waitid \(argv[0]): \(errorText())") }
+        }
+        end = monotonicNanoseconds()
+        // The first field of schedstat: time on the CPU, in nanoseconds.
+        let fields = readTextFile("/proc/\(pid)/schedstat").split(separator: " ")
+        ownCPU = fields.first.flatMap { Double($0) } ?? .nan
+    }
+    while wait4(pid, &status, 0, &usage) < 0 {
         guard errno == EINTR else { throw BenchFailure("waitpid \(argv[0]): \(errorText())") }
     }
-    let end = monotonicNanoseconds()
+    if !measure { end = monotonicNanoseconds() }
 
     // WIFEXITED / WEXITSTATUS, which Swift does not import.
     let exited = status & 0x7f == 0
@@ -211,7 +283,9 @@ func runChild(_ argv: [String], errorLog: String, output: String = "/dev/null") 
         let words = argv.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
         throw BenchFailure("`\(words)` exited with status \(code): \(readTextFile(errorLog))")
     }
-    return ChildRun(nanoseconds: Double(end - start), status: code)
+    func nanoseconds(_ time: timeval) -> Double { Double(time.tv_sec) * 1e9 + Double(time.tv_usec) * 1e3 }
+    return MeasuredRun(nanoseconds: Double(end - start), ownCPU: ownCPU,
+                       totalCPU: nanoseconds(usage.ru_utime) + nanoseconds(usage.ru_stime))
 }
 
 /// The peak resident set of `argv`, in bytes, from wait4's ru_maxrss as `bench-fs rss`

@@ -26,13 +26,23 @@ struct BenchOptions: Sendable {
     var scratch: String?
     /// The runbook binary to measure (default: the one built beside runbook-bench).
     var runbook: String?
+    /// A directory on a disk filesystem (W4's second MariaDB lives there); bench/run makes
+    /// one under $TMPDIR and removes it. Default: a fresh directory under $TMPDIR or /tmp.
+    var diskScratch: String?
+    /// The project (scripts/, stdlib/, schema/); default: found upwards from the runner.
+    var project: String?
+    /// The peers' virtual environment (bench/run --peers makes it): adds the `peers` workload
+    /// to a run of every workload.
+    var venv: String?
+    /// Items for the peers' W1 equivalents (default: see PeersWorkload).
+    var peerItems: Int?
     var list = false
     var help = false
     /// Workload names (empty: all).
     var workloads: [String] = []
 
     static let usage = """
-        usage: bench/run [--quick] [--iterations N] [--repetitions R] [--scratch DIR]
+        usage: bench/run [--quick] [--peers] [--iterations N] [--repetitions R] [--scratch DIR]
                          [--runbook PATH] [WORKLOAD ...]
                bench/run --list
           --quick            fewer samples and iterations (CI regression check)
@@ -42,6 +52,13 @@ struct BenchOptions: Sendable {
           --scratch DIR      where the filesystem workloads work: a tmpfs or a fresh ext4
                              (bench/run mounts a tmpfs; default: a directory in /dev/shm)
           --runbook PATH     measure this runbook binary (e.g. an older build)
+          --peers            (bench/run) make bench/.venv with ansible-core and pyinfra from
+                             PyPI and add the `peers` workload (Ansible, pyinfra: W0, W1)
+          --venv DIR         the peers' virtual environment (bench/run --peers passes it)
+          --peer-items N     items of the peers' W1 (default: Ansible 100, pyinfra 1000;
+                             --quick: 20 and 100)
+          --disk-scratch DIR a directory on disk for W4's on-disk MariaDB (default: $TMPDIR)
+          --project DIR      the project (scripts/, stdlib/, schema/; default: found upwards)
           --list             list the workloads
         With no WORKLOAD every workload runs. Exit status: 0 targets met or missed by at
         most 50%, 1 a target missed by more than 50%, 2 bad invocation or build failure.
@@ -65,12 +82,20 @@ struct BenchOptions: Sendable {
             case "--quick": options.quick = true
             case "--iterations", "-n": options.iterations = try positive(argument)
             case "--repetitions", "-r": options.repetitions = try positive(argument)
-            case "--scratch", "--runbook":
+            case "--peer-items": options.peerItems = try positive(argument)
+            case "--scratch", "--runbook", "--disk-scratch", "--project", "--venv":
                 index += 1
                 guard index < arguments.count, arguments[index].hasPrefix("/") else {
                     throw BenchUsageError(message: "\(argument) needs an absolute path")
                 }
-                if argument == "--scratch" { options.scratch = arguments[index] } else { options.runbook = arguments[index] }
+                let path = arguments[index]
+                switch argument {
+                case "--scratch": options.scratch = path
+                case "--runbook": options.runbook = path
+                case "--disk-scratch": options.diskScratch = path
+                case "--project": options.project = path
+                default: options.venv = path
+                }
             case "--list": options.list = true
             case "--help", "-h": options.help = true
             default:
@@ -113,6 +138,8 @@ struct Workload: Sendable {
     var name: String
     var aliases: [String]
     var summary: String
+    /// Runs only when named, or (peers) when bench/run --peers made its environment.
+    var optIn = false
     var run: @Sendable (BenchOptions) throws -> Outcome
 }
 
@@ -131,10 +158,24 @@ enum Workloads {
         Workload(name: "w3-bridge", aliases: ["w3", "bridge"],
                  summary: "calls/s of a no-op Swift host function vs a Lua and a C function",
                  run: BridgeWorkload.run),
+        Workload(name: "w4-db", aliases: ["w4", "db"],
+                 summary: "10,000 single-row INSERTs through db.exec vs libmariadb prepared statements (private MariaDB)",
+                 run: DbWorkload.run),
+        Workload(name: "w5-nginx", aliases: ["w5", "nginx"],
+                 summary: "the nginx config of 10,000 installs (2 sites each): render, and load+render+write; linear growth",
+                 run: NginxWorkload.run),
+        Workload(name: "w6-install", aliases: ["w6", "install"],
+                 summary: "`install` on the demo world: dry-run (engine time) and real run, then undo",
+                 run: InstallWorkload.run),
+        Workload(name: "peers", aliases: ["ansible", "pyinfra"],
+                 summary: "Ansible and pyinfra doing W0 and W1 (bench/run --peers installs them from PyPI)",
+                 optIn: true, run: PeersWorkload.run),
     ]
 
-    static func select(_ names: [String]) throws -> [Workload] {
-        if names.isEmpty { return all }
+    /// No names: every workload that is not opt-in, and the peers when their environment
+    /// is there (bench/run --peers).
+    static func select(_ names: [String], peers: Bool = false) throws -> [Workload] {
+        if names.isEmpty { return all.filter { !$0.optIn || peers } }
         return try names.map { name in
             let key = name.lowercased()
             guard let workload = all.first(where: { $0.name == key || $0.aliases.contains(key) }) else {

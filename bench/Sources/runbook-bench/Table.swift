@@ -36,6 +36,11 @@ func printTable(_ rows: [TableRow]) {
 /// Milliseconds from nanoseconds: "4.12 ms".
 func milliseconds(_ nanoseconds: Double) -> String { fixed(nanoseconds / 1e6, 2) + " ms" }
 
+/// Milliseconds, or seconds from 10 s up: "4.12 ms", "12.50 s".
+func duration(_ nanoseconds: Double) -> String {
+    nanoseconds >= 1e10 ? fixed(nanoseconds / 1e9, 2) + " s" : milliseconds(nanoseconds)
+}
+
 /// Mebibytes from bytes: "9.8 MiB".
 func mebibytes(_ bytes: Double) -> String { fixed(bytes / 1_048_576, 1) + " MiB" }
 

@@ -34,7 +34,7 @@ if options.list {
 
 let selected: [Workload]
 do {
-    selected = try Workloads.select(options.workloads)
+    selected = try Workloads.select(options.workloads, peers: options.venv != nil)
 } catch let error as BenchUsageError {
     printError("runbook-bench: \(error.message)")
     exit(2)
@@ -53,4 +53,6 @@ for (index, workload) in selected.enumerated() {
         status = 2
     }
 }
+// The private MariaDB servers W4 and W5 started (stopped here, after the last workload).
+SharedDatabases.stopAll()
 exit(status)
