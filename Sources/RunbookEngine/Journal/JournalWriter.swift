@@ -9,6 +9,10 @@ public final class JournalWriter {
     public let durable: Bool
     private let redactor: Redactor
     private var stamp = Clock.ISO8601Stamp()
+    /// Test hooks of the reliability campaigns (docs/reliability.md); nil in normal use.
+    private let hooks = FaultHooks.fromEnvironment
+    private var stepsStarted = 0
+    private var undoneCount = 0
 
     public init(path: String, durable: Bool, redactor: Redactor) throws {
         self.path = path
@@ -45,6 +49,27 @@ public final class JournalWriter {
         // A journal that cannot be written is reported by the next sync; the run goes on
         // only as far as the caller decides.
         _ = try? Posix.writeAll(descriptor, line, path: path)
+        if let hooks { fire(hooks, type, fields) }
+    }
+
+    /// The campaigns' crash and interrupt points, taken right after the record that marks
+    /// them is written (so the journal holds it, as it would after a real crash there).
+    private func fire(_ hooks: FaultHooks, _ type: String, _ fields: [(String, JSON)]) {
+        func seq() -> Int? { fields.first { $0.0 == "seq" }?.1.intValue.map(Int.init) }
+        switch type {
+        case "intent":
+            if let n = hooks.crashBeforeEffect, seq() == n { kill(getpid(), SIGKILL) }
+        case "applied":
+            if let n = hooks.signalAfterEffect, seq() == n { raise(SIGTERM) }
+        case "step_started":
+            stepsStarted += 1
+            if let n = hooks.signalAtStep, stepsStarted == n { raise(SIGTERM) }
+        case "undone":
+            undoneCount += 1
+            if let n = hooks.crashAfterUndone, undoneCount == n { kill(getpid(), SIGKILL) }
+        default:
+            break
+        }
     }
 
     public func sync() { fsync(descriptor) }
@@ -57,6 +82,33 @@ public final class JournalWriter {
         let text = value.serialized
         return redactor.mask(text) != text
     }
+}
+
+/// Where the reliability campaigns stop a process (environment variables, read once; for
+/// tests only, like RUNBOOK_CRASH_AFTER_EFFECT):
+///
+///   RUNBOOK_CRASH_BEFORE_EFFECT=N  SIGKILL right after effect N's intent is journaled, before
+///                                  it is applied (undo sees an intent without an outcome)
+///   RUNBOOK_SIGNAL_AFTER_EFFECT=N  SIGTERM to itself right after effect N is applied
+///   RUNBOOK_SIGNAL_AT_STEP=N       SIGTERM to itself right as the Nth step starts
+///   RUNBOOK_CRASH_AFTER_UNDONE=N   SIGKILL right after the Nth effect is undone (by the
+///                                  automatic undo of a failed run or by `runbook undo`)
+struct FaultHooks {
+    var crashBeforeEffect: Int?
+    var signalAfterEffect: Int?
+    var signalAtStep: Int?
+    var crashAfterUndone: Int?
+
+    static let fromEnvironment: FaultHooks? = {
+        func number(_ name: String) -> Int? { Posix.environment(name).flatMap { Int($0) } }
+        let hooks = FaultHooks(crashBeforeEffect: number("RUNBOOK_CRASH_BEFORE_EFFECT"),
+                               signalAfterEffect: number("RUNBOOK_SIGNAL_AFTER_EFFECT"),
+                               signalAtStep: number("RUNBOOK_SIGNAL_AT_STEP"),
+                               crashAfterUndone: number("RUNBOOK_CRASH_AFTER_UNDONE"))
+        let none = hooks.crashBeforeEffect == nil && hooks.signalAfterEffect == nil && hooks.signalAtStep == nil
+            && hooks.crashAfterUndone == nil
+        return none ? nil : hooks
+    }()
 }
 
 /// Reads a journal back (for undo, log and history).

@@ -1,0 +1,237 @@
+// Campaign 1 of issue 7 (docs/reliability.md): crash and interrupt at every point of the
+// shipped runbooks on the demo world, then `runbook undo RUN_ID`, and compare the world's
+// fingerprint (ReliabilitySupport.swift) with the one taken before. The points:
+//
+//   kill-after-effect   SIGKILL right after effect k is applied (RUNBOOK_CRASH_AFTER_EFFECT)
+//   kill-before-effect  SIGKILL after effect k's intent is journaled, before it is applied
+//                       (RUNBOOK_CRASH_BEFORE_EFFECT): undo sees an intent without outcome
+//   term-after-effect   SIGTERM right after effect k (RUNBOOK_SIGNAL_AFTER_EFFECT): the
+//                       failure path runs (automatic undo, cleanup and finally hooks)
+//   term-at-step        SIGTERM as step k starts (RUNBOOK_SIGNAL_AT_STEP)
+//   kill-during-undo    a finished run, then `runbook undo` SIGKILLed right after its j-th
+//                       reversed effect (RUNBOOK_CRASH_AFTER_UNDONE), then undo again
+//
+// Every point: the world is identical to the one before (or differs only where the runbook
+// declares its effects cannot be undone, checked exactly), and a second undo is refused.
+
+import Foundation
+import Testing
+@testable import RunbookEngine
+
+enum CrashPoint: String, CaseIterable {
+    case killAfterEffect = "kill-after-effect"
+    case killBeforeEffect = "kill-before-effect"
+    case termAfterEffect = "term-after-effect"
+    case termAtStep = "term-at-step"
+    case killDuringUndo = "kill-during-undo"
+
+    var variable: String {
+        switch self {
+        case .killAfterEffect: return "RUNBOOK_CRASH_AFTER_EFFECT"
+        case .killBeforeEffect: return "RUNBOOK_CRASH_BEFORE_EFFECT"
+        case .termAfterEffect: return "RUNBOOK_SIGNAL_AFTER_EFFECT"
+        case .termAtStep: return "RUNBOOK_SIGNAL_AT_STEP"
+        case .killDuringUndo: return "RUNBOOK_CRASH_AFTER_UNDONE"
+        }
+    }
+}
+
+/// One runbook's crash campaign on a campaign world whose current state is the "before".
+final class CrashCampaign {
+    let name: String
+    let world: CampaignWorld
+    /// What follows `runbook run`.
+    let arguments: [String]
+    /// Fingerprint keys ("table aexample1.vars") that `runbook undo` leaves changed because
+    /// the runbook's effects on them cannot be undone (`!`, listed by undo as such), with
+    /// `reset` to put them back between points. Everything else must be identical.
+    var irreversible: [String] = []
+    var reset: (() throws -> Void)?
+    /// What a failed run's own failure path leaves for `runbook undo` (its queue record).
+    var leftByFailurePath: [String] = []
+
+    private(set) var pristine = Fingerprint()
+    private(set) var effects = 0
+    private(set) var steps = 0
+    private(set) var undoable = 0
+    private(set) var tried: [CrashPoint: Int] = [:]
+    private(set) var hooksRan = 0
+    private(set) var failed = false
+
+    init(_ name: String, world: CampaignWorld, arguments: [String]) {
+        self.name = name
+        self.world = world
+        self.arguments = arguments
+    }
+
+    /// A full run and its undo: counts the effects, steps and reversed effects, and checks
+    /// that the undo of a finished run restores the world.
+    func prepare() throws {
+        pristine = try world.fingerprint()
+        let run = try world.runbook(["run"] + arguments + ["--json"])
+        guard run.exitCode == 0, let id = run.runID else { throw TestSetupError("\(name): the run does not succeed\n\(run)") }
+        effects = run.events("effect_applied").count
+        steps = run.events("step_started").count
+        let undo = try world.runbook(["undo", id, "--json"])
+        #expect(undo.exitCode == 0, "\(name): undo of the finished run\n\(undo)")
+        undoable = try world.journal(id).filter { $0["t"]?.stringValue == "undone" }.count
+        try expectRestored("\(name): undo of the finished run", statusOf: id)
+    }
+
+    /// `runbook undo` left the world as before (but for the declared irreversible keys,
+    /// then reset), and a second undo is refused.
+    @discardableResult
+    private func expectRestored(_ what: String, statusOf id: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Bool {
+        let now = try world.settledFingerprint(like: pristine)
+        let differing = now.differingKeys(from: pristine)
+        let unexpected = differing.filter { key in !irreversible.contains { key == $0 || key.hasPrefix($0 + ".") } }
+        #expect(unexpected.isEmpty, "\(what): the world differs from before:\n\(now.differences(from: pristine))", sourceLocation: sourceLocation)
+        let again = try world.runbook(["undo", id])
+        #expect(again.exitCode == 2 && again.stderr.contains("already undone"), "\(what): a second undo is refused\n\(again)",
+                sourceLocation: sourceLocation)
+        if !differing.isEmpty, let reset {
+            try reset()
+            let after = try world.settledFingerprint(like: pristine)
+            #expect(after == pristine, "\(what): after the reset\n\(after.differences(from: pristine))", sourceLocation: sourceLocation)
+            if after != pristine { return false }
+        }
+        return unexpected.isEmpty && again.exitCode == 2
+    }
+
+    /// Runs the points of `point` (all in full mode, every `quickStride`-th in quick mode).
+    func run(_ point: CrashPoint, quickStride: Int) throws {
+        guard !failed else { return }
+        let count: Int
+        switch point {
+        case .killAfterEffect, .killBeforeEffect, .termAfterEffect: count = effects
+        case .termAtStep: count = steps
+        case .killDuringUndo: count = undoable
+        }
+        var points = Reliability.points(count, quickStride: quickStride)
+        // RUNBOOK_RELIABILITY_ONLY="term-after-effect=71,72" retries just those (to chase one).
+        if let only = Posix.environment("RUNBOOK_RELIABILITY_ONLY") {
+            let parts = only.split(separator: "=", maxSplits: 1).map(String.init)
+            points = parts.count == 2 && parts[0] == point.rawValue ? parts[1].split(separator: ",").compactMap { Int($0) } : []
+        }
+        for k in points {
+            tried[point, default: 0] += 1
+            let ok = try attempt(point, k)
+            if !ok {
+                failed = true
+                Issue.record("\(name): \(point.rawValue) k=\(k) failed (see above); the campaign stops here")
+                return
+            }
+        }
+    }
+
+    private func attempt(_ point: CrashPoint, _ k: Int) throws -> Bool {
+        let what = "\(name) \(point.rawValue) k=\(k)"
+        let environment = [point.variable: String(k)]
+        if point == .killDuringUndo {
+            let run = try world.runbook(["run"] + arguments + ["--json"])
+            guard run.exitCode == 0, let id = run.runID else {
+                Issue.record("\(what): the run failed\n\(run)")
+                return false
+            }
+            let killed = try world.runbook(["undo", id], environment: environment)
+            #expect(killed.signal == SIGKILL, "\(what): undo should have been killed\n\(killed)")
+            #expect(try world.status(of: id) == "undo-crashed", "\(what): history shows the undo crashed")
+            let undo = try world.runbook(["undo", id])
+            #expect(undo.exitCode == 0, "\(what): undo after the crashed undo\n\(undo)")
+            try KnownDefect.deferredReloadLostByCrashedUndo(world, like: pristine, what)
+            return try expectRestored(what, statusOf: id) && killed.signal == SIGKILL && undo.exitCode == 0
+        }
+
+        let run = try world.runbook(["run"] + arguments + ["--json"], environment: environment)
+        guard let id = run.runID else {
+            Issue.record("\(what): no run id\n\(run)")
+            return false
+        }
+        var ok = true
+        switch point {
+        case .killAfterEffect, .killBeforeEffect:
+            ok = run.signal == SIGKILL
+            #expect(ok, "\(what): the run should have been killed\n\(run)")
+            #expect(try world.status(of: id) == "crashed", "\(what): history shows the run crashed")
+            let undo = try world.runbook(["undo", id])
+            #expect(undo.exitCode == 0, "\(what): undo\n\(undo)")
+            ok = ok && undo.exitCode == 0
+        case .termAfterEffect, .termAtStep:
+            ok = run.exitCode == 130
+            #expect(ok, "\(what): an interrupted run exits 130\n\(run)")
+            let records = try world.journal(id)
+            let failing = records.first { $0["t"]?.stringValue == "run_failing" }
+            #expect(failing?["interrupted"]?.boolValue == true, "\(what): the failure path ran as an interrupt\n\(run)")
+            let hookFailures = records.filter { $0["t"]?.stringValue == "hook_failed" }
+            #expect(hookFailures.isEmpty, "\(what): a hook failed: \(hookFailures.map(\.serialized))")
+            hooksRan += records.filter { $0["t"]?.stringValue == "hook_ran" }.count
+            // What the failure path left: nothing but what the runbook keeps on failure.
+            let left = try world.settledFingerprint(like: pristine).differingKeys(from: pristine)
+                .filter { key in !(leftByFailurePath + irreversible).contains { key == $0 || key.hasPrefix($0 + ".") } }
+            #expect(left.isEmpty, "\(what): the interrupted run left \(left)")
+            let status = try world.status(of: id)
+            #expect(status == "interrupted" || status == "undone", "\(what): status \(status ?? "-")")
+            let undo = try world.runbook(["undo", id])
+            if status == "undone" {
+                #expect(undo.exitCode == 2 && undo.stderr.contains("already undone"), "\(what)\n\(undo)")
+            } else {
+                #expect(undo.exitCode == 0, "\(what): undo\n\(undo)")
+                ok = ok && undo.exitCode == 0
+            }
+            ok = ok && left.isEmpty && hookFailures.isEmpty
+        case .killDuringUndo:
+            break
+        }
+        return try expectRestored(what, statusOf: id) && ok
+    }
+
+    func report() {
+        var figures: [(String, Int)] = [("effects", effects), ("steps", steps)]
+        for point in CrashPoint.allCases { figures.append((point.rawValue, tried[point] ?? 0)) }
+        figures.append(("points", tried.values.reduce(0, +)))
+        figures.append(("cleanup_hooks_ran", hooksRan))
+        figures.append(("failures", failed ? 1 : 0))
+        Reliability.report("crash \(name)", figures)
+    }
+}
+
+/// Defects the campaigns found in code this campaign may not change (Sources/RunbookEngine/
+/// Run/, owned by the UX work): recorded as known issues, so the test fails once they are
+/// fixed and the wrapper must go, and the world is put right so the campaign goes on.
+enum KnownDefect {
+    /// `runbook undo` journals an effect as `undone` when its undo steps are queued, but a
+    /// reload (UndoRunner.deferred) runs only after every other undo step. An undo killed in
+    /// between leaves the reload "undone" in the journal without having run: the next undo
+    /// skips it, and nginx keeps serving the configuration of the undone run although its
+    /// files are restored. Fix (UndoProcess.run): journal `undone` for an entry with
+    /// deferred steps only after those steps ran (`undo_failed` if one fails).
+    static func deferredReloadLostByCrashedUndo(_ world: CampaignWorld, like pristine: Fingerprint, _ what: String) throws {
+        let now = try world.settledFingerprint(like: pristine, timeout: 2)
+        let differing = now.differingKeys(from: pristine)
+        guard !differing.isEmpty, differing.allSatisfy({ $0.hasPrefix("served ") }) else { return }
+        withKnownIssue("\(what): a reload queued by a killed undo is lost: nginx serves the undone configuration") {
+            Issue.record("\(what): nginx still serves the undone run's configuration: \(differing.prefix(3))")
+        }
+        _ = try system(["nginx", "-c", world.root + "/usr/local/etc/nginx/nginx.conf", "-s", "reload"])
+    }
+}
+
+@Suite(.serialized) struct ReliabilityCrashTests {
+    /// The runbook's effects and steps, each point type: quick mode tries every point of
+    /// kill-after-effect and a sample of the others.
+    static let quickStrides: [(CrashPoint, Int)] = [(.killAfterEffect, 1), (.killBeforeEffect, 5), (.termAfterEffect, 5),
+                                                    (.termAtStep, 3), (.killDuringUndo, 12)]
+
+    @Test func installSurvivesACrashAtEveryPoint() throws {
+        let world = try CampaignWorld(probeHosts: ["shop.example.com", "www.shop.example.com"])
+        let campaign = CrashCampaign("install", world: world, arguments: [
+            "install", "--email", "crash@example.com", "--hostname", "shop.example.com,www.shop.example.com", "--plan", "paid",
+        ])
+        // on_failure = "undo": the queue record, written failed by its cleanup hook.
+        campaign.leftByFailurePath = ["table internal.queue"]
+        try campaign.prepare()
+        #expect(campaign.effects > 60, "install applies its many effects (\(campaign.effects))")
+        for (point, stride) in Self.quickStrides { try campaign.run(point, quickStride: stride) }
+        campaign.report()
+    }
+}
