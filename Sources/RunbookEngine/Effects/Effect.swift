@@ -26,6 +26,10 @@ public protocol Effect {
     var identity: JSON { get }
     /// Effects that reach another host make the journal fsync first.
     var reachesAnotherHost: Bool { get }
+    /// A change that takes microseconds (one mkdir, symlink or small write): its console
+    /// line may wait to be written with the next ones when stdout is not a terminal.
+    /// Before any other effect starts, waiting lines are written.
+    var isQuick: Bool { get }
 
     /// Reads the state the effect will change and returns how to put it back (saving
     /// overwritten files under `world.backups`). nil: it cannot be undone.
@@ -39,6 +43,7 @@ public protocol Effect {
 
 extension Effect {
     public var reachesAnotherHost: Bool { false }
+    public var isQuick: Bool { false }
     public func maskedSummary(_ redactor: Redactor) -> String { redactor.mask(summary) }
     public func simulate(_ overlay: Overlay) -> EffectOutcome { EffectOutcome() }
 }

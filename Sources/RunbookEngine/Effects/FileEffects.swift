@@ -9,7 +9,12 @@ public struct EffectPath: Sendable {
 struct MakeDirectory: Effect {
     let path: EffectPath
     let mode: UInt32
+    /// False when mkdir(2) alone gives exactly `mode`: the umask clears none of its bits,
+    /// it has no setuid/setgid/sticky bit, and the parent is not setgid (whose bit a new
+    /// directory inherits). Then the chmod after it is left out (W1, docs/performance.md).
+    var needsChmod = true
     var kind: String { "fs.mkdir" }
+    var isQuick: Bool { true }
     var sign: ChangeSign { .create }
     var summary: String { "create directory \(path.shown)" }
     var identity: JSON { .object([("path", .string(path.shown)), ("mode", .int(Int64(mode)))]) }
@@ -19,7 +24,7 @@ struct MakeDirectory: Effect {
     func apply(_ world: World) throws -> EffectOutcome {
         if mkdir(path.real, mode_t(mode)) != 0 { throw SystemError("mkdir", path.shown) }
         // mkdir applies the umask; the runbook asked for this exact mode.
-        chmod(path.real, mode_t(mode))
+        if needsChmod { chmod(path.real, mode_t(mode)) }
         return EffectOutcome()
     }
 
@@ -37,6 +42,7 @@ struct WriteFile: Effect {
     /// Content that must not be described (a password file): only its size is shown.
     let secret: Bool
     var kind: String { "fs.write" }
+    var isQuick: Bool { bytes.count <= 65536 }
     var sign: ChangeSign { replacing ? .change : .create }
     var summary: String { "\(replacing ? "change" : "write") \(path.shown) (\(bytes.count) bytes)" }
     var identity: JSON {
@@ -79,6 +85,7 @@ struct MakeSymlink: Effect {
     let realTarget: String
     let replacing: Bool
     var kind: String { "fs.symlink" }
+    var isQuick: Bool { true }
     var sign: ChangeSign { replacing ? .change : .create }
     var summary: String { "\(replacing ? "relink" : "link") \(path.shown) -> \(target)" }
     var identity: JSON { .object([("path", .string(path.shown)), ("target", .string(target))]) }
@@ -161,6 +168,7 @@ struct ChangeMode: Effect {
     let mode: UInt32
     let oldMode: UInt32
     var kind: String { "fs.chmod" }
+    var isQuick: Bool { true }
     var sign: ChangeSign { .change }
     var summary: String { "chmod \(path.shown) \(String(oldMode, radix: 8)) -> \(String(mode, radix: 8))" }
     var identity: JSON { .object([("path", .string(path.shown)), ("mode", .int(Int64(mode)))]) }
@@ -187,6 +195,7 @@ struct ChangeOwner: Effect {
     let gid: UInt32
     let old: (uid: UInt32, gid: UInt32)
     var kind: String { "fs.chown" }
+    var isQuick: Bool { true }
     var sign: ChangeSign { .change }
     var summary: String { "chown \(path.shown) to \(owner)" }
     var identity: JSON {

@@ -1,6 +1,8 @@
-// The write-ahead journal of one run: JSON Lines, one write(2) per record, so every
-// completed record survives a SIGKILL; fsynced at step boundaries, before effects that
-// cannot be undone or reach another host, at the end, and before every effect if durable.
+// The write-ahead journal of one run: JSON Lines, written with write(2) as records are
+// appended, so every completed record survives a SIGKILL; fsynced at step boundaries, before
+// effects that cannot be undone or reach another host, at the end, and before every effect
+// if durable. An effect's outcome may be held back until the next record (its event, which
+// follows at once): the two go out in one write(2) (docs/performance.md).
 
 public final class JournalWriter {
     public let path: String
@@ -13,6 +15,8 @@ public final class JournalWriter {
     private let hooks = FaultHooks.fromEnvironment
     private var stepsStarted = 0
     private var undoneCount = 0
+    /// Records appended with `holdBack` and not yet written.
+    private var held: [UInt8] = []
 
     public init(path: String, durable: Bool, redactor: Redactor) throws {
         self.path = path
@@ -22,10 +26,17 @@ public final class JournalWriter {
         guard descriptor >= 0 else { throw SystemError("open journal", path) }
     }
 
-    deinit { close(descriptor) }
+    deinit {
+        flush()
+        close(descriptor)
+    }
 
-    /// Appends one record (secrets masked) with the time it was written.
-    public func append(_ type: String, _ fields: [(String, JSON)]) {
+    /// Appends one record (secrets masked) with the time it was written. With `holdBack`,
+    /// the record is written together with the next one (or by the next sync), saving a
+    /// write(2): only for a record the caller follows at once with another, so nothing the
+    /// engine does can happen between them (a SIGKILL in between loses what a SIGKILL just
+    /// before the write would have lost).
+    public func append(_ type: String, _ fields: [(String, JSON)], holdBack: Bool = false) {
         // The bytes of JSON.object([("t", type), ("at", time)] + fields).serialized, written
         // straight into one buffer: three records per effect make this the hottest path of
         // a real run (docs/performance.md). The masking round trip through a String is
@@ -46,10 +57,32 @@ public final class JournalWriter {
         line.append(UInt8(ascii: "}"))
         if !redactor.isEmpty { line = Array(redactor.mask(String(decoding: line, as: UTF8.self)).utf8) }
         line.append(0x0a)
+        if holdBack {
+            held.append(contentsOf: line)
+        } else if held.isEmpty {
+            write(line)
+        } else {
+            held.append(contentsOf: line)
+            flush()
+        }
+        if let hooks {
+            // A crash point of the campaigns comes after the record it names is written.
+            flush()
+            fire(hooks, type, fields)
+        }
+    }
+
+    /// Writes the held-back records, if any.
+    private func flush() {
+        guard !held.isEmpty else { return }
+        write(held)
+        held.removeAll(keepingCapacity: true)
+    }
+
+    private func write(_ bytes: [UInt8]) {
         // A journal that cannot be written is reported by the next sync; the run goes on
         // only as far as the caller decides.
-        _ = try? Posix.writeAll(descriptor, line, path: path)
-        if let hooks { fire(hooks, type, fields) }
+        _ = try? Posix.writeAll(descriptor, bytes, path: path)
     }
 
     /// The campaigns' crash and interrupt points, taken right after the record that marks
@@ -72,7 +105,10 @@ public final class JournalWriter {
         }
     }
 
-    public func sync() { fsync(descriptor) }
+    public func sync() {
+        flush()
+        fsync(descriptor)
+    }
 
     /// True when writing `value` would mask a secret in it: the journal would then hold
     /// "***" where the value was, so it cannot be replayed (undo data).

@@ -16,22 +16,34 @@ enum FsModule {
             if let info = session.view.info(real) {
                 guard info.kind == .directory else { throw LuaHostFailure("fs.mkdir \(path): exists and is not a directory") }
                 session.noChange("directory \(path)")
+                session.knownDirectory = real
                 call.push(false)
                 return 1
             }
             var missing: [String] = [path]
+            var existingParent: FileInfo?
             if parents {
                 var parent = PathName.parent(path)
-                while parent != "/", session.view.info(try session.paths.real(parent)) == nil {
+                while parent != "/" {
+                    existingParent = session.view.info(try session.paths.real(parent))
+                    if existingParent != nil { break }
                     missing.append(parent)
                     parent = PathName.parent(parent)
                 }
-            } else if session.view.info(try session.paths.real(PathName.parent(path)))?.kind != .directory {
-                throw LuaHostFailure("fs.mkdir \(path): the parent directory does not exist (pass parents = true)")
+            } else {
+                existingParent = session.view.info(try session.paths.real(PathName.parent(path)))
+                guard existingParent?.kind == .directory else {
+                    throw LuaHostFailure("fs.mkdir \(path): the parent directory does not exist (pass parents = true)")
+                }
             }
+            // mkdir(2) alone gives exactly `mode` unless the umask clears some of its bits, it
+            // has special bits, or a setgid parent passes its bit down the new directories.
+            let exactWithoutChmod = mode & 0o7000 == 0 && mode & Posix.fileCreationMask == 0
+                && existingParent.map { $0.kind == .directory && $0.mode & 0o2000 == 0 } == true
             for directory in missing.reversed() {
-                try session.perform(MakeDirectory(path: try session.effectPath(directory), mode: mode))
+                try session.perform(MakeDirectory(path: try session.effectPath(directory), mode: mode, needsChmod: !exactWithoutChmod))
             }
+            session.knownDirectory = real
             call.push(true)
             return 1
         }
@@ -80,7 +92,11 @@ enum FsModule {
                     return 1
                 }
             }
-            guard session.view.info(PathName.parent(link.real))?.kind == .directory else {
+            // The directory fs.mkdir made or found just before (a site's folder, then its
+            // links) is not looked up again.
+            guard PathName.parent(link.real) == session.knownDirectory
+                || session.view.info(PathName.parent(link.real))?.kind == .directory
+            else {
                 throw LuaHostFailure("fs.symlink \(path): the directory \(PathName.parent(path)) does not exist")
             }
             try session.perform(MakeSymlink(path: link, target: target, realTarget: realTarget, replacing: existing != nil))

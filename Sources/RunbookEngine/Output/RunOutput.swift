@@ -15,25 +15,49 @@ public final class RunOutput {
     let colour: Bool
     private var progressShown = false
     private var lastProgressEvent = 0.0
+    /// When stdout is not a terminal (a log file, a pipe), the lines of quick effects are
+    /// gathered and written together instead of one write(2) each (W1, docs/performance.md):
+    /// with the next other line, before any effect that is not quick, or once 16 KiB or
+    /// 0.2 s of them have gathered. A terminal gets every line at once.
+    private let batchesQuickLines: Bool
+    private var batch: [UInt8] = []
+    private var batchStarted = 0.0
 
     public init(mode: OutputMode, redactor: Redactor) {
         self.mode = mode
         self.redactor = redactor
         colour = mode == .human && isatty(1) == 1 && Posix.environment("NO_COLOR") == nil
+        batchesQuickLines = mode == .human && isatty(1) == 0
     }
 
     // MARK: Writing
 
-    func line(_ text: String, to descriptor: Int32 = 1) {
+    func line(_ text: String, to descriptor: Int32 = 1, quick: Bool = false) {
         guard mode == .human else { return }
         clearProgress()
+        let masked = redactor.mask(text)
+        if quick && batchesQuickLines && descriptor == 1 {
+            let now = Clock.monotonic()
+            if batch.isEmpty { batchStarted = now }
+            batch.append(contentsOf: masked.utf8)
+            batch.append(0x0a)
+            if batch.count >= 16384 || now - batchStarted >= 0.2 { writeBatch() }
+            return
+        }
+        writeBatch()
         // One buffer with the newline, without another String on the way.
         var bytes: [UInt8] = []
-        let masked = redactor.mask(text)
         bytes.reserveCapacity(masked.utf8.count + 1)
         bytes.append(contentsOf: masked.utf8)
         bytes.append(0x0a)
         _ = try? Posix.writeAll(descriptor, bytes, path: "stdout")
+    }
+
+    /// Writes the gathered lines of quick effects, if any.
+    func writeBatch() {
+        guard !batch.isEmpty else { return }
+        _ = try? Posix.writeAll(1, batch, path: "stdout")
+        batch.removeAll(keepingCapacity: true)
     }
 
     /// One event: to the journal always, to stdout as JSON in --json mode.
@@ -63,7 +87,7 @@ public final class RunOutput {
         line(paint("▶ ", "34") + name)
     }
 
-    func effect(_ record: EffectRecord, dryRun: Bool) {
+    func effect(_ record: EffectRecord, dryRun: Bool, quick: Bool = false) {
         event(dryRun ? "effect_planned" : "effect_applied", record.json.objectValue ?? [])
         // A switch, not a dictionary literal built for every effect.
         let code: String
@@ -73,12 +97,12 @@ public final class RunOutput {
         case .remove: code = "31"
         case .irreversible: code = "35"
         }
-        line("  " + paint(record.sign.rawValue, code) + " " + record.summary)
+        line("  " + paint(record.sign.rawValue, code) + " " + record.summary, quick: quick)
     }
 
     func noChange(_ summary: String) {
         event("no_change", [("summary", .string(summary))])
-        line(paint("  = " + summary + " (already so)", "2"))
+        line(paint("  = " + summary + " (already so)", "2"), quick: true)
     }
 
     func log(_ level: String, _ message: String) {
@@ -104,6 +128,7 @@ public final class RunOutput {
         let filled = Int(Double(width) * Double(done) / Double(total))
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: max(0, width - filled))
         let text = "\r  \(bar) \(done)/\(total)"
+        writeBatch()
         _ = try? Posix.writeAll(1, Array(text.utf8), path: "stdout")
         progressShown = true
     }
@@ -147,6 +172,7 @@ public final class RunOutput {
     func error(_ text: String) {
         guard mode == .human else { return }
         clearProgress()
+        writeBatch()
         let masked = redactor.mask(text) + "\n"
         _ = try? Posix.writeAll(2, Array(masked.utf8), path: "stderr")
     }

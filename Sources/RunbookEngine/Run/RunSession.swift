@@ -31,6 +31,9 @@ public final class RunSession {
     /// service.reload calls waiting for the end of the step.
     var pendingReloads: [PendingReload] = []
     var finallyHooks: [LuaRef] = []
+    /// The real path of the directory fs.mkdir last made or found, while no effect that
+    /// could remove it has run since (fs.symlink skips its parent check there).
+    var knownDirectory: String?
 
     public var isDryRun: Bool { executor.isDryRun }
 
@@ -62,13 +65,16 @@ public final class RunSession {
     @discardableResult
     public func perform(_ effect: any Effect) throws -> EffectOutcome {
         try requireRunning(effect.kind)
+        // Lines held back for a batch are written before anything that may take a while.
+        if !effect.isQuick { output.writeBatch() }
+        if !(effect is MakeDirectory || effect is MakeSymlink || effect is WriteFile) { knownDirectory = nil }
         var record = EffectRecord(seq: effects.count + 1, step: currentStep, kind: effect.kind, sign: effect.sign,
                                   summary: effect.maskedSummary(redactor), identity: effect.identity, result: nil)
         let outcome = try executor.perform(effect, record: record)
         record.result = outcome.result
         effects.append(record)
         effectsInCurrentStep += 1
-        output.effect(record, dryRun: isDryRun)
+        output.effect(record, dryRun: isDryRun, quick: effect.isQuick)
         return outcome
     }
 

@@ -36,6 +36,13 @@ public struct FileInfo: Equatable, Sendable {
 }
 
 public enum Posix {
+    /// The process's umask, read once (umask(2) can only be read by setting it).
+    public static let fileCreationMask: UInt32 = {
+        let mask = umask(0o022)
+        umask(mask)
+        return UInt32(mask)
+    }()
+
     public static func lstatInfo(_ path: String) -> FileInfo? {
         var info = stat()
         guard lstat(path, &info) == 0 else { return nil }
