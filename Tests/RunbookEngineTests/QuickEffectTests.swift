@@ -1,0 +1,75 @@
+// The shortcuts of quick file effects (W1, docs/performance.md) change no outcome: fs.mkdir
+// still gives exactly the asked mode (a umask that clears bits, a setgid parent), a link in
+// the directory just made still finds it, and every console line of a run whose stdout is a
+// pipe arrives, in order, with the journal holding every outcome.
+
+import Testing
+@testable import RunbookEngine
+
+@Suite("Quick file effects")
+struct QuickEffectTests {
+    static let runbook = """
+        return runbook {
+          summary = "Directories with odd modes, links, and a slow effect between quick ones",
+          params = { dir = { type = "path", required = true } },
+          run = function(args)
+            local d = args.dir
+            step("Make", function()
+              fs.mkdir(d .. "/open", { mode = "0777" })          -- the umask (022) would clear 022
+              fs.mkdir(d .. "/setgid/child/grandchild")          -- under a setgid directory
+              fs.mkdir(d .. "/plain")
+              fs.symlink(d .. "/open", d .. "/plain/link")       -- in the directory just made
+              for i = 1, 300 do fs.mkdir(d .. "/many/m_" .. i) end
+            end)
+            step("After", function()
+              log.info("between the steps")
+              fs.write(d .. "/plain/last.txt", "last\\n")
+            end)
+          end,
+        }
+        """
+
+    @Test("modes are exact, links land, every line arrives in order and every outcome is journaled")
+    func quickEffectsKeepTheirOutcomes() throws {
+        let sandbox = try Sandbox()
+        try Files.mkdir(sandbox.tree + "/setgid", mode: 0o755)
+        #expect(chmod(sandbox.tree + "/setgid", 0o2755) == 0)
+        try sandbox.addRunbook("quick", Self.runbook)
+
+        let result = try sandbox.runbook(["run", "quick", "--dir", sandbox.tree])
+        #expect(result.exitCode == 0, "\(result)")
+
+        #expect(Posix.lstatInfo(sandbox.tree + "/open")?.mode == 0o777, "the umask is not applied to an asked mode")
+        #expect(Posix.lstatInfo(sandbox.tree + "/setgid/child")?.mode == 0o755, "a setgid parent's bit is not kept")
+        #expect(Posix.lstatInfo(sandbox.tree + "/setgid/child/grandchild")?.mode == 0o755)
+        #expect(Posix.lstatInfo(sandbox.tree + "/plain")?.mode == 0o755)
+        #expect(Posix.lstatInfo(sandbox.tree + "/plain/link")?.kind == .symlink)
+
+        // stdout is a pipe here: the lines come in batches but all of them, in run order.
+        let lines = result.stdoutLines
+        let made = lines.filter { $0.contains("+ create directory") }
+        #expect(made.count == 1 + 2 + 1 + 1 + 300, "\(result)")
+        let order = ["create directory \(sandbox.tree)/open", "link \(sandbox.tree)/plain/link",
+                     "create directory \(sandbox.tree)/many/m_300", "✔ Make", "between the steps", "write \(sandbox.tree)/plain/last.txt",
+                     "done in"]
+        let positions = order.map { text in lines.firstIndex { $0.contains(text) } }
+        #expect(!positions.contains(nil), "a line is missing: \(order) in\n\(result)")
+        let found = positions.compactMap { $0 }
+        #expect(found == found.sorted(), "the lines are out of order: \(order) at \(positions)")
+
+        // The journal holds an outcome and an event for every effect.
+        guard let id = sandbox.runIDs().last else { Issue.record("no run"); return }
+        let journal = try Posix.readText(sandbox.state + "/runs/\(id)/journal.jsonl")
+        let records = journal.split(separator: "\n").compactMap { try? JSON.parse(String($0)) }
+        let effects = made.count + 2
+        #expect(records.filter { $0["t"]?.stringValue == "intent" }.count == effects)
+        #expect(records.filter { $0["t"]?.stringValue == "applied" }.count == effects)
+        #expect(records.filter { $0["t"]?.stringValue == "effect_applied" }.count == effects)
+
+        // And undo takes all of it back.
+        let undo = try sandbox.runbook(["undo", id])
+        #expect(undo.exitCode == 0, "\(undo)")
+        #expect(((try? Posix.list(sandbox.tree)) ?? []) == ["setgid"], "undo leaves only what was there")
+        #expect(((try? Posix.list(sandbox.tree + "/setgid")) ?? []).isEmpty)
+    }
+}
