@@ -17,6 +17,10 @@ public final class JournalWriter {
     private var undoneCount = 0
     /// Records appended with `holdBack` and not yet written.
     private var held: [UInt8] = []
+    /// A dry-run's journal is a record of the plan, not a write-ahead log (nothing is
+    /// applied): its records are written 16 KiB at a time, at the end of every step and by
+    /// every sync.
+    public var holdsEveryRecord = false
 
     public init(path: String, durable: Bool, redactor: Redactor) throws {
         self.path = path
@@ -57,8 +61,9 @@ public final class JournalWriter {
         line.append(UInt8(ascii: "}"))
         if !redactor.isEmpty { line = Array(redactor.mask(String(decoding: line, as: UTF8.self)).utf8) }
         line.append(0x0a)
-        if holdBack {
+        if holdBack || holdsEveryRecord {
             held.append(contentsOf: line)
+            if holdsEveryRecord && held.count >= 16384 { flush() }
         } else if held.isEmpty {
             write(line)
         } else {
@@ -73,7 +78,7 @@ public final class JournalWriter {
     }
 
     /// Writes the held-back records, if any.
-    private func flush() {
+    public func flush() {
         guard !held.isEmpty else { return }
         write(held)
         held.removeAll(keepingCapacity: true)

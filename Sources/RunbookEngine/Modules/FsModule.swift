@@ -22,16 +22,23 @@ enum FsModule {
             }
             var missing: [String] = [path]
             var existingParent: FileInfo?
+            func lookUp(_ parent: String) throws -> FileInfo? {
+                let real = try session.paths.real(parent)
+                if let known = session.knownParent, known.path == real { return known.info }
+                let info = session.view.info(real)
+                if let info { session.knownParent = (real, info) }
+                return info
+            }
             if parents {
                 var parent = PathName.parent(path)
                 while parent != "/" {
-                    existingParent = session.view.info(try session.paths.real(parent))
+                    existingParent = try lookUp(parent)
                     if existingParent != nil { break }
                     missing.append(parent)
                     parent = PathName.parent(parent)
                 }
             } else {
-                existingParent = session.view.info(try session.paths.real(PathName.parent(path)))
+                existingParent = try lookUp(PathName.parent(path))
                 guard existingParent?.kind == .directory else {
                     throw LuaHostFailure("fs.mkdir \(path): the parent directory does not exist (pass parents = true)")
                 }

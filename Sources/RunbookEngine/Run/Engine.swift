@@ -93,6 +93,7 @@ public final class Engine {
         } catch {
             return invocationFailure(RunbookError.usage("cannot write the run's state in \(store.directory): \(error)"), output: output)
         }
+        journal.holdsEveryRecord = options.dryRun
         output.journal = journal
         let locks = LockManager(directory: store.locksDirectory, runID: id, timeout: options.lockTimeout,
                                 databases: databases, lockDatabase: config.lockDatabase)

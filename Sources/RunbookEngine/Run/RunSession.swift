@@ -31,9 +31,11 @@ public final class RunSession {
     /// service.reload calls waiting for the end of the step.
     var pendingReloads: [PendingReload] = []
     var finallyHooks: [LuaRef] = []
-    /// The real path of the directory fs.mkdir last made or found, while no effect that
-    /// could remove it has run since (fs.symlink skips its parent check there).
+    /// The real path of the directory fs.mkdir last made or found, and the existing parent
+    /// it last looked up, while no effect that could remove or change them has run since:
+    /// a loop of fs.mkdir and fs.symlink looks each up once (W1, docs/performance.md).
     var knownDirectory: String?
+    var knownParent: (path: String, info: FileInfo)?
 
     public var isDryRun: Bool { executor.isDryRun }
 
@@ -67,7 +69,10 @@ public final class RunSession {
         try requireRunning(effect.kind)
         // Lines held back for a batch are written before anything that may take a while.
         if !effect.isQuick { output.writeBatch() }
-        if !(effect is MakeDirectory || effect is MakeSymlink || effect is WriteFile) { knownDirectory = nil }
+        if !(effect is MakeDirectory || effect is MakeSymlink || effect is WriteFile) {
+            knownDirectory = nil
+            knownParent = nil
+        }
         var record = EffectRecord(seq: effects.count + 1, step: currentStep, kind: effect.kind, sign: effect.sign,
                                   summary: effect.maskedSummary(redactor), identity: effect.identity, result: nil)
         let outcome = try executor.perform(effect, record: record)
@@ -94,7 +99,7 @@ public final class RunSession {
 
     func endStep(_ token: (index: Int, started: Double, outerCount: Int), failure: String?) {
         output.stepFinished(currentStep, failed: failure, duration: Clock.monotonic() - token.started, effects: effectsInCurrentStep)
-        if let journal = output.journal, !isDryRun { journal.sync() }
+        if let journal = output.journal { isDryRun ? journal.flush() : journal.sync() }
         steps.removeLast()
         effectsInCurrentStep += token.outerCount
     }

@@ -113,17 +113,21 @@ static void record(int fd, char *buffer, size_t size) {
     buffer[size - 1] = 'x';
 }
 
-/// The console of a run whose stdout is not a terminal: the lines of quick effects are
-/// written together, 16 KiB at a time (RunOutput's batch).
-static char console[16384 + 512];
-static size_t consoleUsed = 0;
-static void consoleLine(size_t size) {
-    memset(console + consoleUsed, 'x', size);
-    consoleUsed += size;
-    if (consoleUsed >= 16384) {
-        if (write(1, console, consoleUsed) < 0) { /* the floor does not care */ }
-        consoleUsed = 0;
+/// Lines written together, 16 KiB at a time: the console of a run whose stdout is not a
+/// terminal (the lines of quick effects), and a dry-run's journal.
+struct batch { int fd; size_t used; char bytes[16384 + 512]; };
+static struct batch console = { 1, 0, {0} }, planJournal = { -1, 0, {0} };
+static void batchLine(struct batch *b, size_t size) {
+    memset(b->bytes + b->used, 'x', size);
+    b->used += size;
+    if (b->used >= 16384) {
+        if (write(b->fd, b->bytes, b->used) < 0) { /* the floor does not care */ }
+        b->used = 0;
     }
+}
+static void batchEnd(struct batch *b) {
+    if (b->used > 0 && write(b->fd, b->bytes, b->used) < 0) { /* the floor does not care */ }
+    b->used = 0;
 }
 
 /// mode 0: real run, 1: dry-run, 2: undo.
@@ -133,6 +137,7 @@ static int journal_floor(int mode, const char *dir, long n, const char *target, 
     memset(buffer, 'x', sizeof buffer);
     int fd = open(journal, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) return fail("open", journal);
+    planJournal.fd = fd;
     if (mode == 2) {
         // undo reads the whole journal of the run first.
         int in = open(journal, O_RDONLY | O_CLOEXEC);
@@ -154,30 +159,32 @@ static int journal_floor(int mode, const char *dir, long n, const char *target, 
         for (long i = 1; i <= n; i++) {
             snprintf(site, sizeof site, "%s/site_%ld", dir, i);
             snprintf(link, sizeof link, "%s/site_%ld/lib", dir, i);
-            // fs.mkdir: the directory and its parent (the umask leaves 0755 whole, so no
-            // chmod); fs.symlink: the link (its parent is the directory just made). The
-            // effect's outcome and its event go out in one write.
+            // fs.mkdir: the directory (its parent is looked up once; the umask leaves 0755
+            // whole, so no chmod); fs.symlink: the link (its parent is the directory just
+            // made; a dry-run knows the link: it planned the directory). A real run writes
+            // an effect's outcome and event in one write; a dry-run's journal is batched.
             lstat(site, &info);
-            lstat(dir, &info);
+            if (i == 1) lstat(dir, &info);
             if (mode == 0) {
                 record(fd, buffer, 293);
                 if (mkdir(site, 0755) != 0) return fail("mkdir", site);
                 record(fd, buffer, 288);
             } else {
-                record(fd, buffer, 238);
+                batchLine(&planJournal, 238);
             }
-            consoleLine(46);
+            batchLine(&console, 46);
             if (mode == 0) {
                 lstat(link, &info);
                 record(fd, buffer, 385);
                 if (symlink(target, link) != 0) return fail("symlink", link);
                 record(fd, buffer, 339);
             } else {
-                record(fd, buffer, 285);
+                batchLine(&planJournal, 285);
             }
-            consoleLine(70);
+            batchLine(&console, 70);
         }
-        if (consoleUsed > 0 && write(1, console, consoleUsed) < 0) { /* the floor does not care */ }
+        batchEnd(&planJournal);
+        batchEnd(&console);
     }
     fsync(fd);
     close(fd);
