@@ -15,6 +15,13 @@ let staticSwiftRuntime: [LinkerSetting] = [
                  .when(platforms: [.linux])),
 ]
 
+// The MariaDB client headers (Debian, FreeBSD) for the targets that see the C API. CMariaDB
+// does not name its pkg-config entry: that would link libmariadb into every binary, and
+// runbook loads it on the first connection instead (Sources/MariaDBLoader/MariaDBLoader.c).
+let mariaDBHeaders = ["/usr/include/mariadb", "/usr/local/include/mariadb"]
+let mariaDBCFlags: [CSetting] = [.unsafeFlags(mariaDBHeaders.map { "-I" + $0 })]
+let mariaDBSwiftFlags: [SwiftSetting] = [.unsafeFlags(mariaDBHeaders.flatMap { ["-Xcc", "-I" + $0] })]
+
 let package = Package(
     name: "runbook",
     platforms: [.macOS(.v13)],
@@ -33,26 +40,29 @@ let package = Package(
         ),
         .systemLibrary(
             name: "CMariaDB",
-            pkgConfig: "libmariadb",
             providers: [.apt(["libmariadb-dev"])]
         ),
         // A safe, runbook-agnostic Lua 5.4 bridge: state, conversions, sandbox, budget.
         .target(name: "LuaBridge", dependencies: ["CLua"]),
         // A small MySQL/MariaDB client: prepared statements, transactions, typed errors.
-        .target(name: "MySQLClient", dependencies: ["CMariaDB"]),
+        // libmariadb is loaded on the first connection, not at start-up (MariaDBLoader.c).
+        .target(name: "MariaDBLoader", dependencies: ["CMariaDB"], cSettings: mariaDBCFlags),
+        .target(name: "MySQLClient", dependencies: ["CMariaDB", "MariaDBLoader"], swiftSettings: mariaDBSwiftFlags),
         // The runbook engine: declarations, effects, dry-run, journal, undo, CLI commands.
-        .target(name: "RunbookEngine", dependencies: ["LuaBridge", "MySQLClient"]),
+        .target(name: "RunbookEngine", dependencies: ["LuaBridge", "MySQLClient"], swiftSettings: mariaDBSwiftFlags),
         .target(
             name: "RunbookCLI",
             dependencies: [
                 "RunbookEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: mariaDBSwiftFlags
         ),
-        .executableTarget(name: "runbook", dependencies: ["RunbookCLI"], linkerSettings: staticSwiftRuntime),
+        .executableTarget(name: "runbook", dependencies: ["RunbookCLI"], swiftSettings: mariaDBSwiftFlags,
+                          linkerSettings: staticSwiftRuntime),
         .testTarget(name: "LuaBridgeTests", dependencies: ["LuaBridge"]),
-        .testTarget(name: "MySQLClientTests", dependencies: ["MySQLClient"]),
-        .testTarget(name: "RunbookEngineTests", dependencies: ["RunbookEngine", "RunbookCLI"]),
+        .testTarget(name: "MySQLClientTests", dependencies: ["MySQLClient"], swiftSettings: mariaDBSwiftFlags),
+        .testTarget(name: "RunbookEngineTests", dependencies: ["RunbookEngine", "RunbookCLI"], swiftSettings: mariaDBSwiftFlags),
         // Benchmarks (bench/run): a C baseline and the workload runner.
         .target(name: "CBenchSupport", dependencies: ["CLua"], path: "bench/Sources/CBenchSupport"),
         .executableTarget(
@@ -65,6 +75,7 @@ let package = Package(
         // W1/W2's baselines: the same mkdir/symlink/unlink system calls, from C.
         .executableTarget(name: "bench-fs", path: "bench/Sources/bench-fs"),
         // W4's baseline: the same INSERTs through libmariadb's prepared statements, from C.
-        .executableTarget(name: "bench-db", dependencies: ["CMariaDB"], path: "bench/Sources/bench-db"),
+        .executableTarget(name: "bench-db", dependencies: ["CMariaDB"], path: "bench/Sources/bench-db",
+                          cSettings: mariaDBCFlags, linkerSettings: [.linkedLibrary("mariadb")]),
     ]
 )

@@ -1,5 +1,6 @@
 // Connection: one session with a MySQL/MariaDB server (owns the MYSQL* handle).
 import CMariaDB
+import MariaDBLoader
 
 /// `mysql_library_init` must run once before any handle is created, and it is not
 /// thread-safe; Swift runs a global's initializer exactly once, atomically, on first use.
@@ -26,9 +27,11 @@ public final class Connection {
     /// `statementCacheCapacity` bounds the number of cached prepared statements.
     public init(_ options: ConnectionOptions, statementCacheCapacity: Int = 64) throws {
         guard libraryInitStatus == 0 else {
+            // The library is loaded here, on the first connection (Sources/MariaDBLoader).
+            let why = rb_mariadb_load_error().map { "cannot load the MariaDB client library: " + String(cString: $0) }
             throw DBError(
                 kind: .client, code: 2000, sqlState: "HY000",
-                message: "the MySQL client library failed to initialise", sql: nil)
+                message: why ?? "the MySQL client library failed to initialise", sql: nil)
         }
         try Self.validate(options)
         guard let mysql = mysql_init(nil) else {
