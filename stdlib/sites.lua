@@ -51,6 +51,7 @@
 
 local ids = require("ids")
 local ips = require("ips")
+local servers_config = require("servers")   -- (`servers` is the list of an install's servers below)
 
 local M = {}
 
@@ -85,12 +86,6 @@ function M.check_here(install, what)
   end
 end
 
--- How this server reaches another one (settings.servers."HOSTNAME"), as the install runbook reads it.
-local function server_settings(hostname)
-  local servers = type(settings.servers) == "table" and settings.servers or {}
-  return type(servers[hostname]) == "table" and servers[hostname] or nil
-end
-
 function M.servers(install)
   local list = {}
   local master = db.query_one("internal", "SELECT id, hostname, kind FROM handlers WHERE id = ?", { install.master_handler_id })
@@ -115,13 +110,7 @@ end
 
 function M.check_servers(install)
   local servers = M.servers(install)
-  for i = 2, #servers do
-    local server = server_settings(servers[i].hostname)
-    if not server or type(server.sync) ~= "string" then
-      error(("how does this server reach %s? set sync in [settings.servers.\"%s\"] (a folder, HOST: or rsync://)"):format(
-        servers[i].hostname, servers[i].hostname), 0)
-    end
-  end
+  for i = 2, #servers do servers_config.check(servers[i].hostname) end
   return servers
 end
 
@@ -260,7 +249,7 @@ function M.install_certificate(install, name, pem, key)
   put("")
   local servers = M.check_servers(install)
   for i = 2, #servers do
-    local sync = server_settings(servers[i].hostname).sync
+    local sync = servers_config.reach(servers[i].hostname).sync
     if sync:sub(1, 1) == "/" then
       put((sync:gsub("/+$", "")))
     else

@@ -140,7 +140,7 @@ import Testing
             (add + ["--private-ip", "10.0.0.3", "--movable-ip", "203.0.113.30", "--fixed-ip", "203.0.113.30"],
              "--fixed-ip 203.0.113.30 is also given as --movable-ip"),
             (["add-server", "--role", "dispatcher", "--hostname", "dispatch4.make-a-store.com", "--private-ip", "10.0.0.4"],
-             "how does this server reach dispatch4.make-a-store.com? set sync (a folder, HOST: or rsync://) in [settings.servers.\"dispatch4.make-a-store.com\"]"),
+             "how does this server reach dispatch4.make-a-store.com? set sync in [settings.servers.\"dispatch4.make-a-store.com\"] (a folder, HOST: or rsync://)"),
             (["add-server", "--role", "php", "--hostname", "php1.make-a-store.com", "--private-ip", "10.0.1.1", "--movable-ip", "203.0.113.30"],
              "--movable-ip is for a dispatcher: a PHP handler serves no sites"),
             (add + ["--private-ip", "10.0.0.3", "--carp", "carp 3"], "--carp must be an interface name like carp3, got carp 3"),

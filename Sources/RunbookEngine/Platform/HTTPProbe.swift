@@ -1,7 +1,8 @@
 // One plain-HTTP GET over a TCP socket, to see whether a site answers (the health sweep):
-// connect, send the request with the Host header asked for, read the status line, headers
-// and the start of the body, all within one deadline. No redirects, no TLS, no keep-alive:
-// a probe, not a browser. POSIX sockets only (no Foundation, like the rest of the engine).
+// connect, send an HTTP/1.0 request with the Host header asked for, read the status line,
+// headers and the start of the body, all within one deadline. No redirects, no TLS, no
+// keep-alive: a probe, not a browser. POSIX sockets only (no Foundation, like the rest of
+// the engine).
 
 /// What the probe asks for: `http://HOST[:PORT][/PATH]`.
 struct HTTPProbeURL: Equatable {
@@ -66,7 +67,9 @@ enum HTTPProbe {
         let deadline = started + Int(timeout * 1000)
         var hostValue = hostHeader ?? (url.host.contains(":") ? "[\(url.host)]" : url.host)
         if hostHeader == nil && url.port != 80 { hostValue += ":\(url.port)" }
-        let request = "GET \(url.path) HTTP/1.1\r\nHost: \(hostValue)\r\nUser-Agent: runbook-health-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+        // HTTP/1.0: the answer is never chunked and the server closes the connection after it; the
+        // Host header still picks the site (name-based servers read it in 1.0 requests too).
+        let request = "GET \(url.path) HTTP/1.0\r\nHost: \(hostValue)\r\nUser-Agent: runbook-health-probe\r\nAccept: */*\r\n\r\n"
 
         let connected = openConnection(url, deadline: deadline)
         guard case .success(let fd) = connected else {
@@ -81,7 +84,7 @@ enum HTTPProbe {
         var buffer = [UInt8](repeating: 0, count: 16384)
         var headerEnd: Int? = nil
         while true {
-            if let end = headerEnd, received.count - end >= maxBody { break }
+            if let end = headerEnd, received.count - (end + 4) >= maxBody { break }
             let wait = deadline - monotonicMilliseconds()
             if wait <= 0 {
                 if headerEnd != nil { break }
