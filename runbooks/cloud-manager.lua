@@ -8,6 +8,7 @@
 local ids = require("ids")
 local installs = require("installs")
 local install_handlers = require("install_handlers")
+local servers = require("servers")
 
 local CONNECTION = "internal"
 
@@ -53,48 +54,11 @@ local function in_network(ip, cidr)
   return address // size == network // size
 end
 
--- How this server reaches another one (settings.servers[HOSTNAME]: sync, cron_file), as the
--- install runbook reads it; nil when it is not configured.
-local function reach(hostname)
-  local server = settings_table("servers")[hostname]
-  return type(server) == "table" and server or nil
-end
-
--- The path of `path` on disk (under --root), for undo commands.
-local function on_disk(path)
-  return (context.root:gsub("/+$", "")) .. path
-end
-
-local function parent(path) return path:match("^(.*)/[^/]+$") end
-
--- Where a folder of this server is on the other server, when `sync` is a folder standing in
--- for it (the demo world's /srv/NAME); nil for HOST: and rsync://.
-local function folder_there(server, path)
-  if server.sync:sub(1, 1) == "/" then return (server.sync:gsub("/+$", "")) .. path end
-  return nil
-end
-
--- Copies a local folder to the same path on the other server. A first copy to a folder is
--- undone by removing it; over an existing copy (the shared code another install there
--- uses) the sync cannot be undone, nor over ssh or to an rsync daemon (the plan marks them !).
-local function push(server, folder, excludes)
-  local there = folder_there(server, folder)
-  if there then
-    if not fs.exists(parent(there)) then fs.mkdir(parent(there)) end
-    if fs.exists(there) then
-      log.info(there .. " is there already: brought up to date with this server's copy")
-      return rsync.push(folder .. "/", there .. "/", { delete = true, excludes = excludes })
-    end
-    return rsync.push(folder .. "/", there .. "/", { excludes = excludes, undo = { "rm", "-rf", "--", on_disk(there) } })
-  end
-  return rsync.push(folder .. "/", server.sync .. folder .. "/", { delete = true, excludes = excludes })
-end
-
 -- Removes a folder on the other server: with fs.remove when it is a folder here (undone
 -- from the run's backup), over ssh for HOST: (cannot be undone); an rsync daemon cannot
 -- remove, so that is left to the operator with a warning.
 local function remove_there(server, hostname, path)
-  local there = folder_there(server, path)
+  local there = servers.folder(server, path)
   if there then return fs.remove(there) end
   local host, prefix = server.sync:match("^([^/:]+):(.*)$")
   if host and not server.sync:find("^rsync://") then
@@ -236,14 +200,14 @@ return runbook {
     -- ------------------------------------------------------------------- list
     if action == "list" then
       step("List the cloud servers and their installs", function()
-        local servers = (args.ip or args.hostname) and { find_server() }
+        local listed = (args.ip or args.hostname) and { find_server() }
           or db.query(CONNECTION, "SELECT * FROM handlers WHERE kind = 'cloud' ORDER BY id")
         local install = args.id and installs.find(CONNECTION, args.id) or nil
-        if #servers == 0 then print("no cloud server in the handlers table") end
-        for _, server in ipairs(servers) do
+        if #listed == 0 then print("no cloud server in the handlers table") end
+        for _, server in ipairs(listed) do
           local on = installs_on(server)
           print(("%s: %s, default weight %d, %d install%s%s"):format(describe(server), server.kind, server.weight, #on,
-            #on == 1 and "" or "s", reach(server.hostname) and "" or " (no [settings.servers] entry: add-install cannot reach it)"))
+            #on == 1 and "" or "s", servers.reach(server.hostname) and "" or " (no [settings.servers] entry: add-install cannot reach it)"))
           for _, row in ipairs(on) do
             if not install or install.id == row.id then print(("  install %d (%s) weight %d"):format(row.id, row.fs_name, row.weight)) end
           end
@@ -277,7 +241,7 @@ return runbook {
       end)
 
       step("Check what the server needs before it gets installs", function()
-        local server = reach(args.hostname)
+        local server = servers.reach(args.hostname)
         if not server or type(server.sync) ~= "string" or type(server.cron_file) ~= "string" then
           log.warn(("add-install needs to know how to reach it: set sync and cron_file in [settings.servers.\"%s\"]"):format(args.hostname))
         end
@@ -356,7 +320,7 @@ return runbook {
               install.fs_name, server.hostname, e.weight), 0)
           end
         end
-        there = reach(server.hostname)
+        there = servers.reach(server.hostname)
         if not there or type(there.sync) ~= "string" or there.sync == "" then
           error(("how does this server reach %s? set sync in [settings.servers.\"%s\"] (a folder, HOST: or rsync://)"):format(
             server.hostname, server.hostname), 0)
@@ -370,20 +334,20 @@ return runbook {
             install.home_dir, master and master.hostname or "handler " .. install.master_handler_id), 0)
         end
         if not fs.exists(group.dir) then error(("the shared code %s is not on this server"):format(group.dir), 0) end
-        local folder = folder_there(there, "/")
+        local folder = servers.folder(there, "/")
         if folder and not fs.exists(folder) then
           error(("%s stands in for %s (settings.servers sync) and does not exist"):format(folder, server.hostname), 0)
         end
-        local home_there = folder_there(there, install.home_dir)
+        local home_there = servers.folder(there, install.home_dir)
         if home_there and fs.exists(home_there) then
           error(("%s already exists on %s, though the install is not on it: remove it there first"):format(install.home_dir, server.hostname), 0)
         end
       end)
 
       step("Syncs the install files and shared code", function()
-        push(there, group.dir)
+        servers.push(there, group.dir, { delete = true })
         -- The FTP tree's bind mounts are the install's own folders again: not copied twice.
-        push(there, install.home_dir, { "/heavymetal/tmp/ftp/*" })
+        servers.push(there, install.home_dir, { delete = true, excludes = { "/heavymetal/tmp/ftp/*" } })
       end)
 
       step("Also adds crons for that install on the new server", function()
@@ -462,7 +426,7 @@ return runbook {
 
     if #leaving > 0 then
       step("Remove the install files, shared code and crons from the server", function()
-        local there = reach(server.hostname)
+        local there = servers.reach(server.hostname)
         if not there or type(there.sync) ~= "string" or there.sync == "" then
           log.warn(("no [settings.servers.\"%s\"] sync: the files and crons of %s stay on the server (remove them there, or drop the server)")
             :format(server.hostname, names(leaving)))

@@ -1,5 +1,6 @@
--- stdlib/sites.lua: an install's sites, for the add-site and change-hostname runbooks (the
--- same rules as the install runbook's site steps: addresses, certificates). The guide: "Each
+-- stdlib/sites.lua: an install's sites, for the add-site, change-hostname and change-ssl
+-- runbooks (the same rules as the install runbook's site steps: addresses, certificates).
+-- The guide: "Each
 -- site is being inserted in the install_sites table. Also the ssl keys paths and info are
 -- stored here. In install_site_ips are inserted the IP's for each site"; "Adding a new site:
 -- $site->hostname = "http://wholesale.teacollection.com"; $site->secure_hostname =
@@ -29,13 +30,16 @@
 --       "installs"); sites.check_store(install) errors when that table does not exist
 --   sites.url(scheme, host) -> "http://host"; sites.url_host(url) -> its host in lower case;
 --   sites.with_host(url, host) -> the URL with that host (scheme, port and path kept)
---   sites.check_certificate(pem, key, hostname)  errors unless the PEM file is a certificate
---       that covers `hostname` (openssl x509 -checkhost: SAN and wildcards as browsers read
---       them) and the key is its private key; paths as the runbook names them (under --root)
+--   sites.check_certificate(pem, key, hostname [, {any_name = true}]) -> covered, why, expiry date
+--       errors unless the PEM file is a certificate, the key is its private key, it has not
+--       expired, and it covers `hostname` (openssl x509 -checkhost: SAN and wildcards as
+--       browsers read them; with any_name a name it does not cover is returned, not an
+--       error); paths as the runbook names them (under --root). No message holds the key.
 --   sites.covers(pem, hostname) -> true, or false and why (a missing or unreadable file: false)
---       (both run settings.openssl, default "openssl" on the PATH, as reads: also in a dry-run)
+--   sites.expiry(pem) -> its notAfter date, and whether that is past
+--       (these run settings.openssl, default "openssl" on the PATH, as reads: also in a dry-run)
 --   sites.install_certificate(install, name, pem, key) -> ssl_pem, ssl_key
---       copies the files to HOME/certs/NAME.pem (0644) and NAME.key (0600, secret) and to the
+--       copies the files to HOME/certs/NAME.pem and NAME.key (both 0600, the key a secret) and to the
 --       same place on every other server of the install ("on all servers": a folder sync is
 --       fs.write effects, undone; an ssh or rsync-daemon sync is an rsync.push, marked `!`)
 --   sites.remind_other_dispatchers(install)  logs that the other dispatchers need rebuild-nginx
@@ -47,6 +51,7 @@
 
 local ids = require("ids")
 local ips = require("ips")
+local servers_config = require("servers")   -- (`servers` is the list of an install's servers below)
 
 local M = {}
 
@@ -81,12 +86,6 @@ function M.check_here(install, what)
   end
 end
 
--- How this server reaches another one (settings.servers."HOSTNAME"), as the install runbook reads it.
-local function server_settings(hostname)
-  local servers = type(settings.servers) == "table" and settings.servers or {}
-  return type(servers[hostname]) == "table" and servers[hostname] or nil
-end
-
 function M.servers(install)
   local list = {}
   local master = db.query_one("internal", "SELECT id, hostname, kind FROM handlers WHERE id = ?", { install.master_handler_id })
@@ -111,13 +110,7 @@ end
 
 function M.check_servers(install)
   local servers = M.servers(install)
-  for i = 2, #servers do
-    local server = server_settings(servers[i].hostname)
-    if not server or type(server.sync) ~= "string" then
-      error(("how does this server reach %s? set sync in [settings.servers.\"%s\"] (a folder, HOST: or rsync://)"):format(
-        servers[i].hostname, servers[i].hostname), 0)
-    end
-  end
+  for i = 2, #servers do servers_config.check(servers[i].hostname) end
   return servers
 end
 
@@ -185,11 +178,19 @@ local function real_path(path)
   return (context.root:gsub("/+$", "")) .. path
 end
 
-local function openssl(argv)
+-- openssl as a read (also in a dry-run): its result, or nil and why it could not run.
+local function run_openssl(argv)
   local command = { settings.openssl or "openssl" }
   for _, word in ipairs(argv) do command[#command + 1] = word end
   local ok, result = pcall(cmd.run, command, { read_only = true, timeout = 30 })
   if not ok then return nil, tostring(result) end
+  return result
+end
+
+-- Its output, or nil and the first line that says what went wrong.
+local function openssl(argv)
+  local result, problem = run_openssl(argv)
+  if not result then return nil, problem end
   if result.status ~= 0 then
     return nil, (result.stderr:match("[^\n]*[Uu]nable[^\n]*") or result.stderr:match("[^\n]+") or ("exit " .. result.status))
   end
@@ -208,18 +209,32 @@ function M.covers(pem, hostname)
   return false, ("%s is for %s"):format(pem, table.concat(names, ", "))
 end
 
-function M.check_certificate(pem, key, hostname)
+function M.expiry(pem)
+  local out, problem = openssl({ "x509", "-noout", "-enddate", "-in", real_path(pem) })
+  if not out then error(pem .. ": " .. problem, 0) end
+  local date = out:match("notAfter=([^\n]+)") or "an unknown date"
+  -- -checkend 0 exits 1 when the certificate is no longer valid now, 0 when it still is.
+  local result, why = run_openssl({ "x509", "-noout", "-checkend", "0", "-in", real_path(pem) })
+  if not result then error(pem .. ": " .. why, 0) end
+  return date, result.status ~= 0
+end
+
+function M.check_certificate(pem, key, hostname, options)
+  options = options or {}
   for _, path in ipairs({ pem, key }) do
     if not fs.exists(path) then error(path .. " does not exist", 0) end
   end
-  local covered, why = M.covers(pem, hostname)
-  if not covered then error(("the certificate does not cover %s: %s"):format(hostname, why), 0) end
   local cert_key, problem = openssl({ "x509", "-noout", "-pubkey", "-in", real_path(pem) })
-  if not cert_key then error(pem .. ": " .. problem, 0) end
+  if not cert_key then error(pem .. " is not a certificate: " .. problem, 0) end
   local own_key
   own_key, problem = openssl({ "pkey", "-pubout", "-in", real_path(key) })
   if not own_key then error(key .. " is not a private key: " .. problem, 0) end
   if own_key ~= cert_key then error(("%s is not the key of %s"):format(key, pem), 0) end
+  local date, expired = M.expiry(pem)
+  if expired then error(("%s expired on %s"):format(pem, date), 0) end
+  local covered, why = M.covers(pem, hostname)
+  if not covered and not options.any_name then error(("the certificate does not cover %s: %s"):format(hostname, why), 0) end
+  return covered, why, date
 end
 
 function M.install_certificate(install, name, pem, key)
@@ -228,13 +243,13 @@ function M.install_certificate(install, name, pem, key)
   local pem_text, key_text = fs.read(pem), fs.read(key)
   local function put(prefix)
     fs.mkdir(prefix .. certs)
-    fs.write(prefix .. ssl_pem, pem_text, { mode = "0644" })
+    fs.write(prefix .. ssl_pem, pem_text, { mode = "0600" })
     fs.write(prefix .. ssl_key, key_text, { mode = "0600", secret = true })
   end
   put("")
   local servers = M.check_servers(install)
   for i = 2, #servers do
-    local sync = server_settings(servers[i].hostname).sync
+    local sync = servers_config.reach(servers[i].hostname).sync
     if sync:sub(1, 1) == "/" then
       put((sync:gsub("/+$", "")))
     else

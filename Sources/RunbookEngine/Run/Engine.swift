@@ -46,6 +46,7 @@ public final class Engine {
         MailModule.register(into: state, slot: slot)
         CronModule.register(into: state, slot: slot)
         VcsModule.register(into: state, slot: slot)
+        HttpModule.register(into: state, slot: slot)
         try state.setGlobal("settings", DbModule.luaValue(config.settings))
         return state
     }

@@ -1,0 +1,45 @@
+// The `http` module: whether a site answers — one plain-HTTP GET with a timeout and the
+// Host header of the site (a read: it runs in a dry-run too and is not journaled).
+
+import LuaBridge
+
+enum HttpModule {
+    static func register(into state: LuaState, slot: SessionSlot) {
+        // http.get(url [, {host = NAME, timeout = 10, max_body = 65536}])
+        //   -> {status =, reason =, headers = {name = value}, body =, ms =}, or nil and why
+        // A site that does not answer (refused, timed out, not HTTP) is a result, `nil, why`,
+        // not an error: checking it is the point. A bad URL or option is the caller's
+        // mistake and raises. The body is cut at max_body bytes.
+        state.register("get", in: "http") { call in
+            _ = try slot.require(call.name)
+            let url: HTTPProbeURL
+            switch HTTPProbeURL.parse(try call.string(1)) {
+            case .success(let parsed): url = parsed
+            case .failure(let problem): throw call.argumentError(1, problem.description)
+            }
+            let options = try call.optionalTable(2) ?? LuaTable()
+            let host = options["host"].stringValue
+            if let host, host.isEmpty || !host.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) {
+                throw call.argumentError(2, "host '\(host)' is not a hostname (no spaces or control characters)")
+            }
+            let timeout = options["timeout"].numberValue ?? 10
+            guard timeout > 0, timeout <= 300 else { throw call.argumentError(2, "timeout must be between 0 and 300 seconds") }
+            let maxBody = options["max_body"].numberValue.map { Int($0) } ?? 65536
+            guard maxBody >= 0, maxBody <= 16 << 20 else { throw call.argumentError(2, "max_body must be between 0 and 16 MiB") }
+
+            switch HTTPProbe.get(url, hostHeader: host, timeout: timeout, maxBody: maxBody) {
+            case .success(let response):
+                var headers: [String: LuaValue] = [:]
+                for header in response.headers { headers[header.name] = .string(Array(header.value.utf8)) }
+                try call.push(.table(LuaTable(["status": .integer(Int64(response.status)), "reason": .string(Array(response.reason.utf8)),
+                                               "headers": .table(LuaTable(headers)), "body": .string(response.body),
+                                               "ms": .integer(Int64(response.milliseconds))])))
+                return 1
+            case .failure(let problem):
+                call.pushNil()
+                call.push(problem.description)
+                return 2
+            }
+        }
+    }
+}
