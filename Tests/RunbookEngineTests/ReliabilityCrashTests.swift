@@ -138,7 +138,6 @@ final class CrashCampaign {
             #expect(try world.status(of: id) == "undo-crashed", "\(what): history shows the undo crashed")
             let undo = try world.runbook(["undo", id])
             #expect(undo.exitCode == 0, "\(what): undo after the crashed undo\n\(undo)")
-            try KnownDefect.deferredReloadLostByCrashedUndo(world, like: pristine, what)
             return try expectRestored(what, statusOf: id) && killed.signal == SIGKILL && undo.exitCode == 0
         }
 
@@ -192,27 +191,6 @@ final class CrashCampaign {
         figures.append(("cleanup_hooks_ran", hooksRan))
         figures.append(("failures", failed ? 1 : 0))
         Reliability.report("crash \(name)", figures)
-    }
-}
-
-/// Defects the campaigns found in code this campaign may not change (Sources/RunbookEngine/
-/// Run/, owned by the UX work): recorded as known issues, so the test fails once they are
-/// fixed and the wrapper must go, and the world is put right so the campaign goes on.
-enum KnownDefect {
-    /// `runbook undo` journals an effect as `undone` when its undo steps are queued, but a
-    /// reload (UndoRunner.deferred) runs only after every other undo step. An undo killed in
-    /// between leaves the reload "undone" in the journal without having run: the next undo
-    /// skips it, and nginx keeps serving the configuration of the undone run although its
-    /// files are restored. Fix (UndoProcess.run): journal `undone` for an entry with
-    /// deferred steps only after those steps ran (`undo_failed` if one fails).
-    static func deferredReloadLostByCrashedUndo(_ world: CampaignWorld, like pristine: Fingerprint, _ what: String) throws {
-        let now = try world.settledFingerprint(like: pristine, timeout: 2)
-        let differing = now.differingKeys(from: pristine)
-        guard !differing.isEmpty, differing.allSatisfy({ $0.hasPrefix("served ") }) else { return }
-        withKnownIssue("\(what): a reload queued by a killed undo is lost: nginx serves the undone configuration") {
-            Issue.record("\(what): nginx still serves the undone run's configuration: \(differing.prefix(3))")
-        }
-        _ = try system(["nginx", "-c", world.root + "/usr/local/etc/nginx/nginx.conf", "-s", "reload"])
     }
 }
 
