@@ -75,7 +75,8 @@ local function push(folder, sync, options, undo_existing)
     elseif undo_existing then
       undo = undo_existing(on_disk(destination))
     end
-    return rsync.push(folder .. "/", destination .. "/", { delete = options.delete, excludes = options.excludes, undo = undo })
+    return rsync.push(folder .. "/", destination .. "/", { delete = options.delete, excludes = options.excludes, undo = undo,
+                                                           checksum = options.checksum })
   end
   return rsync.push(folder .. "/", sync .. folder .. "/", options)
 end
@@ -322,9 +323,12 @@ return runbook {
       step("Sync the shared code with the other servers", function()
         -- The whole working copy, .svn included, with --delete: the same revision there,
         -- files the revision removed removed there too. A copy in a folder is undone by
-        -- updating it back to the revision it was at.
+        -- updating it back to the revision it was at. By checksum: rsync's quick check (size
+        -- and mtime in whole seconds) skips a .svn/wc.db that the svn update rewrote in the same
+        -- second as the copy's last one at the same size, and the copy's svn then disowns the
+        -- new revision's files (found by the crash campaign, docs/reliability.md).
         for _, server in ipairs(p.servers) do
-          push(group.dir, server.sync, { delete = true }, function(destination)
+          push(group.dir, server.sync, { delete = true, checksum = true }, function(destination)
             if fs.exists(server.sync:gsub("/+$", "") .. group.dir .. "/.svn") then
               return { "svn", "update", "-q", "--non-interactive", "-r", p.from, destination }
             end

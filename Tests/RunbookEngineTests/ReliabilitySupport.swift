@@ -1,5 +1,5 @@
 // What the reliability campaigns (issue 7, docs/reliability.md) share: the mode (quick in
-// `scripts/test`, full in `reliability/run --full`), the figures they report, and a
+// `scripts/test`, full in `scripts/reliability full`), the figures they report, and a
 // campaign world — a demo world (scripts/demo-world) whose addresses are loopback ones, so
 // that nginx's *served* configuration can be asked over HTTP, with the engine run inside a
 // network namespace of its own — and its fingerprint: every file (content, mode, owner,
@@ -14,22 +14,23 @@ import Testing
 // MARK: - Mode and figures
 
 enum Reliability {
-    /// `RUNBOOK_RELIABILITY=full` (reliability/run --full): every point of every campaign.
+    /// `RUNBOOK_RELIABILITY=full` (scripts/reliability full): every point of every campaign.
     /// Otherwise the quick mode `scripts/test` runs: a sample, a couple of minutes in all.
     static var full: Bool { Posix.environment("RUNBOOK_RELIABILITY") == "full" }
 
-    /// `count` points 1...count, or in quick mode every `stride`-th of them plus the first
-    /// and the last (at most `count`).
-    static func points(_ count: Int, quickStride: Int) -> [Int] {
+    /// `count` points 1...count, or in quick mode about `quickSamples` of them spread evenly,
+    /// always with the first and the last (at most `count`).
+    static func points(_ count: Int, quickSamples: Int) -> [Int] {
         guard count > 0 else { return [] }
-        if full || quickStride <= 1 { return Array(1...count) }
-        var chosen = Set(stride(from: 1, through: count, by: quickStride))
+        if full || quickSamples >= count { return Array(1...count) }
+        let step = max(1, (count + quickSamples - 1) / max(1, quickSamples))
+        var chosen = Set(stride(from: 1, through: count, by: step))
         chosen.insert(count)
         return chosen.sorted()
     }
 
     /// A campaign's figures: printed, and appended as one JSON line to
-    /// $RUNBOOK_RELIABILITY_REPORT when set (reliability/run collects them).
+    /// $RUNBOOK_RELIABILITY_REPORT when set (scripts/reliability collects them).
     static func report(_ campaign: String, _ figures: [(String, Int)], note: String = "") {
         let text = figures.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
         print("reliability \(Reliability.full ? "full" : "quick") \(campaign): \(text)\(note.isEmpty ? "" : " (\(note))")")
@@ -79,7 +80,15 @@ struct Fingerprint: Equatable {
                 guard let text else { return "(absent)" }
                 return text.count > 600 ? String(text.prefix(600)) + "..." : text
             }
-            lines.append("\(key):\n    before: \(cut(other[parts[0]][item]))\n    now:    \(cut(self[parts[0]][item]))")
+            let before = other[parts[0]][item], now = self[parts[0]][item]
+            if let before, let now, before.contains("\n") || now.contains("\n") {
+                // Long listings (svn status, a table): only the lines that differ.
+                let old = before.split(separator: "\n", omittingEmptySubsequences: false), new = now.split(separator: "\n", omittingEmptySubsequences: false)
+                let gone = old.filter { !new.contains($0) }, added = new.filter { !old.contains($0) }
+                lines.append("\(key):\n    only before: \(cut(gone.joined(separator: "\n")))\n    only now:    \(cut(added.joined(separator: "\n")))")
+                continue
+            }
+            lines.append("\(key):\n    before: \(cut(before))\n    now:    \(cut(now))")
         }
         if keys.count > limit { lines.append("... and \(keys.count - limit) more") }
         return lines.joined(separator: "\n")

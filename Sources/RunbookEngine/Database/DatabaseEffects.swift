@@ -136,12 +136,17 @@ struct DeleteRows: Effect {
                  ("where", .object(filter.map { ($0.0, SQLValueCoding.json($0.1)) })), ("rows", .int(Int64(before.count)))])
     }
 
+    /// Each deleted row goes back only if it is not there: a crash between the intent and the
+    /// delete leaves the rows in place, and a plain INSERT would then fail on the duplicate
+    /// key at every `runbook undo` (found by the crash campaign, docs/reliability.md).
     func prepareUndo(_ world: World) throws -> [UndoStep]? {
-        let quoted = try SQLIdentifier.validate(table, what: "table")
+        _ = try SQLIdentifier.validate(table, what: "table")
         return try before.map { row in
-            let columns = try row.columns.map { try SQLIdentifier.validate($0, what: "column") }
-            let sql = "INSERT INTO \(quoted) (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")))"
-            return undoExec(connection, sql, row.values)
+            for column in row.columns { _ = try SQLIdentifier.validate(column, what: "column") }
+            return UndoStep("db.reinsert_deleted", [
+                ("connection", .string(connection)), ("table", .string(table)),
+                ("row", .object(zip(row.columns, row.values).map { ($0.0, SQLValueCoding.json($0.1)) })),
+            ])
         }
     }
 
@@ -212,6 +217,22 @@ enum DatabaseUndo {
         let sql = try step.string("sql")
         let params = (step.args["params"]?.arrayValue ?? []).map(SQLValueCoding.sql)
         _ = try world.databases.connection(connection).execute(sql, params)
+    }
+
+    /// Undo of a delete: the row is inserted again unless a row with exactly its values is
+    /// there (the delete never happened, or this undo already ran).
+    static func reinsertDeleted(_ step: UndoStep, _ world: World) throws {
+        let connection = try step.string("connection")
+        let table = try step.string("table")
+        let row = (step.args["row"]?.objectValue ?? []).map { ($0.0, SQLValueCoding.sql($0.1)) }
+        guard !row.isEmpty else { return }
+        let quoted = try SQLIdentifier.validate(table, what: "table")
+        let database = try world.databases.connection(connection)
+        let present = try database.query("SELECT COUNT(*) FROM \(quoted) WHERE \(try whereClause(row.map(\.0)))", row.map(\.1))
+        if (present.first?[0].int64 ?? 0) > 0 { return }
+        let columns = try row.map { try SQLIdentifier.validate($0.0, what: "column") }
+        _ = try database.execute("INSERT INTO \(quoted) (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: row.count).joined(separator: ", ")))",
+                                 row.map(\.1))
     }
 
     /// Undo of an insert whose id never reached the journal: delete the one row that has

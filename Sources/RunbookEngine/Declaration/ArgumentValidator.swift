@@ -47,10 +47,19 @@ public enum ArgumentValidator {
             return .string(raw)
         case .path:
             guard !raw.isEmpty else { throw fail("is empty") }
-            guard !raw.unicodeScalars.contains(where: { $0.value < 0x20 }) else { throw fail("contains control characters") }
+            // Control characters, line separators and bidi overrides in a file name would
+            // disguise it in every listing and log line that shows it.
+            guard !raw.unicodeScalars.contains(where: { $0.value < 0x20 || unsafeToShow($0) }) else {
+                throw fail("contains control or direction-changing characters")
+            }
             guard raw.split(separator: "/").allSatisfy({ $0 != ".." }) else { throw fail("must not contain '..' (\(shown))") }
             return .string(raw)
         case .hostname:
+            // ASCII as typed: lowercasing maps some other characters to ASCII letters (the
+            // Kelvin sign U+212A becomes "k"), and a confusable must not pass as a name.
+            guard raw.unicodeScalars.allSatisfy(\.isASCII) else {
+                throw fail("expected a hostname like shop.example.com (ASCII; an IDN as xn--...), got \(shown)")
+            }
             let host = raw.lowercased()
             guard isHostname(host) else { throw fail("expected a hostname like shop.example.com, got \(shown)") }
             return .string(host)
@@ -68,15 +77,27 @@ public enum ArgumentValidator {
         if let max = spec.max, value > max { throw fail("must be at most \(ArgumentValue.format(max)), got \(ArgumentValue.format(value))") }
     }
 
-    /// Shows a bad value safely: quoted, control characters escaped, long values cut.
+    /// Shows a bad value safely: quoted, control characters escaped, long values cut. Escaped
+    /// too, because a terminal would act on them: C1 controls (U+009B is a CSI that restyles
+    /// the screen), the line and paragraph separators (a second "line") and the bidi
+    /// overrides and isolates (they reorder the rest of the line).
     static func quoted(_ raw: String) -> String {
         var text = ""
         for scalar in raw.unicodeScalars.prefix(60) {
-            if scalar.value < 0x20 || scalar.value == 0x7f { text += "\\x" + String(scalar.value, radix: 16) }
+            let v = scalar.value
+            if v < 0x20 || (0x7f...0x9f).contains(v) { text += "\\x" + String(v, radix: 16) }
+            else if unsafeToShow(scalar) { text += "\\u{" + String(v, radix: 16) + "}" }
             else { text.unicodeScalars.append(scalar) }
         }
         if raw.unicodeScalars.count > 60 { text += "..." }
         return "'" + text + "'"
+    }
+
+    /// DEL and the C1 controls, the line and paragraph separators, the bidi overrides and
+    /// isolates: characters a terminal acts on or that reorder a line.
+    static func unsafeToShow(_ scalar: Unicode.Scalar) -> Bool {
+        let v = scalar.value
+        return (0x7f...0x9f).contains(v) || v == 0x2028 || v == 0x2029 || (0x202a...0x202e).contains(v) || (0x2066...0x2069).contains(v)
     }
 
     /// RFC 1123 host names, ASCII only (IDNs arrive as punycode "xn--").
@@ -94,6 +115,8 @@ public enum ArgumentValidator {
     }
 
     public static func isEmail(_ text: String) -> Bool {
+        // ASCII only: lowercasing the domain below would turn a Kelvin sign into "k".
+        guard text.unicodeScalars.allSatisfy(\.isASCII) else { return false }
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, let local = parts.first, !local.isEmpty, local.utf8.count <= 64 else { return false }
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.!#$%&'*+/=?^_`{|}~-".utf8)

@@ -16,6 +16,7 @@ public enum UndoRunner {
         "fs.relink": FileUndo.relinkBack,
         "db.exec": DatabaseUndo.execute,
         "db.delete_inserted": DatabaseUndo.deleteInserted,
+        "db.reinsert_deleted": DatabaseUndo.reinsertDeleted,
         "db.drop_database": DatabaseAdminUndo.dropDatabase,
         "db.drop_user": DatabaseAdminUndo.dropUser,
         "cmd.run": SystemUndo.runCommand,
@@ -51,6 +52,7 @@ public enum UndoRunner {
         case "fs.relink": return "point \(step.args["links"]?.arrayValue?.count ?? 0) symlinks back at their old targets"
         case "db.exec": return "run \(step.args["sql"]?.stringValue ?? "SQL")"
         case "db.delete_inserted": return "delete the inserted row from \(path)"
+        case "db.reinsert_deleted": return "insert the deleted row back into \(path)"
         case "db.drop_database": return "drop database \(step.args["database"]?.stringValue ?? "") (created by the run)"
         case "db.drop_user": return "drop user '\(step.args["user"]?.stringValue ?? "")'@'\(step.args["host"]?.stringValue ?? "")' (created by the run)"
         case "cmd.run": return "run " + (step.args["argv"]?.arrayValue?.compactMap(\.stringValue).joined(separator: " ") ?? "")

@@ -24,6 +24,10 @@ enum UndoProcess {
     static func run(_ entries: [UndoEntry], world: World, output: RunOutput, journal: JournalWriter?, dryRun: Bool) -> Tally {
         var tally = Tally()
         var deferred: [UndoStep] = []
+        // Entries whose undo includes a deferred step (a reload): journaled `undone` only once
+        // that step ran, so an undo killed or failing before it leaves them for the next undo
+        // (which then reloads the restored configuration instead of skipping it).
+        var awaiting: [(entry: UndoEntry, steps: [UndoStep])] = []
         for entry in entries.sorted(by: { $0.seq > $1.seq }) {
             guard let steps = entry.undo else {
                 let reason = entry.noUndoReason ?? "cannot be undone"
@@ -37,32 +41,51 @@ enum UndoProcess {
                 continue
             }
             do {
+                var owed: [UndoStep] = []
                 for step in steps {
                     if UndoRunner.deferred.contains(step.op) {
+                        owed.append(step)
                         if !deferred.contains(step) { deferred.append(step) }
                         continue
                     }
                     try UndoRunner.run(step, in: world)
                 }
-                journal?.append("undone", [("seq", .int(Int64(entry.seq)))])
-                output.undone(entry.summary + (entry.uncertain ? " (checked: it may not have happened)" : ""), failed: nil)
-                tally.undone += 1
+                if !owed.isEmpty {
+                    awaiting.append((entry, owed))
+                    continue
+                }
+                succeeded(entry)
             } catch {
-                journal?.append("undo_failed", [("seq", .int(Int64(entry.seq))), ("error", .string(String(describing: error)))])
-                output.undone(entry.summary, failed: String(describing: error))
-                tally.failed += 1
+                failed(entry, error)
             }
         }
         // Reloads and the like run last, once each, against the restored world.
+        var deferredErrors: [(step: UndoStep, error: Error)] = []
         for step in deferred {
             do {
                 try UndoRunner.run(step, in: world)
                 output.message("  ↺ " + UndoRunner.describe(step))
             } catch {
-                output.undone(UndoRunner.describe(step), failed: String(describing: error))
-                journal?.append("undo_failed", [("op", .string(step.op)), ("error", .string(String(describing: error)))])
-                tally.failed += 1
+                deferredErrors.append((step, error))
             }
+        }
+        for (entry, owed) in awaiting {
+            if let failure = deferredErrors.first(where: { owed.contains($0.step) }) {
+                failed(entry, failure.error, what: UndoRunner.describe(failure.step))
+            } else {
+                succeeded(entry)
+            }
+        }
+
+        func succeeded(_ entry: UndoEntry) {
+            journal?.append("undone", [("seq", .int(Int64(entry.seq)))])
+            output.undone(entry.summary + (entry.uncertain ? " (checked: it may not have happened)" : ""), failed: nil)
+            tally.undone += 1
+        }
+        func failed(_ entry: UndoEntry, _ error: Error, what: String? = nil) {
+            journal?.append("undo_failed", [("seq", .int(Int64(entry.seq))), ("error", .string(String(describing: error)))])
+            output.undone(what ?? entry.summary, failed: String(describing: error))
+            tally.failed += 1
         }
         journal?.sync()
         return tally
