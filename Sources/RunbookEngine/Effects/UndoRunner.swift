@@ -33,6 +33,8 @@ public enum UndoRunner {
     /// Operations that only make sense once every other undo step has run (a reload
     /// must see the restored configuration files); run once each, at the end.
     static let deferred: Set<String> = ["service.reload"]
+    /// Undo steps that take microseconds: their console lines may be batched (RunOutput).
+    static let quick: Set<String> = ["fs.rmdir", "fs.unlink", "fs.rename", "fs.chmod", "fs.chown"]
 
     public static func run(_ step: UndoStep, in world: World) throws {
         guard let handler = handlers[step.op] else { throw UndoError("unknown undo operation '\(step.op)'") }

@@ -152,12 +152,12 @@ public final class RunOutput {
         }
     }
 
-    func undone(_ summary: String, failed: String?) {
+    func undone(_ summary: String, failed: String?, quick: Bool = false) {
         var fields: [(String, JSON)] = [("summary", .string(summary))]
         if let failed { fields.append(("error", .string(failed))) }
         event(failed == nil ? "effect_undone" : "undo_failed", fields)
         if let failed { line(paint("  ↺ could not undo: ", "31") + summary + ": " + failed) }
-        else { line(paint("  ↺ ", "36") + "undone: " + summary) }
+        else { line(paint("  ↺ ", "36") + "undone: " + summary, quick: quick) }
     }
 
     func hook(_ kind: String, failed: String?) {

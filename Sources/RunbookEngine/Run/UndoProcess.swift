@@ -78,8 +78,10 @@ enum UndoProcess {
         }
 
         func succeeded(_ entry: UndoEntry) {
-            journal?.append("undone", [("seq", .int(Int64(entry.seq)))])
-            output.undone(entry.summary + (entry.uncertain ? " (checked: it may not have happened)" : ""), failed: nil)
+            // Held back: output.undone journals the event right after, in the same write.
+            journal?.append("undone", [("seq", .int(Int64(entry.seq)))], holdBack: true)
+            let quick = entry.undo?.allSatisfy { UndoRunner.quick.contains($0.op) } ?? false
+            output.undone(entry.summary + (entry.uncertain ? " (checked: it may not have happened)" : ""), failed: nil, quick: quick)
             tally.undone += 1
         }
         func failed(_ entry: UndoEntry, _ error: Error, what: String? = nil) {

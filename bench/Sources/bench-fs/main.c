@@ -147,14 +147,17 @@ static int journal_floor(int mode, const char *dir, long n, const char *target, 
         for (long i = n; i >= 1; i--) {
             snprintf(site, sizeof site, "%s/site_%ld", dir, i);
             snprintf(link, sizeof link, "%s/site_%ld/lib", dir, i);
+            // The link still points where the run made it point, the directory is still one;
+            // the `undone` record and its event in one write; the console lines batched.
             lstat(link, &info);
             if (readlink(link, linkTarget, sizeof linkTarget) < 0) return fail("readlink", link);
             if (unlink(link) != 0) return fail("unlink", link);
-            record(fd, buffer, 57); record(fd, buffer, 119); record(1, buffer, 70);
+            record(fd, buffer, 184); batchLine(&console, 76);
             lstat(site, &info);
             if (rmdir(site) != 0) return fail("rmdir", site);
-            record(fd, buffer, 57); record(fd, buffer, 119); record(1, buffer, 60);
+            record(fd, buffer, 164); batchLine(&console, 56);
         }
+        batchEnd(&console);
     } else {
         for (long i = 1; i <= n; i++) {
             snprintf(site, sizeof site, "%s/site_%ld", dir, i);
