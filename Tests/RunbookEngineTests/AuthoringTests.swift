@@ -224,4 +224,34 @@ struct AuthoringTests {
         }
         #expect(!result.stdout.contains("error"), "\(result)")
     }
+
+    @Test("docs/authoring.md: every command of the tutorial prints what the tutorial shows")
+    func authoringTutorial() throws {
+        let sandbox = try Sandbox(database: true)
+        let home = sandbox.base + "/home"
+        try Files.mkdir(home)
+        let document = try Posix.readText(AuthoringTests.project + "/docs/authoring.md")
+        let blocks = DocWalkthrough.blocks(document)
+        let commands = blocks.filter { $0.info == "console" }.flatMap(\.lines).filter { $0.hasPrefix("$ ") }
+        #expect(commands.count >= 20, "\(commands)")
+        var walk = try DocWalkthrough(home: home, database: try sandbox.db)
+        try walk.walk(blocks, document: "docs/authoring.md")
+        // Where the tutorial ends: the run undone, nothing left behind.
+        #expect(try sandbox.db.count("notes") == 0)
+        #expect(!Files.exists(home + "/notes"))
+        #expect(Files.exists(home + "/runbooks/add-note.lua") && !Files.exists(home + "/runbooks/draft.lua"))
+    }
+
+    @Test("README.md's author's first five minutes print what the README shows")
+    func readmeAuthorSection() throws {
+        let sandbox = try Sandbox(database: true)
+        let home = sandbox.base + "/home"
+        try Files.mkdir(home)
+        let document = try Posix.readText(AuthoringTests.project + "/README.md")
+        let blocks = DocWalkthrough.blocks(document, section: "An author's first five minutes")
+        #expect(blocks.contains { $0.info == "console" && $0.lines.contains("$ runbook new hello") }, "the section is there")
+        var walk = try DocWalkthrough(home: home, database: try sandbox.db)
+        try walk.walk(blocks, document: "README.md")
+        #expect(!Files.exists(home + "/hello"), "undone")
+    }
 }
