@@ -142,7 +142,7 @@ struct AuthoringTests {
         #expect(!Files.exists(dir + "/Bad Name.lua"))
     }
 
-    @Test("check reports unknown functions, undeclared and unused arguments, effects outside steps, keep without cleanup")
+    @Test("check reports unknown functions and globals, undeclared and unused arguments, effects outside steps, keep without cleanup")
     func checkFindings() throws {
         let sandbox = try Sandbox()
         try sandbox.addRunbook("findings", """
@@ -204,6 +204,29 @@ struct AuthoringTests {
             """)
         let passes = try sandbox.runbook(["check", "passes"])
         #expect(passes.stdout == "ok      \(sandbox.runbooks)/passes.lua: passes, 1 parameter\n", "\(passes)")
+
+        // Calls of names that are no global and bound nowhere in the file: typos the run
+        // would meet only when it gets there. Locals, parameters and methods are not flagged.
+        try sandbox.addRunbook("typos", """
+            local function helper(x) return x end
+            return runbook {
+              summary = "Typos",
+              on_failure = "undo",
+              run = function(args)
+                stpe("Create", function() helper(1) end)
+                step("Write", function() fs.write("/tmp/x", tostrng(42)) end)
+                local text = string.format("%d", 1); print(text:upper(), context.run_id)
+                for _, name in ipairs({}) do print(name) end
+              end,
+            }
+            """)
+        let typos = try sandbox.runbook(["check", "typos"])
+        #expect(typos.exitCode == 1, "\(typos)")
+        #expect(typos.stdout == """
+            error   \(sandbox.runbooks)/typos.lua:6: unknown function stpe: not a global of the sandbox, nor defined in this file (did you mean step, type?)
+            error   \(sandbox.runbooks)/typos.lua:7: unknown function tostrng: not a global of the sandbox, nor defined in this file (did you mean tostring?)
+
+            """, "\(typos)")
 
         // A missing summary names the line of the declaration.
         try sandbox.addRunbook("nosummary", "-- no summary\nreturn runbook {\n  run = function(args) end,\n}\n")

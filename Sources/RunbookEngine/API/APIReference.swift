@@ -85,7 +85,7 @@ public struct APIReference: Sendable {
         - Every error raised by a function carries the runbook's file and line
           (`/tmp/docs-rb/argerr.lua:8: path '/tmp/../../etc/passwd' escapes the root`). It fails
           the run unless the runbook catches it with `pcall`.
-        - Except `runbook`, `settings` and `template`, everything here (`context` included) may
+        - Except `runbook`, `settings` and `template.render`, everything here (`context` included) may
           only be used while the runbook runs — inside `run`, `locks`, hooks and the functions
           they call — not at the top level of the file.
         - An *effect* function changes something. In a real run it journals its intent, applies the

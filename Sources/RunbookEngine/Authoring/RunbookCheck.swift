@@ -30,7 +30,10 @@ extension Engine {
             let state = try makeState(slot: SessionSlot())
             let declaration = try RunbookCatalog.loadDeclaration(name: name, path: path, into: state)
             report.parameterCount = declaration.parameters.count
-            report.findings = lint.findings(declaration: declaration)
+            let names = try state.run("local names = {} for name in pairs(_G) do names[#names + 1] = name end "
+                                      + "return table.concat(names, ' ')", chunkName: "=globals")
+            let globals = Set((names.first?.stringValue ?? "").split(separator: " ").map(String.init))
+            report.findings = lint.findings(declaration: declaration, globals: globals)
         } catch {
             report.findings = [CheckFinding(severity: .error, line: nil, message: "\(error)")]
             // Errors about the declaration name the file but not the line: point at `runbook {`.

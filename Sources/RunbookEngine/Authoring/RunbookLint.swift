@@ -2,7 +2,9 @@
 // running the runbook, so they are the same whatever the world looks like.
 //
 //  - errors: `args.x` inside `run`/`locks` with no parameter `x`; `fs.mkdri(...)`, a
-//    function of a registered module that the engine does not register;
+//    function of a registered module that the engine does not register; `stpe(...)`, a
+//    call of a name that is neither a global of the sandbox nor bound anywhere in the file
+//    (strict globals would stop the run there, but only once it gets that far);
 //  - warnings: a declared parameter no code mentions (not given when `args` is passed on
 //    whole or indexed by a variable: a helper may read it); an effect called directly in the
 //    body of `run`, outside any `step` function; `on_failure` "keep" (the default) with no
@@ -28,8 +30,11 @@ struct RunbookLint {
         self.api = api
     }
 
-    func findings(declaration: RunbookDeclaration) -> [CheckFinding] {
+    /// `globals`: every global of the loaded state (the sandbox's, the engine's, and any
+    /// the file set), plus `context`, which exists only while a run runs.
+    func findings(declaration: RunbookDeclaration, globals: Set<String>) -> [CheckFinding] {
         var findings = unknownFunctions()
+        findings += unknownGlobalCalls(globals: globals.union(["context"]))
         findings += argumentFindings(declaration)
         findings += effectsOutsideSteps()
         findings += keepWithoutCleanup(declaration)
@@ -68,6 +73,60 @@ struct RunbookLint {
             let hint = close.isEmpty ? " (\(token.text) has: \(known.map { String($0.dropFirst(token.text.count + 1)) }.joined(separator: ", ")))"
                 : " (did you mean \(close.joined(separator: ", "))?)"
             findings.append(CheckFinding(severity: .error, line: token.line, message: "unknown function \(name)\(hint)"))
+        }
+        return findings
+    }
+
+    /// Names the file binds somewhere: after `local` (and the rest of its name list),
+    /// after `function`, in parameter lists and in `for` loops. Scopes are ignored, so a
+    /// name bound anywhere counts everywhere: no false alarms, some misses.
+    var boundNames: Set<String> {
+        var names = Set<String>()
+        var index = 0
+        while index < tokens.count {
+            let token = tokens[index]
+            if token.isName("local") || token.isName("for") {
+                // `local a, b <const>`, `local function f`, `for k, v in`, `for i =`
+                var next = index + 1
+                if next < tokens.count, tokens[next].isName("function") { next += 1 }
+                while next < tokens.count, tokens[next].kind == .name {
+                    names.insert(tokens[next].text)
+                    guard next + 1 < tokens.count, tokens[next + 1].isSymbol(",") else { break }
+                    next += 2
+                }
+            } else if token.isName("function") {
+                var next = index + 1
+                if next < tokens.count, tokens[next].kind == .name { names.insert(tokens[next].text) }
+                while next < tokens.count, !tokens[next].isSymbol("(") { next += 1 }
+                next += 1
+                while next < tokens.count, !tokens[next].isSymbol(")") {
+                    if tokens[next].kind == .name { names.insert(tokens[next].text) }
+                    next += 1
+                }
+            }
+            index += 1
+        }
+        return names
+    }
+
+    /// `NAME(...)` where NAME is no global and bound nowhere in the file: a typo the run
+    /// would only meet when it reaches that line.
+    func unknownGlobalCalls(globals: Set<String>) -> [CheckFinding] {
+        let known = globals.union(boundNames)
+        let keywords: Set<String> = ["and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if", "in",
+                                     "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while"]
+        var findings: [CheckFinding] = []
+        var reported = Set<String>()
+        for index in tokens.indices.dropLast() {
+            let token = tokens[index]
+            guard token.kind == .name, tokens[index + 1].isSymbol("("), !keywords.contains(token.text), !known.contains(token.text)
+            else { continue }
+            if index > 0, tokens[index - 1].isSymbol(".") || tokens[index - 1].isSymbol(":") || tokens[index - 1].isSymbol("::") { continue }
+            guard reported.insert(token.text + ":\(token.line)").inserted else { continue }
+            let close = known.filter { ArgumentBinder.editDistance(Array($0), Array(token.text)) <= 2 && $0.count > 2 }.sorted()
+            let hint = close.isEmpty ? "" : " (did you mean \(close.prefix(3).joined(separator: ", "))?)"
+            findings.append(CheckFinding(severity: .error, line: token.line,
+                                         message: "unknown function \(token.text): not a global of the sandbox, nor defined in this file\(hint)"))
         }
         return findings
     }
