@@ -6,6 +6,41 @@ public enum RunbookScaffold {
     /// Where the definitions go, relative to the runbooks directory.
     public static let definitionsPath = ".runbook/runbook.d.lua"
 
+    /// Writes DIRECTORY/NAME.lua (never over an existing file), the definitions (always:
+    /// they are generated) and .luarc.json (when there is none). Returns what it did, one
+    /// line each. Errors are `RunbookError.usage` lines naming the file.
+    public static func create(name: String, in directory: String, stdlibDirs: [String]) throws -> [String] {
+        guard RunbookCatalog.isValidName(name) else {
+            throw RunbookError.usage("'\(name)' is not a runbook name: use lower case letters, digits, - and _ (like add-site)")
+        }
+        let file = directory + "/" + name + ".lua"
+        let exists = RunbookError.usage("\(file) already exists; not overwriting it (choose another name, or remove the file)")
+        if Posix.lstatInfo(file) != nil { throw exists }
+        var lines: [String] = []
+        do {
+            try Posix.makeDirectories(directory + "/" + PathName.parent(definitionsPath))
+            // O_EXCL: a file created since the check above is not overwritten either.
+            try Posix.writeFile(file, Array(runbook(named: name).utf8), flags: O_EXCL)
+            lines.append("created \(file)")
+            let definitions = directory + "/" + definitionsPath
+            try Posix.writeFile(definitions, Array(try APIReference.registered().luals().utf8))
+            lines.append("wrote   \(definitions) (the Lua API, for the Lua language server)")
+            let luarc = directory + "/.luarc.json"
+            if Posix.lstatInfo(luarc) == nil {
+                try Posix.writeFile(luarc, Array(self.luarc(stdlibDirs: stdlibDirs).utf8))
+                lines.append("created \(luarc) (points the language server at it; open \(directory) in your editor)")
+            }
+        } catch let error as SystemError where error.code == EEXIST {
+            throw exists
+        } catch let error as RunbookError {
+            throw error
+        } catch {
+            throw RunbookError.usage("cannot write in \(directory): \(error)")
+        }
+        lines.append("next:   runbook check \(file)   then   runbook run \(file) --dir /tmp/\(name)-test --dry-run")
+        return lines
+    }
+
     public static func runbook(named name: String) -> String {
         """
         -- \(name): what this runbook does, in the words of the operations guide.
