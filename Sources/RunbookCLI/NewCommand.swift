@@ -12,7 +12,7 @@ struct NewCommand: ParsableCommand {
 
     @OptionGroup var options: EngineOptions
     @Argument(help: "The runbook's name: lower case letters, digits, - and _.") var name: String
-    @Option(name: .long, help: "The directory to create it in (default: runbooks).") var dir = "runbooks"
+    @Option(name: .long, help: "The directory to create it in.") var dir = "runbooks"
 
     func run() throws {
         let engine: Engine
