@@ -28,6 +28,9 @@ public final class LuaState {
     /// The last Swift error a host function threw, so a failed call can hand it back typed.
     var lastHostError: (any Error)?
     var lastHostErrorMessage: String?
+    /// Whatever the program embedding Lua keeps with this state, untouched by the bridge
+    /// (runbook: the collector of the registered functions' docs, while `runbook api` reads them).
+    public var hostData: AnyObject?
 
     /// Creates a sandboxed state (see `LuaSandbox`).
     public init(sandbox: LuaSandbox = LuaSandbox()) throws {

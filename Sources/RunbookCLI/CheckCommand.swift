@@ -1,10 +1,13 @@
-// `runbook check FILE_OR_NAME...`: loads and validates runbooks, applies nothing.
+// `runbook check FILE_OR_NAME...`: loads and validates runbooks, reports static findings
+// (RunbookLint) with file:line, applies nothing.
 
 import ArgumentParser
 import RunbookEngine
 
 struct CheckCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "check", abstract: "Check runbooks' syntax and declarations; changes nothing.")
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check runbooks (syntax, declaration, arguments, unknown functions, effects outside steps); changes nothing.")
 
     @OptionGroup var options: EngineOptions
     @Argument(help: "Runbook names or .lua files (all runbooks when none are given).") var targets: [String] = []
@@ -12,16 +15,13 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let engine: Engine
         do { engine = try options.engine() } catch { throw exitWith(error) }
+        let api = try APIReference.registered()
         let names = targets.isEmpty ? engine.catalog.allNames() : targets
         var failures = 0
         for target in names {
-            do {
-                let declaration = try engine.declaration(target)
-                printLine("ok      \(declaration.file): \(declaration.name), \(declaration.parameters.count) parameter\(declaration.parameters.count == 1 ? "" : "s")")
-            } catch {
-                failures += 1
-                printLine("error   \(error)")
-            }
+            let report = engine.check(target, api: api)
+            report.lines.forEach(printLine)
+            if report.errors > 0 { failures += 1 }
         }
         if failures > 0 { throw ExitCode(ExitStatus.failed.rawValue) }
     }

@@ -4,9 +4,47 @@ import LuaBridge
 
 enum CmdModule {
     static func register(into state: LuaState, slot: SessionSlot) {
+        state.document(module: APIModule("platform", title: "Platform primitives", doc: """
+            The modules from `cmd` to `vcs` reach the system beyond files and rows. Each renders its
+            action through the platform adapter as an argv — never a shell string — spelled for the
+            host it runs on:
+
+            | action | Linux (Debian: cloud handlers, this machine) | FreeBSD (production) |
+            |---|---|---|
+            | bind mount | `mount --bind SRC DST` | `mount_nullfs SRC DST` |
+            | unmount | `umount DST` | `umount DST` |
+            | add an address | `ip addr add ADDR/32 dev IF` | `ifconfig IF inet ADDR/32 alias` |
+            | remove an address | `ip addr del ADDR/32 dev IF` | `ifconfig IF inet ADDR -alias` |
+            | list addresses | `ip -o addr show dev IF` | `ifconfig IF` |
+            | ping | `ping -4 -c 1 -W 1 -n -q ADDR` | `ping -c 1 -t 1 -n -q ADDR` |
+            | reload nginx | `nginx [-c CONF] -s reload` (no systemd) | `service nginx reload` |
+            | reload another service | `service NAME reload` | `service NAME reload` |
+            | config test | `nginx -t -q [-c CONF]`, `php-fpm -t [-y CONF]` | the same |
+
+            The platform is detected; `platform = "freebsd"` or `"linux"` in the config forces it.
+            IPv6 addresses use `/128` and `inet6`.
+            """))
+        state.document(module: APIModule("cmd", title: "cmd: programs", doc: ""))
+
         // cmd.run(argv [, {timeout=seconds, undo=argv, read_only=false}]) -> {status=, stdout=, stderr=}
         // Not run in a dry-run unless read_only; shown with `!` unless it declares its undo.
-        state.register("run", in: "cmd") { call in
+        state.register("run", in: "cmd", doc: APIFunction(.effect, "argv: string[]  the program and its arguments; there is no shell", "options?: cmd.RunOptions",
+            returns: ["cmd.Result"],
+            doc: """
+            The explicit escape hatch. A command marked `read_only = true` is not an effect: it runs
+            in a dry-run too and is not journaled. Otherwise it is an effect: not run in a dry-run
+            (its `stdout` there is the symbolic "(known after apply: output)"), shown with `!` unless
+            it declares `undo`, which is an argv run by `runbook undo`. A non-zero exit fails with
+            the command's stderr.
+            """,
+            example: """
+            local seen = cmd.run({ "svn", "st", codebase }, { read_only = true })
+            cmd.run({ "apachectl", "graceful" })                                 -- ! cannot be undone
+            cmd.run({ "touch", "/var/run/maint" }, { undo = { "rm", "/var/run/maint" } })
+            """,
+            classes: [APIClass("cmd.RunOptions", "timeout?: number  seconds before the command is killed",
+                               "undo?: string[]  the argv that reverses it", "read_only?: boolean  only reads: runs in a dry-run, not journaled"),
+                      APIClass("cmd.Result", "status: integer  the exit status", "stdout: string", "stderr: string")])) { call in
             let session = try slot.require(call.name)
             let argv = try argvList(try call.table(1), call: call, position: 1)
             let options = try call.optionalTable(2) ?? LuaTable()

@@ -5,12 +5,28 @@ import LuaBridge
 
 enum CronModule {
     static func register(into state: LuaState, slot: SessionSlot) {
+        state.document(module: APIModule("cron", title: "cron: crontab lines", doc: """
+            One line in a user's crontab (through `crontab -u USER`, which validates it) or in a file
+            of a cron.d folder. Idempotent: a line already present (or already absent) is no change.
+            Undo puts the crontab back as it was, unless it changed since; for a file, the usual
+            `fs.write` undo.
+            """))
+
         // cron.add(line [, {user="root"} | {file="/etc/cron.d/NAME"}]) -> true if added
-        state.register("add", in: "cron") { call in try edit(call, slot: slot, adding: true) }
+        state.register("add", in: "cron", doc: APIFunction(.effect, "line: string  the crontab line", "options?: cron.Options",
+            returns: ["boolean  `true` if added"],
+            doc: "Adds the line unless it is there.",
+            example: #"cron.add("*/5 * * * * /usr/local/bin/php /home/internal/lib/cron/cron.php", { user = "www" })"#,
+            classes: [APIClass("cron.Options", "user?: string  whose crontab (default: the user running runbook)",
+                               "file?: string  a file of a cron.d folder instead")])) { call in try edit(call, slot: slot, adding: true) }
         // cron.remove(line [, {user=} | {file=}]) -> true if removed
-        state.register("remove", in: "cron") { call in try edit(call, slot: slot, adding: false) }
+        state.register("remove", in: "cron", doc: APIFunction(.effect, "line: string  the crontab line", "options?: cron.Options",
+            returns: ["boolean  `true` if removed"],
+            doc: "Removes the line if it is there.")) { call in try edit(call, slot: slot, adding: false) }
         // cron.list([{user=} | {file=}]) -> the lines (comments and blanks left out)
-        state.register("list", in: "cron") { call in
+        state.register("list", in: "cron", doc: APIFunction(.read, "options?: cron.Options",
+            returns: ["string[]  the lines, comments and blanks left out"],
+            doc: "The lines of the crontab or file.")) { call in
             let session = try slot.require(call.name)
             let options = try call.optionalTable(1) ?? LuaTable()
             let lines = try current(options, session).split(separator: "\n").map(String.init)

@@ -7,8 +7,47 @@ import MySQLClient
 
 enum DbModule {
     static func register(into state: LuaState, slot: SessionSlot) {
+        state.document(module: APIModule("db", title: "db: databases", doc: """
+            `CONNECTION` names a `[databases.NAME]` entry of the configuration
+            ([cli.md](cli.md#the-configuration-file)). A connection is opened on first use; an
+            unknown name raises `unknown database connection 'x' (configured: internal)` and an
+            unreachable server `cannot connect to database 'internal': MySQL error 2002 ...`. Errors
+            from the server read `database 'internal': MySQL error 1451 (23000): ... [in: SQL]`.
+            After a lost connection (errors 2006, 2013) the next call reconnects.
+
+            SQL always takes bound parameters: `?` placeholders and a `params` array. Lua values
+            become SQL values as follows: `nil` → `NULL`, `true`/`false` → `1`/`0`, integers and
+            floats as numbers, strings as text (or as bytes when not valid UTF-8 or containing a NUL).
+            Tables and functions are refused.
+
+            Rows come back as Lua tables keyed by column name: integer columns as integers, `FLOAT`
+            and `DOUBLE` as floats, `DECIMAL`, `JSON`, text, `DATE`/`TIME`/`DATETIME`/`TIMESTAMP` (as
+            MySQL prints them) and binary columns as strings. A `NULL` column is absent from the row
+            (`nil`).
+
+            `insert`, `update` and `delete` take a table name (`sites` or `schema.sites`) and
+            `column = value` tables. Names may only contain letters, digits, `_` and `$`
+            (`invalid table name 'sites; drop' (letters, digits, _ and $ only)`). `where` tables
+            match every listed column with the NULL-safe `<=>`, joined with `AND`; they must not be
+            empty. Columns are used in name order.
+
+            The administration functions (`create_database` to `load_sql_file`) carry out the
+            guide's database set-up and its SQL updates ("mut").
+            """))
+
         // db.query(connection, sql [, params]) -> array of rows (tables by column name)
-        state.register("query", in: "db") { call in
+        state.register("query", in: "db", doc: APIFunction(.read, "connection: string  a `[databases.NAME]` of the configuration", "sql: string  a read-only statement with `?` placeholders", "params?: any[]  the values for the placeholders",
+            returns: ["table<string, any>[]  every row, keyed by column name"],
+            doc: """
+            Runs a read-only statement and returns every row. The statement must start with
+            `SELECT`, `SHOW`, `DESCRIBE`, `DESC`, `EXPLAIN` or `WITH`; anything else raises
+            `db.query only reads (SELECT, SHOW, ...); use db.exec, db.insert, db.update or db.delete to change data`.
+            Runs for real in a dry-run too; it does not see writes planned by the dry-run.
+            """,
+            example: """
+            local rows = db.query("internal", "SELECT id, hostname FROM install_sites WHERE install_id = ?", { install.id })
+            for _, row in ipairs(rows) do print(row.id, row.hostname) end
+            """)) { call in
             let session = try slot.require(call.name)
             let (name, sql, params) = try statement(call)
             try requireRead(sql, call: call)
@@ -18,7 +57,13 @@ enum DbModule {
         }
 
         // db.query_one(connection, sql [, params]) -> the first row, or nil
-        state.register("query_one", in: "db") { call in
+        state.register("query_one", in: "db", doc: APIFunction(.read, "connection: string  a `[databases.NAME]` of the configuration", "sql: string  a read-only statement with `?` placeholders", "params?: any[]  the values for the placeholders",
+            returns: ["table<string, any>|nil  the first row, or `nil` when there is none"],
+            doc: "Like `db.query`, but returns only the first row.",
+            example: """
+            local install = db.query_one("internal", "SELECT * FROM installs WHERE name = ?", { args.name })
+            if not install then error("no install named " .. args.name) end
+            """)) { call in
             let session = try slot.require(call.name)
             let (name, sql, params) = try statement(call)
             try requireRead(sql, call: call)
@@ -28,7 +73,26 @@ enum DbModule {
         }
 
         // db.exec(connection, sql [, params [, {undo = {sql, params}}]]) -> {affected_rows=, insert_id=}
-        state.register("exec", in: "db") { call in
+        state.register("exec", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "sql: string  any statement, with `?` placeholders", "params?: any[]  the values for the placeholders",
+            "options?: db.ExecOptions",
+            returns: ["db.ExecResult"],
+            doc: """
+            Runs any statement as an effect. Without `undo` the effect cannot be undone: it is marked
+            `!`, the journal is fsynced before it runs, and `runbook undo` reports it as
+            `cannot be undone`. With `undo = { "SQL", { params } }` the effect is marked `~` and its
+            undo runs that statement.
+
+            Effect: `! run on CONNECTION: SQL` or `~ run on CONNECTION: SQL` (`db.exec`; the SQL on one
+            line, cut at 100 characters). Dry-run: nothing is sent to the server; both fields of the
+            result are the strings `(known after apply: affected rows)` and
+            `(known after apply: insert id)`.
+            """,
+            example: """
+            db.exec("internal", "UPDATE queue SET status = ? WHERE id = ?", { "running", job.id },
+                    { undo = { "UPDATE queue SET status = ? WHERE id = ?", { job.status, job.id } } })
+            """,
+            classes: [APIClass("db.ExecOptions", "undo?: any[]  `{ SQL, { params } }`: the statement that reverses this one"),
+                      APIClass("db.ExecResult", "affected_rows: integer|string  rows the server changed", "insert_id: integer|string  the insert id")])) { call in
             let session = try slot.require(call.name)
             let (name, sql, params) = try statement(call)
             var undo: (String, [SQLValue])?
@@ -44,7 +108,22 @@ enum DbModule {
         }
 
         // db.insert(connection, table, row) -> the new row's id (symbolic in a dry-run)
-        state.register("insert", in: "db") { call in
+        state.register("insert", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "table: string  `sites` or `schema.sites`", "row: table<string, any>  `column = value`, not empty",
+            returns: ["integer|string  the id the server reports for the row"],
+            doc: """
+            Inserts one row and returns the id the server reports for it (`LAST_INSERT_ID` of an
+            auto-increment key). For a table without an auto-increment key the real run returns `0`,
+            not the key you gave; use the value from `row`.
+
+            Effect: `+ insert into CONNECTION.TABLE: col='value', ...` (`db.insert`).
+            Undo: delete the row by its primary key — the key given in `row`, or the id the server
+            assigned. If the run died before that id was journaled, undo deletes the one row that has
+            exactly all the inserted values.
+            Dry-run: reads the table's primary key from the server (so the database must be up), sends
+            nothing else; returns the key's value when `row` gives a single-column primary key,
+            otherwise the string `(known after apply: TABLE.KEY)`.
+            """,
+            example: #"local site_id = db.insert("internal", "install_sites", { install_id = install.id, hostname = args.hostname })"#)) { call in
             let session = try slot.require(call.name)
             let name = try call.string(1)
             let table = try call.string(2)
@@ -60,7 +139,24 @@ enum DbModule {
         }
 
         // db.update(connection, table, set, where) -> rows changed
-        state.register("update", in: "db") { call in
+        state.register("update", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "table: string  `sites` or `schema.sites`", "set: table<string, any>  the new values, `column = value`",
+            "where: table<string, any>  which rows, `column = value`, not empty",
+            returns: ["integer  the number of rows changed"],
+            doc: """
+            Sets the columns in `set` on the rows that match `where`. The table must have a primary
+            key (`db.update: table log has no primary key, so its undo cannot be computed`). Before
+            changing anything it reads the matching rows (their before-images, for undo). If no
+            matching row differs from `set` it makes no effect and returns `0`. In a dry-run it
+            returns the number of rows that differ. Whether a row "differs" compares typed values:
+            setting a `DECIMAL` column to a Lua number, or an integer column to a float, always
+            counts as a change.
+
+            Effect: `~ update CONNECTION.TABLE set col='v' where key='k' (N rows)` (`db.update`).
+            Undo: for each changed row, set the changed columns back to their old values, found by
+            primary key. Do not change primary-key columns with `db.update`: the undo would not find
+            the row.
+            """,
+            example: #"db.update("internal", "installs", { plan = "free" }, { id = install.id })"#)) { call in
             let session = try slot.require(call.name)
             let name = try call.string(1)
             let table = try call.string(2)
@@ -88,7 +184,16 @@ enum DbModule {
         }
 
         // db.delete(connection, table, where) -> rows deleted
-        state.register("delete", in: "db") { call in
+        state.register("delete", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "table: string  `sites` or `schema.sites`", "where: table<string, any>  which rows, `column = value`, not empty",
+            returns: ["integer  the number of rows deleted (in a dry-run: that match)"],
+            doc: """
+            Deletes the rows matching `where`. Reads them first; if none match it makes no effect
+            and returns `0`.
+
+            Effect: `- delete from CONNECTION.TABLE where col='v' (N rows)` (`db.delete`).
+            Undo: insert every deleted row again with all its columns.
+            """,
+            example: #"db.delete("internal", "install_site_ips", { install_site_id = site.id })"#)) { call in
             let session = try slot.require(call.name)
             let name = try call.string(1)
             let table = try call.string(2)
@@ -115,33 +220,92 @@ enum DbModule {
         let planned = PlannedAdministration()
 
         // db.create_database(connection, name [, {exists_ok=false, charset=, collation=}]) -> true if created
-        state.register("create_database", in: "db") { call in
+        state.register("create_database", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "name: string  the database", "options?: db.CreateDatabaseOptions",
+            returns: ["boolean  `true` if created, `false` if it existed and `exists_ok` was given"],
+            doc: """
+            Creates a database (`+`); undo drops it. If it already exists the run fails and nothing
+            changes — with `exists_ok = true` it returns `false` instead, and undo never drops a
+            database it did not create.
+            """,
+            classes: [APIClass("db.CreateDatabaseOptions", "exists_ok?: boolean  an existing database is no error",
+                               "charset?: string  the default character set", "collation?: string  the default collation")])) { call in
             try DatabaseAdministration.createDatabase(call, try slot.require(call.name), planned)
         }
 
         // db.drop_database(connection, name) -> true if dropped, false if absent (cannot be undone)
-        state.register("drop_database", in: "db") { call in
+        state.register("drop_database", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "name: string  the database",
+            returns: ["boolean  `true` if dropped, `false` if absent"],
+            doc: """
+            Drops a database; cannot be undone (`!`, the plan says how many tables it holds). Refuses
+            `mysql`, `information_schema`, `performance_schema` and `sys`.
+            """)) { call in
             try DatabaseAdministration.dropDatabase(call, try slot.require(call.name), planned)
         }
 
         // db.create_user(connection, user, {database=, host="localhost", password=nil, privileges="ALL PRIVILEGES"})
         // -> the password (generated when none is given; masked in every log)
-        state.register("create_user", in: "db") { call in
+        state.register("create_user", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "user: string  the account's user name", "options: db.CreateUserOptions",
+            returns: ["string  the password (generated when none is given)"],
+            doc: """
+            Creates a user and grants it `privileges` on that one database. Without `password` it
+            generates 32 random letters and digits. The password is a secret from the moment it
+            exists: masked in every log, plan, error and journal line (the plan says "generated" or
+            "given"). Undo: `DROP USER`.
+            """,
+            example: """
+            db.create_database("master", install.db_name)
+            local password = db.create_user("master", install.db_user, { database = install.db_name })
+            fs.write(home .. "/heavymetal/config.php", template.render_file(tpl, { db = { name = install.db_name, password = password } }),
+                     { mode = "0640", secret = true })
+            """,
+            classes: [APIClass("db.CreateUserOptions", "database: string  the database it gets privileges on",
+                               "host?: string  default `\"localhost\"`", "password?: string  default: generated",
+                               "privileges?: string  default `\"ALL PRIVILEGES\"`")])) { call in
             try DatabaseAdministration.createUser(call, try slot.require(call.name), planned)
         }
 
         // db.drop_user(connection, user [, {host="localhost"}]) -> true if dropped (cannot be undone)
-        state.register("drop_user", in: "db") { call in
+        state.register("drop_user", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "user: string  the account's user name", "options?: db.DropUserOptions",
+            returns: ["boolean  `true` if dropped"],
+            doc: """
+            Drops a user. Cannot be undone: restoring the account would mean keeping its password
+            hash in the journal.
+            """,
+            classes: [APIClass("db.DropUserOptions", "host?: string  default `\"localhost\"`")])) { call in
             try DatabaseAdministration.dropUser(call, try slot.require(call.name), planned)
         }
 
         // db.apply_updates(connection, database, directory [, {plugin_id=, revision=, only={files}}]) -> file names applied
-        state.register("apply_updates", in: "db") { call in
+        state.register("apply_updates", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "database: string  the database to update", "dir: string  the folder of `.sql` files",
+            "options?: db.ApplyUpdatesOptions",
+            returns: ["string[]  the file names applied (planned in a dry-run)"],
+            doc: """
+            The guide's "mut": applies, in file-name order, the `.sql` files of `dir` that the
+            database's `database_updates` table does not list yet, and records each one (filename,
+            plugin_id, revision, applied_at). Each file is one `!` effect. Statements are split by the
+            engine (strings, backticks, comments and `DELIMITER` understood), so a failure names the
+            file, the statement's line, the MySQL error and the statement itself (on one line, cut
+            at 200 characters):
+
+            ```
+            updates/0003_add_vars.sql:6: MySQL error 1146 (42S02): Table 'shop.varz' doesn't exist [in: UPDATE varz SET value = 'x']
+            ```
+
+            With `only = {"0042_fix.sql"}` just those files of `dir` are considered (each must be a
+            `.sql` file there): a snippet for chosen installs, recorded like any update.
+
+            In a dry-run the already-applied list is read for real and the files to apply are planned
+            (all of them, when the database is only planned by an earlier `db.create_database`).
+            """,
+            classes: [APIClass("db.ApplyUpdatesOptions", "plugin_id?: integer|string  recorded with each file",
+                               "revision?: integer|string  recorded with each file", "only?: string[]  just these files of `dir`")])) { call in
             try SQLUpdates.applyUpdates(call, try slot.require(call.name), planned)
         }
 
         // db.load_sql_file(connection, database, path) -> statements run (cannot be undone)
-        state.register("load_sql_file", in: "db") { call in
+        state.register("load_sql_file", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "database: string  the database", "path: string  the SQL file",
+            returns: ["integer  the number of statements run"],
+            doc: "Runs a whole SQL file (a schema) in `database`; cannot be undone (`!`).")) { call in
             try SQLUpdates.loadSQLFile(call, try slot.require(call.name), planned)
         }
     }

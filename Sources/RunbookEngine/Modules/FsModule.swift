@@ -5,8 +5,35 @@ import LuaBridge
 
 enum FsModule {
     static func register(into state: LuaState, slot: SessionSlot) {
+        state.document(module: APIModule("fs", title: "fs: filesystem", doc: """
+            Paths are absolute strings (`path 'x' is not absolute` otherwise). `.` and `..` are
+            resolved lexically; a path that climbs above `/` is refused (`escapes the root`). With
+            `--root DIR`, `/usr/home/x` means `DIR/usr/home/x` and a path whose existing parent
+            resolves outside `DIR` through a symlink is refused (`escapes the root through a
+            symlink`). Plans, logs and return values show paths as the runbook named them.
+
+            Modes are octal strings, `"0755"`. A number is taken as the mode's numeric value, so
+            write `"0755"` or `tonumber("755", 8)`: Lua has no octal literals, and `0755` is the
+            decimal number 755 (mode 1363). A mode above `"7777"` is refused.
+            """))
+
         // fs.mkdir(path [, {mode="0755", parents=true}]) -> true if created, false if it existed
-        state.register("mkdir", in: "fs") { call in
+        state.register("mkdir", in: "fs", doc: APIFunction(.effect, "path: string  an absolute path", "options?: fs.MkdirOptions",
+            returns: ["boolean  `true` if it created it, `false` if a directory is already there"],
+            doc: """
+            Creates the directory `path`. Raises an error if something else than a directory is
+            there. The mode is set exactly (`mkdir` then `chmod`, so the umask does not apply).
+            With `parents` (the default) missing parent directories are created too, each one its
+            own effect with the same mode; without it a missing parent is an error
+            (`the parent directory does not exist (pass parents = true)`).
+
+            Effect: `+ create directory PATH` (`fs.mkdir`), one per created directory.
+            Undo: remove the directory if it is empty; fails if it holds files the run did not create.
+            Dry-run: the directories appear in the overlay.
+            """,
+            example: #"fs.mkdir("/usr/home/shop.example.com/releases", { mode = "0750" })"#,
+            classes: [APIClass("fs.MkdirOptions", "mode?: string|integer  the mode, default `\"0755\"`",
+                               "parents?: boolean  create missing parents too (default `true`)")])) { call in
             let session = try slot.require(call.name)
             let path = try call.string(1)
             let options = try call.optionalTable(2) ?? LuaTable()
@@ -56,7 +83,25 @@ enum FsModule {
         }
 
         // fs.write(path, content [, {mode="0644", secret=false}]) -> true if changed
-        state.register("write", in: "fs") { call in
+        state.register("write", in: "fs", doc: APIFunction(.effect, "path: string  an absolute path", "content: string  the bytes to write (may be binary)",
+            "options?: fs.WriteOptions",
+            returns: ["boolean  `true` if it wrote, `false` if the file already has this content and mode"],
+            doc: """
+            Writes `content` to the file `path`. The owner of an existing regular file is kept. The
+            parent directory must exist (`the directory D does not exist`); `path` must not be a
+            directory. The file is written to `PATH.runbook-tmp` and renamed over `path`, so
+            readers never see half a file. An existing symlink at `path` is replaced by the file
+            (the link is not followed). With `secret = true` (or when the content holds a known
+            secret) only the size is recorded in the journal and `--json`, not the digest.
+
+            Effect: `+ write PATH (N bytes)` for a new file, `~ change PATH (N bytes)` when something
+            was there (`fs.write`). Undo: a new file is removed (unless its size changed since); an
+            overwritten entry is restored from the run's backup with its mode and owner.
+            Dry-run: later `fs.read` returns the planned content.
+            """,
+            example: #"fs.write(home .. "/config.php", config, { mode = "0640", secret = true })"#,
+            classes: [APIClass("fs.WriteOptions", "mode?: string|integer  default: the mode of the existing file, else `\"0644\"`",
+                               "secret?: boolean  leave the content digest out of the journal (files that hold passwords)")])) { call in
             let session = try slot.require(call.name)
             let path = try call.string(1)
             let content = try call.bytes(2)
@@ -82,7 +127,20 @@ enum FsModule {
         }
 
         // fs.symlink(target, path) -> true if created or changed (like `ln -sfn target path`)
-        state.register("symlink", in: "fs") { call in
+        state.register("symlink", in: "fs", doc: APIFunction(.effect, "target: string  what the link points to", "path: string  the link's absolute path",
+            returns: ["boolean  `true` if it created or changed the link, `false` if it already points to `target`"],
+            doc: """
+            Makes `path` a symlink to `target`, like `ln -sfn target path`. Raises an error if
+            `path` exists and is not a symlink, or its directory does not exist. Replacing a link is
+            atomic (a new link beside it, renamed over it). An absolute `target` is confined like a
+            path: under `--root DIR` the link on disk points to `DIR/target` (`fs.readlink` still
+            returns `target`). A relative `target` is stored as given.
+
+            Effect: `+ link PATH -> TARGET`, or `~ relink PATH -> TARGET` when replacing
+            (`fs.symlink`). Undo: a new link is removed if it still points to `target`; a replaced
+            link is restored from the backup. Dry-run: later `fs.readlink` returns the planned target.
+            """,
+            example: #"fs.symlink(home .. "/releases/r2", home .. "/current")"#)) { call in
             let session = try slot.require(call.name)
             let target = try call.string(1)
             let path = try call.string(2)
@@ -112,7 +170,18 @@ enum FsModule {
         }
 
         // fs.remove(path) -> true if something was removed (files, symlinks, whole trees)
-        state.register("remove", in: "fs") { call in
+        state.register("remove", in: "fs", doc: APIFunction(.effect, "path: string  an absolute path",
+            returns: ["boolean  `true` if it removed something, `false` if nothing was there"],
+            doc: """
+            Removes a file, a symlink (not what it points to) or a whole directory tree. Refuses to
+            remove `/` or the root. Before removing, the whole entry is copied into the run's
+            `backups/` (files, links, directories, with modes and owners), so undo can put it back;
+            removing a large tree copies it first.
+
+            Effect: `- remove PATH` or `- remove directory PATH` (`fs.remove`). Undo: restore the
+            copy. Dry-run: the path and everything below it disappear from the overlay.
+            """,
+            example: #"fs.remove(home .. "/releases/r0")"#)) { call in
             let session = try slot.require(call.name)
             let path = try call.string(1)
             let target = try session.effectPath(path)
@@ -128,7 +197,18 @@ enum FsModule {
         }
 
         // fs.rename(from, to) — replaces `to` if it exists (kept for undo)
-        state.register("rename", in: "fs") { call in
+        state.register("rename", in: "fs", doc: APIFunction(.effect, "from: string  an absolute path that exists", "to: string  the new absolute path",
+            doc: """
+            Renames `from` to `to` (`rename(2)`: same filesystem only). If `to` exists it is
+            replaced; it is saved first for undo. Raises an error if `from` does not exist. Returns
+            nothing. It always makes an effect: calling it again after the rename fails, because
+            `from` is gone.
+
+            Effect: `~ rename FROM -> TO`, with ` (replacing it)` when `to` existed (`fs.rename`).
+            Undo: rename back; then restore the replaced entry. Dry-run: reads of `to` see what was at
+            `from`; `from` no longer exists.
+            """,
+            example: #"fs.rename(home .. "/config.php", home .. "/config.php.old")"#)) { call in
             let session = try slot.require(call.name)
             let from = try session.effectPath(try call.string(1))
             let to = try session.effectPath(try call.string(2))
@@ -138,7 +218,15 @@ enum FsModule {
         }
 
         // fs.chmod(path, "0640") -> true if changed
-        state.register("chmod", in: "fs") { call in
+        state.register("chmod", in: "fs", doc: APIFunction(.effect, "path: string  an absolute path that exists", "mode: string|integer  like `\"0640\"`",
+            returns: ["boolean  `true` if it changed the mode, `false` if it already had it"],
+            doc: """
+            Sets the mode of `path`. Raises an error if `path` does not exist.
+
+            Effect: `~ chmod PATH 644 -> 600` (`fs.chmod`). Undo: set the old mode.
+            Dry-run: later `fs.stat` shows the new mode.
+            """,
+            example: #"fs.chmod(home .. "/config.php", "0600")"#)) { call in
             let session = try slot.require(call.name)
             let target = try session.effectPath(try call.string(1))
             guard let mode = try fileMode(try call.value(2), call: call, position: 2) else { throw call.argumentError(2, "mode expected") }
@@ -154,7 +242,17 @@ enum FsModule {
         }
 
         // fs.chown(path, "user[:group]") -> true if changed (the link itself for symlinks)
-        state.register("chown", in: "fs") { call in
+        state.register("chown", in: "fs", doc: APIFunction(.effect, "path: string  an absolute path that exists", "owner: string  `\"www\"`, `\"www:www\"` or `\"1001:1001\"`",
+            returns: ["boolean  `true` if it changed something, `false` if the owner was already so"],
+            doc: """
+            Sets the owner, and optionally the group, of `path`. Without a group the group is
+            unchanged. A symlink itself is changed, not its target. Names are looked up on this
+            host when the function is called (in a dry-run too): an unknown user or group is an
+            error (`fs.chown: no user 'x' on this host`). Raises an error if `path` does not exist.
+
+            Effect: `~ chown PATH to OWNER` (`fs.chown`). Undo: set the old owner and group.
+            """,
+            example: #"fs.chown(home .. "/config.php", "www:www")"#)) { call in
             let session = try slot.require(call.name)
             let target = try session.effectPath(try call.string(1))
             let owner = try call.string(2)
@@ -173,7 +271,25 @@ enum FsModule {
 
         // fs.relink_tree(dir, from_prefix, to_prefix) -> number of symlinks retargeted
         // Every symlink under dir whose target starts with from_prefix, as one effect.
-        state.register("relink_tree", in: "fs") { call in
+        state.register("relink_tree", in: "fs", doc: APIFunction(.effect, "dir: string  the directory to walk", "from_prefix: string  an absolute target prefix",
+            "to_prefix: string  the absolute prefix that replaces it",
+            returns: ["integer  the number of links changed"],
+            doc: """
+            Retargets every symlink under `dir` whose target is `from_prefix` or starts with
+            `from_prefix/`: its new target is `to_prefix` followed by the rest of the old one. Both
+            prefixes are confined like paths under `--root`. The walk does not follow symlinked
+            directories. Returns `0` (and an "already so" line) when no link points into
+            `from_prefix`. Raises an error if `dir` is not a directory. It does not check that the
+            new targets exist.
+
+            Effect: one effect for all links, `~ relink N symlinks under DIR from FROM to TO`
+            (`fs.relink_tree`). Undo: point each link back at its old target, skipping links that no
+            longer point where the run pointed them. Dry-run: later reads see the new targets.
+            """,
+            example: """
+            local n = fs.relink_tree("/usr/home", "/usr/local/divinity/shared/r41", "/usr/local/divinity/shared/r42")
+            log.info(n, "sites now use r42")
+            """)) { call in
             let session = try slot.require(call.name)
             let directory = try session.effectPath(try call.string(1))
             let from = try call.string(2), to = try call.string(3)
@@ -198,14 +314,26 @@ enum FsModule {
         }
 
         // fs.exists(path) -> boolean (sees planned changes in a dry-run)
-        state.register("exists", in: "fs") { call in
+        state.register("exists", in: "fs", doc: APIFunction(.read, "path: string  an absolute path",
+            returns: ["boolean  `true` if something is at `path`"],
+            doc: """
+            Does not follow a final symlink: a dangling link exists. Sees planned changes in a dry-run.
+            """,
+            example: "if not fs.exists(home) then fs.mkdir(home) end")) { call in
             let session = try slot.require(call.name)
             call.push(session.view.info(try session.paths.real(try call.string(1))) != nil)
             return 1
         }
 
         // fs.read(path) -> content
-        state.register("read", in: "fs") { call in
+        state.register("read", in: "fs", doc: APIFunction(.read, "path: string  an absolute path",
+            returns: ["string  the file's content"],
+            doc: """
+            The content of the file at `path` (following symlinks). Raises
+            `fs.read PATH: No such file or directory` (or the system's other reasons) on failure. Sees
+            planned writes in a dry-run.
+            """,
+            example: #"local version = fs.read(codebase .. "/VERSION")"#)) { call in
             let session = try slot.require(call.name)
             let path = try call.string(1)
             do { call.push(bytes: try session.view.read(try session.paths.real(path))) } catch let error as SystemError {
@@ -215,7 +343,14 @@ enum FsModule {
         }
 
         // fs.list(path) -> sorted array of names
-        state.register("list", in: "fs") { call in
+        state.register("list", in: "fs", doc: APIFunction(.read, "path: string  an absolute directory path",
+            returns: ["string[]  the names, sorted"],
+            doc: """
+            The names in directory `path`, without `.` and `..`. Raises
+            `fs.list PATH: Not a directory` (or `No such file or directory`) on failure. Sees planned
+            entries and removals in a dry-run.
+            """,
+            example: #"for _, name in ipairs(fs.list("/usr/home")) do print(name) end"#)) { call in
             let session = try slot.require(call.name)
             let path = try call.string(1)
             do {
@@ -228,7 +363,13 @@ enum FsModule {
         }
 
         // fs.readlink(path) -> target, or nil when it is not a symlink
-        state.register("readlink", in: "fs") { call in
+        state.register("readlink", in: "fs", doc: APIFunction(.read, "path: string  an absolute path",
+            returns: ["string|nil  the link's target, or `nil` when `path` is not a symlink or does not exist"],
+            doc: """
+            The target of the symlink at `path` (under `--root`, with the root prefix removed).
+            Sees planned links in a dry-run.
+            """,
+            example: #"local current = fs.readlink(home .. "/current")"#)) { call in
             let session = try slot.require(call.name)
             if let target = session.view.readLink(try session.paths.real(try call.string(1))) {
                 call.push(session.paths.virtualLinkTarget(target))
@@ -239,7 +380,18 @@ enum FsModule {
         }
 
         // fs.stat(path) -> {type=, mode="0755", uid=, gid=, size=} or nil
-        state.register("stat", in: "fs") { call in
+        state.register("stat", in: "fs", doc: APIFunction(.read, "path: string  an absolute path",
+            returns: ["fs.Stat|nil  `nil` if nothing is at `path`"],
+            doc: """
+            What is at `path`, without following a final symlink (`lstat`). `mode` is a four-digit
+            octal string. Sees planned changes in a dry-run.
+            """,
+            example: """
+            local st = fs.stat(home .. "/config.php")
+            if st and st.mode ~= "0640" then fs.chmod(home .. "/config.php", "0640") end
+            """,
+            classes: [APIClass("fs.Stat", "type: \"file\"|\"directory\"|\"symlink\"|\"other\"", "mode: string  like `\"0644\"`",
+                               "uid: integer", "gid: integer", "size: integer  in bytes")])) { call in
             let session = try slot.require(call.name)
             guard let info = session.view.info(try session.paths.real(try call.string(1))) else {
                 call.pushNil()

@@ -5,8 +5,18 @@ import LuaBridge
 
 enum MailModule {
     static func register(into state: LuaState, slot: SessionSlot) {
+        state.document(module: APIModule("mail", title: "mail: messages", doc: ""))
+
         // mail.send({to = "a@b.c" or {...}, subject = "...", body = "...", from = "..."})
-        state.register("send", in: "mail") { call in
+        state.register("send", in: "mail", doc: APIFunction(.effect, "message: mail.Message",
+            doc: """
+            Hands the message to the local `sendmail -t -i` (`sendmail = "/usr/sbin/sendmail"` in the
+            config to choose another). Sent mail cannot be recalled: always `!` in a plan, never sent
+            in a dry-run.
+            """,
+            example: #"mail.send({ to = args.email, subject = "Your store is ready", body = welcome, from = "support@make-a-store.com" })"#,
+            classes: [APIClass("mail.Message", "to: string|string[]  one address or a list", "subject: string  one line",
+                               "body?: string", "from?: string  an address")])) { call in
             let session = try slot.require(call.name)
             let message = try call.table(1)
             var recipients: [String] = []

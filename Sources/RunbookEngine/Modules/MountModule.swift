@@ -4,8 +4,12 @@ import LuaBridge
 
 enum MountModule {
     static func register(into state: LuaState, slot: SessionSlot) {
+        state.document(module: APIModule("mount", title: "mount: bind mounts", doc: ""))
+
         // mount.bind(source, target) -> true if mounted now, false if it already was
-        state.register("bind", in: "mount") { call in
+        state.register("bind", in: "mount", doc: APIFunction(.effect, "source: string  a directory under the run's root", "target: string  a directory under the run's root",
+            returns: ["boolean  `true` if mounted now, `false` if it already was"],
+            doc: "Bind-mounts (nullfs on FreeBSD) `source` on `target`. Undo: unmount.")) { call in
             let session = try slot.require(call.name)
             let source = try session.effectPath(try call.string(1))
             let target = try session.effectPath(try call.string(2))
@@ -22,7 +26,13 @@ enum MountModule {
         }
 
         // mount.unbind(target) -> true if unmounted, false if nothing was mounted there
-        state.register("unbind", in: "mount") { call in
+        state.register("unbind", in: "mount", doc: APIFunction(.effect, "target: string  the mount point",
+            returns: ["boolean  `true` if unmounted, `false` if nothing was mounted there"],
+            doc: """
+            Unmounts whatever is mounted on `target`. The source is read from the kernel's mount
+            table (`/proc/self/mountinfo`, `mount -p`), so undo mounts the same source again; if the
+            source cannot be known the effect is `!`.
+            """)) { call in
             let session = try slot.require(call.name)
             let target = try session.effectPath(try call.string(1))
             guard let entry = mounts(session).first(where: { $0.target == target.real }) else {
@@ -37,7 +47,11 @@ enum MountModule {
         }
 
         // mount.list(path) -> { {source=, target=, type=}, ... } mounted at or under path
-        state.register("list", in: "mount") { call in
+        state.register("list", in: "mount", doc: APIFunction(.read, "path: string  an absolute path",
+            returns: ["mount.Mount[]  everything mounted at or under `path`"],
+            doc: "What is mounted at or under `path` (a dry-run includes planned mounts).",
+            example: "for _, m in ipairs(mount.list(home .. \"/tmp/ftp\")) do mount.unbind(m.target) end",
+            classes: [APIClass("mount.Mount", "source: string", "target: string", "type: string  the filesystem type")])) { call in
             let session = try slot.require(call.name)
             let base = try session.paths.real(try call.string(1))
             let entries = mounts(session).filter { $0.target == base || $0.target.hasPrefix(base == "/" ? "/" : base + "/") }

@@ -4,9 +4,25 @@ import LuaBridge
 
 enum NetModule {
     static func register(into state: LuaState, slot: SessionSlot) {
+        state.document(module: APIModule("net", title: "net: addresses", doc: ""))
+
         // net.add_ip(interface, address [, {force=false}]) -> true if added
         // Refuses an address that still answers ping (another host has it) unless forced.
-        state.register("add_ip", in: "net") { call in
+        state.register("add_ip", in: "net", doc: APIFunction(.effect, "interface: string  like `igb1` or `eth0`", "address: string  an IPv4 or IPv6 address",
+            "options?: net.AddOptions",
+            returns: ["boolean  `true` if added, `false` if it was there"],
+            doc: """
+            Adds `address` (as a /32 or /128 alias) to `interface`. An address that still answers
+            ping belongs to another host and is refused (the guide: "If the ping is successful, the
+            IPs are not taken") unless `force = true`. Undo: remove.
+            """,
+            example: """
+            for _, ip in ipairs(ips) do
+              if net.ping(ip) then log.warn(ip .. " still answers: not taking it")
+              else net.add_ip("igb1", ip) end
+            end
+            """,
+            classes: [APIClass("net.AddOptions", "force?: boolean  add it even if it answers ping")])) { call in
             let session = try slot.require(call.name)
             let interface = try interfaceName(call, 1)
             let address = try ipAddress(call, 2)
@@ -25,7 +41,9 @@ enum NetModule {
         }
 
         // net.remove_ip(interface, address) -> true if removed
-        state.register("remove_ip", in: "net") { call in
+        state.register("remove_ip", in: "net", doc: APIFunction(.effect, "interface: string  like `igb1` or `eth0`", "address: string  an IPv4 or IPv6 address",
+            returns: ["boolean  `true` if removed, `false` if absent"],
+            doc: "Removes the address from `interface`. Undo: add it back.")) { call in
             let session = try slot.require(call.name)
             let interface = try interfaceName(call, 1)
             let address = try ipAddress(call, 2)
@@ -40,14 +58,18 @@ enum NetModule {
         }
 
         // net.addresses(interface) -> array of addresses (planned changes included in a dry-run)
-        state.register("addresses", in: "net") { call in
+        state.register("addresses", in: "net", doc: APIFunction(.read, "interface: string  like `igb1` or `eth0`",
+            returns: ["string[]  the addresses"],
+            doc: "The addresses of `interface`; in a dry-run the list includes planned changes.")) { call in
             let session = try slot.require(call.name)
             try call.push(.table(LuaTable(array: addresses(session, try interfaceName(call, 1)).map { .string($0) })))
             return 1
         }
 
         // net.ping(address) -> true if it answers one echo request within a second
-        state.register("ping", in: "net") { call in
+        state.register("ping", in: "net", doc: APIFunction(.read, "address: string  an IPv4 or IPv6 address",
+            returns: ["boolean  `true` if it answers"],
+            doc: "Sends one echo request and waits one second. Real in a dry-run.")) { call in
             let session = try slot.require(call.name)
             call.push(NetworkState.answersPing(try ipAddress(call, 1), platform: session.platform))
             return 1

@@ -5,8 +5,29 @@ import LuaBridge
 
 enum RemoteModule {
     static func register(into state: LuaState, slot: SessionSlot) {
+        state.document(module: APIModule("remote", title: "remote: other hosts", doc: """
+            Hosts are named in the configuration:
+
+            ```toml
+            [hosts.d2]
+            address = "10.0.0.2"
+            user = "root"
+            identity_file = "/root/.ssh/runbook"
+            ssh_options = ["StrictHostKeyChecking=yes"]
+            ```
+            """))
+
         // remote.run(host, argv [, {timeout=, undo=argv, read_only=false}]) -> {status=, stdout=, stderr=}
-        state.register("run", in: "remote") { call in
+        state.register("run", in: "remote", doc: APIFunction(.effect, "host: string  a `[hosts.NAME]` of the configuration", "argv: string[]  the program and its arguments",
+            "options?: cmd.RunOptions",
+            returns: ["cmd.Result"],
+            doc: """
+            Runs `argv` on a host named in the config through the system's OpenSSH client
+            (`BatchMode=yes`, connection reuse with `ControlMaster`/`ControlPersist`). Each word is
+            quoted for the remote shell, so the remote side runs exactly this argv. `read_only`
+            commands run in a dry-run; others are effects (`!` unless `undo`), journaled and fsynced
+            before they run because they reach another host.
+            """)) { call in
             let session = try slot.require(call.name)
             let host = try hostConfig(call, session)
             let argv = try CmdModule.argvList(try call.table(2), call: call, position: 2)
@@ -25,7 +46,15 @@ enum RemoteModule {
 
         // remote.runbook(host, name, args) -> true: runs a runbook there with this run's
         // dry-run flag; its step log is streamed back into this run's log.
-        state.register("runbook", in: "remote") { call in
+        state.register("runbook", in: "remote", doc: APIFunction(.effect, "host: string  a `[hosts.NAME]` of the configuration", "name: string  the runbook",
+            "args: table<string, any>  its arguments, by parameter name",
+            returns: ["boolean  `true`"],
+            doc: """
+            Runs the runbook `name` on that host (`runbook run NAME --ARG VALUE ... --json --yes`, with
+            `--dry-run` when this run is a dry-run) and streams its step log back into this run's log
+            as `[host] ...` lines. Fails when the remote run fails. Configure how runbook is started
+            there with `runbook = ["/usr/local/bin/runbook", "--config", "..."]` in `[hosts.NAME]`.
+            """)) { call in
             let session = try slot.require(call.name)
             let host = try hostConfig(call, session)
             let name = try call.string(2)

@@ -5,12 +5,35 @@ import LuaBridge
 
 enum RsyncModule {
     static func register(into state: LuaState, slot: SessionSlot) {
+        state.document(module: APIModule("rsync", title: "rsync: copying trees", doc: """
+            Each endpoint is a local path (under the root), an rsync daemon address
+            `rsync://[user@]host[:port]/module/path`, or `HOST:path` for a host named in the config
+            (`[hosts.HOST]`, over ssh).
+            """))
+
         // rsync.push(source, destination [, options]) / rsync.pull(source, destination [, options])
         // options: delete=bool, password=secret (daemon), excludes={...}, undo=argv, checksum=bool
         // Endpoints: a local path, "rsync://host/module/path", or "HOST:path" for a [hosts.HOST].
         // In a dry-run rsync itself runs with --dry-run --itemize-changes and the plan lists the files.
         for direction in ["push", "pull"] {
-            state.register(direction, in: "rsync") { call in
+            state.register(direction, in: "rsync", doc: APIFunction(.effect, "source: string  a local path, `rsync://...` or `HOST:path`",
+                "destination: string  a local path, `rsync://...` or `HOST:path`", "options?: rsync.Options",
+                returns: ["rsync.Result"],
+                doc: """
+                Copies a tree with `rsync -a`\(direction == "push" ? "" : " (the same as `rsync.push`; the name says which side is remote)"). \
+                A daemon `password` is written to a private temporary file passed as
+                `--password-file`, never put on the command line. Without `undo` the effect is `!`. In
+                a dry-run rsync itself runs with `--dry-run --itemize-changes` (read-only) and the plan
+                lists the files it would move.
+                """,
+                example: direction == "pull" ? nil : """
+                rsync.push(home .. "/", "rsync://sync@10.0.0.2/homes/" .. name .. "/", { password = args.rsync_password })
+                rsync.push(home .. "/", "d2:" .. home .. "/", { delete = true })
+                """,
+                classes: [APIClass("rsync.Options", "delete?: boolean  remove extra files", "checksum?: boolean  compare checksums",
+                                   "excludes?: string[]  patterns to leave out", "password?: string  for a daemon (a secret)",
+                                   "undo?: string[]  the argv that reverses it"),
+                          APIClass("rsync.Result", "changes: string[]  rsync's itemized lines")])) { call in
                 let session = try slot.require(call.name)
                 let source = try endpoint(try call.string(1), session, call, 1)
                 let destination = try endpoint(try call.string(2), session, call, 2)

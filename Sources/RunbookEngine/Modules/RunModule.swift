@@ -5,8 +5,39 @@ import LuaBridge
 
 enum RunModule {
     static func register(into state: LuaState, slot: SessionSlot) {
+        state.document(module: APIModule("run", title: "The run module", doc: """
+            The run's own vocabulary: the declaration, steps, hooks, locks, progress and logging,
+            and the `context` and `settings` tables.
+            """))
+
         // runbook { summary=, doc=, params=, on_failure=, run=, locks= } -> the declaration
-        state.register("runbook") { call in
+        state.register("runbook", doc: APIFunction(.pure, "declaration: runbook.Declaration  the runbook's fields",
+            returns: ["runbook.Declaration  the same table"],
+            doc: """
+            Checks that `declaration` is a table and returns it. A runbook file ends with
+            `return runbook { ... }`; the fields are described in
+            [runbook-format.md](runbook-format.md). Usable at the top level.
+            """,
+            example: #"return runbook { summary = "Say hello", run = function(args) print("hello") end }"#,
+            classes: [
+                APIClass("runbook.Declaration", doc: "What a runbook file returns: `return runbook { ... }`.",
+                         "summary: string  one line for `runbook list` and `runbook describe` (required)",
+                         "doc?: string  a longer description for `runbook describe`",
+                         "params?: table<string, runbook.Param>  the arguments, by name (`args.NAME` in `run`)",
+                         "on_failure?: \"undo\"|\"keep\"  undo every applied effect when the run fails, or keep them (the default; then register a `cleanup`)",
+                         "locks?: fun(args: table<string, any>): string[]  names of locks taken before `run` starts",
+                         "run: fun(args: table<string, any>)  the work: steps and effects"),
+                APIClass("runbook.Param", doc: "One argument of a runbook (`params = { NAME = { ... } }`).",
+                         "type: \"string\"|\"int\"|\"number\"|\"bool\"|\"enum\"|\"path\"|\"hostname\"|\"email\"|\"ip\"  how the value is validated",
+                         "required?: boolean  the run refuses to start without it",
+                         "default?: any  used when the argument is not given",
+                         "doc?: string  one line for `runbook describe`",
+                         "min?: number  inclusive lower bound (int, number)",
+                         "max?: number  inclusive upper bound (int, number)",
+                         "values?: string[]  the allowed values of an enum",
+                         "list?: boolean  one or more values; the runbook gets an array",
+                         "secret?: boolean  never logged; refused on the command line"),
+            ])) { call in
             guard call.argumentCount == 1, !call.isNil(1) else { throw call.argumentError(1, "table expected, got \(call.typeName(1))") }
             _ = try call.table(1)
             call.pushArgument(1)
@@ -14,7 +45,26 @@ enum RunModule {
         }
 
         // step(name, fn): a named group of effects, logged with its duration and status
-        state.register("step") { [weak state] call in
+        state.register("step", doc: APIFunction(.run, "name: string  the step's name, in the words of the procedure",
+            "fn: fun()  the step's work",
+            doc: """
+            Runs `fn()` as a step called `name`. Logs the start (`▶ name`), then the end with the
+            number of effects and the duration (`✔ name  3 effects  0.01 s`) or the failure
+            (`✘ name  failed after 0.00 s: ERROR`), to the console and the journal. Steps may nest;
+            the inner step is logged as `outer / inner`. Effects made outside any step are logged
+            under `(outside any step)`.
+
+            At the end of each step of a real run the journal is fsynced. Service reloads queued
+            during the step run when `fn` returns, before the step ends.
+
+            If `fn` raises an error, the step is marked failed and the error continues to the caller
+            unchanged. `step` returns nothing (values returned by `fn` are dropped).
+            """,
+            example: """
+            step("Create the home", function()
+              fs.mkdir(home .. "/releases")
+            end)
+            """)) { [weak state] call in
             let session = try slot.require(call.name)
             let name = try call.string(1)
             let body = try call.function(2)
@@ -37,21 +87,47 @@ enum RunModule {
         }
 
         // cleanup(fn): runs if the run fails or is interrupted, last registered first
-        state.register("cleanup") { call in
+        state.register("cleanup", doc: APIFunction(.run, "fn: fun(error: string)  the hook",
+            doc: """
+            Registers `fn(error)` to run when the run fails or is interrupted: after the automatic
+            undo (if `on_failure = "undo"`), before the `finally` hooks. `error` is the run's error
+            message as the console shows it (secrets masked). Hooks run last registered first.
+            A hook that raises an error is logged (`cleanup hook failed: ...`) and the others still
+            run. Register it before the work it cleans up after. Effects a hook makes are journaled
+            like any other (the run is then `failed`, not `undone`, and `runbook undo` reverses them).
+            """,
+            example: #"cleanup(function(problem) log.warn("install of " .. args.hostname .. " failed: " .. problem) end)"#)) { call in
             let session = try slot.require(call.name)
             session.cleanupHooks.append(try call.function(1))
             return 0
         }
 
         // finally(fn): always runs at the end, last registered first
-        state.register("finally") { call in
+        state.register("finally", doc: APIFunction(.run, "fn: fun(error: string|nil)  the hook",
+            doc: """
+            Registers `fn(error)` to run at the end of every run, successful or not, after the
+            `cleanup` hooks; `error` is the run's error message, or `nil` when it succeeded. Last
+            registered first; errors are logged like `cleanup`'s.
+            """,
+            example: #"finally(function() log.info("run " .. context.run_id .. " ends") end)"#)) { call in
             let session = try slot.require(call.name)
             session.finallyHooks.append(try call.function(1))
             return 0
         }
 
         // lock(name): held for the rest of the run; waits up to --lock-timeout
-        state.register("lock") { call in
+        state.register("lock", doc: APIFunction(.run, "name: string  1 to 200 bytes",
+            doc: """
+            Takes the named lock now and holds it until the run ends. If another run holds it, waits
+            up to `--lock-timeout` seconds (default 0), then raises
+            `lock 'NAME' is held by run RUN_ID (pid PID, USER@HOST, since TIME)`; the run then ends
+            with exit status 3. Taking a lock the run already holds does nothing. A name must be 1 to
+            200 bytes (an invalid name is reported as `lock '' is held by nobody (invalid lock name)`,
+            also exit 3). With `lock_database` configured the lock is also a MySQL `GET_LOCK` (see
+            [cli.md](cli.md#locks)). Dry-runs take locks too. To take locks before `run` starts, use
+            the declaration's `locks` field instead.
+            """,
+            example: #"lock("shared-code:" .. group.id)"#)) { call in
             let session = try slot.require(call.name)
             let name = try call.string(1)
             try session.locks?.acquire(name)
@@ -59,7 +135,18 @@ enum RunModule {
         }
 
         // progress(done, total): progress of a long loop inside the current step
-        state.register("progress") { call in
+        state.register("progress", doc: APIFunction(.run, "done: integer  items done so far", "total: integer  items in all",
+            doc: """
+            Reports progress of a loop in the current step. On a colour terminal it draws a bar with
+            `done/total`; in the journal and with `--json` it writes a `progress` event (at most one
+            every half second, plus the one where `done == total`).
+            """,
+            example: """
+            for i, site in ipairs(sites) do
+              update(site)
+              progress(i, #sites)
+            end
+            """)) { call in
             let session = try slot.require(call.name)
             session.output.progress(try call.integer(1), try call.integer(2), step: session.currentStep)
             return 0
@@ -67,7 +154,15 @@ enum RunModule {
 
         for level in ["debug", "info", "warn", "error"] {
             // log.debug/info/warn/error(...): to the console and the run's log
-            state.register(level, in: "log") { call in
+            state.register(level, in: "log", doc: APIFunction(.run, "...: any  the message's parts, joined with spaces",
+                doc: """
+                Writes a message to the console\(level == "info" ? "" : " with the prefix `\(level == "warn" ? "warning" : level): `") \
+                and a `log` event to the journal. Arguments are converted to text much like
+                `tostring` (`nil`, `true`, numbers; tables and functions print as `table` and
+                `function`) and joined with spaces. Known secret values are replaced with `***`.
+                There is no level filter.\(level == "error" ? " It only logs; it does not fail the run (use `error(...)` for that)." : "")
+                """,
+                example: #"log.\#(level)("site", args.hostname, "has no SSL certificate")"#)) { call in
                 let session = try slot.require(call.name)
                 session.output.log(level, message(call))
                 return 0
@@ -75,11 +170,31 @@ enum RunModule {
         }
 
         // print(...): same as log.info
-        state.register("print") { call in
+        state.register("print", doc: APIFunction(.run, "...: any  the message's parts, joined with spaces",
+            doc: "Same as `log.info(...)`.")) { call in
             let session = try slot.require(call.name)
             session.output.log("info", message(call))
             return 0
         }
+
+        // Set by the engine when the run starts (Engine.run), and from the config (makeState).
+        state.document(global: APIGlobal("context", type: "runbook.Context", doc: "A table set when the run starts.",
+            classes: [APIClass("runbook.Context", doc: "Facts about the run.",
+                               "run_id: string  the run id, `20261125-045407-f50919`",
+                               "dry_run: boolean  `true` in a dry-run",
+                               "root: string  the `--root` (`/` when not confined)",
+                               "user: string  who runs it (`$SUDO_USER` when set)",
+                               "host: string  this host's name",
+                               "runbook: string  the runbook's name",
+                               "queue_id?: integer  the queue record a `runbook queue work` run works on")]))
+        state.document(global: APIGlobal("settings", type: "table<string, any>", doc: """
+            The `[settings]` table from the configuration file, as Lua values (an empty table when
+            there is none). Available at the top level too.
+
+            ```lua
+            local home_base = settings.home_base or "/usr/home"
+            ```
+            """))
     }
 
     /// Arguments joined by spaces; scalars shown as Lua's tostring would.

@@ -22,8 +22,28 @@ import LuaBridge
 
 enum TemplateModule {
     static func register(into state: LuaState, slot: SessionSlot) {
+        state.document(module: APIModule("template", title: "template: rendering configuration files", doc: """
+            Mustache, logic-less: `{{name}}`, `{{a.b}}`, `{{.}}`, sections `{{#list}}...{{/list}}`,
+            inverted sections `{{^x}}...{{/x}}`, comments `{{! ... }}`; no HTML escaping (these are
+            configs). A missing variable is an error naming it and the template line, never an empty
+            string. Why Mustache and not Lua string templates is explained at the top of
+            `Sources/RunbookEngine/Modules/TemplateModule.swift`: templates hold no code, and nginx's
+            `{ }` and PHP's `$` never clash with `{{ }}`. Rendering only builds a string; `fs.write`
+            writes it (an effect with its undo).
+            """))
+
         // template.render(text, vars) -> string (pure: usable outside `run` too)
-        state.register("render", in: "template") { call in
+        state.register("render", in: "template", doc: APIFunction(.pure, "text: string  the template", "vars: table  the values, by name",
+            returns: ["string  the rendered text"],
+            doc: "Renders a template given as text. Usable at the top level of a file too.",
+            example: """
+            local server = template.render([[
+            server {
+              listen {{ip}}:80;
+              server_name {{#names}}{{.}} {{/names}};
+            }
+            ]], { ip = "208.43.48.5", names = { "shop.example.com", "www.shop.example.com" } })
+            """)) { call in
             let text = try call.string(1)
             let vars = try call.table(2)
             call.push(try render(text, name: "template", vars: vars))
@@ -32,7 +52,12 @@ enum TemplateModule {
 
         // template.render_file(path, vars) -> string (read through the run's view: a dry-run
         // sees a template written earlier in the same run)
-        state.register("render_file", in: "template") { call in
+        state.register("render_file", in: "template", doc: APIFunction(.read, "path: string  the template file's absolute path", "vars: table  the values, by name",
+            returns: ["string  the rendered text"],
+            doc: """
+            Renders the template file at `path`, read through the run's view: a dry-run sees a
+            template written earlier in the same run. Errors name the file and the template line.
+            """)) { call in
             let session = try slot.require(call.name)
             let path = try call.string(1)
             let vars = try call.table(2)

@@ -5,8 +5,16 @@ import LuaBridge
 
 enum VcsModule {
     static func register(into state: LuaState, slot: SessionSlot) {
+        state.document(module: APIModule("vcs", title: "vcs: working copies", doc: ""))
+
         // vcs.checkout(url, path [, {revision=, kind="svn"|"git"}]) -> revision
-        state.register("checkout", in: "vcs") { call in
+        state.register("checkout", in: "vcs", doc: APIFunction(.effect, "url: string  the repository", "path: string  where to check it out", "options?: vcs.Options",
+            returns: ["string  the revision checked out"],
+            doc: """
+            Checks out a working copy (Subversion by default; git for `*.git` URLs or `kind = "git"`).
+            Undo removes the checkout. A dry-run plans it and sees the folder as created.
+            """,
+            classes: [APIClass("vcs.Options", "revision?: string|integer  default: the latest", "kind?: \"svn\"|\"git\"")])) { call in
             let session = try slot.require(call.name)
             let url = try call.string(1)
             guard !url.hasPrefix("-"), !url.isEmpty else { throw call.argumentError(1, "'\(url)' is not a repository URL") }
@@ -23,7 +31,18 @@ enum VcsModule {
         }
 
         // vcs.update(path [, {revision=}]) -> {revision=, conflicts={files}}
-        state.register("update", in: "vcs") { call in
+        state.register("update", in: "vcs", doc: APIFunction(.effect, "path: string  the working copy", "options?: vcs.Options",
+            returns: ["vcs.UpdateResult"],
+            doc: """
+            Updates a working copy to `revision` (the latest when absent), then runs the guide's
+            `svn st` check: files left in conflict are listed in `conflicts` and logged as a warning.
+            Undo updates back to the revision it had before.
+            """,
+            example: """
+            local result = vcs.update(group.dir, { revision = args.revision })
+            if #result.conflicts > 0 then error("conflicts in " .. table.concat(result.conflicts, ", ")) end
+            """,
+            classes: [APIClass("vcs.UpdateResult", "revision: string", "conflicts: string[]  files left in conflict")])) { call in
             let session = try slot.require(call.name)
             let path = try session.effectPath(try call.string(1))
             let options = try call.optionalTable(2) ?? LuaTable()
@@ -44,7 +63,10 @@ enum VcsModule {
         }
 
         // vcs.status(path) -> {kind=, revision=, conflicts={files}} (a read)
-        state.register("status", in: "vcs") { call in
+        state.register("status", in: "vcs", doc: APIFunction(.read, "path: string  the working copy",
+            returns: ["vcs.Status"],
+            doc: "What the working copy is.",
+            classes: [APIClass("vcs.Status", "kind: \"svn\"|\"git\"", "revision: string", "conflicts: string[]  files in conflict")])) { call in
             let session = try slot.require(call.name)
             let path = try session.paths.real(try call.string(1))
             guard let kind = VcsKind.detect(path) else { throw LuaHostFailure("vcs.status: \(try call.string(1)) is not a working copy") }

@@ -33,6 +33,14 @@ public final class Engine {
     /// A sandboxed state with every module registered, bound to `slot`.
     func makeState(slot: SessionSlot) throws -> LuaState {
         let state = try LuaState(sandbox: LuaSandbox(modulePaths: config.stdlibDirs))
+        Engine.registerModules(into: state, slot: slot)
+        try state.setGlobal("settings", DbModule.luaValue(config.settings))
+        return state
+    }
+
+    /// Every Lua module, in the order docs/api.md shows them. A new module is one line here;
+    /// its docs come with its registrations (APIDoc.swift).
+    static func registerModules(into state: LuaState, slot: SessionSlot) {
         RunModule.register(into: state, slot: slot)
         FsModule.register(into: state, slot: slot)
         DbModule.register(into: state, slot: slot)
@@ -47,8 +55,6 @@ public final class Engine {
         CronModule.register(into: state, slot: slot)
         VcsModule.register(into: state, slot: slot)
         HttpModule.register(into: state, slot: slot)
-        try state.setGlobal("settings", DbModule.luaValue(config.settings))
-        return state
     }
 
     /// Loads a runbook's declaration (its top level runs; effects are refused).
