@@ -25,7 +25,14 @@ return runbook {
     revision = { type = "string", doc = "database_updates.revision to record (default the install's codebase revision)" },
   },
   locks = function(args) return { "sql-snippet" } end,
+  -- The installs that got the snippet keep it (and its database_updates row): SQL already run
+  -- in other installs' databases is not taken back because a later one failed.
+  on_failure = "keep",
   run = function(args)
+    cleanup(function()
+      log.warn(("the installs that got the snippet before the failure keep it: `runbook log %s` lists them")
+        :format(context.run_id))
+    end)
     if (args.install == nil) == (args.group == nil) then error("give --install or --group (one of them)", 0) end
     local dir, name = args.file:match("^(.*)/([^/]+)$")
     if not name or not name:find("%.sql$") then error("--file must be a .sql file, got " .. args.file, 0) end

@@ -79,7 +79,14 @@ return runbook {
     local_only = { type = "bool", default = false, doc = "change this server only (the peer's half runs with this)" },
   },
   locks = function() return { "failover-db" } end,
+  -- A failover that stops half way keeps the config.php files it already pointed at the
+  -- working database: those stores work again.
+  on_failure = "keep",
   run = function(args)
+    cleanup(function()
+      log.warn(("the config.php files changed before the failure keep the new database host: `runbook log %s` "
+        .. "lists them, `runbook undo %s` puts them back"):format(context.run_id, context.run_id))
+    end)
     local hosts = settings.database_hosts or {}
     local master = args.master_host or hosts.master
     local slave = args.slave_host or hosts.slave

@@ -100,7 +100,13 @@ return runbook {
   },
   -- One event per CARP interface at a time; the wrapper waits for the lock (--lock-timeout).
   locks = function(args) return { "failover-ips:" .. args.carp } end,
+  -- A failover that stops half way keeps the addresses it moved: serving them is the point.
+  on_failure = "keep",
   run = function(args)
+    cleanup(function()
+      log.warn(("the addresses moved before the failure stay as they are: `runbook log %s` lists them, "
+        .. "`runbook undo %s` moves them back"):format(context.run_id, context.run_id))
+    end)
     if not is_interface(args.carp) then
       error("argument --carp: expected an interface name like carp2, got '" .. args.carp .. "'", 0)
     end

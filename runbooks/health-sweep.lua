@@ -35,7 +35,13 @@ return runbook {
     timeout = { type = "number", default = 10, min = 0.1, max = 300, doc = "seconds a site has to answer" },
     mail_to = { type = "email", doc = "who gets the report (default settings.health_sweep.mail_to; none: printed only)" },
   },
+  -- Cleared caches stay cleared: the store rebuilds them, and a failed sweep is no reason
+  -- to put stale ones back.
+  on_failure = "keep",
   run = function(args)
+    cleanup(function()
+      log.warn(("caches cleared before the failure stay cleared: `runbook log %s` lists them"):format(context.run_id))
+    end)
     local config = type(settings.health_sweep) == "table" and settings.health_sweep or {}
     local nginx_settings = type(settings.nginx) == "table" and settings.nginx or {}
     local port = math.tointeger(nginx_settings.http_port) or 80
