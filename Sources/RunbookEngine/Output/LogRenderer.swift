@@ -38,7 +38,8 @@ public enum LogRenderer {
             let duration: String
             if case .double(let d) = record["duration"] { duration = Clock.duration(d) } else { duration = "" }
             if text("status") == "failed" { return "\(time)  ✘ \(text("step")) failed after \(duration): \(text("error"))" }
-            return "\(time)  ✔ \(text("step")) (\(record["effects"]?.intValue ?? 0) effects, \(duration))"
+            let count = record["effects"]?.intValue ?? 0
+            return "\(time)  ✔ \(text("step")) (\(count) effect\(count == 1 ? "" : "s"), \(duration))"
         case "effect_planned", "effect_applied": return "\(time)      \(text("sign")) \(text("summary"))"
         case "no_change": return "\(time)      = \(text("summary")) (already so)"
         case "log": return "\(time)      \(text("level") == "info" ? "" : text("level") + ": ")\(text("message"))"
