@@ -144,7 +144,7 @@ return runbook {
     step("Copy their config files from any of the other servers", function()
       for _, path in ipairs(files) do servers.push(new, path) end
       -- php-fpm.conf is this server's with the dispatchers allowed (written, so the plan shows it).
-      if servers.folder(new, conf_path) then
+      if servers.writable(new) then
         servers.write(new, conf_path, new_conf, { mode = "0644" })
       else
         servers.push(new, conf_path)
