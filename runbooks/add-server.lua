@@ -197,6 +197,9 @@ return runbook {
         log.warn(("this server cannot edit the php-fpm config of %s: set listen.allowed_clients = %s there by hand"):format(
           table.concat(by_hand, ", "), table.concat(dispatcher_ips, ",")))
       end
+      -- The guide: "look what is inside /etc/sysctl.conf and copy the vars that seem right ...
+      -- I would rather check each variable and what it does before copying it".
+      log.info("/etc/sysctl.conf is not copied: compare it with this server's and take the variables that fit " .. args.hostname)
     end)
 
     if dispatcher then
