@@ -144,7 +144,7 @@ return runbook {
     step("Copy their config files from any of the other servers", function()
       for _, path in ipairs(files) do servers.push(new, path) end
       -- php-fpm.conf is this server's with the dispatchers allowed (written, so the plan shows it).
-      if servers.folder(new, conf_path) then
+      if servers.writable(new) then
         servers.write(new, conf_path, new_conf, { mode = "0644" })
       else
         servers.push(new, conf_path)
@@ -197,6 +197,9 @@ return runbook {
         log.warn(("this server cannot edit the php-fpm config of %s: set listen.allowed_clients = %s there by hand"):format(
           table.concat(by_hand, ", "), table.concat(dispatcher_ips, ",")))
       end
+      -- The guide: "look what is inside /etc/sysctl.conf and copy the vars that seem right ...
+      -- I would rather check each variable and what it does before copying it".
+      log.info("/etc/sysctl.conf is not copied: compare it with this server's and take the variables that fit " .. args.hostname)
     end)
 
     if dispatcher then

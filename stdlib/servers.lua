@@ -15,9 +15,14 @@
 --       extra files there are removed). Into a folder: the missing parent folder is made and
 --       a copy that was not there is removed again by undo; over something that was there
 --       already, or over ssh/rsync://, it cannot be undone (`!` in the plan).
---   servers.read(server, path) -> the text of a file there (a folder only; nil otherwise)
---   servers.write(server, path, text [, options]) -> fs.write of a file there (a folder
---       only: undone from the run's backup); errors for ssh/rsync:// (use push)
+--   servers.read(server, path) -> the text of a file there, or nil when it is not there:
+--       through the folder, or over ssh (`cat`, a read: also in a dry-run); nil for rsync://
+--       (a daemon only copies)
+--   servers.writable(server) -> true when servers.write can reach it (a folder or ssh)
+--   servers.write(server, path, text [, options]) -> writes a file there: through a folder
+--       with fs.write (undone from the run's backup); over ssh the text is staged here in
+--       settings.staging_dir (default /var/tmp/runbook-staging)/HOST/PATH with fs.write and
+--       sent with rsync (that copy cannot be undone: `!`); errors for rsync://
 
 local M = {}
 
@@ -74,16 +79,41 @@ function M.push(server, path, options)
   return rsync.push(path .. slash, there .. slash, copy)
 end
 
+-- "d2:" or "d2:/prefix" -> "d2", "/prefix" (a [hosts.d2] reached over ssh); nil otherwise.
+local function ssh_of(server)
+  if type(server.sync) ~= "string" or server.sync:find("^rsync://") then return nil end
+  return server.sync:match("^([^/:]+):(.*)$")
+end
+
 function M.read(server, path)
   local there = M.folder(server, path)
-  if not there or not fs.exists(there) then return nil end
-  return fs.read(there)
+  if there then return fs.exists(there) and fs.read(there) or nil end
+  local host, prefix = ssh_of(server)
+  if not host then return nil end
+  local result = remote.run(host, { "cat", "--", prefix .. path }, { read_only = true, timeout = 60 })
+  if result.status ~= 0 then return nil end
+  return result.stdout
+end
+
+function M.writable(server)
+  return M.folder(server, "/") ~= nil or ssh_of(server) ~= nil
 end
 
 function M.write(server, path, text, options)
   local there = M.folder(server, path)
-  if not there then error(("%s is reached with %s: its %s cannot be edited from here"):format(tostring(server.sync), tostring(server.sync), path), 0) end
-  return fs.write(there, text, options)
+  if there then return fs.write(there, text, options) end
+  local host = ssh_of(server)
+  if not host then
+    error(("%s is reached through an rsync daemon (%s), which only copies: its %s cannot be written from here"):format(
+      tostring(server.hostname or "the server"), tostring(server.sync), path), 0)
+  end
+  -- Nothing else writes a file over ssh: rsync sends a copy staged here.
+  local stage = (settings.staging_dir or "/var/tmp/runbook-staging") .. "/" .. host .. path
+  local up = parent(stage)
+  if not fs.exists(up) then fs.mkdir(up) end
+  fs.write(stage, text, options)
+  rsync.push(stage, server.sync .. path, { checksum = true })
+  return true
 end
 
 return M

@@ -159,6 +159,52 @@ import Testing
         #expect(pristine.tables == (try world.state()).tables)
     }
 
+    @Test func aHandlerReachedOverSSHHasItsPHPFPMConfigEditedThroughAStagedCopy() throws {
+        let box = try Sandbox()
+        let world = DemoWorld(box)
+        try world.build()
+        let root = world.root
+        try Self.prepare(world)
+        // The cloud handler is reached over ssh (an sshd of the test on 127.0.0.1); its files
+        // are under the world's root all the same, so nothing outside the sandbox is touched.
+        let ssh = try LocalSSHServer(in: box.base + "/ssh", port: 22000 + (Int(getpid()) + 7) % 10000)
+        let cloud = root + "/srv/tmp-cloud"
+        try Files.mkdir(cloud + "/usr/local/etc")
+        try Files.write(cloud + "/usr/local/etc/php-fpm.conf", Self.fpmConf)
+        let config = world.directory + "/config.toml"
+        try Files.write(config, (Files.read(config) ?? "") + """
+
+            [settings.servers."tmp-cloud.make-a-store.com"]
+            sync = "cloud:\(cloud)"
+
+            [hosts.cloud]
+            address = "127.0.0.1"
+            port = \(ssh.port)
+            user = "root"
+            identity_file = "\(ssh.clientKey)"
+            ssh_options = ["StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR"]
+
+            """)
+        let pristine = try world.state()
+
+        let run = try world.planAndRun(["add-server", "--role", "dispatcher", "--hostname", "dispatch3.make-a-store.com",
+                                        "--private-ip", "10.0.0.3"])
+        #expect(run.exitCode == 0, "\(run)")
+        let allowed = Self.fpmConf.replacingOccurrences(of: "listen.allowed_clients = 10.0.0.1,10.0.0.2\n",
+                                                        with: "listen.allowed_clients = 10.0.0.1,10.0.0.2,10.0.0.3\n")
+        #expect(Files.read(cloud + "/usr/local/etc/php-fpm.conf") == allowed, "edited over ssh")
+        #expect(Files.read(root + "/var/tmp/runbook-staging/cloud/usr/local/etc/php-fpm.conf") == allowed, "the staged copy")
+        #expect(SiteTesting.messages(run, "warn").allSatisfy { !$0.contains("by hand") }, "\(run)")
+        #expect(run.events("effect_applied").contains { $0["sign"]?.stringValue == "!" }, "the copy over ssh cannot be undone")
+
+        // Undo puts back all but the copy sent over ssh (marked ! in the plan): the staged
+        // copy goes, the cloud's file keeps the new address.
+        let undo = try world.runbook(["undo", try #require(DemoWorld.runID(run))])
+        let left = pristine.differences(from: try world.state())
+        #expect(left.count == 1 && left.first?.hasPrefix("file ./srv/tmp-cloud/usr/local/etc/php-fpm.conf") == true,
+                "\(undo)\n\(left.joined(separator: "\n"))")
+    }
+
     @Test func allowedClientsTakeSingleAddressesOnly() throws {
         let lua = try StdlibLua()
         // The guide's question: 10.0.0.0/8 is not an entry php-fpm takes (main/fastcgi.c parses
