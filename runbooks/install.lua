@@ -16,6 +16,7 @@ local install_tree = require("install_tree")
 local ips = require("ips")
 local nginx = require("nginx")
 local queue = require("queue")
+local site_checks = require("sites")
 
 -- settings.homes may be one folder or a list of them: installs go in the first.
 local function homes_folder()
@@ -101,6 +102,9 @@ return runbook {
       hostnames[#hostnames + 1] = name
     end
     if (args.ssl_pem == nil) ~= (args.ssl_key == nil) then error("give both --ssl-pem and --ssl-key, or neither", 0) end
+    -- As add-site, change-hostname and change-ssl check theirs: the key is the certificate's,
+    -- it has not expired and it covers the first hostname; before anything is touched.
+    if args.ssl_pem then site_checks.check_certificate(args.ssl_pem, args.ssl_key, hostnames[1]) end
     local home_base = homes_folder()
     local master, group, install, sites, queue_id = nil, nil, nil, {}, nil
     local site_ips = {}   -- rows for install_site_ips
@@ -255,7 +259,7 @@ return runbook {
           fs.mkdir(home .. "/" .. dir)
         end
         if args.ssl_pem then
-          fs.write(sites[1].ssl_pem, fs.read(args.ssl_pem), { mode = "0644" })
+          fs.write(sites[1].ssl_pem, fs.read(args.ssl_pem), { mode = "0600" })
           fs.write(sites[1].ssl_key, fs.read(args.ssl_key), { mode = "0600", secret = true })
         end
       end)

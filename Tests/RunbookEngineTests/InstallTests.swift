@@ -173,3 +173,39 @@ import Testing
         #expect(after.differences(from: untouched).isEmpty, "\(after.differences(from: untouched).joined(separator: "\n"))")
     }
 }
+
+/// The store's own certificate (--ssl-pem/--ssl-key), checked as add-site and change-ssl check
+/// theirs before anything is touched, and kept 0600 in the store's certs folder.
+@Suite(.serialized) struct InstallCertificateTests {
+    @Test func aCertificateIsCheckedBeforeAnythingAndKeptPrivate() throws {
+        let box = try Sandbox()
+        let world = DemoWorld(box)
+        try world.build()
+        let good = try SiteTesting.certificate(world, file: "good", names: ["cert.example.com"])
+        let other = try SiteTesting.certificate(world, file: "other", names: ["other.example.com"])
+        let before = try world.state()
+        let order = ["run", "install", "--email", "cert@example.com", "--hostname", "cert.example.com", "--plan", "free"]
+
+        for (pair, problem) in [
+            ([good.pem, other.key], "/root/certs/other.key is not the key of /root/certs/good.pem"),
+            ([other.pem, other.key], "the certificate does not cover cert.example.com"),
+            ([good.pem, "/root/certs/missing.key"], "/root/certs/missing.key does not exist"),
+        ] {
+            let refused = try world.runbook(order + ["--ssl-pem", pair[0], "--ssl-key", pair[1]])
+            #expect(refused.exitCode == 1 && refused.stderr.contains(problem), "\(refused)")
+            let differences = before.differences(from: try world.state())
+            #expect(differences.isEmpty, "a refused install left:\n\(differences.joined(separator: "\n"))")
+        }
+
+        let run = try world.runbook(order + ["--ssl-pem", good.pem, "--ssl-key", good.key])
+        #expect(run.exitCode == 0, "\(run)")
+        let certs = world.root + "/usr/home/certexam1/certs"
+        for file in ["cert.example.com.pem", "cert.example.com.key"] {
+            #expect(Posix.lstatInfo(certs + "/" + file)?.mode == 0o600, "\(file) is private")
+        }
+        #expect(Files.read(certs + "/cert.example.com.pem") == Files.read(world.root + good.pem))
+        let key = try #require(Files.read(world.root + good.key))
+        let keyBody = key.split(separator: "\n").dropFirst().first.map(String.init) ?? key
+        #expect(!run.stdout.contains(keyBody) && !run.stderr.contains(keyBody), "the key is in no output")
+    }
+}
