@@ -50,12 +50,19 @@ public final class RunOutput {
 
     // MARK: Events
 
-    func runStarted(id: String, runbook: String, dryRun: Bool, arguments: JSON, file: String) {
-        event("run_started", [("run", .string(id)), ("runbook", .string(runbook)), ("dry_run", .bool(dryRun)),
-                              ("arguments", arguments), ("file", .string(file)), ("user", .string(Posix.userName)),
-                              ("host", .string(Posix.hostName)), ("pid", .int(Int64(getpid()))),
-                              ("version", .string(RunbookVersion.current))])
+    func runStarted(id: String, runbook: String, dryRun: Bool, arguments: JSON, file: String, planFile: String? = nil,
+                    planned: Int? = nil)
+    {
+        var fields: [(String, JSON)] = [("run", .string(id)), ("runbook", .string(runbook)), ("dry_run", .bool(dryRun)),
+                                        ("arguments", arguments), ("file", .string(file)), ("user", .string(Posix.userName)),
+                                        ("host", .string(Posix.hostName)), ("pid", .int(Int64(getpid()))),
+                                        ("version", .string(RunbookVersion.current))]
+        if let planFile, let planned { fields += [("plan_file", .string(planFile)), ("planned_effects", .int(Int64(planned)))] }
+        event("run_started", fields)
         line(paint("run \(id)", "1") + "  \(runbook)" + (dryRun ? paint("  (dry-run: nothing will be changed)", "36") : ""))
+        if let planFile, let planned {
+            line(paint("held to the reviewed plan \(planFile) (\(planned) effect\(planned == 1 ? "" : "s"))", "36"))
+        }
     }
 
     func stepStarted(_ name: String, index: Int) {

@@ -31,6 +31,9 @@ public final class RunSession {
     /// service.reload calls waiting for the end of the step.
     var pendingReloads: [PendingReload] = []
     var finallyHooks: [LuaRef] = []
+    /// The reviewed plan the run is held to (`--plan-file`), and the first difference found.
+    var reviewed: ReviewedPlan?
+    private(set) var divergence: String?
 
     public var isDryRun: Bool { executor.isDryRun }
 
@@ -64,6 +67,15 @@ public final class RunSession {
         try requireRunning(effect.kind)
         var record = EffectRecord(seq: effects.count + 1, step: currentStep, kind: effect.kind, sign: effect.sign,
                                   summary: effect.maskedSummary(redactor), identity: effect.identity, result: nil)
+        // Held to a reviewed plan: nothing is applied once the run differs from it. The
+        // failure path (cleanup hooks, phase .failing) is not part of the plan.
+        if let reviewed, phase == .running {
+            if let divergence { throw LuaHostFailure(divergence) }
+            if let difference = reviewed.difference(record) {
+                divergence = difference + "; nothing of it was applied. Review a new plan: the same command with --dry-run --save-plan FILE"
+                throw LuaHostFailure(divergence!)
+            }
+        }
         let outcome = try executor.perform(effect, record: record)
         record.result = outcome.result
         effects.append(record)
