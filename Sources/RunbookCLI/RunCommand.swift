@@ -30,7 +30,7 @@ struct RunCommand: ParsableCommand {
                         lockTimeout: Double, savePlan: String? = nil, planFile: String? = nil) throws
     {
         let engine: Engine
-        do { engine = try EngineOptions.engine(overrides) } catch { throw exitWith(error) }
+        do { engine = try EngineOptions.engine(overrides) } catch { throw exitWith(error, json: json) }
         var runOptions = RunOptions()
         runOptions.dryRun = dryRun
         runOptions.output = json ? .json : .human

@@ -9,17 +9,38 @@ public enum OutputMode: Sendable {
 }
 
 public final class RunOutput {
+    /// The version of the --json event stream (docs/events.md): the "v" of every event.
+    /// Raised when a field changes meaning or goes away; new events and fields keep it.
+    public static let schemaVersion: Int64 = 1
+
     let mode: OutputMode
     let redactor: Redactor
     var journal: JournalWriter?
     let colour: Bool
+    /// The progress bar is drawn on a terminal (colour or not), never into a file or pipe.
+    let progressBar: Bool
     private var progressShown = false
     private var lastProgressEvent = 0.0
+    private var lastProgressDrawn = 0.0
+    /// Where the current loop started, for its rate and ETA: (step, total, time, done).
+    private var progressStart: (step: String, total: Int64, time: Double, done: Int64)?
+    private var lastProgressCall: (step: String, time: Double)?
+    private var stepStartedAt: Double?
 
     public init(mode: OutputMode, redactor: Redactor) {
         self.mode = mode
         self.redactor = redactor
-        colour = mode == .human && isatty(1) == 1 && Posix.environment("NO_COLOR") == nil
+        let terminal = mode == .human && isatty(1) == 1
+        colour = terminal && Posix.environment("NO_COLOR") == nil
+        progressBar = terminal && Posix.environment("TERM") != "dumb"
+    }
+
+    /// The single event of an invocation that never started a run (bad arguments, an
+    /// unknown runbook, a bad configuration): what --json prints for it.
+    public static func invalidInvocationEvent(_ error: String) -> String {
+        JSON.object([("event", .string("run_finished")), ("v", .int(schemaVersion)), ("at", .string(Clock.iso8601(Clock.wall()))),
+                     ("status", .string("invalid")), ("exit", .int(Int64(ExitStatus.usage.rawValue))), ("error", .string(error))])
+            .serialized
     }
 
     // MARK: Writing
@@ -40,7 +61,8 @@ public final class RunOutput {
     func event(_ type: String, _ fields: [(String, JSON)]) {
         journal?.append(type, fields)
         guard mode == .json else { return }
-        var record: [(String, JSON)] = [("event", .string(type)), ("at", .string(Clock.iso8601(Clock.wall())))]
+        var record: [(String, JSON)] = [("event", .string(type)), ("v", .int(RunOutput.schemaVersion)),
+                                        ("at", .string(Clock.iso8601(Clock.wall())))]
         record.append(contentsOf: fields)
         let text = redactor.mask(JSON.object(record).serialized) + "\n"
         _ = try? Posix.writeAll(1, Array(text.utf8), path: "stdout")
@@ -67,6 +89,7 @@ public final class RunOutput {
 
     func stepStarted(_ name: String, index: Int) {
         event("step_started", [("step", .string(name)), ("index", .int(Int64(index)))])
+        stepStartedAt = Clock.monotonic()
         line(paint("▶ ", "34") + name)
     }
 
@@ -100,19 +123,57 @@ public final class RunOutput {
         line(prefix + message)
     }
 
+    /// progress(done, total) of a loop: an event at most every 0.5 s (and at the end), and
+    /// on a terminal a bar with the count, the rate and the time left, redrawn at most
+    /// ten times a second.
     func progress(_ done: Int64, _ total: Int64, step: String) {
         let now = Clock.monotonic()
-        if done == total || now - lastProgressEvent > 0.5 {
-            lastProgressEvent = now
-            event("progress", [("step", .string(step)), ("done", .int(done)), ("total", .int(total))])
+        // A new loop (another step, another total, or counting again from lower) starts the clock again.
+        if let start = progressStart, start.step == step, start.total == total, done >= start.done {
+        } else {
+            // The loop's first item began after the last thing we know of: the previous
+            // progress call in this step (a loop before it), or the step's start.
+            let began = lastProgressCall.flatMap { $0.step == step ? $0.time : nil } ?? stepStartedAt ?? now
+            progressStart = (step, total, began, 0)
         }
-        guard mode == .human, colour, total > 0 else { return }
+        lastProgressCall = (step, now)
+        let start = progressStart!
+        let elapsed = now - start.time
+        let rate = elapsed > 0 && done > start.done ? Double(done - start.done) / elapsed : nil
+        let remaining = rate.map { Double(max(0, total - done)) / $0 }
+        if done >= total || now - lastProgressEvent >= 0.5 {
+            lastProgressEvent = now
+            var fields: [(String, JSON)] = [("step", .string(step)), ("done", .int(done)), ("total", .int(total)),
+                                            ("elapsed", .double(elapsed))]
+            if let rate { fields.append(("rate", .double(rate))) }
+            if let remaining { fields.append(("eta", .double(remaining))) }
+            event("progress", fields)
+        }
+        guard progressBar, total > 0, done >= total || now - lastProgressDrawn >= 0.1 else { return }
+        lastProgressDrawn = now
         let width = 30
-        let filled = Int(Double(width) * Double(done) / Double(total))
-        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: max(0, width - filled))
-        let text = "\r  \(bar) \(done)/\(total)"
+        let filled = min(width, max(0, Int(Double(width) * Double(done) / Double(total))))
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        var text = "\r\u{1B}[2K  \(bar) \(done)/\(total)"
+        if let rate { text += "  " + RunOutput.rateText(rate) }
+        if let remaining, done < total { text += "  ETA " + RunOutput.clockText(remaining) }
+        if done >= total { text += "  in " + RunOutput.clockText(elapsed) }
         _ = try? Posix.writeAll(1, Array(text.utf8), path: "stdout")
         progressShown = true
+    }
+
+    static func rateText(_ perSecond: Double) -> String {
+        if perSecond >= 10 { return "\(Int(perSecond.rounded()))/s" }
+        if perSecond >= 1 { return "\(Double(Int(perSecond * 10)) / 10)/s" }
+        return "\(Int((60 * perSecond).rounded()))/min"
+    }
+
+    /// "0:07", "12:30", "1:02:03".
+    static func clockText(_ seconds: Double) -> String {
+        let total = Int(seconds.rounded())
+        let (hours, minutes, secs) = (total / 3600, total / 60 % 60, total % 60)
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return hours > 0 ? "\(hours):\(two(minutes)):\(two(secs))" : "\(minutes):\(two(secs))"
     }
 
     private func clearProgress() {
@@ -134,8 +195,15 @@ public final class RunOutput {
         }
     }
 
-    func undone(_ summary: String, failed: String?) {
+    /// What `undo --dry-run` would do for effect `seq`.
+    func undoPlanned(_ action: String, seq: Int) {
+        event("undo_planned", [("seq", .int(Int64(seq))), ("action", .string(action))])
+        line("  ↺ would " + action)
+    }
+
+    func undone(_ summary: String, failed: String?, seq: Int? = nil) {
         var fields: [(String, JSON)] = [("summary", .string(summary))]
+        if let seq { fields.insert(("seq", .int(Int64(seq))), at: 0) }
         if let failed { fields.append(("error", .string(failed))) }
         event(failed == nil ? "effect_undone" : "undo_failed", fields)
         if let failed { line(paint("  ↺ could not undo: ", "31") + summary + ": " + failed) }

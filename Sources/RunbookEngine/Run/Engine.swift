@@ -293,7 +293,7 @@ public final class Engine {
     private func invocationFailure(_ error: any Error, output: RunOutput) -> RunResult {
         let text = String(describing: error)
         if output.mode == .json {
-            output.event("run_finished", [("status", .string("invalid")), ("exit", .int(2)), ("error", .string(text))])
+            _ = try? Posix.writeAll(1, Array((RunOutput.invalidInvocationEvent(output.redactor.mask(text)) + "\n").utf8), path: "stdout")
         } else {
             output.error("runbook: " + text)
         }
@@ -340,7 +340,9 @@ public final class Engine {
         output.event("undo_started", [("run", .string(runID)), ("effects", .int(Int64(entries.count))), ("dry_run", .bool(dryRun)),
                                       ("pid", .int(Int64(getpid()))), ("user", .string(Posix.userName))])
         if dryRun {
-            _ = UndoProcess.run(entries, world: world, output: output, journal: nil, dryRun: true)
+            let tally = UndoProcess.run(entries, world: world, output: output, journal: nil, dryRun: true)
+            output.event("undo_finished", [("run", .string(runID)), ("dry_run", .bool(true)), ("undone", .int(0)), ("failed", .int(0)),
+                                           ("irreversible", .int(Int64(tally.irreversible.count)))])
             return RunResult(status: .done, runID: runID, effects: [], error: nil)
         }
         let previousStatus = record.status
@@ -352,7 +354,7 @@ public final class Engine {
         let tally = UndoProcess.run(entries, world: world, output: output, journal: journal, dryRun: false)
         record.status = tally.ok ? "undone" : previousStatus
         try? store.save(record)
-        output.event("undo_finished", [("run", .string(runID)), ("undone", .int(Int64(tally.undone))),
+        output.event("undo_finished", [("run", .string(runID)), ("dry_run", .bool(false)), ("undone", .int(Int64(tally.undone))),
                                        ("failed", .int(Int64(tally.failed))), ("irreversible", .int(Int64(tally.irreversible.count)))])
         if tally.ok {
             output.message(output.paint("undone", "32") + ": \(tally.undone) effect\(tally.undone == 1 ? "" : "s") reversed"

@@ -28,12 +28,12 @@ enum UndoProcess {
             guard let steps = entry.undo else {
                 let reason = entry.noUndoReason ?? "cannot be undone"
                 tally.irreversible.append(entry.summary)
-                output.undone(entry.summary, failed: reason)
+                output.undone(entry.summary, failed: reason, seq: entry.seq)
                 journal?.append("undo_skipped", [("seq", .int(Int64(entry.seq))), ("reason", .string(reason))])
                 continue
             }
             if dryRun {
-                for step in steps { output.message("  ↺ would " + UndoRunner.describe(step)) }
+                for step in steps { output.undoPlanned(UndoRunner.describe(step), seq: entry.seq) }
                 continue
             }
             do {
@@ -45,11 +45,12 @@ enum UndoProcess {
                     try UndoRunner.run(step, in: world)
                 }
                 journal?.append("undone", [("seq", .int(Int64(entry.seq)))])
-                output.undone(entry.summary + (entry.uncertain ? " (checked: it may not have happened)" : ""), failed: nil)
+                output.undone(entry.summary + (entry.uncertain ? " (checked: it may not have happened)" : ""), failed: nil,
+                              seq: entry.seq)
                 tally.undone += 1
             } catch {
                 journal?.append("undo_failed", [("seq", .int(Int64(entry.seq))), ("error", .string(String(describing: error)))])
-                output.undone(entry.summary, failed: String(describing: error))
+                output.undone(entry.summary, failed: String(describing: error), seq: entry.seq)
                 tally.failed += 1
             }
         }
