@@ -8,11 +8,11 @@ struct HistoryCommand: ParsableCommand {
 
     @OptionGroup var options: EngineOptions
     @Option(name: .long, help: "Show at most this many runs.") var limit: Int = 20
-    @Option(name: .long, help: "Only runs of this runbook (repeatable).") var runbook: [String] = []
-    @Option(name: .long, help: "Only runs with this status (failed, undone, ...; comma-separated or repeated).") var status: [String] = []
-    @Option(name: .customLong("arg"), help: "Only runs whose argument NAME had VALUE (NAME=VALUE; repeatable).") var arguments: [String] = []
-    @Option(name: .long, help: "Only runs started at or after TIME (2h, 7d, 2026-12-02, 2026-12-02T15:30; UTC).") var since: String?
-    @Option(name: .long, help: "Only runs started before TIME (same forms as --since).") var until: String?
+    @Option(name: .long, help: ArgumentHelp("Only runs of this runbook (repeatable).", valueName: "NAME")) var runbook: [String] = []
+    @Option(name: .long, help: ArgumentHelp("Only runs with this status (failed, undone, ...; comma-separated or repeated).", valueName: "STATUS")) var status: [String] = []
+    @Option(name: .customLong("arg"), help: ArgumentHelp("Only runs whose argument NAME had VALUE (repeatable).", valueName: "NAME=VALUE")) var arguments: [String] = []
+    @Option(name: .long, help: ArgumentHelp("Only runs started at or after TIME (2h, 7d ago, 2026-12-02, 2026-12-02T15:30 UTC).", valueName: "TIME")) var since: String?
+    @Option(name: .long, help: ArgumentHelp("Only runs started before TIME (same forms as --since).", valueName: "TIME")) var until: String?
     @Flag(name: .long, help: "One JSON object per run.") var json = false
 
     func run() throws {

@@ -9,7 +9,7 @@ struct LogCommand: ParsableCommand {
 
     @OptionGroup var options: EngineOptions
     @Argument(help: "The run id (see `runbook history`).") var runID: String
-    @Option(name: .long, help: "Only this step (its full name, or one level of a nested step).") var step: String?
+    @Option(name: .long, help: ArgumentHelp("Only this step (its full name, or one level of a nested step).", valueName: "NAME")) var step: String?
     @Flag(name: .long, help: "Only failed steps and effects, errors and warnings.") var failures = false
     @Flag(name: .long, help: "Keep printing new records of a run in progress until it ends.") var follow = false
     @Flag(name: .long, help: "Print the raw JSON Lines.") var json = false

@@ -12,8 +12,8 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Plan only: show every change, make none.") var dryRun = false
     @Flag(name: .long, help: "One JSON object per line for every event; nothing else on stdout.") var json = false
     @Flag(name: .long, help: "Do not ask for confirmation (asked only on a terminal).") var yes = false
-    @Option(name: .customLong("save-plan"), help: "With --dry-run: save the plan for review to this file.") var savePlan: String?
-    @Option(name: .customLong("plan-file"), help: "Run only while every effect matches this reviewed plan.") var planFile: String?
+    @Option(name: .customLong("save-plan"), help: ArgumentHelp("With --dry-run: save the plan for review to this file.", valueName: "FILE")) var savePlan: String?
+    @Option(name: .customLong("plan-file"), help: ArgumentHelp("Run only while every effect matches this reviewed plan.", valueName: "FILE")) var planFile: String?
     @Flag(name: .long, help: "fsync the journal before every effect (power-loss safety, slower).") var durable = false
     @Option(name: .customLong("lock-timeout"), help: "Seconds to wait for a lock held by another run.") var lockTimeout: Double = 0
     @Argument(help: "Runbook name (or path to a .lua file).") var name: String

@@ -13,7 +13,8 @@ public struct RunbookCommand: ParsableCommand {
             """,
         version: RunbookVersion.current,
         subcommands: [ListCommand.self, DescribeCommand.self, RunCommand.self, CheckCommand.self,
-                      HistoryCommand.self, LogCommand.self, UndoCommand.self, QueueCommand.self]
+                      HistoryCommand.self, LogCommand.self, UndoCommand.self, QueueCommand.self,
+                      CompletionCommand.self, ManCommand.self]
     )
 
     public init() {}
