@@ -77,7 +77,12 @@ public final class Engine {
             let (name, path) = try catalog.locate(nameOrPath)
             state = try makeState(slot: slot)
             declaration = try RunbookCatalog.loadDeclaration(name: name, path: path, into: state)
-            bound = try ArgumentBinder.bind(words, to: declaration)
+            do {
+                bound = try ArgumentBinder.bind(words, to: declaration)
+            } catch let error as RunbookError where error.exitStatus == .usage {
+                // Where to read what the runbook takes.
+                throw RunbookError.usage("\(error) (see `runbook describe \(declaration.name)`)")
+            }
             paths = try RootedPaths(root: config.root)
             reviewed = try reviewedPlan(options, runbook: declaration.name, arguments: bound.masked(declaration))
         } catch {
@@ -314,7 +319,7 @@ public final class Engine {
         }
         let refusal: String?
         switch record.status {
-        case "running": refusal = "run \(runID) is still running (pid \(record.pid) on \(record.host)); stop it first"
+        case "running": refusal = "run \(runID) is still running (pid \(record.pid) on \(record.host)); stop it first, or watch it: runbook log \(runID) --follow"
         case "undoing": refusal = "run \(runID) is being undone right now (pid \(record.pid))"
         case "undone": refusal = "run \(runID) was already undone; there is nothing left to reverse"
         case "planned": refusal = "run \(runID) was a dry-run: it changed nothing"
