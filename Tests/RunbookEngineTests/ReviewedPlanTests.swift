@@ -45,7 +45,8 @@ struct ReviewedPlanTests {
         try Files.mkdir(dir)
         let dry = try sandbox.runbook(["run", "demo", "--dir", dir, "--count", "2", "--dry-run", "--save-plan", planFile])
         #expect(dry.exitCode == 0, "\(dry)")
-        #expect(dry.stdout.contains("Plan saved to \(planFile)"), "\(dry)")
+        #expect(dry.stdout.contains("Plan saved to \(planFile). To apply exactly this plan: "
+                                    + "runbook run demo --dir \(dir) --count 2 --plan-file \(planFile)"), "\(dry)")
         // Someone made site_2 since the review: the run finds it there, so its next effect
         // (the lib link) is not the reviewed effect 7 (create site_2).
         try Files.mkdir(dir + "/site_2")

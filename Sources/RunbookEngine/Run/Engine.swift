@@ -220,8 +220,10 @@ public final class Engine {
         try? store.save(record)
         summarize(session: session, id: id, status: status, exit: exit, failure: message, duration: duration, output: output)
         if saveFailure == nil, failure == nil, let path = options.savePlan, options.dryRun {
-            output.message("Plan saved to \(path). To apply exactly this plan, give the same command "
-                           + "without --dry-run and --save-plan, with --plan-file \(path)")
+            // The runbook's arguments as typed (secrets never are: they come from the
+            // environment or a --NAME-file).
+            let command = (["runbook", "run", nameOrPath] + words + ["--plan-file", path]).map(Engine.shellWord).joined(separator: " ")
+            output.message("Plan saved to \(path). To apply exactly this plan: \(command)")
         }
         return RunResult(status: exit, runID: id, effects: session.effects, error: message)
     }
@@ -244,6 +246,14 @@ public final class Engine {
             throw RunbookError.usage(refusal)
         }
         return plan
+    }
+
+    /// `word` as a shell would need it typed.
+    static func shellWord(_ word: String) -> String {
+        let plain = !word.isEmpty && word.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7a) || "-_./=:@,+%".utf8.contains(byte)
+        }
+        return plain ? word : "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
     }
 
     private func lockNames(_ results: [LuaValue]) -> [String] {
