@@ -92,7 +92,7 @@ struct EventStreamTests {
         {
             let refused = try sandbox.runbook(arguments)
             #expect(refused.exitCode == 2, "\(what)\n\(refused)")
-            #expect(refused.stdoutLines.count == 1, "\(what): one event\n\(refused)")
+            #expect(refused.stdoutLines.count == 1 && refused.stderr.isEmpty, "\(what): one event, nothing else\n\(refused)")
             let event = try JSON.parse(refused.stdout)
             #expect(event["event"]?.stringValue == "run_finished" && event["status"]?.stringValue == "invalid"
                     && event["exit"]?.intValue == 2 && event["v"]?.intValue == 1, "\(what)\n\(refused)")

@@ -52,6 +52,11 @@ struct ReviewedPlanTests {
         try Files.mkdir(dir + "/site_2")
         let before = TreeFingerprint(sandbox.tree)
 
+        // A dry-run held to the plan finds the difference without changing anything.
+        let check = try sandbox.runbook(["run", "demo", "--dir", dir, "--count", "2", "--plan-file", planFile, "--dry-run"])
+        #expect(check.exitCode == 1 && check.stderr.contains("effect 7 differs from the reviewed plan"), "\(check)")
+        expectSameTree(before, TreeFingerprint(sandbox.tree), "after a dry-run held to the plan")
+
         let real = try sandbox.runbook(["run", "demo", "--dir", dir, "--count", "2", "--plan-file", planFile, "--json"])
         #expect(real.exitCode == 1, "\(real)")
         #expect(real.stderr.isEmpty, "--json: nothing on stderr\n\(real)")

@@ -134,7 +134,7 @@ public struct ReviewedPlan {
         } else {
             return nil
         }
-        return "effect \(actual.seq) differs from the reviewed plan (the world changed since the review): "
+        return "effect \(actual.seq) differs from the reviewed plan: "
             + "planned \(planned.sign.rawValue) \(planned.summary), now \(actual.sign.rawValue) \(actual.summary)"
             + (detail.map { " (\($0))" } ?? "")
     }

@@ -72,7 +72,7 @@ public final class RunSession {
         if let reviewed, phase == .running {
             if let divergence { throw LuaHostFailure(divergence) }
             if let difference = reviewed.difference(record) {
-                divergence = difference + "; nothing of it was applied. Review a new plan: the same command with --dry-run --save-plan FILE"
+                divergence = difference + "; the world changed since the review: stopped before it (make a new plan with --dry-run --save-plan)"
                 throw LuaHostFailure(divergence!)
             }
         }
