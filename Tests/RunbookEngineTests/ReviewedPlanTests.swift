@@ -115,7 +115,10 @@ struct ReviewedPlanTests {
         try sandbox.addRunbook("secretive", """
             return runbook { summary = "writes a marker",
               params = { dir = { type = "path", required = true }, token = { type = "string", secret = true } },
-              run = function(args) fs.write(args.dir .. "/marker", "token set\\n") end }
+              run = function(args)
+                fs.write(args.dir .. "/marker", "token set\\n")
+                fs.mkdir(args.dir .. "/cache-" .. args.token)  -- an identity (a path) that holds the secret
+              end }
             """)
         let planFile = sandbox.base + "/secret-plan.json"
         let secret = "s3cr3t-Pl4n-T0ken"
@@ -129,6 +132,7 @@ struct ReviewedPlanTests {
                                        environment: ["RUNBOOK_ARG_TOKEN": secret])
         #expect(real.exitCode == 0, "\(real)")
         #expect(Files.read(sandbox.tree + "/marker") == "token set\n")
+        #expect(Files.exists(sandbox.tree + "/cache-" + secret), "the masked identity still matched the real one")
     }
 
     @Test("on a terminal a real run shows the plan and asks; only y applies it")

@@ -199,7 +199,7 @@ public final class Engine {
             let plan = ReviewedPlan(runbook: declaration.name, file: declaration.file, arguments: record.arguments,
                                     root: config.root, planRun: id, effects: session.effects)
             do {
-                try plan.save(path)
+                try plan.save(path, redactor: redactor)
                 output.event("plan_saved", [("path", .string(path)), ("effects", .int(Int64(session.effects.count)))])
             } catch {
                 saveFailure = "cannot save the plan: \(error)"

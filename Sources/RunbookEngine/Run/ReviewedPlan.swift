@@ -52,8 +52,10 @@ public struct ReviewedPlan {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    public func save(_ path: String) throws {
-        try Posix.writeFile(path + ".tmp", Array(text.utf8), mode: 0o644, sync: true)
+    /// Writes the plan with the run's secrets masked (an identity may hold one, say a
+    /// path named after it); `masked` is applied to the run's effects before comparing.
+    public func save(_ path: String, redactor: Redactor) throws {
+        try Posix.writeFile(path + ".tmp", Array(redactor.mask(text).utf8), mode: 0o644, sync: true)
         if rename(path + ".tmp", path) != 0 { throw SystemError("save", path) }
     }
 
@@ -116,6 +118,14 @@ public struct ReviewedPlan {
     }
 
     // MARK: Holding a run to the plan
+
+    /// `record` as the plan file would hold it: secrets masked in its identity too.
+    public static func masked(_ record: EffectRecord, _ redactor: Redactor) -> EffectRecord {
+        guard !redactor.isEmpty else { return record }
+        var copy = record
+        copy.identity = (try? JSON.parse(redactor.mask(record.identity.serialized))) ?? record.identity
+        return copy
+    }
 
     /// Why `actual` (effect number actual.seq of the run) is not what the plan said, or nil.
     public func difference(_ actual: EffectRecord) -> String? {
