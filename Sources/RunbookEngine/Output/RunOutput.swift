@@ -22,10 +22,7 @@ public final class RunOutput {
     private var progressShown = false
     private var lastProgressEvent = 0.0
     private var lastProgressDrawn = 0.0
-    /// Where the current loop started, for its rate and ETA: (step, total, time, done).
-    private var progressStart: (step: String, total: Int64, time: Double, done: Int64)?
-    private var lastProgressCall: (step: String, time: Double)?
-    private var stepStartedAt: Double?
+    private var meter = ProgressMeter()
 
     public init(mode: OutputMode, redactor: Redactor) {
         self.mode = mode
@@ -89,7 +86,7 @@ public final class RunOutput {
 
     func stepStarted(_ name: String, index: Int) {
         event("step_started", [("step", .string(name)), ("index", .int(Int64(index)))])
-        stepStartedAt = Clock.monotonic()
+        meter.stepStarted(at: Clock.monotonic())
         line(paint("▶ ", "34") + name)
     }
 
@@ -128,52 +125,20 @@ public final class RunOutput {
     /// ten times a second.
     func progress(_ done: Int64, _ total: Int64, step: String) {
         let now = Clock.monotonic()
-        // A new loop (another step, another total, or counting again from lower) starts the clock again.
-        if let start = progressStart, start.step == step, start.total == total, done >= start.done {
-        } else {
-            // The loop's first item began after the last thing we know of: the previous
-            // progress call in this step (a loop before it), or the step's start.
-            let began = lastProgressCall.flatMap { $0.step == step ? $0.time : nil } ?? stepStartedAt ?? now
-            progressStart = (step, total, began, 0)
-        }
-        lastProgressCall = (step, now)
-        let start = progressStart!
-        let elapsed = now - start.time
-        let rate = elapsed > 0 && done > start.done ? Double(done - start.done) / elapsed : nil
-        let remaining = rate.map { Double(max(0, total - done)) / $0 }
+        let reading = meter.read(done: done, total: total, step: step, now: now)
         if done >= total || now - lastProgressEvent >= 0.5 {
             lastProgressEvent = now
             var fields: [(String, JSON)] = [("step", .string(step)), ("done", .int(done)), ("total", .int(total)),
-                                            ("elapsed", .double(elapsed))]
-            if let rate { fields.append(("rate", .double(rate))) }
-            if let remaining { fields.append(("eta", .double(remaining))) }
+                                            ("elapsed", .double(reading.elapsed))]
+            if let rate = reading.rate { fields.append(("rate", .double(rate))) }
+            if let remaining = reading.remaining { fields.append(("eta", .double(remaining))) }
             event("progress", fields)
         }
         guard progressBar, total > 0, done >= total || now - lastProgressDrawn >= 0.1 else { return }
         lastProgressDrawn = now
-        let width = 30
-        let filled = min(width, max(0, Int(Double(width) * Double(done) / Double(total))))
-        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-        var text = "\r\u{1B}[2K  \(bar) \(done)/\(total)"
-        if let rate { text += "  " + RunOutput.rateText(rate) }
-        if let remaining, done < total { text += "  ETA " + RunOutput.clockText(remaining) }
-        if done >= total { text += "  in " + RunOutput.clockText(elapsed) }
+        let text = "\r\u{1B}[2K  " + ProgressMeter.bar(done: done, total: total, reading)
         _ = try? Posix.writeAll(1, Array(text.utf8), path: "stdout")
         progressShown = true
-    }
-
-    static func rateText(_ perSecond: Double) -> String {
-        if perSecond >= 10 { return "\(Int(perSecond.rounded()))/s" }
-        if perSecond >= 1 { return "\(Double(Int(perSecond * 10)) / 10)/s" }
-        return "\(Int((60 * perSecond).rounded()))/min"
-    }
-
-    /// "0:07", "12:30", "1:02:03".
-    static func clockText(_ seconds: Double) -> String {
-        let total = Int(seconds.rounded())
-        let (hours, minutes, secs) = (total / 3600, total / 60 % 60, total % 60)
-        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return hours > 0 ? "\(hours):\(two(minutes)):\(two(secs))" : "\(minutes):\(two(secs))"
     }
 
     private func clearProgress() {
