@@ -31,7 +31,8 @@ struct CompletionCommand: ParsableCommand {
         case "zsh": printLine(Completion.zsh)
         case "fish": printLine(Completion.fish)
         default:
-            throw exitWith(RunbookError.usage("completion \(shell ?? ""): name a shell: runbook completion bash|zsh|fish"))
+            let what = shell.map { "'\($0)' is not a shell runbook completes for" } ?? "completion needs a shell"
+            throw exitWith(RunbookError.usage("\(what): runbook completion bash|zsh|fish"))
         }
     }
 }

@@ -119,11 +119,25 @@ public struct ReviewedPlan {
 
     // MARK: Holding a run to the plan
 
-    /// `record` as the plan file would hold it: secrets masked in its identity too.
-    public static func masked(_ record: EffectRecord, _ redactor: Redactor) -> EffectRecord {
-        guard !redactor.isEmpty else { return record }
+    /// `record` of run `runID` as the plan's dry-run would have made it: secrets masked
+    /// (the plan file holds them masked), and this run's id read as the dry-run's (a
+    /// runbook may write `context.run_id` somewhere, say a queue record's log).
+    public func comparable(_ record: EffectRecord, runID: String, redactor: Redactor) -> EffectRecord {
         var copy = record
-        copy.identity = (try? JSON.parse(redactor.mask(record.identity.serialized))) ?? record.identity
+        var identity = record.identity.serialized
+        var changed = false
+        if !redactor.isEmpty {
+            identity = redactor.mask(identity)
+            changed = true
+        }
+        if !planRun.isEmpty, identity.contains(runID) {
+            identity = identity.split(separator: runID, omittingEmptySubsequences: false).joined(separator: planRun)
+            changed = true
+        }
+        if changed { copy.identity = (try? JSON.parse(identity)) ?? record.identity }
+        if !planRun.isEmpty, record.step.contains(runID) {
+            copy.step = record.step.split(separator: runID, omittingEmptySubsequences: false).joined(separator: planRun)
+        }
         return copy
     }
 

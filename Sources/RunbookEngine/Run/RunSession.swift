@@ -71,7 +71,7 @@ public final class RunSession {
         // failure path (cleanup hooks, phase .failing) is not part of the plan.
         if let reviewed, phase == .running {
             if let divergence { throw LuaHostFailure(divergence) }
-            if let difference = reviewed.difference(ReviewedPlan.masked(record, redactor)) {
+            if let difference = reviewed.difference(reviewed.comparable(record, runID: id, redactor: redactor)) {
                 divergence = difference + "; the world changed since the review: stopped before it (make a new plan with --dry-run --save-plan)"
                 throw LuaHostFailure(divergence!)
             }
