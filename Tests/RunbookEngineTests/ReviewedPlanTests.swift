@@ -35,6 +35,13 @@ struct ReviewedPlanTests {
             #expect(plannedEffect.matches(applied: appliedEffect), "planned \(plannedEffect), applied \(appliedEffect)")
         }
         #expect(Files.read(dir + "/site_2/config.php") == "<?php $plan = 'free';\n")
+
+        // The same plan again: everything is found already done, which is no difference;
+        // the run says how much of the plan it needed.
+        let again = try sandbox.runbook(["run", "demo", "--dir", dir, "--count", "2", "--plan-file", planFile, "--json"])
+        #expect(again.exitCode == 0 && again.events("effect_applied").isEmpty, "\(again)")
+        #expect(again.events("log").contains { $0["message"]?.stringValue?.contains("needed 0 of the 10 reviewed effects") == true },
+                "\(again)")
     }
 
     @Test("the world changed after the review: the run stops before the first differing effect and undoes the rest")

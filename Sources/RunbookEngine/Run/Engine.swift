@@ -192,7 +192,7 @@ public final class Engine {
         if failure == nil, let reviewed, session.effects.count < reviewed.effects.count {
             let next = reviewed.effects[session.effects.count]
             output.log("warn", "the run needed \(session.effects.count) of the \(reviewed.effects.count) reviewed effects; "
-                       + "from effect \(next.seq) on (\(next.sign.rawValue) \(next.summary)) the world was already as planned")
+                       + "from effect \(next.seq) on (\(next.sign.rawValue) \(next.summary)) they were found already done")
         }
         var saveFailure: String?
         if failure == nil, let path = options.savePlan, options.dryRun {
