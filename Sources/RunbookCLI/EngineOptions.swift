@@ -36,8 +36,14 @@ struct EngineOptions: ParsableArguments {
 }
 
 /// Prints one line to stderr and exits with the error's status (2 for bad invocations).
-func exitWith(_ error: any Error) -> ExitCode {
+/// With `json` (run/undo --json) the line is the one `run_finished` event a program
+/// reading the stream waits for, on stdout, and stderr stays empty.
+func exitWith(_ error: any Error, json: Bool = false) -> ExitCode {
     let status = (error as? RunbookError)?.exitStatus ?? .failed
+    if json, status == .usage {
+        printLine(RunOutput.invalidInvocationEvent(String(describing: error)))
+        return ExitCode(status.rawValue)
+    }
     let line = "runbook: \(error)\n"
     _ = try? Posix.writeAll(2, Array(line.utf8), path: "stderr")
     return ExitCode(status.rawValue)

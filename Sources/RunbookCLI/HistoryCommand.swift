@@ -8,17 +8,32 @@ struct HistoryCommand: ParsableCommand {
 
     @OptionGroup var options: EngineOptions
     @Option(name: .long, help: "Show at most this many runs.") var limit: Int = 20
+    @Option(name: .long, help: ArgumentHelp("Only runs of this runbook (repeatable).", valueName: "NAME")) var runbook: [String] = []
+    @Option(name: .long, help: ArgumentHelp("Only runs with this status (failed, undone, ...; comma-separated or repeated).", valueName: "STATUS")) var status: [String] = []
+    @Option(name: .customLong("arg"), help: ArgumentHelp("Only runs whose argument NAME had VALUE (repeatable).", valueName: "NAME=VALUE")) var arguments: [String] = []
+    @Option(name: .long, help: ArgumentHelp("Only runs started at or after TIME (2h, 7d ago, 2026-12-02, 2026-12-02T15:30 UTC).", valueName: "TIME")) var since: String?
+    @Option(name: .long, help: ArgumentHelp("Only runs started before TIME (same forms as --since).", valueName: "TIME")) var until: String?
     @Flag(name: .long, help: "One JSON object per run.") var json = false
 
     func run() throws {
         let engine: Engine
-        do { engine = try options.engine() } catch { throw exitWith(error) }
-        let runs = Array(engine.store.all().prefix(max(0, limit)))
+        var filter = RunFilter()
+        do {
+            engine = try options.engine()
+            filter.runbooks = runbook
+            filter.statuses = try status.flatMap(RunFilter.status)
+            filter.arguments = try arguments.map(RunFilter.argument)
+            filter.since = try since.map { try RunFilter.time($0, option: "--since") }
+            filter.until = try until.map { try RunFilter.time($0, option: "--until") }
+        } catch { throw exitWith(error) }
+        let all = engine.store.all()
+        let runs = Array(all.filter(filter.matches).prefix(max(0, limit)))
         if json {
             for run in runs { printLine(run.json.serialized) }
             return
         }
-        if runs.isEmpty { printLine("no runs yet in \(engine.store.directory)") }
+        if all.isEmpty { printLine("no runs yet in \(engine.store.directory)") }
+        else if runs.isEmpty { printLine("no run matches (\(all.count) run\(all.count == 1 ? "" : "s") in all; leave out a filter to see more)") }
         for run in runs {
             let arguments = (run.arguments.objectValue ?? []).map { "--\($0.0.replacingAll("_", with: "-"))=\(display($0.1))" }
             let duration = run.finished.map { Clock.duration($0 - run.started) } ?? "-"

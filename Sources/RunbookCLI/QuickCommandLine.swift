@@ -12,7 +12,8 @@ import RunbookEngine
 /// A `run` or `undo` invocation read from the command line.
 struct QuickInvocation: Equatable {
     enum Command: Equatable {
-        case run(name: String, words: [String], dryRun: Bool, json: Bool, yes: Bool, durable: Bool, lockTimeout: Double)
+        case run(name: String, words: [String], dryRun: Bool, json: Bool, yes: Bool, durable: Bool, lockTimeout: Double,
+                 savePlan: String? = nil, planFile: String? = nil)
         case undo(runID: String, dryRun: Bool, json: Bool)
     }
 
@@ -29,9 +30,10 @@ struct QuickInvocation: Equatable {
         overrides.stateDir = stateDir
         overrides.root = root
         switch command {
-        case .run(let name, let words, let dryRun, let json, _, let durable, let lockTimeout):
+        case .run(let name, let words, let dryRun, let json, let yes, let durable, let lockTimeout, let savePlan, let planFile):
             overrides.durable = durable
-            try RunCommand.execute(overrides, name: name, words: words, dryRun: dryRun, json: json, lockTimeout: lockTimeout)
+            try RunCommand.execute(overrides, name: name, words: words, dryRun: dryRun, json: json, yes: yes,
+                                   lockTimeout: lockTimeout, savePlan: savePlan, planFile: planFile)
         case .undo(let runID, let dryRun, let json):
             try UndoCommand.execute(overrides, runID: runID, dryRun: dryRun, json: json)
         }
@@ -44,6 +46,8 @@ enum QuickCommandLine {
                                         "--experimental-dump-help"]
     /// The engine options (EngineOptions) every command takes, with a value.
     static let engineOptions: Set<String> = ["--config", "--runbooks", "--state-dir", "--root"]
+    /// `run`'s own options with a value.
+    static let runOptions: Set<String> = ["--lock-timeout", "--save-plan", "--plan-file"]
 
     /// The invocation, when `arguments` (already normalized, subcommand first) is a plain
     /// `run` or `undo`; nil sends it through ArgumentParser.
@@ -67,7 +71,7 @@ enum QuickCommandLine {
                 guard seenFlags.insert(word).inserted else { return nil }
                 continue
             }
-            if engineOptions.contains(word) || (isRun && word == "--lock-timeout") {
+            if engineOptions.contains(word) || (isRun && runOptions.contains(word)) {
                 guard index < arguments.count else { return nil }
                 let value = arguments[index]
                 index += 1
@@ -107,7 +111,8 @@ enum QuickCommandLine {
             }
             command = .run(name: positional, words: words, dryRun: seenFlags.contains("--dry-run"),
                            json: seenFlags.contains("--json"), yes: seenFlags.contains("--yes"),
-                           durable: seenFlags.contains("--durable"), lockTimeout: lockTimeout)
+                           durable: seenFlags.contains("--durable"), lockTimeout: lockTimeout,
+                           savePlan: values["--save-plan"], planFile: values["--plan-file"])
         } else {
             command = .undo(runID: positional, dryRun: seenFlags.contains("--dry-run"), json: seenFlags.contains("--json"))
         }

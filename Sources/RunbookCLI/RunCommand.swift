@@ -11,7 +11,9 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var options: EngineOptions
     @Flag(name: .customLong("dry-run"), help: "Plan only: show every change, make none.") var dryRun = false
     @Flag(name: .long, help: "One JSON object per line for every event; nothing else on stdout.") var json = false
-    @Flag(name: .long, help: "Do not ask for confirmation.") var yes = false
+    @Flag(name: .long, help: "Do not ask for confirmation (asked only on a terminal).") var yes = false
+    @Option(name: .customLong("save-plan"), help: ArgumentHelp("With --dry-run: save the plan for review to this file.", valueName: "FILE")) var savePlan: String?
+    @Option(name: .customLong("plan-file"), help: ArgumentHelp("Run only while every effect matches this reviewed plan.", valueName: "FILE")) var planFile: String?
     @Flag(name: .long, help: "fsync the journal before every effect (power-loss safety, slower).") var durable = false
     @Option(name: .customLong("lock-timeout"), help: "Seconds to wait for a lock held by another run.") var lockTimeout: Double = 0
     @Argument(help: "Runbook name (or path to a .lua file).") var name: String
@@ -19,20 +21,27 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         try RunCommand.execute(options.overrides(durable: durable), name: name, words: arguments, dryRun: dryRun,
-                               json: json, lockTimeout: lockTimeout)
+                               json: json, yes: yes, lockTimeout: lockTimeout, savePlan: savePlan, planFile: planFile)
     }
 
     /// The command's work, from plain values: also reached without ArgumentParser by
     /// `QuickCommandLine` (start-up time, see docs/performance.md).
-    static func execute(_ overrides: EngineOverrides, name: String, words: [String], dryRun: Bool, json: Bool,
-                        lockTimeout: Double) throws
+    static func execute(_ overrides: EngineOverrides, name: String, words: [String], dryRun: Bool, json: Bool, yes: Bool,
+                        lockTimeout: Double, savePlan: String? = nil, planFile: String? = nil) throws
     {
         let engine: Engine
-        do { engine = try EngineOptions.engine(overrides) } catch { throw exitWith(error) }
+        do { engine = try EngineOptions.engine(overrides) } catch { throw exitWith(error, json: json) }
         var runOptions = RunOptions()
         runOptions.dryRun = dryRun
         runOptions.output = json ? .json : .human
         runOptions.lockTimeout = max(0, lockTimeout)
+        runOptions.savePlan = savePlan
+        runOptions.planFile = planFile
+        if Confirmation.needed(dryRun: dryRun, json: json, yes: yes, planFile: planFile),
+           let refused = Confirmation.ask(engine: engine, name: name, words: words, options: runOptions)
+        {
+            throw ExitCode(refused.rawValue)
+        }
         let result = engine.run(name, words: words, options: runOptions)
         if result.status != .done { throw ExitCode(result.status.rawValue) }
     }

@@ -14,7 +14,8 @@ public struct RunbookCommand: ParsableCommand {
         version: RunbookVersion.current,
         subcommands: [ListCommand.self, DescribeCommand.self, RunCommand.self, CheckCommand.self,
                       HistoryCommand.self, LogCommand.self, UndoCommand.self, QueueCommand.self,
-                      ApiCommand.self, NewCommand.self]
+                      ApiCommand.self, NewCommand.self,
+                      CompletionCommand.self, ManCommand.self]
     )
 
     public init() {}
@@ -48,12 +49,13 @@ extension RunbookCommand {
     /// The entry point: parse, run, and map every failure to the documented exit codes
     /// (a bad invocation is 2, not the parser's default 64).
     public static func runMain(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+        let words = normalize(arguments)
         do {
-            let words = normalize(arguments)
             // Plain `run`/`undo` invocations skip ArgumentParser's start-up cost.
             if let quick = QuickCommandLine.parse(words) {
                 try quick.execute()
             } else {
+                try CommandHints.checkSubcommand(words)
                 var command = try parseAsRoot(words)
                 try command.run()
             }
@@ -66,7 +68,9 @@ extension RunbookCommand {
                 if code.rawValue == 0 { _ = try? Posix.writeAll(1, Array((fullMessage(for: error) + "\n").utf8), path: "stdout") }
                 Posix.terminate(code.rawValue)
             }
-            _ = try? Posix.writeAll(2, Array(("runbook: " + message(for: error) + "\n").utf8), path: "stderr")
+            let text = message(for: error)
+            let hint = text.contains("`runbook") ? "" : CommandHints.helpHint(words)
+            _ = try? Posix.writeAll(2, Array(("runbook: " + text + hint + "\n").utf8), path: "stderr")
             Posix.terminate(ExitStatus.usage.rawValue)
         }
     }

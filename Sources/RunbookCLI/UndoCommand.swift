@@ -19,7 +19,7 @@ struct UndoCommand: ParsableCommand {
     /// `QuickCommandLine` (start-up time, see docs/performance.md).
     static func execute(_ overrides: EngineOverrides, runID: String, dryRun: Bool, json: Bool) throws {
         let engine: Engine
-        do { engine = try EngineOptions.engine(overrides) } catch { throw exitWith(error) }
+        do { engine = try EngineOptions.engine(overrides) } catch { throw exitWith(error, json: json) }
         let result = engine.undo(runID, dryRun: dryRun, output: json ? .json : .human)
         if result.status != .done { throw ExitCode(result.status.rawValue) }
     }

@@ -14,7 +14,8 @@ final class QuickCommandLineTests: XCTestCase {
         if let run = command as? RunCommand {
             return QuickInvocation(
                 command: .run(name: run.name, words: run.arguments, dryRun: run.dryRun, json: run.json, yes: run.yes,
-                              durable: run.durable, lockTimeout: run.lockTimeout),
+                              durable: run.durable, lockTimeout: run.lockTimeout, savePlan: run.savePlan,
+                              planFile: run.planFile),
                 configPath: run.options.config, runbookDirs: run.options.runbooks, stateDir: run.options.stateDir,
                 root: run.options.root)
         }
@@ -40,6 +41,8 @@ final class QuickCommandLineTests: XCTestCase {
              "--config", "/etc/x.toml"],
             ["run", "site", "--ssl", "--no-cache", "--tier", "paid"],
             ["run", "site", "--lock-timeout", "0"],
+            ["run", "install", "--plan", "paid", "--dry-run", "--save-plan", "/tmp/p.json"],
+            ["run", "install", "--plan", "paid", "--plan-file", "/tmp/p.json", "--yes"],
             ["run", "site", "--state-dir", ""],
             ["run", "site", "--name", "value with spaces", "--other", ""],
             ["undo", "20261125-042824-a3f9c0"],

@@ -114,7 +114,7 @@ public enum ArgumentBinder {
         return flags.isEmpty ? " (it takes no arguments)" : " (it takes \(flags.joined(separator: ", ")))"
     }
 
-    static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
+    public static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
         var previous = Array(0...b.count)

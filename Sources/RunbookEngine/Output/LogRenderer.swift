@@ -7,7 +7,7 @@ public enum LogRenderer {
 
     /// The log lines of a whole journal. Applied effects come from the journal's own
     /// intent/applied records, so an effect applied just before a crash is shown too.
-    public static func lines(_ records: [JSON]) -> [String] {
+    public static func lines(_ records: [JSON], filter: LogFilter = LogFilter()) -> [String] {
         var applied = Set<Int64>()
         var failed = Set<Int64>()
         for record in records {
@@ -15,17 +15,31 @@ public enum LogRenderer {
             if record["t"]?.stringValue == "applied" { applied.insert(seq) }
             if record["t"]?.stringValue == "effect_failed" { failed.insert(seq) }
         }
+        var filter = filter
         return records.compactMap { record in
-            switch record["t"]?.stringValue {
-            case "effect_applied": return nil
+            let type = record["t"]?.stringValue
+            let seq = record["seq"]?.intValue
+            let unfinished = type == "intent" && seq.map { !applied.contains($0) } == true
+            guard filter.include(record, unfinishedEffect: unfinished) else { return nil }
+            switch type {
+            case "effect_applied", "effect_failed": return nil
             case "intent":
-                guard let seq = record["seq"]?.intValue else { return nil }
+                guard let seq else { return nil }
                 let time = String((record["at"]?.stringValue ?? "").dropFirst(11).prefix(12))
                 let note = applied.contains(seq) ? "" : failed.contains(seq) ? "  (failed)" : "  (interrupted: may or may not have happened)"
                 return "\(time)      \(record["sign"]?.stringValue ?? "?") \(record["summary"]?.stringValue ?? "")\(note)"
             default: return line(record)
             }
         }
+    }
+
+    /// The steps a journal started, in order (for `log --step` errors).
+    public static func steps(_ records: [JSON]) -> [String] {
+        var names: [String] = []
+        for record in records where record["t"]?.stringValue == "step_started" {
+            if let name = record["step"]?.stringValue, !names.contains(name) { names.append(name) }
+        }
+        return names
     }
 
     /// One line for a journal record, or nil for records that are only bookkeeping.
@@ -41,6 +55,7 @@ public enum LogRenderer {
             let count = record["effects"]?.intValue ?? 0
             return "\(time)  ✔ \(text("step")) (\(count) effect\(count == 1 ? "" : "s"), \(duration))"
         case "effect_planned", "effect_applied": return "\(time)      \(text("sign")) \(text("summary"))"
+        case "effect_failed": return "\(time)      ✘ effect \(record["seq"]?.intValue ?? 0) failed: \(text("error"))"
         case "no_change": return "\(time)      = \(text("summary")) (already so)"
         case "log": return "\(time)      \(text("level") == "info" ? "" : text("level") + ": ")\(text("message"))"
         case "effect_undone": return "\(time)      ↺ undone: \(text("summary"))"
@@ -52,6 +67,55 @@ public enum LogRenderer {
             return "\(time)  undo finished: \(record["undone"]?.intValue ?? 0) reversed, \(record["failed"]?.intValue ?? 0) failed"
         case "run_finished": return "\(time)  finished: \(text("status"))"
         default: return nil
+        }
+    }
+}
+
+/// Which records `runbook log` shows: all, one step's (`--step NAME`), or only what went
+/// wrong (`--failures`). It follows the journal's steps, so feed it records in order.
+public struct LogFilter {
+    public var step: String?
+    public var failuresOnly = false
+    /// The steps open at this point of the journal (full names: "Outer / Inner").
+    private var open: [String] = []
+
+    public init(step: String? = nil, failuresOnly: Bool = false) {
+        self.step = step
+        self.failuresOnly = failuresOnly
+    }
+
+    /// True when `name` (a full step name) is the step asked for or inside it; the
+    /// operator may give the full name or any one level of a nested step.
+    public func isAsked(_ name: String) -> Bool {
+        guard let step else { return true }
+        return name == step || name.hasPrefix(step + " / ") || name.hasSuffix(" / " + step) || name.contains(" / " + step + " / ")
+    }
+
+    public mutating func include(_ record: JSON, unfinishedEffect: Bool = false) -> Bool {
+        let type = record["t"]?.stringValue ?? ""
+        let recordStep = record["step"]?.stringValue
+        var current = open.last
+        switch type {
+        case "step_started":
+            if let recordStep { open.append(recordStep) }
+            current = recordStep
+        case "step_finished":
+            if let index = open.lastIndex(where: { $0 == recordStep }) { open.remove(at: index) }
+            current = recordStep
+        default:
+            if let recordStep { current = recordStep }
+        }
+        if step != nil {
+            guard let current, isAsked(current) else { return false }
+        }
+        guard failuresOnly else { return true }
+        switch type {
+        case "step_finished": return record["status"]?.stringValue == "failed"
+        case "intent": return unfinishedEffect
+        case "effect_failed", "undo_failed", "hook_failed", "run_failing": return true
+        case "log": return ["error", "warn"].contains(record["level"]?.stringValue ?? "")
+        case "run_finished", "undo_finished": return true
+        default: return false
         }
     }
 }

@@ -9,10 +9,16 @@ public enum OutputMode: Sendable {
 }
 
 public final class RunOutput {
+    /// The version of the --json event stream (docs/events.md): the "v" of every event.
+    /// Raised when a field changes meaning or goes away; new events and fields keep it.
+    public static let schemaVersion: Int64 = 1
+
     let mode: OutputMode
     let redactor: Redactor
     var journal: JournalWriter?
     let colour: Bool
+    /// The progress bar is drawn on a terminal (colour or not), never into a file or pipe.
+    let progressBar: Bool
     private var progressShown = false
     private var lastProgressEvent = 0.0
     /// When stdout is not a terminal (a log file, a pipe), the lines of quick effects are
@@ -22,12 +28,24 @@ public final class RunOutput {
     private let batchesQuickLines: Bool
     private var batch: [UInt8] = []
     private var batchStarted = 0.0
+    private var lastProgressDrawn = 0.0
+    private var meter = ProgressMeter()
 
     public init(mode: OutputMode, redactor: Redactor) {
         self.mode = mode
         self.redactor = redactor
-        colour = mode == .human && isatty(1) == 1 && Posix.environment("NO_COLOR") == nil
-        batchesQuickLines = mode == .human && isatty(1) == 0
+        let terminal = mode == .human && isatty(1) == 1
+        colour = terminal && Posix.environment("NO_COLOR") == nil
+        progressBar = terminal && Posix.environment("TERM") != "dumb"
+        batchesQuickLines = mode == .human && !terminal
+    }
+
+    /// The single event of an invocation that never started a run (bad arguments, an
+    /// unknown runbook, a bad configuration): what --json prints for it.
+    public static func invalidInvocationEvent(_ error: String) -> String {
+        JSON.object([("event", .string("run_finished")), ("v", .int(schemaVersion)), ("at", .string(Clock.iso8601(Clock.wall()))),
+                     ("status", .string("invalid")), ("exit", .int(Int64(ExitStatus.usage.rawValue))), ("error", .string(error))])
+            .serialized
     }
 
     // MARK: Writing
@@ -64,7 +82,8 @@ public final class RunOutput {
     func event(_ type: String, _ fields: [(String, JSON)]) {
         journal?.append(type, fields)
         guard mode == .json else { return }
-        var record: [(String, JSON)] = [("event", .string(type)), ("at", .string(Clock.iso8601(Clock.wall())))]
+        var record: [(String, JSON)] = [("event", .string(type)), ("v", .int(RunOutput.schemaVersion)),
+                                        ("at", .string(Clock.iso8601(Clock.wall())))]
         record.append(contentsOf: fields)
         let text = redactor.mask(JSON.object(record).serialized) + "\n"
         _ = try? Posix.writeAll(1, Array(text.utf8), path: "stdout")
@@ -74,16 +93,24 @@ public final class RunOutput {
 
     // MARK: Events
 
-    func runStarted(id: String, runbook: String, dryRun: Bool, arguments: JSON, file: String) {
-        event("run_started", [("run", .string(id)), ("runbook", .string(runbook)), ("dry_run", .bool(dryRun)),
-                              ("arguments", arguments), ("file", .string(file)), ("user", .string(Posix.userName)),
-                              ("host", .string(Posix.hostName)), ("pid", .int(Int64(getpid()))),
-                              ("version", .string(RunbookVersion.current))])
+    func runStarted(id: String, runbook: String, dryRun: Bool, arguments: JSON, file: String, planFile: String? = nil,
+                    planned: Int? = nil)
+    {
+        var fields: [(String, JSON)] = [("run", .string(id)), ("runbook", .string(runbook)), ("dry_run", .bool(dryRun)),
+                                        ("arguments", arguments), ("file", .string(file)), ("user", .string(Posix.userName)),
+                                        ("host", .string(Posix.hostName)), ("pid", .int(Int64(getpid()))),
+                                        ("version", .string(RunbookVersion.current))]
+        if let planFile, let planned { fields += [("plan_file", .string(planFile)), ("planned_effects", .int(Int64(planned)))] }
+        event("run_started", fields)
         line(paint("run \(id)", "1") + "  \(runbook)" + (dryRun ? paint("  (dry-run: nothing will be changed)", "36") : ""))
+        if let planFile, let planned {
+            line(paint("held to the reviewed plan \(planFile) (\(planned) effect\(planned == 1 ? "" : "s"))", "36"))
+        }
     }
 
     func stepStarted(_ name: String, index: Int) {
         event("step_started", [("step", .string(name)), ("index", .int(Int64(index)))])
+        meter.stepStarted(at: Clock.monotonic())
         line(paint("▶ ", "34") + name)
     }
 
@@ -117,18 +144,23 @@ public final class RunOutput {
         line(prefix + message)
     }
 
+    /// progress(done, total) of a loop: an event at most every 0.5 s (and at the end), and
+    /// on a terminal a bar with the count, the rate and the time left, redrawn at most
+    /// ten times a second.
     func progress(_ done: Int64, _ total: Int64, step: String) {
         let now = Clock.monotonic()
-        if done == total || now - lastProgressEvent > 0.5 {
+        let reading = meter.read(done: done, total: total, step: step, now: now)
+        if done >= total || now - lastProgressEvent >= 0.5 {
             lastProgressEvent = now
-            event("progress", [("step", .string(step)), ("done", .int(done)), ("total", .int(total))])
+            var fields: [(String, JSON)] = [("step", .string(step)), ("done", .int(done)), ("total", .int(total)),
+                                            ("elapsed", .double(reading.elapsed))]
+            if let rate = reading.rate { fields.append(("rate", .double(rate))) }
+            if let remaining = reading.remaining { fields.append(("eta", .double(remaining))) }
+            event("progress", fields)
         }
-        guard mode == .human, colour, total > 0 else { return }
-        let width = 30
-        let filled = Int(Double(width) * Double(done) / Double(total))
-        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: max(0, width - filled))
-        let text = "\r  \(bar) \(done)/\(total)"
-        writeBatch()
+        guard progressBar, total > 0, done >= total || now - lastProgressDrawn >= 0.1 else { return }
+        lastProgressDrawn = now
+        let text = "\r\u{1B}[2K  " + ProgressMeter.bar(done: done, total: total, reading)
         _ = try? Posix.writeAll(1, Array(text.utf8), path: "stdout")
         progressShown = true
     }
@@ -152,8 +184,15 @@ public final class RunOutput {
         }
     }
 
-    func undone(_ summary: String, failed: String?, quick: Bool = false) {
+    /// What `undo --dry-run` would do for effect `seq`.
+    func undoPlanned(_ action: String, seq: Int) {
+        event("undo_planned", [("seq", .int(Int64(seq))), ("action", .string(action))])
+        line("  ↺ would " + action)
+    }
+
+    func undone(_ summary: String, failed: String?, seq: Int? = nil, quick: Bool = false) {
         var fields: [(String, JSON)] = [("summary", .string(summary))]
+        if let seq { fields.insert(("seq", .int(Int64(seq))), at: 0) }
         if let failed { fields.append(("error", .string(failed))) }
         event(failed == nil ? "effect_undone" : "undo_failed", fields)
         if let failed { line(paint("  ↺ could not undo: ", "31") + summary + ": " + failed) }

@@ -8,6 +8,10 @@ public struct RunOptions: Sendable {
     public var output: OutputMode = .human
     /// Seconds to wait for a lock held by another run (0: fail at once).
     public var lockTimeout: Double = 0
+    /// A dry-run that succeeds writes its plan here (`--save-plan FILE`).
+    public var savePlan: String?
+    /// Hold the run to this reviewed plan (`--plan-file FILE`).
+    public var planFile: String?
     public init() {}
 }
 
@@ -74,13 +78,20 @@ public final class Engine {
         let declaration: RunbookDeclaration
         let bound: BoundArguments
         let paths: RootedPaths
+        var reviewed: ReviewedPlan?
         // Everything that can be wrong with the invocation is found before anything is touched.
         do {
             let (name, path) = try catalog.locate(nameOrPath)
             state = try makeState(slot: slot)
             declaration = try RunbookCatalog.loadDeclaration(name: name, path: path, into: state)
-            bound = try ArgumentBinder.bind(words, to: declaration)
+            do {
+                bound = try ArgumentBinder.bind(words, to: declaration)
+            } catch let error as RunbookError where error.exitStatus == .usage {
+                // Where to read what the runbook takes.
+                throw RunbookError.usage("\(error) (see `runbook describe \(declaration.name)`)")
+            }
             paths = try RootedPaths(root: config.root)
+            reviewed = try reviewedPlan(options, runbook: declaration.name, arguments: bound.masked(declaration))
         } catch {
             return invocationFailure(error, output: output)
         }
@@ -110,6 +121,7 @@ public final class Engine {
         let executor: EffectExecutor = options.dryRun ? PlanExecutor(overlay: overlay) : LiveExecutor(world: world, journal: journal)
         let session = RunSession(id: id, paths: paths, view: options.dryRun ? overlay : LiveFileSystem(), databases: databases,
                                  redactor: redactor, executor: executor, output: output, locks: locks, config: config)
+        session.reviewed = reviewed
         slot.session = session
         session.phase = .running
         var context: LuaValue = [
@@ -126,7 +138,7 @@ public final class Engine {
         try? state.setGlobal("context", context)
 
         output.runStarted(id: id, runbook: declaration.name, dryRun: options.dryRun, arguments: record.arguments,
-                          file: declaration.file)
+                          file: declaration.file, planFile: options.planFile, planned: reviewed?.effects.count)
         let started = Clock.monotonic()
         SignalTrap.install(state.interruptHandle)
         defer { SignalTrap.restore() }
@@ -149,6 +161,8 @@ public final class Engine {
         } catch {
             failure = LuaError(kind: .runtime, message: String(describing: error))
         }
+        // A difference from the reviewed plan that the runbook caught with pcall still fails the run.
+        if failure == nil, let divergence = session.divergence { failure = LuaError(kind: .runtime, message: divergence) }
 
         var status = "succeeded"
         var exit = ExitStatus.done
@@ -183,19 +197,71 @@ public final class Engine {
         }
         session.phase = .finished
         locks.releaseAll()
+        if failure == nil, let reviewed, session.effects.count < reviewed.effects.count {
+            let next = reviewed.effects[session.effects.count]
+            output.log("warn", "the run needed \(session.effects.count) of the \(reviewed.effects.count) reviewed effects; "
+                       + "from effect \(next.seq) on (\(next.sign.rawValue) \(next.summary)) they were found already done")
+        }
+        var saveFailure: String?
+        if failure == nil, let path = options.savePlan, options.dryRun {
+            let plan = ReviewedPlan(runbook: declaration.name, file: declaration.file, arguments: record.arguments,
+                                    root: config.root, planRun: id, effects: session.effects)
+            do {
+                try plan.save(path, redactor: redactor)
+                output.event("plan_saved", [("path", .string(path)), ("effects", .int(Int64(session.effects.count)))])
+            } catch {
+                saveFailure = "cannot save the plan: \(error)"
+                status = "failed"
+                exit = .failed
+            }
+        }
 
         let duration = Clock.monotonic() - started
-        let message = failure.map { redactor.mask($0.description) }
+        let message = failure.map { redactor.mask($0.description) } ?? saveFailure
         output.event("run_finished", [("status", .string(status)), ("exit", .int(Int64(exit.rawValue))),
                                       ("duration", .double(duration)), ("effects", .int(Int64(session.effects.count)))]
                      + (message.map { [("error", JSON.string($0))] } ?? []))
         journal.sync()
-        record.status = options.dryRun && failure == nil ? "planned" : status
+        record.status = options.dryRun && failure == nil && saveFailure == nil ? "planned" : status
         record.finished = Clock.wall()
         record.error = message
         try? store.save(record)
-        summarize(session: session, id: id, status: status, failure: message, duration: duration, output: output)
+        summarize(session: session, id: id, status: status, exit: exit, failure: message, duration: duration, output: output)
+        if saveFailure == nil, failure == nil, let path = options.savePlan, options.dryRun {
+            // The runbook's arguments as typed (secrets never are: they come from the
+            // environment or a --NAME-file).
+            let command = (["runbook", "run", nameOrPath] + words + ["--plan-file", path]).map(Engine.shellWord).joined(separator: " ")
+            output.message("Plan saved to \(path). To apply exactly this plan: \(command)")
+        }
         return RunResult(status: exit, runID: id, effects: session.effects, error: message)
+    }
+
+    /// The reviewed plan this run is held to (`--plan-file`), after checking it was made
+    /// for this runbook and these arguments; also checks `--save-plan`. Errors are exit 2.
+    private func reviewedPlan(_ options: RunOptions, runbook: String, arguments: JSON) throws -> ReviewedPlan? {
+        if let path = options.savePlan {
+            guard options.dryRun else {
+                throw RunbookError.usage("--save-plan \(path) needs --dry-run: a plan is saved by a dry-run, then run with --plan-file \(path)")
+            }
+            let directory = PathName.parent(path)
+            guard Posix.lstatInfo(directory.isEmpty ? "." : directory)?.kind == .directory else {
+                throw RunbookError.usage("--save-plan \(path): the directory \(directory) does not exist")
+            }
+        }
+        guard let path = options.planFile else { return nil }
+        let plan = try ReviewedPlan.load(path)
+        if let refusal = plan.refusal(path: path, runbook: runbook, arguments: arguments, root: config.root) {
+            throw RunbookError.usage(refusal)
+        }
+        return plan
+    }
+
+    /// `word` as a shell would need it typed.
+    static func shellWord(_ word: String) -> String {
+        let plain = !word.isEmpty && word.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7a) || "-_./=:@,+%".utf8.contains(byte)
+        }
+        return plain ? word : "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
     }
 
     private func lockNames(_ results: [LuaValue]) -> [String] {
@@ -219,12 +285,12 @@ public final class Engine {
         }
     }
 
-    private func summarize(session: RunSession, id: String, status: String, failure: String?, duration: Double, output: RunOutput) {
+    private func summarize(session: RunSession, id: String, status: String, exit: ExitStatus, failure: String?, duration: Double,
+                           output: RunOutput)
+    {
         let effects = session.effects
-        func count(_ sign: ChangeSign) -> Int { effects.filter { $0.sign == sign }.count }
         if session.isDryRun && failure == nil {
-            output.message("Plan: \(count(.create)) to create, \(count(.change)) to change, \(count(.remove)) to remove, "
-                           + "\(count(.irreversible)) cannot be undone. Nothing was changed (dry-run).")
+            output.message("Plan: \(PlanSummary.counts(effects)). Nothing was changed (dry-run).")
             return
         }
         switch status {
@@ -232,15 +298,17 @@ public final class Engine {
             output.message(output.paint("done", "32") + " in \(Clock.duration(duration)): \(effects.count) effect\(effects.count == 1 ? "" : "s") applied (run \(id))")
         case "undone":
             output.error("run \(id) failed: \(failure ?? "")")
-            output.error("  its changes were undone. Details: runbook log \(id)")
+            output.error("  its changes were undone. Details: runbook log \(id) --failures")
         default:
             output.error("run \(id) \(status): \(failure ?? "")")
-            if session.isDryRun {
-                output.error("  nothing was changed (dry-run). Details: runbook log \(id)")
+            if exit == .locked {
+                output.error("  nothing was changed. To wait for the lock, run again with --lock-timeout SECONDS. Details: runbook log \(id)")
+            } else if session.isDryRun {
+                output.error("  nothing was changed (dry-run). Details: runbook log \(id) --failures")
             } else if effects.isEmpty {
-                output.error("  nothing was changed. Details: runbook log \(id)")
+                output.error("  nothing was changed. Details: runbook log \(id) --failures")
             } else {
-                output.error("  \(effects.count) effect\(effects.count == 1 ? "" : "s") applied. Details: runbook log \(id)   Reverse them: runbook undo \(id)")
+                output.error("  \(effects.count) effect\(effects.count == 1 ? "" : "s") applied. Details: runbook log \(id) --failures   Reverse them: runbook undo \(id)")
             }
         }
     }
@@ -248,7 +316,7 @@ public final class Engine {
     private func invocationFailure(_ error: any Error, output: RunOutput) -> RunResult {
         let text = String(describing: error)
         if output.mode == .json {
-            output.event("run_finished", [("status", .string("invalid")), ("exit", .int(2)), ("error", .string(text))])
+            _ = try? Posix.writeAll(1, Array((RunOutput.invalidInvocationEvent(output.redactor.mask(text)) + "\n").utf8), path: "stdout")
         } else {
             output.error("runbook: " + text)
         }
@@ -269,7 +337,7 @@ public final class Engine {
         }
         let refusal: String?
         switch record.status {
-        case "running": refusal = "run \(runID) is still running (pid \(record.pid) on \(record.host)); stop it first"
+        case "running": refusal = "run \(runID) is still running (pid \(record.pid) on \(record.host)); stop it first, or watch it: runbook log \(runID) --follow"
         case "undoing": refusal = "run \(runID) is being undone right now (pid \(record.pid))"
         case "undone": refusal = "run \(runID) was already undone; there is nothing left to reverse"
         case "planned": refusal = "run \(runID) was a dry-run: it changed nothing"
@@ -295,7 +363,9 @@ public final class Engine {
         output.event("undo_started", [("run", .string(runID)), ("effects", .int(Int64(entries.count))), ("dry_run", .bool(dryRun)),
                                       ("pid", .int(Int64(getpid()))), ("user", .string(Posix.userName))])
         if dryRun {
-            _ = UndoProcess.run(entries, world: world, output: output, journal: nil, dryRun: true)
+            let tally = UndoProcess.run(entries, world: world, output: output, journal: nil, dryRun: true)
+            output.event("undo_finished", [("run", .string(runID)), ("dry_run", .bool(true)), ("undone", .int(0)), ("failed", .int(0)),
+                                           ("irreversible", .int(Int64(tally.irreversible.count)))])
             return RunResult(status: .done, runID: runID, effects: [], error: nil)
         }
         let previousStatus = record.status
@@ -307,7 +377,7 @@ public final class Engine {
         let tally = UndoProcess.run(entries, world: world, output: output, journal: journal, dryRun: false)
         record.status = tally.ok ? "undone" : previousStatus
         try? store.save(record)
-        output.event("undo_finished", [("run", .string(runID)), ("undone", .int(Int64(tally.undone))),
+        output.event("undo_finished", [("run", .string(runID)), ("dry_run", .bool(false)), ("undone", .int(Int64(tally.undone))),
                                        ("failed", .int(Int64(tally.failed))), ("irreversible", .int(Int64(tally.irreversible.count)))])
         if tally.ok {
             output.message(output.paint("undone", "32") + ": \(tally.undone) effect\(tally.undone == 1 ? "" : "s") reversed"

@@ -36,6 +36,9 @@ public final class RunSession {
     /// a loop of fs.mkdir and fs.symlink looks each up once (W1, docs/performance.md).
     var knownDirectory: String?
     var knownParent: (path: String, info: FileInfo)?
+    /// The reviewed plan the run is held to (`--plan-file`), and the first difference found.
+    var reviewed: ReviewedPlan?
+    private(set) var divergence: String?
 
     public var isDryRun: Bool { executor.isDryRun }
 
@@ -75,6 +78,15 @@ public final class RunSession {
         }
         var record = EffectRecord(seq: effects.count + 1, step: currentStep, kind: effect.kind, sign: effect.sign,
                                   summary: effect.maskedSummary(redactor), identity: effect.identity, result: nil)
+        // Held to a reviewed plan: nothing is applied once the run differs from it. The
+        // failure path (cleanup hooks, phase .failing) is not part of the plan.
+        if let reviewed, phase == .running {
+            if let divergence { throw LuaHostFailure(divergence) }
+            if let difference = reviewed.difference(reviewed.comparable(record, runID: id, redactor: redactor)) {
+                divergence = difference + "; the world changed since the review: stopped before it (make a new plan with --dry-run --save-plan)"
+                throw LuaHostFailure(divergence!)
+            }
+        }
         let outcome = try executor.perform(effect, record: record)
         record.result = outcome.result
         effects.append(record)

@@ -32,12 +32,12 @@ enum UndoProcess {
             guard let steps = entry.undo else {
                 let reason = entry.noUndoReason ?? "cannot be undone"
                 tally.irreversible.append(entry.summary)
-                output.undone(entry.summary, failed: reason)
+                output.undone(entry.summary, failed: reason, seq: entry.seq)
                 journal?.append("undo_skipped", [("seq", .int(Int64(entry.seq))), ("reason", .string(reason))])
                 continue
             }
             if dryRun {
-                for step in steps { output.message("  ↺ would " + UndoRunner.describe(step)) }
+                for step in steps { output.undoPlanned(UndoRunner.describe(step), seq: entry.seq) }
                 continue
             }
             do {
@@ -81,12 +81,13 @@ enum UndoProcess {
             // Held back: output.undone journals the event right after, in the same write.
             journal?.append("undone", [("seq", .int(Int64(entry.seq)))], holdBack: true)
             let quick = entry.undo?.allSatisfy { UndoRunner.quick.contains($0.op) } ?? false
-            output.undone(entry.summary + (entry.uncertain ? " (checked: it may not have happened)" : ""), failed: nil, quick: quick)
+            output.undone(entry.summary + (entry.uncertain ? " (checked: it may not have happened)" : ""), failed: nil,
+                          seq: entry.seq, quick: quick)
             tally.undone += 1
         }
         func failed(_ entry: UndoEntry, _ error: Error, what: String? = nil) {
             journal?.append("undo_failed", [("seq", .int(Int64(entry.seq))), ("error", .string(String(describing: error)))])
-            output.undone(what ?? entry.summary, failed: String(describing: error))
+            output.undone(what ?? entry.summary, failed: String(describing: error), seq: entry.seq)
             tally.failed += 1
         }
         journal?.sync()

@@ -1,0 +1,170 @@
+// Reviewed plans: `run --dry-run --save-plan FILE` writes what was reviewed; `run
+// --plan-file FILE` applies it only while the world is as it was at the review, and takes
+// the failure path at the first difference. A real run on a terminal asks first.
+
+import Testing
+@testable import RunbookEngine
+
+@Suite("Reviewed plans and confirmation")
+struct ReviewedPlanTests {
+    @Test("a saved plan names runbook, arguments and version, and a run held to it applies exactly it")
+    func savedPlanIsApplied() throws {
+        let sandbox = try Sandbox()
+        let dir = sandbox.tree + "/demo"
+        let planFile = sandbox.base + "/reviewed.json"
+        let dry = try sandbox.runbook(["run", "demo", "--dir", dir, "--count", "2", "--dry-run", "--save-plan", planFile, "--json"])
+        #expect(dry.exitCode == 0, "\(dry)")
+        #expect(!Files.exists(dir), "a dry-run changes nothing")
+        let plan = try JSON.parse(try #require(Files.read(planFile)))
+        #expect(plan["format"]?.stringValue == "runbook-plan/1")
+        #expect(plan["runbook"]?.stringValue == "demo")
+        #expect(plan["engine_version"]?.stringValue == RunbookVersion.current)
+        #expect(plan["arguments"]?["count"]?.intValue == 2)
+        #expect(plan["arguments"]?["dir"]?.stringValue == dir)
+        let planned = try #require(plan["effects"]?.arrayValue)
+        #expect(planned.count == dry.events("effect_planned").count && planned.count == 10, "\(planned)")
+        #expect(planned.first?["identity"]?["path"]?.stringValue == dir)
+        #expect(dry.events("plan_saved").first?["path"]?.stringValue == planFile)
+
+        let real = try sandbox.runbook(["run", "demo", "--dir", dir, "--count", "2", "--plan-file", planFile, "--json"])
+        #expect(real.exitCode == 0, "\(real)")
+        #expect(real.events("run_started").first?["planned_effects"]?.intValue == 10)
+        let applied = real.events("effect_applied").map(ReportedEffect.init)
+        #expect(applied.count == 10)
+        for (plannedEffect, appliedEffect) in zip(planned.map(ReportedEffect.init), applied) {
+            #expect(plannedEffect.matches(applied: appliedEffect), "planned \(plannedEffect), applied \(appliedEffect)")
+        }
+        #expect(Files.read(dir + "/site_2/config.php") == "<?php $plan = 'free';\n")
+
+        // The same plan again: everything is found already done, which is no difference;
+        // the run says how much of the plan it needed.
+        let again = try sandbox.runbook(["run", "demo", "--dir", dir, "--count", "2", "--plan-file", planFile, "--json"])
+        #expect(again.exitCode == 0 && again.events("effect_applied").isEmpty, "\(again)")
+        #expect(again.events("log").contains { $0["message"]?.stringValue?.contains("needed 0 of the 10 reviewed effects") == true },
+                "\(again)")
+    }
+
+    @Test("the world changed after the review: the run stops before the first differing effect and undoes the rest")
+    func worldChangedSinceReview() throws {
+        let sandbox = try Sandbox()
+        let dir = sandbox.tree + "/demo"
+        let planFile = sandbox.base + "/reviewed.json"
+        try Files.mkdir(dir)
+        let dry = try sandbox.runbook(["run", "demo", "--dir", dir, "--count", "2", "--dry-run", "--save-plan", planFile])
+        #expect(dry.exitCode == 0, "\(dry)")
+        #expect(dry.stdout.contains("Plan saved to \(planFile). To apply exactly this plan: "
+                                    + "runbook run demo --dir \(dir) --count 2 --plan-file \(planFile)"), "\(dry)")
+        // Someone made site_2 since the review: the run finds it there, so its next effect
+        // (the lib link) is not the reviewed effect 7 (create site_2).
+        try Files.mkdir(dir + "/site_2")
+        let before = TreeFingerprint(sandbox.tree)
+
+        // A dry-run held to the plan finds the difference without changing anything.
+        let check = try sandbox.runbook(["run", "demo", "--dir", dir, "--count", "2", "--plan-file", planFile, "--dry-run"])
+        #expect(check.exitCode == 1 && check.stderr.contains("effect 7 differs from the reviewed plan"), "\(check)")
+        expectSameTree(before, TreeFingerprint(sandbox.tree), "after a dry-run held to the plan")
+
+        let real = try sandbox.runbook(["run", "demo", "--dir", dir, "--count", "2", "--plan-file", planFile, "--json"])
+        #expect(real.exitCode == 1, "\(real)")
+        #expect(real.stderr.isEmpty, "--json: nothing on stderr\n\(real)")
+        let error = try #require(real.events("run_finished").first?["error"]?.stringValue)
+        #expect(error.contains("effect 7 differs from the reviewed plan"), "\(error)")
+        #expect(error.contains("planned + create directory \(dir)/site_2"), "names what was planned: \(error)")
+        #expect(error.contains("now + link \(dir)/site_2/lib"), "names what the run would have done: \(error)")
+        // The six effects before it were applied, then undone (on_failure = "undo"); the
+        // differing one and everything after it never happened.
+        #expect(real.events("effect_applied").count == 6)
+        #expect(real.events("effect_undone").count == 6)
+        expectSameTree(before, TreeFingerprint(sandbox.tree), "after a run stopped by the reviewed plan")
+        let id = try #require(real.runID)
+        #expect(try sandbox.status(of: id) == "undone")
+
+        // In human mode the same stop says what to type next.
+        let human = try sandbox.runbook(["run", "demo", "--dir", dir, "--count", "2", "--plan-file", planFile])
+        #expect(human.exitCode == 1, "\(human)")
+        #expect(human.stderr.contains("effect 7 differs from the reviewed plan"), "\(human)")
+        #expect(human.stderr.contains("runbook log \(try #require(human.runID)) --failures"), "\(human)")
+        expectSameTree(before, TreeFingerprint(sandbox.tree), "after the second stopped run")
+    }
+
+    @Test("a plan for other arguments, another runbook or no plan at all is refused: exit 2, one line, no run")
+    func mismatchedPlansAreRefused() throws {
+        let sandbox = try Sandbox()
+        let dir = sandbox.tree + "/demo"
+        let planFile = sandbox.base + "/reviewed.json"
+        try sandbox.addRunbook("other", """
+            return runbook { summary = "other", params = { dir = { type = "path", required = true } },
+              run = function(args) fs.mkdir(args.dir) end }
+            """)
+        try Files.write(sandbox.base + "/not-a-plan.json", "{\"hello\": 1}\n")
+        #expect(try sandbox.runbook(["run", "demo", "--dir", dir, "--dry-run", "--save-plan", planFile]).exitCode == 0)
+        let runsBefore = sandbox.runIDs()
+        let cases: [([String], String)] = [
+            (["run", "demo", "--dir", dir, "--count", "4", "--plan-file", planFile], "was made for other arguments"),
+            (["run", "other", "--dir", dir, "--plan-file", planFile], "was made for runbook 'demo', not 'other'"),
+            (["run", "demo", "--dir", dir, "--plan-file", sandbox.base + "/not-a-plan.json"], "is not a runbook plan"),
+            (["run", "demo", "--dir", dir, "--plan-file", sandbox.base + "/missing.json"], "cannot read the plan file"),
+            (["run", "demo", "--dir", dir, "--save-plan", planFile], "--save-plan \(planFile) needs --dry-run"),
+        ]
+        for (arguments, message) in cases {
+            let result = try sandbox.runbook(arguments)
+            #expect(result.exitCode == 2, "\(arguments)\n\(result)")
+            #expect(result.stderrLines.count == 1 && result.stderr.contains(message), "\(arguments)\n\(result)")
+            #expect(result.stdout.isEmpty, "\(result)")
+        }
+        #expect(sandbox.runIDs() == runsBefore, "a refused plan starts no run")
+        #expect(!Files.exists(dir), "nothing was touched")
+    }
+
+    @Test("secret arguments are masked in the saved plan")
+    func secretsAreMaskedInPlans() throws {
+        let sandbox = try Sandbox()
+        try sandbox.addRunbook("secretive", """
+            return runbook { summary = "writes a marker",
+              params = { dir = { type = "path", required = true }, token = { type = "string", secret = true } },
+              run = function(args)
+                fs.write(args.dir .. "/marker", "token set\\n")
+                fs.mkdir(args.dir .. "/cache-" .. args.token)  -- an identity (a path) that holds the secret
+              end }
+            """)
+        let planFile = sandbox.base + "/secret-plan.json"
+        let secret = "s3cr3t-Pl4n-T0ken"
+        let dry = try sandbox.runbook(["run", "secretive", "--dir", sandbox.tree, "--dry-run", "--save-plan", planFile],
+                                      environment: ["RUNBOOK_ARG_TOKEN": secret])
+        #expect(dry.exitCode == 0, "\(dry)")
+        let text = try #require(Files.read(planFile))
+        #expect(!text.contains(secret), "the plan holds the secret:\n\(text)")
+        #expect(try JSON.parse(text)["arguments"]?["token"]?.stringValue == Redactor.mask)
+        let real = try sandbox.runbook(["run", "secretive", "--dir", sandbox.tree, "--plan-file", planFile],
+                                       environment: ["RUNBOOK_ARG_TOKEN": secret])
+        #expect(real.exitCode == 0, "\(real)")
+        #expect(Files.read(sandbox.tree + "/marker") == "token set\n")
+        #expect(Files.exists(sandbox.tree + "/cache-" + secret), "the masked identity still matched the real one")
+    }
+
+    @Test("on a terminal a real run shows the plan and asks; only y applies it")
+    func terminalRunAsksFirst() throws {
+        let sandbox = try Sandbox()
+        let dir = sandbox.tree + "/demo"
+        let no = try sandbox.runbookOnTerminal(["run", "demo", "--dir", dir, "--count", "2"], input: "n\n")
+        #expect(no.exitCode == 1, "\(no)")
+        #expect(no.stdout.contains("Create the sites: 6 effects"), "the steps with their counts\n\(no)")
+        #expect(no.stdout.contains("10 to create, 0 to change, 0 to remove, 0 cannot be undone"), "\(no)")
+        #expect(no.stdout.contains("Apply these changes? [y/N]"), "\(no)")
+        #expect(no.stdout.contains("Not applied: nothing was changed"), "\(no)")
+        #expect(!Files.exists(dir), "answering n changes nothing")
+
+        let yes = try sandbox.runbookOnTerminal(["run", "demo", "--dir", dir, "--count", "2"], input: "y\n")
+        #expect(yes.exitCode == 0, "\(yes)")
+        #expect(yes.stdout.contains("Apply these changes? [y/N]"), "\(yes)")
+        #expect(yes.stdout.contains("10 effects applied"), "\(yes)")
+        #expect(Files.read(dir + "/site_2/config.php") != nil)
+
+        // --yes, and a run that is not on a terminal, do not ask.
+        let skipped = try sandbox.runbookOnTerminal(["run", "demo", "--dir", dir + "2", "--count", "1", "--yes"])
+        #expect(skipped.exitCode == 0 && !skipped.stdout.contains("[y/N]"), "\(skipped)")
+        let piped = try sandbox.runbook(["run", "demo", "--dir", dir + "3", "--count", "1"])
+        #expect(piped.exitCode == 0 && !piped.stdout.contains("[y/N]"), "\(piped)")
+        #expect(Files.exists(dir + "2/site_1") && Files.exists(dir + "3/site_1"))
+    }
+}
