@@ -8,8 +8,8 @@
 //        JOURNAL, also the system calls runbook makes around each db.exec (the design's
 //        floor, as bench-fs journal-* for W1): the intent record with one write(2) and an
 //        fsync (db.exec without an undo cannot be undone, so its intent is synced before it
-//        runs), the applied record and the effect event (one write(2) each), the console
-//        line; records of the sizes runbook writes, an fsync at the end.
+//        runs), the applied record and the effect event (together, one write(2)), the
+//        console line; records of the sizes runbook writes, an fsync at the end.
 //
 // Exit status: 0 done, 1 a MariaDB call failed (named on stderr), 2 bad invocation.
 #include <fcntl.h>
@@ -39,7 +39,7 @@ static void record(int fd, char *buffer, size_t size) {
 static int inserts(const char *socket, const char *user, const char *database, const char *table, long n,
                    const char *journal) {
     int fd = -1;
-    char buffer[512];
+    char buffer[1024];
     memset(buffer, 'x', sizeof buffer);
     if (journal) {
         fd = open(journal, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -76,7 +76,7 @@ static int inserts(const char *socket, const char *user, const char *database, c
         value = i;
         if (fd >= 0) { record(fd, buffer, 305); fsync(fd); }
         if (mysql_stmt_execute(stmt) != 0) return fail_statement(stmt, "execute");
-        if (fd >= 0) { record(fd, buffer, 104); record(fd, buffer, 348); record(1, buffer, 64); }
+        if (fd >= 0) { record(fd, buffer, 104 + 348); record(1, buffer, 64); }
     }
     if (fd >= 0) { fsync(fd); close(fd); }
     mysql_stmt_close(stmt);

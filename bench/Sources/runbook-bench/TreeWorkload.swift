@@ -135,8 +135,8 @@ enum TreeWorkload {
         ])
         let effects = Double(2 * count)
         print("")
-        print("floor: the system calls runbook makes for the same work (its checks, one write(2) per journal")
-        print("record, the console line), made from C by bench-fs; runbook adds its start-up (W0) and its own code.")
+        print("floor: the system calls runbook makes for the same work (its checks, the journal's writes, the")
+        print("console lines), made from C by bench-fs; runbook adds its start-up (W0) and its own code.")
         print("per effect: real run \(fixed((real.median - cTree.median) / effects / 1000, 2)) µs over C, "
             + "dry-run \(fixed((dry.median - cTree.median) / effects / 1000, 2)) µs, "
             + "undo \(fixed((undo.median - cUntree.median) / effects / 1000, 2)) µs (start-up included)")
