@@ -49,7 +49,9 @@ let package = Package(
         .target(name: "MariaDBLoader", dependencies: ["CMariaDB"], cSettings: mariaDBCFlags),
         .target(name: "MySQLClient", dependencies: ["CMariaDB", "MariaDBLoader"], swiftSettings: mariaDBSwiftFlags),
         // The runbook engine: declarations, effects, dry-run, journal, undo, CLI commands.
-        .target(name: "RunbookEngine", dependencies: ["LuaBridge", "MySQLClient"], swiftSettings: mariaDBSwiftFlags),
+        // System calls Swift's Glibc module does not import (default ACLs).
+        .target(name: "CSystem"),
+        .target(name: "RunbookEngine", dependencies: ["LuaBridge", "MySQLClient", "CSystem"], swiftSettings: mariaDBSwiftFlags),
         .target(
             name: "RunbookCLI",
             dependencies: [

@@ -10,6 +10,7 @@
 // between its own functions still go to its own code.
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #pragma GCC visibility push(hidden)
@@ -72,6 +73,13 @@ static MYSQL *(STDCALL *p_mysql_init)(MYSQL *);
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static const char *load_error = NULL;
+// dlerror's text is the loader's until its next call: the first failure is kept here.
+static char load_error_text[512];
+
+static void keep_error(const char *text) {
+    snprintf(load_error_text, sizeof load_error_text, "%s", text ? text : "libmariadb.so.3 not found");
+    load_error = load_error_text;
+}
 
 // Where the library is: RUNBOOK_LIBMARIADB if set, else the soname (Debian: found through
 // ld.so.cache), else FreeBSD's port location.
@@ -81,7 +89,10 @@ static void *open_library(void) {
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
         if (!candidates[i] || !candidates[i][0]) continue;
         void *handle = dlopen(candidates[i], RTLD_NOW | RTLD_LOCAL);
-        if (handle || i == 0) return handle; // a chosen path that fails is not second-guessed
+        if (handle) return handle;
+        // The first failure says most (the chosen path, or the soname), not the last fallback's.
+        if (!load_error) keep_error(dlerror());
+        if (i == 0) return NULL; // a chosen path that fails is not second-guessed
     }
     return NULL;
 }
@@ -89,12 +100,12 @@ static void *open_library(void) {
 static void load(void) {
     void *handle = open_library();
     if (!handle) {
-        load_error = dlerror();
-        if (!load_error) load_error = "libmariadb.so.3 not found";
+        if (!load_error) keep_error(NULL);
         return;
     }
+    load_error = NULL; // a fallback was found after a failure
 #define RB_LOAD(name) \
-    if (!(*(void **)&p_##name = dlsym(handle, #name))) { load_error = "libmariadb lacks " #name; return; }
+    if (!(*(void **)&p_##name = dlsym(handle, #name))) { keep_error("libmariadb lacks " #name); return; }
 #define RB_LOAD_FUNCTION(ret, name, params, args) RB_LOAD(name)
 #define RB_LOAD_VOID_FUNCTION(name, params, args) RB_LOAD(name)
     RB_MARIADB_FUNCTIONS(RB_LOAD_FUNCTION)

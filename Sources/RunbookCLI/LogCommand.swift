@@ -49,17 +49,10 @@ struct LogCommand: ParsableCommand {
     /// What to type next when the run left applied effects behind.
     static func nextStep(_ record: RunRecord, _ records: [JSON]) -> String? {
         guard ["failed", "interrupted", "crashed", "undo-crashed"].contains(record.status), !record.dryRun else { return nil }
-        var left = Set<Int64>()
-        for entry in records {
-            guard let seq = entry["seq"]?.intValue else { continue }
-            switch entry["t"]?.stringValue {
-            case "intent": left.insert(seq)
-            case "undone", "effect_failed": left.remove(seq)
-            default: break
-            }
-        }
-        guard !left.isEmpty else { return nil }
-        return "\(left.count) effect\(left.count == 1 ? " is" : "s are") still applied. Reverse: runbook undo \(record.id)"
+        // Counted as `runbook undo` counts them (an intent without an outcome may have happened).
+        let left = UndoProcess.stillApplied(records)
+        guard left > 0 else { return nil }
+        return "\(left) effect\(left == 1 ? " is" : "s are") still applied. Reverse: runbook undo \(record.id)"
             + "   (first see what it would do: runbook undo \(record.id) --dry-run)"
     }
 }

@@ -37,7 +37,9 @@ struct RunCommand: ParsableCommand {
         runOptions.lockTimeout = max(0, lockTimeout)
         runOptions.savePlan = savePlan
         runOptions.planFile = planFile
-        if Confirmation.needed(dryRun: dryRun, json: json, yes: yes, planFile: planFile),
+        // A real run with --save-plan is refused by the engine (exit 2) before anything: no
+        // confirmation, whose own dry-run would write the plan file first.
+        if savePlan == nil, Confirmation.needed(dryRun: dryRun, json: json, yes: yes, planFile: planFile),
            let refused = Confirmation.ask(engine: engine, name: name, words: words, options: runOptions)
         {
             throw ExitCode(refused.rawValue)

@@ -118,6 +118,25 @@ final class SilentListener {
         }
     }
 
+    @Test func optionsOutOfRangeAreRefusedNotATrap() throws {
+        let box = try Sandbox()
+        try box.addRunbook("sizes", """
+            return runbook { summary = "odd options", params = { case = { type = "string", required = true } },
+              run = function(args)
+                step("Ask", function()
+                  local options = { huge = { max_body = math.huge }, nan = { max_body = 0/0 },
+                                    big = { max_body = math.maxinteger }, negative = { timeout = -1 } }
+                  http.get("http://127.0.0.1:1/", options[args.case])
+                end)
+              end }
+            """)
+        for (option, problem) in [("huge", "max_body must be between 0 and 16 MiB"), ("nan", "max_body must be between 0 and 16 MiB"),
+                                  ("big", "max_body must be between 0 and 16 MiB"), ("negative", "timeout must be between 0 and 300 seconds")] {
+            let run = try box.runbook(["run", "sizes", "--case", option])
+            #expect(run.exitCode == 1 && run.stderr.contains(problem), "\(option)\n\(run)")
+        }
+    }
+
     @Test func urlsAreParsedIntoHostPortAndPath() {
         func parsed(_ text: String) -> HTTPProbeURL? { try? HTTPProbeURL.parse(text).get() }
         #expect(parsed("http://127.0.0.10:8080/shop?x=1") == HTTPProbeURL(host: "127.0.0.10", port: 8080, path: "/shop?x=1"))

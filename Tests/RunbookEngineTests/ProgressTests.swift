@@ -59,4 +59,24 @@ struct ProgressTests {
         let middle = events[0]
         #expect(middle["done"]!.intValue! < 100 && middle["rate"] != nil && middle["eta"] != nil, "\(middle)")
     }
+
+    @Test("counts out of any range never crash the run: negative ones are refused with one line, huge ones drawn")
+    func oddCountsAreSafe() throws {
+        let sandbox = try Sandbox()
+        try sandbox.addRunbook("odd", """
+            return runbook { summary = "odd counts", params = { case = { type = "string", required = true } },
+              run = function(args)
+                step("Count", function()
+                  if args.case == "negative" then progress(1, math.mininteger) end
+                  if args.case == "huge" then progress(math.maxinteger, 1); progress(1, math.maxinteger); progress(2, math.maxinteger) end
+                end)
+              end }
+            """)
+        let negative = try sandbox.runbook(["run", "odd", "--case", "negative"])
+        #expect(negative.exitCode == 1 && negative.stderr.contains("total must be 0 or more"), "\(negative)")
+        for run in [try sandbox.runbook(["run", "odd", "--case", "huge", "--json"]),
+                    try sandbox.runbookOnTerminal(["run", "odd", "--case", "huge", "--yes"])] {
+            #expect(run.exitCode == 0, "a huge count is drawn, not a crash\n\(run)")
+        }
+    }
 }

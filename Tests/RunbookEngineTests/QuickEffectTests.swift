@@ -72,4 +72,21 @@ struct QuickEffectTests {
         #expect(((try? Posix.list(sandbox.tree)) ?? []) == ["setgid"], "undo leaves only what was there")
         #expect(((try? Posix.list(sandbox.tree + "/setgid")) ?? []).isEmpty)
     }
+
+    @Test("a parent with a default ACL: the mode is still set exactly")
+    func aDefaultACLDoesNotDecideTheMode() throws {
+        let sandbox = try Sandbox()
+        let parent = sandbox.tree + "/acl"
+        try Files.mkdir(parent)
+        // New entries here would get no group or other bits without the chmod (the ACL, not
+        // the umask, decides what mkdir(2) gives).
+        try system(["setfacl", "-d", "-m", "u::rwx,g::---,o::---", parent])
+        try sandbox.addRunbook("acl", """
+            return runbook { summary = "a folder under an ACL", params = { dir = { type = "path", required = true } },
+              run = function(args) step("Make", function() fs.mkdir(args.dir .. "/child") end) end }
+            """)
+        let run = try sandbox.runbook(["run", "acl", "--dir", parent])
+        #expect(run.exitCode == 0, "\(run)")
+        #expect(Posix.lstatInfo(parent + "/child")?.mode == 0o755, "\(String(Posix.lstatInfo(parent + "/child")?.mode ?? 0, radix: 8))")
+    }
 }

@@ -167,4 +167,37 @@ struct ReviewedPlanTests {
         #expect(piped.exitCode == 0 && !piped.stdout.contains("[y/N]"), "\(piped)")
         #expect(Files.exists(dir + "2/site_1") && Files.exists(dir + "3/site_1"))
     }
+
+    @Test("--save-plan without --dry-run on a terminal is refused before the question, and writes no plan")
+    func savePlanOnATerminalNeedsADryRun() throws {
+        let sandbox = try Sandbox()
+        let dir = sandbox.tree + "/demo"
+        let planFile = sandbox.base + "/plan.json"
+        let run = try sandbox.runbookOnTerminal(["run", "demo", "--dir", dir, "--save-plan", planFile], input: "y\n")
+        #expect(run.exitCode == 2, "\(run)")
+        #expect(run.stdout.contains("needs --dry-run") && !run.stdout.contains("[y/N]"), "\(run)")
+        #expect(!Files.exists(planFile), "no plan is written")
+        #expect(!Files.exists(dir), "nothing was touched")
+    }
+
+    @Test("a difference met in a finally hook fails a run held to a plan")
+    func aDifferenceInAFinallyHookFailsTheRun() throws {
+        let sandbox = try Sandbox()
+        let dir = sandbox.tree + "/late"
+        let planFile = sandbox.base + "/late.json"
+        try sandbox.addRunbook("late", """
+            return runbook { summary = "a change in a finally hook", params = { dir = { type = "path", required = true } },
+              run = function(args)
+                finally(function() fs.write(args.dir .. "/DONE", "done\\n") end)
+                step("Make", function() fs.mkdir(args.dir) end)
+              end }
+            """)
+        #expect(try sandbox.runbook(["run", "late", "--dir", dir, "--dry-run", "--save-plan", planFile]).exitCode == 0)
+        try Files.mkdir(dir)
+        try Files.write(dir + "/DONE", "someone else's\n")   // the world changed since the review
+        let run = try sandbox.runbook(["run", "late", "--dir", dir, "--plan-file", planFile])
+        #expect(run.exitCode == 1, "\(run)")
+        #expect(run.stderr.contains("differs from the reviewed plan"), "\(run)")
+        #expect(Files.read(dir + "/DONE") == "someone else's\n", "nothing after the difference is applied")
+    }
 }

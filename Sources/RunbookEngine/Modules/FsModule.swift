@@ -48,13 +48,16 @@ enum FsModule {
                 return 1
             }
             var missing: [String] = [path]
-            var existingParent: FileInfo?
-            func lookUp(_ parent: String) throws -> FileInfo? {
+            var existingParent: (info: FileInfo, modesExact: Bool)?
+            func lookUp(_ parent: String) throws -> (info: FileInfo, modesExact: Bool)? {
                 let real = try session.paths.real(parent)
-                if let known = session.knownParent, known.path == real { return known.info }
-                let info = session.view.info(real)
-                if let info { session.knownParent = (real, info) }
-                return info
+                if let known = session.knownParent, known.path == real { return (known.info, known.modesExact) }
+                guard let info = session.view.info(real) else { return nil }
+                // mkdir(2) gives a new directory here its mode minus the umask unless the parent
+                // is setgid (its bit passes down) or has a default ACL (which decides instead).
+                let modesExact = info.kind == .directory && info.mode & 0o2000 == 0 && !Posix.hasDefaultACL(real)
+                session.knownParent = (real, info, modesExact)
+                return (info, modesExact)
             }
             if parents {
                 var parent = PathName.parent(path)
@@ -66,14 +69,13 @@ enum FsModule {
                 }
             } else {
                 existingParent = try lookUp(PathName.parent(path))
-                guard existingParent?.kind == .directory else {
+                guard existingParent?.info.kind == .directory else {
                     throw LuaHostFailure("fs.mkdir \(path): the parent directory does not exist (pass parents = true)")
                 }
             }
             // mkdir(2) alone gives exactly `mode` unless the umask clears some of its bits, it
-            // has special bits, or a setgid parent passes its bit down the new directories.
-            let exactWithoutChmod = mode & 0o7000 == 0 && mode & Posix.fileCreationMask == 0
-                && existingParent.map { $0.kind == .directory && $0.mode & 0o2000 == 0 } == true
+            // has special bits, or the existing parent is setgid or has a default ACL.
+            let exactWithoutChmod = mode & 0o7000 == 0 && mode & Posix.fileCreationMask == 0 && existingParent?.modesExact == true
             for directory in missing.reversed() {
                 try session.perform(MakeDirectory(path: try session.effectPath(directory), mode: mode, needsChmod: !exactWithoutChmod))
             }

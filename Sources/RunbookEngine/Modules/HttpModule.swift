@@ -50,8 +50,12 @@ enum HttpModule {
             }
             let timeout = options["timeout"].numberValue ?? 10
             guard timeout > 0, timeout <= 300 else { throw call.argumentError(2, "timeout must be between 0 and 300 seconds") }
-            let maxBody = options["max_body"].numberValue.map { Int($0) } ?? 65536
-            guard maxBody >= 0, maxBody <= 16 << 20 else { throw call.argumentError(2, "max_body must be between 0 and 16 MiB") }
+            // Checked as a Double first: Int(math.huge) or Int(0/0) would trap.
+            let maxBodyValue = options["max_body"].numberValue ?? 65536
+            guard maxBodyValue >= 0, maxBodyValue <= Double(16 << 20) else {
+                throw call.argumentError(2, "max_body must be between 0 and 16 MiB")
+            }
+            let maxBody = Int(maxBodyValue)
 
             switch HTTPProbe.get(url, hostHeader: host, timeout: timeout, maxBody: maxBody) {
             case .success(let response):

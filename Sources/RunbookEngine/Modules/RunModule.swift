@@ -137,9 +137,10 @@ enum RunModule {
         // progress(done, total): progress of a long loop inside the current step
         state.register("progress", doc: APIFunction(.run, "done: integer  items done so far", "total: integer  items in all",
             doc: """
-            Reports progress of a loop in the current step. On a colour terminal it draws a bar with
-            `done/total`; in the journal and with `--json` it writes a `progress` event (at most one
-            every half second, plus the one where `done == total`).
+            Reports progress of a loop in the current step. On a terminal (not `TERM=dumb`) it draws a
+            bar with `done/total`, the rate and the time left; in the journal and with `--json` it
+            writes a `progress` event with them (at most one every half second, plus the one where
+            `done == total`). Both numbers must be 0 or more.
             """,
             example: """
             for i, site in ipairs(sites) do
@@ -148,7 +149,10 @@ enum RunModule {
             end
             """)) { call in
             let session = try slot.require(call.name)
-            session.output.progress(try call.integer(1), try call.integer(2), step: session.currentStep)
+            let done = try call.integer(1), total = try call.integer(2)
+            guard done >= 0 else { throw call.argumentError(1, "done must be 0 or more, got \(done)") }
+            guard total >= 0 else { throw call.argumentError(2, "total must be 0 or more, got \(total)") }
+            session.output.progress(done, total, step: session.currentStep)
             return 0
         }
 

@@ -124,6 +124,7 @@ extension RunSession {
             }
         }.map { UndoEntry(seq: $0.record.seq, summary: $0.record.summary, undo: $0.undo, uncertain: false) }
         guard !entries.isEmpty else { return 0 }
+        forgetKnownDirectories()  // the undo below may remove directories fs.mkdir made
         let tally = UndoProcess.run(entries, world: live.world, output: output, journal: live.journal, dryRun: false)
         live.forget(entries.map(\.seq))
         return tally.undone

@@ -30,12 +30,13 @@ struct ProgressMeter {
         let start = start!
         let elapsed = now - start.time
         let rate = elapsed > 0 && done > start.done ? Double(done - start.done) / elapsed : nil
-        return Reading(elapsed: elapsed, rate: rate, remaining: rate.map { Double(max(0, total - done)) / $0 })
+        // In Double: the counts are the runbook's own (any size, done beyond total).
+        return Reading(elapsed: elapsed, rate: rate, remaining: rate.map { max(0, Double(total) - Double(done)) / $0 })
     }
 
     /// `██████░░░░ 112/340  4.1/s  ETA 0:56`, or `... in 1:23` at the end.
     static func bar(done: Int64, total: Int64, _ reading: Reading, width: Int = 30) -> String {
-        let filled = min(width, max(0, Int(Double(width) * Double(done) / Double(total))))
+        let filled = Int(Double(width) * min(1, max(0, Double(done) / Double(total))))
         var text = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled) + " \(done)/\(total)"
         if let rate = reading.rate { text += "  " + rateText(rate) }
         if let remaining = reading.remaining, done < total { text += "  ETA " + clockText(remaining) }
@@ -44,6 +45,7 @@ struct ProgressMeter {
     }
 
     static func rateText(_ perSecond: Double) -> String {
+        guard perSecond.isFinite, perSecond < 1e15 else { return "fast" }
         if perSecond >= 10 { return "\(Int(perSecond.rounded()))/s" }
         if perSecond >= 1 { return "\(Double(Int(perSecond * 10)) / 10)/s" }
         return "\(Int((60 * perSecond).rounded()))/min"
@@ -51,7 +53,8 @@ struct ProgressMeter {
 
     /// "0:07", "12:30", "1:02:03".
     static func clockText(_ seconds: Double) -> String {
-        let total = Int(seconds.rounded())
+        guard seconds.isFinite, seconds < 1e9 else { return "a very long time" }
+        let total = Int(max(0, seconds).rounded())
         let (hours, minutes, secs) = (total / 3600, total / 60 % 60, total % 60)
         func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
         return hours > 0 ? "\(hours):\(two(minutes)):\(two(secs))" : "\(minutes):\(two(secs))"

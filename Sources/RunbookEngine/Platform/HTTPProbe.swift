@@ -101,8 +101,14 @@ enum HTTPProbe {
                 return .failure(HTTPProbeError("connection lost: \(String(cString: strerror(errno)))"))
             }
             if count == 0 { break }
+            let before = received.count
             received.append(contentsOf: buffer[0..<count])
-            if headerEnd == nil { headerEnd = findHeaderEnd(received) }
+            if headerEnd == nil {
+                // Only the new bytes (and the three before them) can hold the end of the head.
+                headerEnd = findHeaderEnd(received, from: max(0, before - 3))
+                // A head that never ends is no HTTP answer: stop reading it.
+                if headerEnd == nil && received.count > 65536 { return .failure(HTTPProbeError("the answer is not HTTP")) }
+            }
         }
         guard let end = headerEnd ?? (received.isEmpty ? nil : findHeaderEnd(received)) else {
             return .failure(HTTPProbeError(received.isEmpty ? "the connection was closed without an answer" : "the answer is not HTTP"))
@@ -185,9 +191,9 @@ enum HTTPProbe {
 
     // MARK: Parsing
 
-    private static func findHeaderEnd(_ bytes: [UInt8]) -> Int? {
-        guard bytes.count >= 4 else { return nil }
-        for index in 0...(bytes.count - 4) where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
+    private static func findHeaderEnd(_ bytes: [UInt8], from start: Int = 0) -> Int? {
+        guard bytes.count >= 4, start <= bytes.count - 4 else { return nil }
+        for index in start...(bytes.count - 4) where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
             return index
         }
         return nil

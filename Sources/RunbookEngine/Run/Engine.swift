@@ -170,6 +170,7 @@ public final class Engine {
         var failureStatus = "failed"
         if let failure {
             session.phase = .failing
+            session.forgetKnownDirectories()  // the automatic undo below removes directories
             SignalTrap.ignoreFurther()
             state.clearStop()
             let interrupted = failure.kind == .interrupted || SignalTrap.wasReceived
@@ -197,37 +198,44 @@ public final class Engine {
         }
         session.phase = .finished
         locks.releaseAll()
-        if failure == nil, let reviewed, session.effects.count < reviewed.effects.count {
+        // Found after the run function: a finally hook held to the reviewed plan met a
+        // difference (nothing after it was applied), or the plan could not be saved.
+        var lateFailure: String?
+        if failure == nil, let divergence = session.divergence {
+            lateFailure = divergence
+            status = "failed"
+            exit = .failed
+        }
+        if failure == nil, lateFailure == nil, let reviewed, session.effects.count < reviewed.effects.count {
             let next = reviewed.effects[session.effects.count]
             output.log("warn", "the run needed \(session.effects.count) of the \(reviewed.effects.count) reviewed effects; "
                        + "from effect \(next.seq) on (\(next.sign.rawValue) \(next.summary)) they were found already done")
         }
-        var saveFailure: String?
-        if failure == nil, let path = options.savePlan, options.dryRun {
+        if failure == nil, lateFailure == nil, let path = options.savePlan, options.dryRun {
             let plan = ReviewedPlan(runbook: declaration.name, file: declaration.file, arguments: record.arguments,
                                     root: config.root, planRun: id, effects: session.effects)
             do {
                 try plan.save(path, redactor: redactor)
                 output.event("plan_saved", [("path", .string(path)), ("effects", .int(Int64(session.effects.count)))])
             } catch {
-                saveFailure = "cannot save the plan: \(error)"
+                lateFailure = "cannot save the plan: \(error)"
                 status = "failed"
                 exit = .failed
             }
         }
 
         let duration = Clock.monotonic() - started
-        let message = failure.map { redactor.mask($0.description) } ?? saveFailure
+        let message = failure.map { redactor.mask($0.description) } ?? lateFailure
         output.event("run_finished", [("status", .string(status)), ("exit", .int(Int64(exit.rawValue))),
                                       ("duration", .double(duration)), ("effects", .int(Int64(session.effects.count)))]
                      + (message.map { [("error", JSON.string($0))] } ?? []))
         journal.sync()
-        record.status = options.dryRun && failure == nil && saveFailure == nil ? "planned" : status
+        record.status = options.dryRun && failure == nil && lateFailure == nil ? "planned" : status
         record.finished = Clock.wall()
         record.error = message
         try? store.save(record)
         summarize(session: session, id: id, status: status, exit: exit, failure: message, duration: duration, output: output)
-        if saveFailure == nil, failure == nil, let path = options.savePlan, options.dryRun {
+        if lateFailure == nil, failure == nil, let path = options.savePlan, options.dryRun {
             // The runbook's arguments as typed (secrets never are: they come from the
             // environment or a --NAME-file).
             let command = (["runbook", "run", nameOrPath] + words + ["--plan-file", path]).map(Engine.shellWord).joined(separator: " ")

@@ -35,7 +35,13 @@ public final class RunSession {
     /// it last looked up, while no effect that could remove or change them has run since:
     /// a loop of fs.mkdir and fs.symlink looks each up once (W1, docs/performance.md).
     var knownDirectory: String?
-    var knownParent: (path: String, info: FileInfo)?
+    var knownParent: (path: String, info: FileInfo, modesExact: Bool)?
+
+    /// Forgets both: something outside `perform` (an undo) may have removed them.
+    func forgetKnownDirectories() {
+        knownDirectory = nil
+        knownParent = nil
+    }
     /// The reviewed plan the run is held to (`--plan-file`), and the first difference found.
     var reviewed: ReviewedPlan?
     private(set) var divergence: String?
@@ -72,10 +78,7 @@ public final class RunSession {
         try requireRunning(effect.kind)
         // Lines held back for a batch are written before anything that may take a while.
         if !effect.isQuick { output.writeBatch() }
-        if !(effect is MakeDirectory || effect is MakeSymlink || effect is WriteFile) {
-            knownDirectory = nil
-            knownParent = nil
-        }
+        if !(effect is MakeDirectory || effect is MakeSymlink || effect is WriteFile) { forgetKnownDirectories() }
         var record = EffectRecord(seq: effects.count + 1, step: currentStep, kind: effect.kind, sign: effect.sign,
                                   summary: effect.maskedSummary(redactor), identity: effect.identity, result: nil)
         // Held to a reviewed plan: nothing is applied once the run differs from it. The

@@ -12,7 +12,7 @@ struct UndoEntry {
     var noUndoReason: String? = nil
 }
 
-enum UndoProcess {
+public enum UndoProcess {
     struct Tally {
         var undone = 0
         var failed = 0
@@ -98,6 +98,9 @@ enum UndoProcess {
     /// ignores every other.
     static let journalTypes: Set<String> = ["intent", "applied", "undone"]
     static let journalKeys: Set<String> = ["t", "seq", "summary", "undo", "undo_withheld"]
+
+    /// How many effects `runbook undo` would take back, from a journal's records.
+    public static func stillApplied(_ records: [JSON]) -> Int { entries(fromJournal: records).count }
 
     /// What a journal says is applied and not yet undone.
     static func entries(fromJournal records: [JSON]) -> [UndoEntry] {

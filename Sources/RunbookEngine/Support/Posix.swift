@@ -8,6 +8,7 @@
 #elseif canImport(Darwin)
 @_exported import Darwin
 #endif
+import CSystem
 
 /// A failed system call, naming the operation and the path.
 public struct SystemError: Error, CustomStringConvertible {
@@ -42,6 +43,10 @@ public enum Posix {
         umask(mask)
         return UInt32(mask)
     }()
+
+    /// Whether a directory has a default ACL, which sets new entries' modes instead of the
+    /// umask (Linux). Elsewhere it answers true: callers then set modes explicitly.
+    public static func hasDefaultACL(_ path: String) -> Bool { rb_has_default_acl(path) != 0 }
 
     public static func lstatInfo(_ path: String) -> FileInfo? {
         var info = stat()
