@@ -105,7 +105,8 @@ enum HostileInput {
             case (.int, .int(let i)):
                 if let min = spec.min, Double(i) < min { return "below min" }
                 if let max = spec.max, Double(i) > max { return "above max" }
-                return Int64(raw.trimmingCharacters(in: .whitespaces)) == i ? nil : "int \(i) for '\(raw)'"
+                // The integer the text denotes, blanks and line breaks around it ignored.
+                return Int64(raw.trimmingCharacters(in: .whitespacesAndNewlines)) == i ? nil : "int \(i) for '\(raw)'"
             case (.number, .number(let d)):
                 return d.isFinite ? nil : "a number that is not finite"
             case (.bool, .bool):
