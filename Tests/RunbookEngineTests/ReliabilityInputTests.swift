@@ -320,8 +320,8 @@ enum HostileInput {
             let first = result.stderrLines.first { !$0.isEmpty } ?? ""
             #expect(result.signal == nil && result.exitCode == 1, "\(escape.name): exit 1, not a trap\n\(result)")
             // Where the error has a place, it is the runbook's line (a memory error and an
-            // error object have none; a refused require names the module instead).
-            if !["huge table", "error object whose __tostring fails", "require outside", "require absolute"].contains(escape.name) {
+            // error object have none).
+            if !["huge table", "error object whose __tostring fails"].contains(escape.name) {
                 #expect(first.contains(name + ".lua:"), "\(escape.name): the error names the runbook's line\n\(result)")
             }
             #expect(result.stderr.lowercased().contains(escape.says.lowercased()), "\(escape.name): the error says '\(escape.says)'\n\(result)")
