@@ -163,6 +163,56 @@ enum HostileInput {
                                                ("accepted", accepted), ("failures", failures)], note: "seed \(Self.seed)")
     }
 
+    /// Pieces of a configuration file, well and badly formed.
+    static let configPieces: [String] = [
+        "[settings]\n", "[databases.internal]\n", "[a.b.c]\n", "[[x]]\n", "[", "]", "[settings.servers.\"d2\"]\n", "['q.k']\n",
+        "key = ", "root = ", "a.b = ", "\"quoted key\" = ", "= ", "x=1\n", "\n", "# comment\n", " ", "\t", "\r",
+        "\"text\"", "'literal'", "\"unterminated", "'open", "\"esc \\n \\t \\\\ \\\" \\q\"", "[1, 2, 3]", "[\n1,\n2\n]", "[[[[", "]]]]", ",",
+        "true", "false", "yes", "9223372036854775807", "9223372036854775808", "-9223372036854775809", "0x7fffffffffffffff",
+        "0o777", "1_000", "1e309", "nan", "-inf", "3.14", "0x", "\u{0}", "\u{1b}[31m", "\u{9b}", "\u{2028}", "\u{202e}", "\u{212a}",
+        "\u{1f600}", "../../etc/passwd", "password_file = \"/etc/shadow\"", "socket = \"\"",
+    ]
+
+    /// The configuration parser on generated files: a table, or one ParseError naming the
+    /// file and a line of it, on one line; never a trap (arrays nested 100,000 deep too).
+    @Test func generatedConfigurationsParseOrFailOnALine() throws {
+        var generator = SeededGenerator(state: Self.seed &+ 2)
+        let files = Reliability.full ? 20_000 : 2_000
+        var texts = ["a = " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "\n",
+                     "a = " + String(repeating: "[", count: 100_000) + "\n", String(repeating: "x", count: 10 << 20),
+                     String(repeating: "[t]\nk = 1\n", count: 10_000)]
+        for _ in 0..<files {
+            var text = ""
+            for _ in 0..<Int.random(in: 1...12, using: &generator) { text += Self.configPieces.randomElement(using: &generator)! }
+            texts.append(text)
+        }
+        var parsed = 0, refused = 0, failures = 0
+        for text in texts {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+            var problem: String?
+            do {
+                _ = try TOMLReader.parse(text, file: "generated.toml")
+                parsed += 1
+            } catch let error as TOMLReader.ParseError {
+                refused += 1
+                let line = error.description
+                if !line.hasPrefix("generated.toml:\(error.line): ") || error.line < 1 || error.line > lines { problem = "the error's place: \(error.line) of \(lines)" }
+                else if HostileInput.breaksTheLine(line) { problem = "the error is not one clean line: \(ArgumentValidator.quoted(line))" }
+                else if line.utf8.count > 400 { problem = "the error is \(line.utf8.count) bytes long" }
+            } catch {
+                problem = "an error of another kind: \(error)"
+            }
+            if let problem {
+                failures += 1
+                if failures <= 10 { Issue.record("\(ArgumentValidator.quoted(text)) (\(text.utf8.count) bytes, seed \(Self.seed)): \(problem)") }
+            }
+        }
+        #expect(failures == 0)
+        #expect(parsed > 0 && refused > 0, "both outcomes (\(parsed) parsed, \(refused) refused)")
+        Reliability.report("input config", [("files", texts.count), ("parsed", parsed), ("refused", refused), ("failures", failures)],
+                           note: "seed \(Self.seed)")
+    }
+
     static let storeRunbook = """
         -- Stores every argument it is given, and writes to the path it is given.
         local NAMES = { "text", "count", "ratio", "flag", "tier", "host", "hosts", "mail", "address" }
