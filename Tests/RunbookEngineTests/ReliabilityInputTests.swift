@@ -343,6 +343,9 @@ enum HostileInput {
         ("deep coroutine nesting", "local function f() return coroutine.wrap(f)() end f()", "overflow"),
         ("huge string", "local s = string.rep('x', 1 << 40)", "too large"),
         ("huge table", "local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(64) .. i end", "not enough memory"),
+        ("a table nested 200,000 deep into a host function",
+         "local t = {} local c = t for i = 1, 200000 do c[1] = {} c = c[1] end template.render('{{a}}', { a = t })", "nested more than"),
+        ("a cyclic table into a host function", "local t = {} t.self = t template.render('{{a}}', t)", "or a cycle"),
         ("error object whose __tostring fails", "error(setmetatable({}, { __tostring = function() error('nested') end }))",
          "error object"),
     ]
@@ -380,6 +383,20 @@ enum HostileInput {
             #expect(seconds < 60, "\(escape.name): stopped in \(Int(seconds)) s")
             if result.exitCode == 1 && !Files.exists(mark) { stopped += 1 }
         }
+        // print and log.info show a table that deep as "table" (they used to say "nil").
+        try sandbox.addRunbook("deepprint", """
+            return runbook {
+              summary = "Prints a deep table",
+              run = function()
+                step("Print", function()
+                  local t = {} local c = t for i = 1, 200000 do c[1] = {} c = c[1] end
+                  print("deep:", t)
+                end)
+              end,
+            }
+            """)
+        let printed = try sandbox.runbook(["--root", sandbox.tree, "run", "deepprint"], timeout: 120)
+        #expect(printed.exitCode == 0 && printed.stdout.contains("deep: table"), "\(printed)")
         Reliability.report("input sandbox", [("escapes", Self.escapes.count), ("stopped", stopped)])
     }
 }
