@@ -48,12 +48,15 @@ enum HostFunctionRegistry {
     }
 
     /// "file:line: " of the nearest Lua code up the stack (a primitive may be called
-    /// through pcall or another C function, which has no line of its own).
+    /// through pcall or another C function, which has no line of its own). The sandbox's
+    /// own wrappers (`require`) are skipped: a refused module name points at the script's
+    /// line that asked for it, not at "sandbox:19".
     static func scriptLocation(_ L: OpaquePointer) -> String {
         var record = lua_Debug()
         var level: Int32 = 1
         while level < 20, lua_getstack(L, level, &record) != 0 {
-            if lua_getinfo(L, "Sl", &record) != 0, record.currentline > 0 {
+            if lua_getinfo(L, "Sl", &record) != 0, record.currentline > 0,
+               record.source.map({ String(cString: $0) }) != LuaSandbox.bootstrapChunk {
                 let source = withUnsafeBytes(of: record.short_src) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
                 return "\(source):\(record.currentline): "
             }

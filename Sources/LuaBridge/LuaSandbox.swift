@@ -47,7 +47,7 @@ public struct LuaSandbox: Sendable {
             call.push("@" + module.displayPath)
             return 2
         }
-        try state.run(Self.bootstrap, chunkName: "=sandbox", arguments: [.function(finder), .boolean(strictGlobals)])
+        try state.run(Self.bootstrap, chunkName: Self.bootstrapChunk, arguments: [.function(finder), .boolean(strictGlobals)])
     }
 
     private func openLibraries(_ L: OpaquePointer) {
@@ -82,6 +82,9 @@ public struct LuaSandbox: Sendable {
         lua_setfield(L, -2, "dump")
         rb_pop(L, 2)
     }
+
+    /// The chunk name of the code below (error locations skip its frames).
+    static let bootstrapChunk = "=sandbox"
 
     /// Runs once per state with the module finder and the strictness flag. Everything it
     /// keeps is in upvalues, so scripts cannot reach the raw `load` or the finder.

@@ -121,6 +121,8 @@ extension Sandbox {
             """)
         let env = ["RUNBOOK_ARG_PASSWORD": password]
         let before = TreeFingerprint(box.tree)
+        // Every process's command line while the plan and the run go (ReliabilitySecretTests).
+        let sampler = CommandLineSampler()
         let plan = try box.runbook(["run", "sync", "--dry-run"], environment: env)
         #expect(plan.exitCode == 0, "\(plan)")
         #expect(plan.stdout.contains("a.txt"), "the plan lists the files rsync would move")
@@ -134,6 +136,10 @@ extension Sandbox {
         #expect(Files.read(module + "/b.txt") == "beta", "the daemon received the files")
         for output in [plan.stdout, plan.stderr, run.stdout, run.stderr] { #expect(!output.contains(password)) }
         for file in Files.allFiles(box.state) { #expect(!(Files.read(file) ?? "").contains(password), "\(file)") }
+        // rsync got the password through a file, never in its argv.
+        let commandLines = sampler.stop().commandLines
+        #expect(commandLines.contains { $0.contains("rsync") && $0.contains("--password-file=") }, "rsync was sampled")
+        #expect(!commandLines.contains { $0.contains(password) }, "the password in a command line")
 
         let wrong = try box.runbook(["run", "sync"], environment: ["RUNBOOK_ARG_PASSWORD": "not-the-password"])
         #expect(wrong.exitCode == 1, "\(wrong)")

@@ -46,7 +46,7 @@ public enum TOMLReader {
             let value = try parser.value()
             parser.skipSpace()
             guard parser.index == parser.bytes.count else {
-                throw ParseError(file: file, line: lineNumber, problem: "unexpected text after the value of '\(key.joined(separator: "."))'")
+                throw ParseError(file: file, line: lineNumber, problem: "unexpected text after the value of \(ArgumentValidator.quoted(key.joined(separator: ".")))")
             }
             try set(&root, currentPath + key, value, file: file, line: lineNumber)
             line = ""
@@ -117,7 +117,7 @@ public enum TOMLReader {
             if part.count >= 2, (part.hasPrefix("\"") && part.hasSuffix("\"")) || (part.hasPrefix("'") && part.hasSuffix("'")) {
                 part = String(part.dropFirst().dropLast())
             } else if part.isEmpty || !part.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) {
-                throw ParseError(file: file, line: line, problem: "invalid key '\(key)'")
+                throw ParseError(file: file, line: line, problem: "invalid key \(ArgumentValidator.quoted(key))")
             }
             parts.append(part)
         }
@@ -129,7 +129,7 @@ public enum TOMLReader {
         var child: [(String, JSON)] = []
         if let existing = object.firstIndex(where: { $0.0 == first }) {
             guard case .object(let pairs) = object[existing].1 else {
-                throw ParseError(file: file, line: line, problem: "'\(first)' is already a value, not a table")
+                throw ParseError(file: file, line: line, problem: "\(ArgumentValidator.quoted(first)) is already a value, not a table")
             }
             child = pairs
             try ensureTable(&child, Array(path.dropFirst()), file: file, line: line)
@@ -144,7 +144,7 @@ public enum TOMLReader {
         guard let first = path.first else { return }
         if path.count == 1 {
             guard !object.contains(where: { $0.0 == first }) else {
-                throw ParseError(file: file, line: line, problem: "'\(first)' is defined twice")
+                throw ParseError(file: file, line: line, problem: "\(ArgumentValidator.quoted(first)) is defined twice")
             }
             object.append((first, value))
             return
@@ -161,6 +161,10 @@ public enum TOMLReader {
         let file: String
         let line: Int
         var index = 0
+        /// Arrays inside arrays: each level is a recursive call, and 100,000 of them
+        /// overflowed the stack (found by the input campaign, docs/reliability.md).
+        var depth = 0
+        static let maximumDepth = 32
 
         init(bytes: [UInt8], file: String, line: Int) {
             self.bytes = bytes
@@ -185,6 +189,9 @@ public enum TOMLReader {
                 defer { index += 1 }
                 return .string(String(decoding: bytes[start..<index], as: UTF8.self))
             case UInt8(ascii: "["):
+                guard depth < Self.maximumDepth else { throw fail("arrays nested more than \(Self.maximumDepth) deep") }
+                depth += 1
+                defer { depth -= 1 }
                 index += 1
                 var items: [JSON] = []
                 while true {
@@ -206,7 +213,7 @@ public enum TOMLReader {
                 if digits.hasPrefix("0o"), let integer = Int64(digits.dropFirst(2), radix: 8) { return .int(integer) }
                 if digits.hasPrefix("0x"), let integer = Int64(digits.dropFirst(2), radix: 16) { return .int(integer) }
                 if let double = Double(digits) { return .double(double) }
-                throw fail("cannot read the value '\(word)' (strings need quotes)")
+                throw fail("cannot read the value \(ArgumentValidator.quoted(word)) (strings need quotes)")
             }
         }
 

@@ -99,6 +99,7 @@ public final class JournalWriter {
             if let n = hooks.crashBeforeEffect, seq() == n { kill(getpid(), SIGKILL) }
         case "applied":
             if let n = hooks.signalAfterEffect, seq() == n { raise(SIGTERM) }
+            if let n = hooks.pauseAfterEffect, seq() == n { raise(SIGSTOP) }
         case "step_started":
             stepsStarted += 1
             if let n = hooks.signalAtStep, stepsStarted == n { raise(SIGTERM) }
@@ -134,20 +135,24 @@ public final class JournalWriter {
 ///   RUNBOOK_SIGNAL_AT_STEP=N       SIGTERM to itself right as the Nth step starts
 ///   RUNBOOK_CRASH_AFTER_UNDONE=N   SIGKILL right after the Nth effect is undone (by the
 ///                                  automatic undo of a failed run or by `runbook undo`)
+///   RUNBOOK_PAUSE_AFTER_EFFECT=N   SIGSTOP to itself right after effect N: the fault campaign
+///                                  breaks a dependency, then sends SIGCONT
 struct FaultHooks {
     var crashBeforeEffect: Int?
     var signalAfterEffect: Int?
     var signalAtStep: Int?
     var crashAfterUndone: Int?
+    var pauseAfterEffect: Int?
 
     static let fromEnvironment: FaultHooks? = {
         func number(_ name: String) -> Int? { Posix.environment(name).flatMap { Int($0) } }
         let hooks = FaultHooks(crashBeforeEffect: number("RUNBOOK_CRASH_BEFORE_EFFECT"),
                                signalAfterEffect: number("RUNBOOK_SIGNAL_AFTER_EFFECT"),
                                signalAtStep: number("RUNBOOK_SIGNAL_AT_STEP"),
-                               crashAfterUndone: number("RUNBOOK_CRASH_AFTER_UNDONE"))
+                               crashAfterUndone: number("RUNBOOK_CRASH_AFTER_UNDONE"),
+                               pauseAfterEffect: number("RUNBOOK_PAUSE_AFTER_EFFECT"))
         let none = hooks.crashBeforeEffect == nil && hooks.signalAfterEffect == nil && hooks.signalAtStep == nil
-            && hooks.crashAfterUndone == nil
+            && hooks.crashAfterUndone == nil && hooks.pauseAfterEffect == nil
         return none ? nil : hooks
     }()
 }

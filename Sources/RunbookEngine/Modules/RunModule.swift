@@ -206,6 +206,13 @@ enum RunModule {
         var parts: [String] = []
         if call.argumentCount > 0 {
             for position in 1...call.argumentCount {
+                // A table or function is shown by its type, without converting it: a table
+                // nested deeper than the conversion allows printed as "nil".
+                let type = call.typeName(position)
+                if type == "table" || type == "function" {
+                    parts.append(type)
+                    continue
+                }
                 switch (try? call.value(position)) ?? .nil {
                 case .nil: parts.append("nil")
                 case .boolean(let b): parts.append(b ? "true" : "false")
