@@ -127,8 +127,9 @@ public final class JournalWriter {
 }
 
 /// Where the reliability campaigns stop a process (environment variables, read once; for
-/// tests only, like RUNBOOK_CRASH_AFTER_EFFECT):
+/// tests only):
 ///
+///   RUNBOOK_CRASH_AFTER_EFFECT=N   SIGKILL right after effect N is applied (LiveExecutor)
 ///   RUNBOOK_CRASH_BEFORE_EFFECT=N  SIGKILL right after effect N's intent is journaled, before
 ///                                  it is applied (undo sees an intent without an outcome)
 ///   RUNBOOK_SIGNAL_AFTER_EFFECT=N  SIGTERM to itself right after effect N is applied
@@ -138,6 +139,7 @@ public final class JournalWriter {
 ///   RUNBOOK_PAUSE_AFTER_EFFECT=N   SIGSTOP to itself right after effect N: the fault campaign
 ///                                  breaks a dependency, then sends SIGCONT
 struct FaultHooks {
+    var crashAfterEffect: Int?
     var crashBeforeEffect: Int?
     var signalAfterEffect: Int?
     var signalAtStep: Int?
@@ -146,12 +148,13 @@ struct FaultHooks {
 
     static let fromEnvironment: FaultHooks? = {
         func number(_ name: String) -> Int? { Posix.environment(name).flatMap { Int($0) } }
-        let hooks = FaultHooks(crashBeforeEffect: number("RUNBOOK_CRASH_BEFORE_EFFECT"),
+        let hooks = FaultHooks(crashAfterEffect: number("RUNBOOK_CRASH_AFTER_EFFECT"),
+                               crashBeforeEffect: number("RUNBOOK_CRASH_BEFORE_EFFECT"),
                                signalAfterEffect: number("RUNBOOK_SIGNAL_AFTER_EFFECT"),
                                signalAtStep: number("RUNBOOK_SIGNAL_AT_STEP"),
                                crashAfterUndone: number("RUNBOOK_CRASH_AFTER_UNDONE"),
                                pauseAfterEffect: number("RUNBOOK_PAUSE_AFTER_EFFECT"))
-        let none = hooks.crashBeforeEffect == nil && hooks.signalAfterEffect == nil && hooks.signalAtStep == nil
+        let none = hooks.crashAfterEffect == nil && hooks.crashBeforeEffect == nil && hooks.signalAfterEffect == nil && hooks.signalAtStep == nil
             && hooks.crashAfterUndone == nil && hooks.pauseAfterEffect == nil
         return none ? nil : hooks
     }()

@@ -14,7 +14,7 @@ final class LiveExecutor: EffectExecutor {
     /// Effects applied so far, with how to undo each: the failure path reads this.
     private(set) var applied: [(record: EffectRecord, undo: [UndoStep]?)] = []
     /// Test hook: SIGKILL the process right after effect number k (crash campaigns).
-    private let crashAfter = Posix.environment("RUNBOOK_CRASH_AFTER_EFFECT").flatMap { Int($0) }
+    private let crashAfter = FaultHooks.fromEnvironment?.crashAfterEffect
 
     var isDryRun: Bool { false }
 
