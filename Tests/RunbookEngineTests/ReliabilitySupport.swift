@@ -234,14 +234,7 @@ final class CampaignWorld {
     /// and SQLite database, rewritten by every svn command) is left to `svnState`.
     private func walk(_ path: String, relative: String, into print: inout Fingerprint, workingCopies: inout [String]) {
         guard let info = Posix.lstatInfo(path) else { return }
-        var line = "\(info.kind.rawValue) mode=\(String(info.mode, radix: 8)) owner=\(info.uid):\(info.gid)"
-        switch info.kind {
-        case .file:
-            let bytes = (try? Posix.readFile(path)) ?? []
-            line += " size=\(bytes.count) content=\(JSON.string(String(decoding: bytes, as: UTF8.self)).serialized)"
-        case .symlink:
-            line += " -> \(Posix.readLink(path) ?? "?")"
-        case .directory:
+        if info.kind == .directory {
             for name in (try? Posix.list(path)) ?? [] {
                 if name == ".svn" {
                     workingCopies.append(relative)
@@ -249,10 +242,8 @@ final class CampaignWorld {
                 }
                 walk(path + "/" + name, relative: relative + "/" + name, into: &print, workingCopies: &workingCopies)
             }
-        case .other:
-            break
         }
-        print["file"][relative] = line
+        print["file"][relative] = TreeFingerprint.entryLine(path, info)
     }
 
     /// A working copy as Subversion reports it: its revision and every item's status.

@@ -67,22 +67,28 @@ struct TreeFingerprint: Equatable, CustomStringConvertible {
             entries[relative] = "(missing)"
             return
         }
-        let mode = String(info.mode, radix: 8)
-        var line = "\(info.kind.rawValue) mode=\(mode) owner=\(info.uid):\(info.gid)"
+        if info.kind == .directory {
+            for name in (try? Posix.list(path)) ?? [] {
+                walk(path + "/" + name, relative: relative + "/" + name, into: &entries)
+            }
+        }
+        entries[relative] = entryLine(path, info)
+    }
+
+    /// One entry as an operator compares it: its type, permission bits, owner, and content
+    /// or link target.
+    static func entryLine(_ path: String, _ info: FileInfo) -> String {
+        var line = "\(info.kind.rawValue) mode=\(String(info.mode, radix: 8)) owner=\(info.uid):\(info.gid)"
         switch info.kind {
         case .file:
             let bytes = (try? Posix.readFile(path)) ?? []
             line += " size=\(bytes.count) content=\(JSON.string(String(decoding: bytes, as: UTF8.self)).serialized)"
         case .symlink:
             line += " -> \(Posix.readLink(path) ?? "?")"
-        case .directory:
-            for name in (try? Posix.list(path)) ?? [] {
-                walk(path + "/" + name, relative: relative + "/" + name, into: &entries)
-            }
-        case .other:
+        case .directory, .other:
             break
         }
-        entries[relative] = line
+        return line
     }
 
     var description: String { entries.keys.sorted().map { "\($0): \(entries[$0]!)" }.joined(separator: "\n") }
