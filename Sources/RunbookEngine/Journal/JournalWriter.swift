@@ -1,8 +1,8 @@
 // The write-ahead journal of one run: JSON Lines, written with write(2) as records are
 // appended, so every completed record survives a SIGKILL; fsynced at step boundaries, before
 // effects that cannot be undone or reach another host, at the end, and before every effect
-// if durable. An effect's outcome may be held back until the next record (its event, which
-// follows at once): the two go out in one write(2) (docs/performance.md).
+// if durable. A record may be held back until the next one that follows at once (an undo's
+// `undone` and its event): the two go out in one write(2) (docs/performance.md).
 
 public final class JournalWriter {
     public let path: String

@@ -79,8 +79,8 @@ public final class RunOutput {
     }
 
     /// One event: to the journal always, to stdout as JSON in --json mode.
-    func event(_ type: String, _ fields: [(String, JSON)]) {
-        journal?.append(type, fields)
+    func event(_ type: String, _ fields: [(String, JSON)], journaled: Bool = true) {
+        if journaled { journal?.append(type, fields) }
         guard mode == .json else { return }
         var record: [(String, JSON)] = [("event", .string(type)), ("v", .int(RunOutput.schemaVersion)),
                                         ("at", .string(Clock.iso8601(Clock.wall())))]
@@ -115,7 +115,12 @@ public final class RunOutput {
     }
 
     func effect(_ record: EffectRecord, dryRun: Bool, quick: Bool = false) {
-        event(dryRun ? "effect_planned" : "effect_applied", record.json.objectValue ?? [])
+        // A real run's journal already holds the effect: its intent has every field, its
+        // `applied` record the result. The event is for --json (and a dry-run's journal,
+        // where the plan has no intents).
+        if dryRun || mode == .json {
+            event(dryRun ? "effect_planned" : "effect_applied", record.json.objectValue ?? [], journaled: dryRun)
+        }
         // A switch, not a dictionary literal built for every effect.
         let code: String
         switch record.sign {

@@ -56,9 +56,7 @@ final class LiveExecutor: EffectExecutor {
         var done: [(String, JSON)] = [("seq", .int(Int64(record.seq)))]
         if let result = outcome.result { done.append(("result", result)) }
         if let newUndo = outcome.undo { done.append(contentsOf: journaled(newUndo)) }
-        // Held back: RunSession.perform journals the effect's event right after, and both
-        // go out in one write(2).
-        journal.append("applied", done, holdBack: true)
+        journal.append("applied", done)
         var appliedRecord = record
         appliedRecord.result = outcome.result
         applied.append((appliedRecord, outcome.undo ?? undo))

@@ -8,7 +8,7 @@
 //        JOURNAL, also the system calls runbook makes around each db.exec (the design's
 //        floor, as bench-fs journal-* for W1): the intent record with one write(2) and an
 //        fsync (db.exec without an undo cannot be undone, so its intent is synced before it
-//        runs), the applied record and the effect event (together, one write(2)), the
+//        runs), the applied record (one write(2); the effect event is not journaled), the
 //        console line; records of the sizes runbook writes, an fsync at the end.
 //
 // Exit status: 0 done, 1 a MariaDB call failed (named on stderr), 2 bad invocation.
@@ -76,7 +76,7 @@ static int inserts(const char *socket, const char *user, const char *database, c
         value = i;
         if (fd >= 0) { record(fd, buffer, 305); fsync(fd); }
         if (mysql_stmt_execute(stmt) != 0) return fail_statement(stmt, "execute");
-        if (fd >= 0) { record(fd, buffer, 104 + 348); record(1, buffer, 64); }
+        if (fd >= 0) { record(fd, buffer, 104); record(1, buffer, 64); }
     }
     if (fd >= 0) { fsync(fd); close(fd); }
     mysql_stmt_close(stmt);

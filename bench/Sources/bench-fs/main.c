@@ -165,13 +165,14 @@ static int journal_floor(int mode, const char *dir, long n, const char *target, 
             // fs.mkdir: the directory (its parent is looked up once; the umask leaves 0755
             // whole, so no chmod); fs.symlink: the link (its parent is the directory just
             // made; a dry-run knows the link: it planned the directory). A real run writes
-            // an effect's outcome and event in one write; a dry-run's journal is batched.
+            // an effect's intent and outcome (its event is not journaled: the intent has its
+            // fields); a dry-run's journal of effect events is batched.
             lstat(site, &info);
             if (i == 1) lstat(dir, &info);
             if (mode == 0) {
                 record(fd, buffer, 293);
                 if (mkdir(site, 0755) != 0) return fail("mkdir", site);
-                record(fd, buffer, 288);
+                record(fd, buffer, 57);
             } else {
                 batchLine(&planJournal, 238);
             }
@@ -180,7 +181,7 @@ static int journal_floor(int mode, const char *dir, long n, const char *target, 
                 lstat(link, &info);
                 record(fd, buffer, 385);
                 if (symlink(target, link) != 0) return fail("symlink", link);
-                record(fd, buffer, 339);
+                record(fd, buffer, 57);
             } else {
                 batchLine(&planJournal, 285);
             }

@@ -154,7 +154,7 @@ enum DbWorkload {
         printTable(rows)
         print("")
         print("floor: the INSERTs from C plus the system calls runbook makes around each db.exec (intent record and")
-        print("its fsync: db.exec without an undo cannot be undone; applied record with the effect event, console line).")
+        print("its fsync: db.exec without an undo cannot be undone; applied record, console line).")
         for note in notes { print(note) }
         return outcome
     }
