@@ -21,7 +21,7 @@ enum ServiceModule {
             ```
             ✘ Write the site  failed after 0.01 s: nginx config test failed, so nginx was not reloaded
               and keeps its running configuration; the 1 file change this run made under its config
-              folder were restored: ... unknown directive "garbage" in /tmp/ng/conf.d/site.conf:1
+              folder was restored: ... unknown directive "garbage" in /tmp/ng/conf.d/site.conf:1
             ```
 
             In a dry-run the reload is planned (`~ reload nginx`) but the test does not run: the
@@ -81,7 +81,8 @@ struct ConfigTestFailure: Error, CustomStringConvertible {
     var restored: Int
     var description: String {
         "\(service) config test failed, so \(service) was not reloaded and keeps its running configuration"
-            + (restored > 0 ? "; the \(restored) file change\(restored == 1 ? "" : "s") this run made under its config folder were restored" : "")
+            + (restored > 0 ? "; the \(restored) file change\(restored == 1 ? "" : "s") this run made under its config folder "
+                + (restored == 1 ? "was" : "were") + " restored" : "")
             + ": " + output
     }
 }
