@@ -42,15 +42,7 @@ final class SilentListener {
         let port = try { let probe = try SilentListener(); return probe.port }()
         let web = box.base + "/nginx"
         try Files.mkdir(web)
-        try Files.write(web + "/nginx.conf", """
-            worker_processes 1;
-            pid \(web)/nginx.pid;
-            error_log \(web)/error.log;
-            events { worker_connections 32; }
-            http {
-              access_log off;
-              client_body_temp_path \(web)/tmp-body; proxy_temp_path \(web)/tmp-proxy; fastcgi_temp_path \(web)/tmp-fcgi;
-              uwsgi_temp_path \(web)/tmp-uwsgi; scgi_temp_path \(web)/tmp-scgi;
+        try Files.write(web + "/nginx.conf", Files.nginxConfig(web, http: """
               server { listen 127.0.0.1:\(port) default_server; location / { return 404 "no such store\\n"; } }
               server {
                 listen 127.0.0.1:\(port); server_name shop.example.com;
@@ -58,8 +50,7 @@ final class SilentListener {
                 location /broken { return 503; }
                 location /silent { return 444; }
               }
-            }
-            """)
+            """))
         try system(["nginx", "-c", web + "/nginx.conf"])
         defer { _ = try? ProcessRunner.run(["nginx", "-c", web + "/nginx.conf", "-s", "stop"]) }
         #expect(waitForPage("127.0.0.1", port, host: "shop.example.com", body: "the shop"))

@@ -68,21 +68,7 @@ final class TestNginx {
         installs = directory + "/installs.conf"
         try Files.mkdir(directory)
         try Files.write(directory + "/fastcgi_params", "fastcgi_param QUERY_STRING $query_string;\n")
-        // Workers run as root: the sandbox folders are private (mkdtemp, 0700).
-        try Files.write(main, """
-            user root root;
-            worker_processes 1;
-            pid \(directory)/nginx.pid;
-            error_log \(directory)/error.log;
-            events { worker_connections 64; }
-            http {
-              access_log off;
-              client_body_temp_path \(directory)/tmp-body; proxy_temp_path \(directory)/tmp-proxy;
-              fastcgi_temp_path \(directory)/tmp-fcgi; uwsgi_temp_path \(directory)/tmp-uwsgi; scgi_temp_path \(directory)/tmp-scgi;
-              include \(installs);
-            }
-
-            """)
+        try Files.write(main, Files.nginxConfig(directory, http: "  include \(installs);", connections: 64, workersAsRoot: true))
     }
 
     func start() throws {

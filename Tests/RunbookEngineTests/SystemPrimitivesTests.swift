@@ -178,18 +178,7 @@ extension Sandbox {
         try Files.mkdir(web)
         try Files.mkdir(web + "/conf.d")
         let config = web + "/nginx.conf"
-        try Files.write(config, """
-            worker_processes 1;
-            pid \(web)/nginx.pid;
-            error_log \(web)/error.log;
-            events { worker_connections 32; }
-            http {
-              access_log off;
-              client_body_temp_path \(web)/tmp-body; proxy_temp_path \(web)/tmp-proxy; fastcgi_temp_path \(web)/tmp-fcgi;
-              uwsgi_temp_path \(web)/tmp-uwsgi; scgi_temp_path \(web)/tmp-scgi;
-              include \(web)/conf.d/*.conf;
-            }
-            """)
+        try Files.write(config, Files.nginxConfig(web, http: "  include \(web)/conf.d/*.conf;"))
         let site = web + "/conf.d/site.conf"
         func siteConfig(_ body: String) -> String {
             "server { listen 127.0.0.1:\(port); location / { return 200 \"\(body)\\n\"; } }\n"

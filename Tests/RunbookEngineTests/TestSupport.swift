@@ -42,6 +42,25 @@ enum Files {
 
     static func exists(_ path: String) -> Bool { Posix.lstatInfo(path) != nil }
 
+    /// The main config of a private nginx on 127.0.0.1: its pid, error log and temporary
+    /// folders under `folder`, `http` inside its http block. Workers run as root when asked
+    /// (the sandbox folders are private: mkdtemp, 0700).
+    static func nginxConfig(_ folder: String, http: String, connections: Int = 32, workersAsRoot: Bool = false) -> String {
+        (workersAsRoot ? "user root root;\n" : "") + """
+            worker_processes 1;
+            pid \(folder)/nginx.pid;
+            error_log \(folder)/error.log;
+            events { worker_connections \(connections); }
+            http {
+              access_log off;
+              client_body_temp_path \(folder)/tmp-body; proxy_temp_path \(folder)/tmp-proxy;
+              fastcgi_temp_path \(folder)/tmp-fcgi; uwsgi_temp_path \(folder)/tmp-uwsgi; scgi_temp_path \(folder)/tmp-scgi;
+            \(http)
+            }
+
+            """
+    }
+
     /// Every file below `directory` (recursively), as full paths.
     static func allFiles(_ directory: String) -> [String] {
         guard let info = Posix.lstatInfo(directory) else { return [] }
