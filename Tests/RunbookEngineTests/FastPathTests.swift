@@ -75,6 +75,27 @@ final class FastPathTests: XCTestCase {
         XCTAssertEqual(some.count, 2)
     }
 
+    func testIntegersAndEffectRecordsAreWrittenAsTheirJSON() throws {
+        for value: Int64 in [0, 7, 9, 10, 99, 100, 493, 1000, 4_294_967_296, -1, -10, -907, .max, .min] {
+            XCTAssertEqual(JSON.int(value).serialized, String(value))
+        }
+        let identity = JSON.object([("path", .string("/usr/home/ä \"x\"")), ("mode", .int(493))])
+        for result: JSON? in [nil, .int(42), .object([("id", .int(3))])] {
+            let record = EffectRecord(seq: 12, step: "outer / \"inner\"\n", kind: "fs.mkdir", sign: .create,
+                                      summary: "create directory /usr/home/ä", identity: identity, result: result)
+            var fields: [UInt8] = [UInt8(ascii: "{"), UInt8(ascii: "\"")]
+            fields.append(contentsOf: "t\":1".utf8)
+            record.writeFields(into: &fields)
+            fields.append(UInt8(ascii: "}"))
+            XCTAssertEqual(String(decoding: fields, as: UTF8.self),
+                           JSON.object([("t", .int(1))] + (record.json.objectValue ?? [])).serialized)
+        }
+        let step = UndoStep("fs.unlink", [("path", .string("/a/b\tc")), ("target", .string("/x")), ("size", .int(-1))])
+        var bytes: [UInt8] = []
+        step.write(into: &bytes)
+        XCTAssertEqual(String(decoding: bytes, as: UTF8.self), step.json.serialized)
+    }
+
     func testTimestampsMatchTheGeneralFormatter() {
         var stamp = Clock.ISO8601Stamp()
         for seconds in [0.0, 0.999, 1_795_000_000.0, 1_795_000_000.001, 1_795_000_000.5, 1_795_000_000.9999999,
@@ -110,6 +131,11 @@ final class FastPathTests: XCTestCase {
             let slash = path.lastIndex(of: "/")
             XCTAssertEqual(PathName.parent(path), slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? ".")
             XCTAssertEqual(PathName.base(path), slash.map { String(path[path.index(after: $0)...]) } ?? path)
+            // isEntry is asked of normal paths only (real paths of effects), never of "/".
+            for directory in paths + ["/a/b/c/d/e", "/ü/日本"] where PathName.isNormal(path) && PathName.isNormal(directory) && directory.count > 1 {
+                XCTAssertEqual(PathName.isEntry(path, of: directory), PathName.parent(path) == directory && !PathName.base(path).isEmpty,
+                               "isEntry \(path) of \(directory)")
+            }
         }
     }
 

@@ -71,6 +71,14 @@ public struct UndoStep: Equatable, Sendable {
 
     public var json: JSON { .object([("op", .string(op)), ("args", args)]) }
 
+    /// Appends `json`'s text, without making it first (every effect's intent has one).
+    func write(into out: inout [UInt8]) {
+        out.append(contentsOf: #"{"op":"#.utf8)
+        JSON.writeString(op, into: &out)
+        JSON.writeField("args", args, into: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
     public init?(json: JSON) {
         guard let op = json["op"]?.stringValue, let args = json["args"] else { return nil }
         self.op = op

@@ -75,13 +75,14 @@ public enum UndoRunner {
 enum FileUndo {
     static func removeDirectory(_ step: UndoStep, _ world: World) throws {
         let path = try step.string("path")
-        guard let info = Posix.lstatInfo(path) else { return }
-        guard info.kind == .directory else { throw UndoError("\(path) is no longer a directory; left as it is") }
-        if rmdir(path) != 0 {
-            if errno == ENOTEMPTY || errno == EEXIST {
-                throw UndoError("cannot remove \(path): it holds files this run did not create")
-            }
-            throw SystemError("rmdir", path)
+        // rmdir(2) alone tells what is there (it never follows a symlink): nothing, something
+        // else than a directory, or a directory that is not empty.
+        guard rmdir(path) != 0 else { return }
+        switch errno {
+        case ENOENT: return
+        case ENOTDIR: throw UndoError("\(path) is no longer a directory; left as it is")
+        case ENOTEMPTY, EEXIST: throw UndoError("cannot remove \(path): it holds files this run did not create")
+        default: throw SystemError("rmdir", path)
         }
     }
 
@@ -89,10 +90,14 @@ enum FileUndo {
     /// the run pointed it (otherwise someone else changed it since).
     static func removeEntry(_ step: UndoStep, _ world: World) throws {
         let path = try step.string("path")
-        guard let info = Posix.lstatInfo(path) else { return }
         if let target = step.args["target"]?.stringValue {
-            guard info.kind == .symlink, Posix.readLink(path) == target else { return }
-        } else if let size = step.args["size"]?.intValue, info.kind == .file, info.size != size {
+            // readlink(2) answers both questions: a symlink, still pointing where the run made it.
+            guard Posix.readLink(path) == target else { return }
+            if unlink(path) != 0 { throw SystemError("unlink", path) }
+            return
+        }
+        guard let info = Posix.lstatInfo(path) else { return }
+        if let size = step.args["size"]?.intValue, info.kind == .file, info.size != size {
             throw UndoError("\(path) changed since this run wrote it; left as it is")
         }
         if info.kind == .directory { throw UndoError("\(path) is now a directory; left as it is") }

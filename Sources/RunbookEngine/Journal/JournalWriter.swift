@@ -1,8 +1,8 @@
 // The write-ahead journal of one run: JSON Lines, written with write(2) as records are
 // appended, so every completed record survives a SIGKILL; fsynced at step boundaries, before
 // effects that cannot be undone or reach another host, at the end, and before every effect
-// if durable. A record may be held back until the next one that follows at once (an undo's
-// `undone` and its event): the two go out in one write(2) (docs/performance.md).
+// if durable. A quick effect's `applied` record is held back and goes out in one write(2)
+// with the next record (docs/performance.md).
 
 public final class JournalWriter {
     public let path: String
@@ -17,6 +17,8 @@ public final class JournalWriter {
     private var undoneCount = 0
     /// Records appended with `holdBack` and not yet written.
     private var held: [UInt8] = []
+    /// The record being made (its capacity kept from one record to the next).
+    private var line: [UInt8] = []
     /// A dry-run's journal is a record of the plan, not a write-ahead log (nothing is
     /// applied): its records are written 16 KiB at a time, at the end of every step and by
     /// every sync.
@@ -36,28 +38,30 @@ public final class JournalWriter {
     }
 
     /// Appends one record (secrets masked) with the time it was written. With `holdBack`,
-    /// the record is written together with the next one (or by the next sync), saving a
-    /// write(2): only for a record the caller follows at once with another, so nothing the
-    /// engine does can happen between them (a SIGKILL in between loses what a SIGKILL just
-    /// before the write would have lost).
+    /// the record is written together with the next one (or by the next flush or sync),
+    /// saving a write(2): only for a record whose loss in a crash the reader handles as
+    /// if the crash came just before it (LiveExecutor).
     public func append(_ type: String, _ fields: [(String, JSON)], holdBack: Bool = false) {
-        // The bytes of JSON.object([("t", type), ("at", time)] + fields).serialized, written
-        // straight into one buffer: three records per effect make this the hottest path of
-        // a real run (docs/performance.md). The masking round trip through a String is
-        // only taken when the run has secrets.
-        var line: [UInt8] = []
-        line.reserveCapacity(512)  // an effect's intent is ~300-400 bytes
+        append(type, holdBack: holdBack) { line in
+            for (key, value) in fields { JSON.writeField(key, value, into: &line) }
+        }
+        if let hooks { fire(hooks, type, fields) }
+    }
+
+    /// Appends one record whose fields `writeFields` writes (`,"key":value` each) straight
+    /// into the line: an effect's intent is the hottest path of a real run, and building
+    /// its JSON value first cost more than writing it (docs/performance.md).
+    public func append(_ type: String, holdBack: Bool = false, fields writeFields: (inout [UInt8]) -> Void) {
+        // The bytes of JSON.object([("t", type), ("at", time)] + fields).serialized, in one
+        // buffer kept from record to record. The masking round trip through a String is only
+        // taken when the run has secrets.
+        line.removeAll(keepingCapacity: true)
         line.append(contentsOf: #"{"t":"#.utf8)
         JSON.writeString(type, into: &line)
         line.append(contentsOf: #","at":""#.utf8)
         stamp.append(Clock.wall(), to: &line)
         line.append(UInt8(ascii: "\""))
-        for (key, value) in fields {
-            line.append(UInt8(ascii: ","))
-            JSON.writeString(key, into: &line)
-            line.append(UInt8(ascii: ":"))
-            value.write(into: &line)
-        }
+        writeFields(&line)
         line.append(UInt8(ascii: "}"))
         if !redactor.isEmpty { line = Array(redactor.mask(String(decoding: line, as: UTF8.self)).utf8) }
         line.append(0x0a)
@@ -69,11 +73,6 @@ public final class JournalWriter {
         } else {
             held.append(contentsOf: line)
             flush()
-        }
-        if let hooks {
-            // A crash point of the campaigns comes after the record it names is written.
-            flush()
-            fire(hooks, type, fields)
         }
     }
 
@@ -91,12 +90,10 @@ public final class JournalWriter {
     }
 
     /// The campaigns' crash and interrupt points, taken right after the record that marks
-    /// them is written (so the journal holds it, as it would after a real crash there).
+    /// them is appended; what is held back stays held, as it would in a real crash there.
     private func fire(_ hooks: FaultHooks, _ type: String, _ fields: [(String, JSON)]) {
         func seq() -> Int? { fields.first { $0.0 == "seq" }?.1.intValue.map(Int.init) }
         switch type {
-        case "intent":
-            if let n = hooks.crashBeforeEffect, seq() == n { kill(getpid(), SIGKILL) }
         case "applied":
             if let n = hooks.signalAfterEffect, seq() == n { raise(SIGTERM) }
             if let n = hooks.pauseAfterEffect, seq() == n { raise(SIGSTOP) }
@@ -105,7 +102,8 @@ public final class JournalWriter {
             if let n = hooks.signalAtStep, stepsStarted == n { raise(SIGTERM) }
         case "undone":
             undoneCount += 1
-            if let n = hooks.crashAfterUndone, undoneCount == n { kill(getpid(), SIGKILL) }
+            // After the record it names is written: the point is "undone and journaled".
+            if let n = hooks.crashAfterUndone, undoneCount == n { flush(); kill(getpid(), SIGKILL) }
         default:
             break
         }
@@ -118,10 +116,10 @@ public final class JournalWriter {
 
     /// True when writing `value` would mask a secret in it: the journal would then hold
     /// "***" where the value was, so it cannot be replayed (undo data).
-    public func holdsSecret(_ value: JSON) -> Bool {
-        // Without secrets nothing can be masked: skip serializing the value (every effect's undo).
+    public func holdsSecret(_ value: @autoclosure () -> JSON) -> Bool {
+        // Without secrets nothing can be masked: the value is not even made (every effect's undo).
         if redactor.isEmpty { return false }
-        let text = value.serialized
+        let text = value().serialized
         return redactor.mask(text) != text
     }
 }

@@ -40,7 +40,7 @@ enum FsModule {
             let mode = try fileMode(options["mode"], call: call, position: 2) ?? 0o755
             let parents = options["parents"].boolValue ?? true
             let real = try session.paths.real(path)
-            if let info = session.view.info(real) {
+            if !session.isKnownAbsent(real), let info = session.view.info(real) {
                 guard info.kind == .directory else { throw LuaHostFailure("fs.mkdir \(path): exists and is not a directory") }
                 session.noChange("directory \(path)")
                 session.knownDirectory = real
@@ -80,6 +80,7 @@ enum FsModule {
                 try session.perform(MakeDirectory(path: try session.effectPath(directory), mode: mode, needsChmod: !exactWithoutChmod))
             }
             session.knownDirectory = real
+            session.createdDirectory(real)
             call.push(true)
             return 1
         }
@@ -148,7 +149,7 @@ enum FsModule {
             let path = try call.string(2)
             let link = try session.effectPath(path)
             let realTarget = try session.paths.realLinkTarget(target)
-            let existing = session.view.info(link.real)
+            let existing = session.isKnownAbsent(link.real) ? nil : session.view.info(link.real)
             if let existing {
                 guard existing.kind == .symlink else {
                     throw LuaHostFailure("fs.symlink \(path): exists and is not a symlink (remove it first)")
@@ -161,7 +162,7 @@ enum FsModule {
             }
             // The directory fs.mkdir made or found just before (a site's folder, then its
             // links) is not looked up again.
-            guard PathName.parent(link.real) == session.knownDirectory
+            guard session.knownDirectory.map({ PathName.isEntry(link.real, of: $0) }) == true
                 || session.view.info(PathName.parent(link.real))?.kind == .directory
             else {
                 throw LuaHostFailure("fs.symlink \(path): the directory \(PathName.parent(path)) does not exist")

@@ -1,37 +1,81 @@
 // Renders journal records as the human log `runbook log` prints.
 
-public enum LogRenderer {
+public struct LogRenderer {
     public static func header(_ record: RunRecord) -> String {
         "run \(record.id)  \(record.runbook)\(record.dryRun ? " (dry-run)" : "")  by \(record.user)@\(record.host)  started \(Clock.iso8601(record.started))"
     }
 
-    /// The log lines of a whole journal. Applied effects come from the journal's own
-    /// intent/applied records, so an effect applied just before a crash is shown too.
+    /// The log lines of a whole journal.
     public static func lines(_ records: [JSON], filter: LogFilter = LogFilter()) -> [String] {
-        var applied = Set<Int64>()
-        var failed = Set<Int64>()
-        for record in records {
-            guard let seq = record["seq"]?.intValue else { continue }
-            if record["t"]?.stringValue == "applied" { applied.insert(seq) }
-            if record["t"]?.stringValue == "effect_failed" { failed.insert(seq) }
-        }
-        var filter = filter
-        return records.compactMap { record in
-            let type = record["t"]?.stringValue
-            let seq = record["seq"]?.intValue
-            let unfinished = type == "intent" && seq.map { !applied.contains($0) } == true
-            guard filter.include(record, unfinishedEffect: unfinished) else { return nil }
-            switch type {
-            case "effect_applied", "effect_failed": return nil
-            case "intent":
-                guard let seq else { return nil }
-                let time = String((record["at"]?.stringValue ?? "").dropFirst(11).prefix(12))
-                let note = applied.contains(seq) ? "" : failed.contains(seq) ? "  (failed)" : "  (interrupted: may or may not have happened)"
-                return "\(time)      \(record["sign"]?.stringValue ?? "?") \(record["summary"]?.stringValue ?? "")\(note)"
-            default: return line(record)
-            }
-        }
+        var renderer = LogRenderer(filter: filter)
+        return records.flatMap { renderer.feed($0) } + renderer.finish()
     }
+
+    // A real run's journal has no effect events: an effect is its `intent` record (every
+    // field) and the `applied` or `effect_failed` record that follows it; an intent followed
+    // by anything else (or by nothing: a crash) may or may not have happened. An undo's
+    // records (`undone`, `undo_failed`, `undo_skipped`) name the effect by `seq`: the summary
+    // comes from its intent. The renderer reads records in order, so `log --follow` can feed
+    // it a journal as it grows.
+
+    private var filter: LogFilter
+    /// The last intent read, until the record after it tells how it ended.
+    private var pending: JSON?
+    private var summaries: [Int64: String] = [:]
+    private var applied = Set<Int64>()
+    /// Effects whose undo has a line already: journals written before the undo's events
+    /// left the journal hold both the record and an event (with the summary) for each.
+    private var undoShown = Set<Int64>()
+
+    public init(filter: LogFilter = LogFilter()) { self.filter = filter }
+
+    /// The lines of the next journal record (and of the effect before it, once settled).
+    public mutating func feed(_ record: JSON) -> [String] {
+        let type = record["t"]?.stringValue ?? ""
+        let seq = record["seq"]?.intValue
+        var lines: [String] = []
+        if let intent = pending, let intentSeq = intent["seq"]?.intValue {
+            pending = nil
+            let outcome: String? = seq != intentSeq ? nil : type == "applied" ? "" : type == "effect_failed" ? "  (failed)" : nil
+            if type == "applied" && seq == intentSeq { applied.insert(intentSeq) }
+            lines += effectLine(intent, note: outcome ?? "  (interrupted: may or may not have happened)", unfinished: outcome == nil)
+        }
+        switch type {
+        case "intent":
+            if let seq { summaries[seq] = record["summary"]?.stringValue ?? "" }
+            pending = record
+            return lines
+        case "applied":
+            if let seq { applied.insert(seq) }
+        case "effect_undone", "undo_failed", "undo_skipped", "undone":
+            // An event with the summary is what an older journal holds after the record: shown once.
+            let isOlderEvent = type == "effect_undone" || (type == "undo_failed" && record["summary"] != nil)
+            if let seq, isOlderEvent, undoShown.contains(seq) {
+                _ = filter.include(record)
+                return lines
+            }
+            if let seq { undoShown.insert(seq) }
+        default:
+            break
+        }
+        if filter.include(record), let line = line(record) { lines.append(line) }
+        return lines
+    }
+
+    /// The lines still owed at the end of the journal: an intent without an outcome.
+    public mutating func finish() -> [String] {
+        guard let intent = pending else { return [] }
+        pending = nil
+        return effectLine(intent, note: "  (interrupted: may or may not have happened)", unfinished: true)
+    }
+
+    private mutating func effectLine(_ intent: JSON, note: String, unfinished: Bool) -> [String] {
+        guard filter.include(intent, unfinishedEffect: unfinished) else { return [] }
+        let time = Self.time(intent)
+        return ["\(time)      \(intent["sign"]?.stringValue ?? "?") \(intent["summary"]?.stringValue ?? "")\(note)"]
+    }
+
+    private static func time(_ record: JSON) -> String { String((record["at"]?.stringValue ?? "").dropFirst(11).prefix(12)) }
 
     /// The steps a journal started, in order (for `log --step` errors).
     public static func steps(_ records: [JSON]) -> [String] {
@@ -43,9 +87,13 @@ public enum LogRenderer {
     }
 
     /// One line for a journal record, or nil for records that are only bookkeeping.
-    public static func line(_ record: JSON) -> String? {
-        let time = String((record["at"]?.stringValue ?? "").dropFirst(11).prefix(12))
+    private func line(_ record: JSON) -> String? {
+        let time = Self.time(record)
         func text(_ key: String) -> String { record[key]?.stringValue ?? "" }
+        /// The undone effect's summary: from its intent (or, in an older journal, the event).
+        func summary() -> String {
+            record["summary"]?.stringValue ?? record["seq"]?.intValue.flatMap { summaries[$0] } ?? "effect \(record["seq"]?.intValue ?? 0)"
+        }
         switch record["t"]?.stringValue ?? "" {
         case "step_started": return "\(time)  ▶ \(text("step"))"
         case "step_finished":
@@ -59,7 +107,13 @@ public enum LogRenderer {
         case "no_change": return "\(time)      = \(text("summary")) (already so)"
         case "log": return "\(time)      \(text("level") == "info" ? "" : text("level") + ": ")\(text("message"))"
         case "effect_undone": return "\(time)      ↺ undone: \(text("summary"))"
-        case "undo_failed": return "\(time)      ↺ could not undo: \(text("summary")): \(text("error"))"
+        case "undone":
+            let checked = record["seq"]?.intValue.map { !applied.contains($0) } == true ? " (checked: it may not have happened)" : ""
+            return "\(time)      ↺ undone: \(summary())\(checked)"
+        case "undo_failed":
+            let what = record["undoing"]?.stringValue ?? summary()
+            return "\(time)      ↺ could not undo: \(what): \(text("error"))"
+        case "undo_skipped": return "\(time)      ↺ could not undo: \(summary()): \(text("reason"))"
         case "hook_failed": return "\(time)      \(text("hook")) hook failed: \(text("error"))"
         case "run_failing": return "\(time)  failing: \(text("error"))"
         case "undo_started": return "\(time)  undo started by \(text("user")) (pid \(record["pid"]?.intValue ?? 0))"
@@ -112,7 +166,7 @@ public struct LogFilter {
         switch type {
         case "step_finished": return record["status"]?.stringValue == "failed"
         case "intent": return unfinishedEffect
-        case "effect_failed", "undo_failed", "hook_failed", "run_failing": return true
+        case "effect_failed", "undo_failed", "undo_skipped", "hook_failed", "run_failing": return true
         case "log": return ["error", "warn"].contains(record["level"]?.stringValue ?? "")
         case "run_finished", "undo_finished": return true
         default: return false

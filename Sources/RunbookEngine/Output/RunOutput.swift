@@ -118,9 +118,8 @@ public final class RunOutput {
         // A real run's journal already holds the effect: its intent has every field, its
         // `applied` record the result. The event is for --json (and a dry-run's journal,
         // where the plan has no intents).
-        if dryRun || mode == .json {
-            event(dryRun ? "effect_planned" : "effect_applied", record.json.objectValue ?? [], journaled: dryRun)
-        }
+        if dryRun { journal?.append("effect_planned") { record.writeFields(into: &$0) } }
+        if mode == .json { event(dryRun ? "effect_planned" : "effect_applied", record.json.objectValue ?? [], journaled: false) }
         // A switch, not a dictionary literal built for every effect.
         let code: String
         switch record.sign {
@@ -195,11 +194,14 @@ public final class RunOutput {
         line("  ↺ would " + action)
     }
 
+    /// One undone effect (or one that could not be undone). With `seq`, the journal already
+    /// has its `undone`, `undo_failed` or `undo_skipped` record (UndoProcess), which `runbook
+    /// log` shows with the intent's summary: the event is for --json only.
     func undone(_ summary: String, failed: String?, seq: Int? = nil, quick: Bool = false) {
         var fields: [(String, JSON)] = [("summary", .string(summary))]
         if let seq { fields.insert(("seq", .int(Int64(seq))), at: 0) }
         if let failed { fields.append(("error", .string(failed))) }
-        event(failed == nil ? "effect_undone" : "undo_failed", fields)
+        event(failed == nil ? "effect_undone" : "undo_failed", fields, journaled: seq == nil)
         if let failed { line(paint("  ↺ could not undo: ", "31") + summary + ": " + failed) }
         else { line(paint("  ↺ ", "36") + "undone: " + summary, quick: quick) }
     }
@@ -238,5 +240,22 @@ public struct EffectRecord: Sendable {
                                         ("identity", identity)]
         if let result { fields.append(("result", result)) }
         return .object(fields)
+    }
+
+    /// Appends the fields of `json` (`,"seq":1,...`) without making it first: an effect's
+    /// journal intent (LiveExecutor). A test holds the two to the same text.
+    func writeFields(into out: inout [UInt8]) {
+        out.append(contentsOf: #","seq":"#.utf8)
+        JSON.writeInteger(Int64(seq), into: &out)
+        out.append(contentsOf: #","step":"#.utf8)
+        JSON.writeString(step, into: &out)
+        out.append(contentsOf: #","kind":"#.utf8)
+        JSON.writeString(kind, into: &out)
+        out.append(contentsOf: #","sign":"#.utf8)
+        JSON.writeString(sign.rawValue, into: &out)
+        out.append(contentsOf: #","summary":"#.utf8)
+        JSON.writeString(summary, into: &out)
+        JSON.writeField("identity", identity, into: &out)
+        if let result { JSON.writeField("result", result, into: &out) }
     }
 }

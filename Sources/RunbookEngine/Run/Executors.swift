@@ -13,7 +13,8 @@ final class LiveExecutor: EffectExecutor {
     let journal: JournalWriter
     /// Effects applied so far, with how to undo each: the failure path reads this.
     private(set) var applied: [(record: EffectRecord, undo: [UndoStep]?)] = []
-    /// Test hook: SIGKILL the process right after effect number k (crash campaigns).
+    /// Test hooks: SIGKILL the process right before or after effect number k (crash campaigns).
+    private let crashBefore = FaultHooks.fromEnvironment?.crashBeforeEffect
     private let crashAfter = FaultHooks.fromEnvironment?.crashAfterEffect
 
     var isDryRun: Bool { false }
@@ -32,20 +33,29 @@ final class LiveExecutor: EffectExecutor {
     /// automatic undo of on_failure = "undo" still has the real values in memory.
     static let undoWithheld = "cannot be undone from the journal: its undo data holds a secret, which is never written down"
 
-    /// The undo fields of a journal record: the steps, or null and why.
-    private func journaled(_ undo: [UndoStep]?) -> [(String, JSON)] {
-        guard let undo else { return [("undo", .null)] }
-        let json = JSON.array(undo.map(\.json))
-        if journal.holdsSecret(json) { return [("undo", .null), ("undo_withheld", .string(LiveExecutor.undoWithheld))] }
-        return [("undo", json)]
+    /// Writes the undo fields of a journal record: the steps, or null and why.
+    private func writeUndo(_ undo: [UndoStep]?, into line: inout [UInt8]) {
+        guard let undo, !journal.holdsSecret(.array(undo.map(\.json))) else {
+            JSON.writeField("undo", .null, into: &line)
+            if undo != nil { JSON.writeField("undo_withheld", .string(LiveExecutor.undoWithheld), into: &line) }
+            return
+        }
+        line.append(contentsOf: #","undo":["#.utf8)
+        for (index, step) in undo.enumerated() {
+            if index > 0 { line.append(UInt8(ascii: ",")) }
+            step.write(into: &line)
+        }
+        line.append(UInt8(ascii: "]"))
     }
 
     func perform(_ effect: any Effect, record: EffectRecord) throws -> EffectOutcome {
         let undo = try effect.prepareUndo(world)
-        var intent = record.json.objectValue ?? []
-        intent.append(contentsOf: journaled(undo))
-        journal.append("intent", intent)
+        journal.append("intent") { line in
+            record.writeFields(into: &line)
+            writeUndo(undo, into: &line)
+        }
         if journal.durable || undo == nil || effect.reachesAnotherHost { journal.sync() }
+        if let crashBefore, crashBefore == record.seq { kill(getpid(), SIGKILL) }
         let outcome: EffectOutcome
         do {
             outcome = try effect.apply(world)
@@ -55,15 +65,25 @@ final class LiveExecutor: EffectExecutor {
         }
         var done: [(String, JSON)] = [("seq", .int(Int64(record.seq)))]
         if let result = outcome.result { done.append(("result", result)) }
-        if let newUndo = outcome.undo { done.append(contentsOf: journaled(newUndo)) }
-        journal.append("applied", done)
+        // A quick effect's outcome goes out with the next record (the next effect's intent,
+        // as a rule): one write(2) per effect instead of two (W1, docs/performance.md). If
+        // the process dies first, undo finds an intent without an outcome and undoes it
+        // as "may have happened" — as after a death between the effect and its record. An
+        // outcome that changes the undo is written at once.
+        let holdBack = effect.isQuick && outcome.undo == nil && !journal.durable
+        if let newUndo = outcome.undo {
+            journal.append("applied", holdBack: holdBack) { line in
+                for (key, value) in done { JSON.writeField(key, value, into: &line) }
+                writeUndo(newUndo, into: &line)
+            }
+        } else {
+            journal.append("applied", done, holdBack: holdBack)
+        }
         var appliedRecord = record
         appliedRecord.result = outcome.result
         applied.append((appliedRecord, outcome.undo ?? undo))
-        if let crashAfter, crashAfter == record.seq {
-            journal.sync()
-            kill(getpid(), SIGKILL)
-        }
+        // What a crash right here leaves: the journal as written, nothing flushed for it.
+        if let crashAfter, crashAfter == record.seq { kill(getpid(), SIGKILL) }
         return outcome
     }
 }

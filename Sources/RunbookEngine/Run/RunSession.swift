@@ -37,10 +37,45 @@ public final class RunSession {
     var knownDirectory: String?
     var knownParent: (path: String, info: FileInfo, modesExact: Bool)?
 
-    /// Forgets both: something outside `perform` (an undo) may have removed them.
+    /// The directory fs.mkdir has just created in this run, and the paths the run has put in
+    /// it since: nothing else is there but what another process may add meanwhile, and that
+    /// makes mkdir(2) or symlink(2) fail with EEXIST, not be replaced. So a new name in it
+    /// is not looked up (W1: a site's folder, then its link).
+    private var freshDirectory: String?
+    private var freshEntries: [String] = []
+
+    /// Forgets what it knows of directories: something outside `perform` (an undo) may have
+    /// removed or filled them.
     func forgetKnownDirectories() {
         knownDirectory = nil
         knownParent = nil
+        freshDirectory = nil
+    }
+
+    /// `real` is the directory fs.mkdir has just created (an effect of this run).
+    func createdDirectory(_ real: String) {
+        freshDirectory = real
+        freshEntries.removeAll(keepingCapacity: true)
+    }
+
+    /// True when `real` is known not to exist without looking: a path in the directory the
+    /// run has just created that the run has not made since.
+    func isKnownAbsent(_ real: String) -> Bool {
+        guard let freshDirectory, PathName.isEntry(real, of: freshDirectory) else { return false }
+        return !freshEntries.contains(real)
+    }
+
+    /// Keeps the knowledge above true across the run's own effects: a file, link or directory
+    /// made in the fresh directory is remembered; any other effect forgets it all.
+    private func noteEffect(_ effect: any Effect) {
+        let made: String
+        switch effect {
+        case let directory as MakeDirectory: made = directory.path.real
+        case let link as MakeSymlink: made = link.path.real
+        case let file as WriteFile: made = file.path.real
+        default: return forgetKnownDirectories()
+        }
+        if freshDirectory != nil { freshEntries.append(made) }
     }
     /// The reviewed plan the run is held to (`--plan-file`), and the first difference found.
     var reviewed: ReviewedPlan?
@@ -78,7 +113,7 @@ public final class RunSession {
         try requireRunning(effect.kind)
         // Lines held back for a batch are written before anything that may take a while.
         if !effect.isQuick { output.writeBatch() }
-        if !(effect is MakeDirectory || effect is MakeSymlink || effect is WriteFile) { forgetKnownDirectories() }
+        noteEffect(effect)
         var record = EffectRecord(seq: effects.count + 1, step: currentStep, kind: effect.kind, sign: effect.sign,
                                   summary: effect.maskedSummary(redactor), identity: effect.identity, result: nil)
         // Held to a reviewed plan: nothing is applied once the run differs from it. The

@@ -77,16 +77,20 @@ public enum UndoProcess {
             }
         }
 
+        // The journal gets one record per entry (`undone`, `undo_failed`, `undo_skipped`: what
+        // `runbook undo` and `runbook log` read, the summary coming from the intent); the
+        // events with the summary are for --json.
         func succeeded(_ entry: UndoEntry) {
-            // Held back: output.undone journals the event right after, in the same write.
-            journal?.append("undone", [("seq", .int(Int64(entry.seq)))], holdBack: true)
+            journal?.append("undone", [("seq", .int(Int64(entry.seq)))])
             let quick = entry.undo?.allSatisfy { UndoRunner.quick.contains($0.op) } ?? false
             output.undone(entry.summary + (entry.uncertain ? " (checked: it may not have happened)" : ""), failed: nil,
                           seq: entry.seq, quick: quick)
             tally.undone += 1
         }
         func failed(_ entry: UndoEntry, _ error: Error, what: String? = nil) {
-            journal?.append("undo_failed", [("seq", .int(Int64(entry.seq))), ("error", .string(String(describing: error)))])
+            var fields: [(String, JSON)] = [("seq", .int(Int64(entry.seq))), ("error", .string(String(describing: error)))]
+            if let what { fields.append(("undoing", .string(what))) }
+            journal?.append("undo_failed", fields)
             output.undone(what ?? entry.summary, failed: String(describing: error), seq: entry.seq)
             tally.failed += 1
         }

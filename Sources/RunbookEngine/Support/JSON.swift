@@ -71,7 +71,7 @@ public enum JSON: Equatable, Sendable {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .int(let i): JSON.writeInteger(i, into: &out)
         case .double(let d):
             if d.isFinite {
                 if d == d.rounded(), abs(d) < 1e15 { out.append(contentsOf: (String(Int64(d)) + ".0").utf8) } else {
@@ -98,6 +98,27 @@ public enum JSON: Equatable, Sendable {
             }
             out.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// The decimal digits of `value`, without a String on the way (every journal record
+    /// has a few: seq numbers, modes, sizes).
+    static func writeInteger(_ value: Int64, into out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        let magnitude = value.magnitude
+        var power: UInt64 = 1
+        while power <= magnitude / 10 { power *= 10 }
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(magnitude / power % 10))
+            power /= 10
+        } while power > 0
+    }
+
+    /// `,"key":value`: one more field of an object being written.
+    static func writeField(_ key: String, _ value: JSON, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: ","))
+        writeString(key, into: &out)
+        out.append(UInt8(ascii: ":"))
+        value.write(into: &out)
     }
 
     static func writeString(_ s: String, to out: inout String) {

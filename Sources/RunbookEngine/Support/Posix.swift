@@ -338,6 +338,20 @@ public enum PathName {
         return String(path[..<slash])
     }
 
+    /// True when `path` is `directory` + "/" + a name (what `parent` would say), compared
+    /// as bytes without making a String (a check made for every planned or applied link).
+    static func isEntry(_ path: String, of directory: String) -> Bool {
+        var path = path, directory = directory
+        return path.withUTF8 { whole in
+            directory.withUTF8 { parent in
+                guard whole.count > parent.count + 1, parent.count > 1,
+                      memcmp(whole.baseAddress!, parent.baseAddress!, parent.count) == 0,
+                      whole[parent.count] == UInt8(ascii: "/") else { return false }
+                return !whole[(parent.count + 1)...].contains(UInt8(ascii: "/"))
+            }
+        }
+    }
+
     public static func base(_ path: String) -> String {
         guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
         return String(path[path.utf8.index(after: slash)...])

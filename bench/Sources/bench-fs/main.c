@@ -10,8 +10,8 @@
 //                                        RSS in KiB and its exit status                    (W0)
 //
 // The journal-* commands make the system calls `runbook` itself makes for W1 (its design's
-// floor: the checks before each effect, the write-ahead journal with one write(2) per
-// record, the console line), with records of the same sizes, and nothing else:
+// floor: the checks before each effect, the write-ahead journal's writes, the console
+// lines), with records of the same sizes, and nothing else:
 //
 //   bench-fs journal-tree   DIR N TARGET JOURNAL   the real run
 //   bench-fs journal-plan   DIR N TARGET JOURNAL   the dry-run
@@ -147,15 +147,13 @@ static int journal_floor(int mode, const char *dir, long n, const char *target, 
         for (long i = n; i >= 1; i--) {
             snprintf(site, sizeof site, "%s/site_%ld", dir, i);
             snprintf(link, sizeof link, "%s/site_%ld/lib", dir, i);
-            // The link still points where the run made it point, the directory is still one;
-            // the `undone` record and its event in one write; the console lines batched.
-            lstat(link, &info);
+            // The link still points where the run made it point (readlink); rmdir tells
+            // what is there by itself; an `undone` record each; the console lines batched.
             if (readlink(link, linkTarget, sizeof linkTarget) < 0) return fail("readlink", link);
             if (unlink(link) != 0) return fail("unlink", link);
-            record(fd, buffer, 184); batchLine(&console, 76);
-            lstat(site, &info);
+            record(fd, buffer, 56); batchLine(&console, 76);
             if (rmdir(site) != 0) return fail("rmdir", site);
-            record(fd, buffer, 164); batchLine(&console, 56);
+            record(fd, buffer, 56); batchLine(&console, 56);
         }
         batchEnd(&console);
     } else {
@@ -163,25 +161,24 @@ static int journal_floor(int mode, const char *dir, long n, const char *target, 
             snprintf(site, sizeof site, "%s/site_%ld", dir, i);
             snprintf(link, sizeof link, "%s/site_%ld/lib", dir, i);
             // fs.mkdir: the directory (its parent is looked up once; the umask leaves 0755
-            // whole, so no chmod); fs.symlink: the link (its parent is the directory just
-            // made; a dry-run knows the link: it planned the directory). A real run writes
-            // an effect's intent and outcome (its event is not journaled: the intent has its
-            // fields); a dry-run's journal of effect events is batched.
+            // whole, so no chmod); fs.symlink: the link, not looked up (it is a new name in
+            // the directory the run has just made). A real run writes
+            // an effect's intent before it, in one write with the previous effect's outcome
+            // (its event is not journaled: the intent has its fields); the last outcome goes
+            // with the step's end. A dry-run's journal of effect events is batched.
             lstat(site, &info);
             if (i == 1) lstat(dir, &info);
             if (mode == 0) {
-                record(fd, buffer, 293);
+                record(fd, buffer, i == 1 ? 293 : 293 + 57);
                 if (mkdir(site, 0755) != 0) return fail("mkdir", site);
-                record(fd, buffer, 57);
             } else {
                 batchLine(&planJournal, 238);
             }
             batchLine(&console, 46);
             if (mode == 0) {
-                lstat(link, &info);
-                record(fd, buffer, 385);
+                record(fd, buffer, 385 + 57);
                 if (symlink(target, link) != 0) return fail("symlink", link);
-                record(fd, buffer, 57);
+                if (i == n) record(fd, buffer, 57);
             } else {
                 batchLine(&planJournal, 285);
             }
