@@ -122,4 +122,65 @@ struct HistoryAndLogTests {
         let again = try sandbox.runbook(["log", id, "--follow"], timeout: 10)
         #expect(again.exitCode == 0 && again.stdout.contains("finished: succeeded"), "\(again)")
     }
+
+    static let linkThenWork = """
+        return runbook { summary = "a link, then long work",
+          params = { dir = { type = "path", required = true }, work = { type = "int", default = 3000000 } },
+          run = function(args)
+            step("Link", function()
+              fs.mkdir(args.dir .. "/site")
+              fs.symlink("/srv/shared", args.dir .. "/site/lib")
+            end)
+            step("Work", function()
+              local x = 0
+              for j = 1, args.work do x = x + j % 7 end
+              log.info("checksum", x % 10)
+            end)
+          end }
+        """
+
+    @Test("log and log --follow show a real run's effects once each, and an undo's lines with the effects' summaries")
+    func effectsAndUndoInTheLog() throws {
+        let sandbox = try Sandbox()
+        try sandbox.addRunbook("link", HistoryAndLogTests.linkThenWork)
+        let run = try sandbox.start(["run", "link", "--dir", sandbox.tree, "--json"])
+        #expect(run.waitForOutput("\"step_started\""), "the run started")
+        let id = try #require(run.stdout.split(separator: "\n").compactMap { try? JSON.parse(String($0)) }.first?["run"]?.stringValue)
+        let follower = try sandbox.start(["log", id, "--follow"])
+        let followed = follower.wait(timeout: 120)
+        #expect(run.wait(timeout: 120).exitCode == 0)
+        let created = "+ create directory \(sandbox.tree)/site", linked = "+ link \(sandbox.tree)/site/lib -> /srv/shared"
+        for text in [followed.stdout, try sandbox.runbook(["log", id]).stdout] {
+            #expect(text.components(separatedBy: created).count == 2 && text.components(separatedBy: linked).count == 2, "\(text)")
+            #expect(!text.contains("interrupted"), "\(text)")
+        }
+
+        #expect(try sandbox.runbook(["undo", id]).exitCode == 0)
+        let log = try sandbox.runbook(["log", id]).stdout
+        for summary in ["link \(sandbox.tree)/site/lib -> /srv/shared", "create directory \(sandbox.tree)/site"] {
+            #expect(log.components(separatedBy: "↺ undone: " + summary + "\n").count == 2, "\(log)")
+        }
+        #expect(log.contains("undo finished: 2 reversed, 0 failed"), "\(log)")
+    }
+
+    @Test("a journal written before the undo's events left it still reads once per effect")
+    func olderJournalUndoLines() {
+        func record(_ type: String, _ seq: Int64, _ more: [(String, JSON)] = []) -> JSON {
+            .object([("t", .string(type)), ("at", .string("2026-11-30T10:00:00.000Z")), ("seq", .int(seq))] + more)
+        }
+        let records: [JSON] = [
+            record("intent", 1, [("sign", .string("+")), ("summary", .string("create directory /a"))]),
+            record("applied", 1),
+            record("intent", 2, [("sign", .string("+")), ("summary", .string("write /a/f (3 bytes)"))]),
+            record("applied", 2),
+            record("undo_failed", 2, [("error", .string("it changed"))]),
+            record("undo_failed", 2, [("summary", .string("write /a/f (3 bytes)")), ("error", .string("it changed"))]),
+            record("undone", 1),
+            record("effect_undone", 1, [("summary", .string("create directory /a"))]),
+        ]
+        let lines = LogRenderer.lines(records)
+        #expect(lines.filter { $0.contains("↺ could not undo: write /a/f (3 bytes): it changed") }.count == 1, "\(lines)")
+        #expect(lines.filter { $0.contains("↺ undone: create directory /a") }.count == 1, "\(lines)")
+        #expect(lines.count == 4, "\(lines)")
+    }
 }
