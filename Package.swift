@@ -8,10 +8,12 @@ import PackageDescription
 // shared libraries at every start (-static-stdlib; the three libraries after it are the
 // ones FoundationEssentials, used by ArgumentParser, needs but the toolchain's static link
 // list leaves out). lld, because GNU gold prints a warning for glibc's mktemp inside the
-// static Foundation.
+// static Foundation. `-z pack-relative-relocs` keeps the executable position-independent
+// but stores its ~40,000 relative relocations as a compact DT_RELR table (glibc 2.36+, as
+// in Debian 12): the loader reads 8 KB instead of 1 MB at every start (W0: ~1 ms).
 let staticSwiftRuntime: [LinkerSetting] = [
     .unsafeFlags(["-static-stdlib", "-use-ld=lld", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims",
-                  "-Xlinker", "-lswiftSynchronization"],
+                  "-Xlinker", "-lswiftSynchronization", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
                  .when(platforms: [.linux])),
 ]
 

@@ -73,7 +73,7 @@ public struct UndoStep: Equatable, Sendable {
 
     /// Appends `json`'s text, without making it first (every effect's intent has one).
     func write(into out: inout [UInt8]) {
-        out.append(contentsOf: #"{"op":"#.utf8)
+        out.append(literal: #"{"op":"#)
         JSON.writeString(op, into: &out)
         JSON.writeField("args", args, into: &out)
         out.append(UInt8(ascii: "}"))

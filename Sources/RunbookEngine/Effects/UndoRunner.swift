@@ -30,11 +30,19 @@ public enum UndoRunner {
         "vcs.update": VcsUndo.updateBack,
     ]
 
+    // (Switches, not sets: comparing a few short strings is cheaper than hashing one, and
+    // `runbook undo` asks for every entry.)
+
     /// Operations that only make sense once every other undo step has run (a reload
     /// must see the restored configuration files); run once each, at the end.
-    static let deferred: Set<String> = ["service.reload"]
+    static func isDeferred(_ op: String) -> Bool { op == "service.reload" }
     /// Undo steps that take microseconds: their console lines may be batched (RunOutput).
-    static let quick: Set<String> = ["fs.rmdir", "fs.unlink", "fs.rename", "fs.chmod", "fs.chown"]
+    static func isQuick(_ op: String) -> Bool {
+        switch op {
+        case "fs.rmdir", "fs.unlink", "fs.rename", "fs.chmod", "fs.chown": return true
+        default: return false
+        }
+    }
 
     public static func run(_ step: UndoStep, in world: World) throws {
         guard let handler = handlers[step.op] else { throw UndoError("unknown undo operation '\(step.op)'") }

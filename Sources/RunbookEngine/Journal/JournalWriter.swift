@@ -42,25 +42,40 @@ public final class JournalWriter {
     /// saving a write(2): only for a record whose loss in a crash the reader handles as
     /// if the crash came just before it (LiveExecutor).
     public func append(_ type: String, _ fields: [(String, JSON)], holdBack: Bool = false) {
-        append(type, holdBack: holdBack) { line in
-            for (key, value) in fields { JSON.writeField(key, value, into: &line) }
+        var seq: Int?
+        var rest = fields[...]
+        if let first = fields.first, first.0 == "seq", let number = first.1.intValue {
+            seq = Int(number)
+            rest = fields.dropFirst()
         }
-        if let hooks { fire(hooks, type, fields) }
+        append(type, seq: seq, holdBack: holdBack) { line in
+            for (key, value) in rest { JSON.writeField(key, value, into: &line) }
+        }
     }
 
-    /// Appends one record whose fields `writeFields` writes (`,"key":value` each) straight
-    /// into the line: an effect's intent is the hottest path of a real run, and building
-    /// its JSON value first cost more than writing it (docs/performance.md).
-    public func append(_ type: String, holdBack: Bool = false, fields writeFields: (inout [UInt8]) -> Void) {
+    /// Appends one record: its `seq` (the effect it is about) when given, then the fields
+    /// `writeFields` writes (`,"key":value` each) straight into the line: an effect's intent
+    /// is the hottest path of a real run, and building its JSON value first cost more than
+    /// writing it (docs/performance.md).
+    public func append(_ type: String, seq: Int? = nil, holdBack: Bool = false, fields writeFields: (inout [UInt8]) -> Void) {
         // The bytes of JSON.object([("t", type), ("at", time)] + fields).serialized, in one
         // buffer kept from record to record. The masking round trip through a String is only
         // taken when the run has secrets.
+        // Worked on as a local (taken from the writer and given back): no exclusivity check
+        // of the stored property at every append.
+        var line: [UInt8] = []
+        swap(&line, &self.line)
+        defer { swap(&line, &self.line) }
         line.removeAll(keepingCapacity: true)
-        line.append(contentsOf: #"{"t":"#.utf8)
+        line.append(literal: #"{"t":"#)
         JSON.writeString(type, into: &line)
-        line.append(contentsOf: #","at":""#.utf8)
+        line.append(literal: #","at":""#)
         stamp.append(Clock.wall(), to: &line)
         line.append(UInt8(ascii: "\""))
+        if let seq {
+            line.append(literal: #","seq":"#)
+            JSON.writeInteger(Int64(seq), into: &line)
+        }
         writeFields(&line)
         line.append(UInt8(ascii: "}"))
         if !redactor.isEmpty { line = Array(redactor.mask(String(decoding: line, as: UTF8.self)).utf8) }
@@ -74,6 +89,7 @@ public final class JournalWriter {
             held.append(contentsOf: line)
             flush()
         }
+        if let hooks { fire(hooks, type, seq) }
     }
 
     /// Writes the held-back records, if any.
@@ -91,12 +107,11 @@ public final class JournalWriter {
 
     /// The campaigns' crash and interrupt points, taken right after the record that marks
     /// them is appended; what is held back stays held, as it would in a real crash there.
-    private func fire(_ hooks: FaultHooks, _ type: String, _ fields: [(String, JSON)]) {
-        func seq() -> Int? { fields.first { $0.0 == "seq" }?.1.intValue.map(Int.init) }
+    private func fire(_ hooks: FaultHooks, _ type: String, _ seq: Int?) {
         switch type {
         case "applied":
-            if let n = hooks.signalAfterEffect, seq() == n { raise(SIGTERM) }
-            if let n = hooks.pauseAfterEffect, seq() == n { raise(SIGSTOP) }
+            if let n = hooks.signalAfterEffect, seq == n { raise(SIGTERM) }
+            if let n = hooks.pauseAfterEffect, seq == n { raise(SIGSTOP) }
         case "step_started":
             stepsStarted += 1
             if let n = hooks.signalAtStep, stepsStarted == n { raise(SIGTERM) }
@@ -164,6 +179,15 @@ public enum JournalReader {
     /// `{"t":"OTHER"` (as every line the writer makes does) is then not parsed at all.
     /// With `keys`, each record keeps only those fields (and "t").
     public static func records(_ path: String, types: Set<String>? = nil, keys: Set<String>? = nil) throws -> [JSON] {
+        var records: [JSON] = []
+        try forEach(path, types: types, keys: keys) { records.append($0) }
+        return records
+    }
+
+    /// Hands each record (as `records` would return them) to `body` as it is parsed, so
+    /// a reader that keeps only a little of each (undo) never holds them all.
+    public static func forEach(_ path: String, types: Set<String>? = nil, keys: Set<String>? = nil,
+                               _ body: (JSON) -> Void) throws {
         // The file's bytes as they are, split on newlines and parsed in place: `runbook
         // undo` spent more time turning a journal into a String, splitting it by Characters
         // and copying each line than in undoing (W1 undo in docs/performance.md). Strings
@@ -172,7 +196,6 @@ public enum JournalReader {
         let bytes = try Posix.readFile(path)
         let keys = keys.map { Array($0.union(["t"])) }
         let prefix = Array(#"{"t":""#.utf8)
-        var records: [JSON] = []
         bytes.withUnsafeBufferPointer { all in
             guard let base = all.baseAddress else { return }
             var start = 0
@@ -187,13 +210,12 @@ public enum JournalReader {
                     if let record = try? JSON.parse(utf8: line, keys: keys),
                        types == nil || (record["t"]?.stringValue).map({ types!.contains($0) }) == true
                     {
-                        records.append(record)
+                        body(record)
                     }
                 }
                 start = end + 1
             }
         }
-        return records
 
         /// False only for a line that plainly names a type not asked for.
         func wanted(_ line: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -118,7 +118,7 @@ public final class RunOutput {
         // A real run's journal already holds the effect: its intent has every field, its
         // `applied` record the result. The event is for --json (and a dry-run's journal,
         // where the plan has no intents).
-        if dryRun { journal?.append("effect_planned") { record.writeFields(into: &$0) } }
+        if dryRun { journal?.append("effect_planned", seq: record.seq) { record.writeFields(into: &$0) } }
         if mode == .json { event(dryRun ? "effect_planned" : "effect_applied", record.json.objectValue ?? [], journaled: false) }
         // A switch, not a dictionary literal built for every effect.
         let code: String
@@ -198,12 +198,15 @@ public final class RunOutput {
     /// has its `undone`, `undo_failed` or `undo_skipped` record (UndoProcess), which `runbook
     /// log` shows with the intent's summary: the event is for --json only.
     func undone(_ summary: String, failed: String?, seq: Int? = nil, quick: Bool = false) {
-        var fields: [(String, JSON)] = [("summary", .string(summary))]
-        if let seq { fields.insert(("seq", .int(Int64(seq))), at: 0) }
-        if let failed { fields.append(("error", .string(failed))) }
-        event(failed == nil ? "effect_undone" : "undo_failed", fields, journaled: seq == nil)
+        if seq == nil || mode == .json {
+            var fields: [(String, JSON)] = [("summary", .string(summary))]
+            if let seq { fields.insert(("seq", .int(Int64(seq))), at: 0) }
+            if let failed { fields.append(("error", .string(failed))) }
+            event(failed == nil ? "effect_undone" : "undo_failed", fields, journaled: seq == nil)
+        }
+        guard mode == .human else { return }
         if let failed { line(paint("  ↺ could not undo: ", "31") + summary + ": " + failed) }
-        else { line(paint("  ↺ ", "36") + "undone: " + summary, quick: quick) }
+        else { line((colour ? paint("  ↺ ", "36") + "undone: " : "  ↺ undone: ") + summary, quick: quick) }
     }
 
     func hook(_ kind: String, failed: String?) {
@@ -242,18 +245,17 @@ public struct EffectRecord: Sendable {
         return .object(fields)
     }
 
-    /// Appends the fields of `json` (`,"seq":1,...`) without making it first: an effect's
-    /// journal intent (LiveExecutor). A test holds the two to the same text.
+    /// Appends the fields of `json` after its `seq` (`,"step":...`) without making it first:
+    /// an effect's journal intent (LiveExecutor; JournalWriter writes the seq). A test holds
+    /// the two to the same text.
     func writeFields(into out: inout [UInt8]) {
-        out.append(contentsOf: #","seq":"#.utf8)
-        JSON.writeInteger(Int64(seq), into: &out)
-        out.append(contentsOf: #","step":"#.utf8)
+        out.append(literal: #","step":"#)
         JSON.writeString(step, into: &out)
-        out.append(contentsOf: #","kind":"#.utf8)
+        out.append(literal: #","kind":"#)
         JSON.writeString(kind, into: &out)
-        out.append(contentsOf: #","sign":"#.utf8)
+        out.append(literal: #","sign":"#)
         JSON.writeString(sign.rawValue, into: &out)
-        out.append(contentsOf: #","summary":"#.utf8)
+        out.append(literal: #","summary":"#)
         JSON.writeString(summary, into: &out)
         JSON.writeField("identity", identity, into: &out)
         if let result { JSON.writeField("result", result, into: &out) }

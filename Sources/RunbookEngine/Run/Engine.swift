@@ -352,15 +352,12 @@ public final class Engine {
         default: refusal = record.dryRun ? "run \(runID) was a dry-run: it changed nothing" : nil
         }
         if let refusal { return invocationFailure(RunbookError.usage(refusal), output: output) }
-        let records: [JSON]
-        // Only the records undo reads (UndoProcess.entries): the rest is not even parsed.
+        let entries: [UndoEntry]
         do {
-            records = try JournalReader.records(store.journalPath(runID), types: UndoProcess.journalTypes,
-                                                keys: UndoProcess.journalKeys)
+            entries = try UndoProcess.entries(fromJournalAt: store.journalPath(runID))
         } catch {
             return invocationFailure(RunbookError.failed("cannot read the journal of run \(runID): \(error)"), output: output)
         }
-        let entries = UndoProcess.entries(fromJournal: records)
         let journal = dryRun ? nil : try? JournalWriter(path: store.journalPath(runID), durable: true, redactor: redactor)
         output.journal = journal
         let databases = DatabaseConnections(configs: config.databases, redactor: redactor)

@@ -40,7 +40,7 @@ final class LiveExecutor: EffectExecutor {
             if undo != nil { JSON.writeField("undo_withheld", .string(LiveExecutor.undoWithheld), into: &line) }
             return
         }
-        line.append(contentsOf: #","undo":["#.utf8)
+        line.append(literal: #","undo":["#)
         for (index, step) in undo.enumerated() {
             if index > 0 { line.append(UInt8(ascii: ",")) }
             step.write(into: &line)
@@ -50,7 +50,7 @@ final class LiveExecutor: EffectExecutor {
 
     func perform(_ effect: any Effect, record: EffectRecord) throws -> EffectOutcome {
         let undo = try effect.prepareUndo(world)
-        journal.append("intent") { line in
+        journal.append("intent", seq: record.seq) { line in
             record.writeFields(into: &line)
             writeUndo(undo, into: &line)
         }
@@ -63,7 +63,7 @@ final class LiveExecutor: EffectExecutor {
             journal.append("effect_failed", [("seq", .int(Int64(record.seq))), ("error", .string(String(describing: error)))])
             throw error
         }
-        var done: [(String, JSON)] = [("seq", .int(Int64(record.seq)))]
+        var done: [(String, JSON)] = []
         if let result = outcome.result { done.append(("result", result)) }
         // A quick effect's outcome goes out with the next record (the next effect's intent,
         // as a rule): one write(2) per effect instead of two (W1, docs/performance.md). If
@@ -71,13 +71,9 @@ final class LiveExecutor: EffectExecutor {
         // as "may have happened" — as after a death between the effect and its record. An
         // outcome that changes the undo is written at once.
         let holdBack = effect.isQuick && outcome.undo == nil && !journal.durable
-        if let newUndo = outcome.undo {
-            journal.append("applied", holdBack: holdBack) { line in
-                for (key, value) in done { JSON.writeField(key, value, into: &line) }
-                writeUndo(newUndo, into: &line)
-            }
-        } else {
-            journal.append("applied", done, holdBack: holdBack)
+        journal.append("applied", seq: record.seq, holdBack: holdBack) { line in
+            for (key, value) in done { JSON.writeField(key, value, into: &line) }
+            if let newUndo = outcome.undo { writeUndo(newUndo, into: &line) }
         }
         var appliedRecord = record
         appliedRecord.result = outcome.result

@@ -43,7 +43,7 @@ public enum UndoProcess {
             do {
                 var owed: [UndoStep] = []
                 for step in steps {
-                    if UndoRunner.deferred.contains(step.op) {
+                    if UndoRunner.isDeferred(step.op) {
                         owed.append(step)
                         if !deferred.contains(step) { deferred.append(step) }
                         continue
@@ -81,9 +81,9 @@ public enum UndoProcess {
         // `runbook undo` and `runbook log` read, the summary coming from the intent); the
         // events with the summary are for --json.
         func succeeded(_ entry: UndoEntry) {
-            journal?.append("undone", [("seq", .int(Int64(entry.seq)))])
-            let quick = entry.undo?.allSatisfy { UndoRunner.quick.contains($0.op) } ?? false
-            output.undone(entry.summary + (entry.uncertain ? " (checked: it may not have happened)" : ""), failed: nil,
+            journal?.append("undone", seq: entry.seq) { _ in }
+            let quick = entry.undo?.allSatisfy { UndoRunner.isQuick($0.op) } ?? false
+            output.undone(entry.uncertain ? entry.summary + " (checked: it may not have happened)" : entry.summary, failed: nil,
                           seq: entry.seq, quick: quick)
             tally.undone += 1
         }
@@ -108,33 +108,59 @@ public enum UndoProcess {
 
     /// What a journal says is applied and not yet undone.
     static func entries(fromJournal records: [JSON]) -> [UndoEntry] {
-        var entries: [Int: UndoEntry] = [:]
-        var undone = Set<Int>()
-        func steps(_ json: JSON?) -> [UndoStep]? {
-            guard let items = json?.arrayValue else { return nil }
-            return items.compactMap(UndoStep.init(json:))
-        }
-        for record in records {
-            guard let type = record["t"]?.stringValue, let seq = record["seq"]?.intValue.map(Int.init) else { continue }
+        var ledger = Ledger()
+        for record in records { ledger.read(record) }
+        return ledger.entries
+    }
+
+    /// The same, read from the journal file as it is parsed (only the records and fields
+    /// undo needs; no record is kept once read).
+    static func entries(fromJournalAt path: String) throws -> [UndoEntry] {
+        var ledger = Ledger()
+        try JournalReader.forEach(path, types: journalTypes, keys: journalKeys) { ledger.read($0) }
+        return ledger.entries
+    }
+
+    /// The effects a journal has applied and not undone, record by record.
+    private struct Ledger {
+        /// In the order of their intents (seq order), with where each seq is.
+        private var all: [UndoEntry] = []
+        private var position: [Int: Int] = [:]
+        private var undone = Set<Int>()
+
+        var entries: [UndoEntry] { undone.isEmpty ? all : all.filter { !undone.contains($0.seq) } }
+
+        mutating func read(_ record: JSON) {
+            guard let type = record["t"]?.stringValue, let seq = record["seq"]?.intValue.map(Int.init) else { return }
+            func steps(_ json: JSON?) -> [UndoStep]? {
+                guard let items = json?.arrayValue else { return nil }
+                return items.compactMap(UndoStep.init(json:))
+            }
             switch type {
             case "intent":
-                entries[seq] = UndoEntry(seq: seq, summary: record["summary"]?.stringValue ?? "effect \(seq)",
-                                         undo: steps(record["undo"]), uncertain: true,
-                                         noUndoReason: record["undo_withheld"]?.stringValue)
+                let entry = UndoEntry(seq: seq, summary: record["summary"]?.stringValue ?? "effect \(seq)",
+                                      undo: steps(record["undo"]), uncertain: true,
+                                      noUndoReason: record["undo_withheld"]?.stringValue)
+                if let index = position[seq] {
+                    all[index] = entry
+                } else {
+                    position[seq] = all.count
+                    all.append(entry)
+                }
             case "applied":
-                entries[seq]?.uncertain = false
+                guard let index = position[seq] else { return }
+                all[index].uncertain = false
                 if let replaced = steps(record["undo"]) {
-                    entries[seq]?.undo = replaced
-                    entries[seq]?.noUndoReason = nil
+                    all[index].undo = replaced
+                    all[index].noUndoReason = nil
                 } else if let withheld = record["undo_withheld"]?.stringValue {
-                    entries[seq]?.undo = nil
-                    entries[seq]?.noUndoReason = withheld
+                    all[index].undo = nil
+                    all[index].noUndoReason = withheld
                 }
             case "undone":
                 undone.insert(seq)
             default: break
             }
         }
-        return entries.values.filter { !undone.contains($0.seq) }.sorted { $0.seq < $1.seq }
     }
 }

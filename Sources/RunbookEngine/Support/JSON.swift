@@ -252,15 +252,18 @@ private struct JSONParser {
             while true {
                 skipSpace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
-                let key = try string()
+                // A key left out is matched as bytes, never made a String (JournalReader with
+                // `keys`: `runbook undo` reads every intent of a run).
+                var key: String?
+                if depth == 0, let keys { key = try keptKey(keys) } else { key = try string() }
                 skipSpace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 index += 1
                 skipSpace()
-                if depth == 0, let keys, !keys.contains(key) {
-                    try skipValue(depth: depth + 1)
-                } else {
+                if let key {
                     pairs.append((key, try value(depth: depth + 1)))
+                } else {
+                    try skipValue(depth: depth + 1)
                 }
                 skipSpace()
                 guard index < bytes.count else { throw fail("unexpected end") }
@@ -343,6 +346,24 @@ private struct JSONParser {
         }
     }
 
+    /// Reads a key: the one of `keys` it is (that String, not a new one), or nil.
+    mutating func keptKey(_ keys: [String]) throws -> String? {
+        var end = index + 1
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
+        guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else {
+            let key = try string()
+            return keys.contains(key) ? key : nil
+        }
+        let raw = UnsafeBufferPointer(rebasing: bytes[(index + 1)..<end])
+        index = end + 1
+        for key in keys where key.utf8.count == raw.count {
+            if raw.isEmpty { return key }
+            let same = key.utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, raw.baseAddress!, raw.count) == 0 }
+            if same ?? key.utf8.elementsEqual(raw) { return key }
+        }
+        return nil
+    }
+
     /// A string without escapes is stepped over; one with escapes goes through `string()`.
     mutating func skipString() throws {
         var end = index + 1
@@ -367,6 +388,15 @@ private struct JSONParser {
             } else {
                 break
             }
+        }
+        // An integer of up to 18 digits is read from its bytes (every record has a `seq`).
+        let digitsStart = bytes[start] == UInt8(ascii: "-") ? start + 1 : start
+        if !isFloat, index > digitsStart, index - digitsStart <= 18,
+           bytes[digitsStart..<index].allSatisfy({ (48...57).contains($0) })
+        {
+            var magnitude: Int64 = 0
+            for byte in bytes[digitsStart..<index] { magnitude = magnitude * 10 + Int64(byte - 48) }
+            return .int(digitsStart == start ? magnitude : -magnitude)
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if !isFloat, let integer = Int64(text) { return .int(integer) }
@@ -433,5 +463,12 @@ private struct JSONParser {
         else { throw fail("bad \\u escape") }
         index += 4
         return code
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends the UTF-8 bytes of a literal (half the cost of appending a String's `utf8`).
+    mutating func append(literal: StaticString) {
+        literal.withUTF8Buffer { append(contentsOf: $0) }
     }
 }
