@@ -203,6 +203,8 @@ struct MeasuredRun {
     var ownCPU: Double
     /// CPU time of the process and every child it waited for (wait4's rusage).
     var totalCPU: Double
+    /// Page faults served without I/O (wait4's ru_minflt): the memory the process touched.
+    var minorFaults: Double = 0
 }
 
 /// Starts `argv` (stdout to `output`, stderr to `errorLog`, `environment` over the
@@ -285,7 +287,7 @@ private func spawnAndWait(_ argv: [String], errorLog: String, output: String, en
     }
     func nanoseconds(_ time: timeval) -> Double { Double(time.tv_sec) * 1e9 + Double(time.tv_usec) * 1e3 }
     return MeasuredRun(nanoseconds: Double(end - start), ownCPU: ownCPU,
-                       totalCPU: nanoseconds(usage.ru_utime) + nanoseconds(usage.ru_stime))
+                       totalCPU: nanoseconds(usage.ru_utime) + nanoseconds(usage.ru_stime), minorFaults: Double(usage.ru_minflt))
 }
 
 /// The peak resident set of `argv`, in bytes, from wait4's ru_maxrss as `bench-fs rss`
