@@ -96,6 +96,9 @@ public struct LuaCall {
     // MARK: Results
 
     public func push(_ value: LuaValue) throws { try LuaConversion.push(L, value) }
+    /// Pushes a table of these string keys and values, without making a LuaTable (and
+    /// hashing its keys) first: the result of an effect, pushed at every call.
+    public func push(fields: [(String, LuaValue)]) throws { try LuaConversion.push(L, fields: fields) }
     public func push(_ text: String) { LuaConversion.pushString(L, text) }
     public func push(bytes: [UInt8]) { LuaConversion.pushBytes(L, bytes) }
     public func push(_ integer: Int64) { lua_pushinteger(L, integer) }

@@ -141,6 +141,17 @@ enum LuaConversion {
         }
     }
 
+    /// Pushes a table with string keys; a nil value leaves its key out.
+    static func push(_ L: OpaquePointer, fields: [(String, LuaValue)]) throws {
+        guard lua_checkstack(L, 3) != 0 else { throw ConversionError(description: "Lua stack exhausted") }
+        lua_createtable(L, 0, Int32(clamping: fields.count))
+        for (key, value) in fields where !value.isNil {
+            pushString(L, key)
+            try push(L, value, depth: 1)
+            lua_rawset(L, -3)
+        }
+    }
+
     static func pushBytes(_ L: OpaquePointer, _ bytes: [UInt8]) {
         bytes.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { _ = lua_pushlstring(L, $0.baseAddress, $0.count) }

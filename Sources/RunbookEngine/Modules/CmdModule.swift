@@ -57,7 +57,7 @@ enum CmdModule {
                 return 1
             }
             let outcome = try session.perform(RunCommandEffect(argv: argv, undoArgv: undo, timeout: timeout))
-            try call.push(DbModule.luaValue(outcome.result ?? .null))
+            try DbModule.push(outcome.result ?? .null, to: call)
             return 1
         }
     }

@@ -103,7 +103,7 @@ enum DbModule {
             let outcome = try run(name, sql, session) {
                 try session.perform(ExecuteSQL(connection: name, sql: sql, params: params, undo: undo))
             }
-            try call.push(luaValue(outcome.result ?? .null))
+            try DbModule.push(outcome.result ?? .null, to: call)
             return 1
         }
 
@@ -134,7 +134,7 @@ enum DbModule {
             let outcome = try run(name, "INSERT INTO \(table)", session) {
                 try session.perform(InsertRow(connection: name, table: table, row: row, primaryKey: key))
             }
-            try call.push(luaValue(outcome.result ?? .null))
+            try DbModule.push(outcome.result ?? .null, to: call)
             return 1
         }
 
@@ -179,7 +179,7 @@ enum DbModule {
             let outcome = try run(name, "UPDATE \(table)", session) {
                 try session.perform(UpdateRows(connection: name, table: table, changes: changes, filter: filter, primaryKey: key, before: changing))
             }
-            try call.push(luaValue(outcome.result ?? .int(0)))
+            try DbModule.push(outcome.result ?? .int(0), to: call)
             return 1
         }
 
@@ -211,7 +211,7 @@ enum DbModule {
             let outcome = try run(name, "DELETE FROM \(table)", session) {
                 try session.perform(DeleteRows(connection: name, table: table, filter: filter, before: before))
             }
-            try call.push(luaValue(outcome.result ?? .int(0)))
+            try DbModule.push(outcome.result ?? .int(0), to: call)
             return 1
         }
 
@@ -381,6 +381,15 @@ enum DbModule {
             }
         }
         return .table(table)
+    }
+
+    /// Pushes `json` as the call's result: an object as a table made straight from its pairs.
+    static func push(_ json: JSON, to call: LuaCall) throws {
+        if case .object(let pairs) = json {
+            try call.push(fields: pairs.map { ($0.0, luaValue($0.1)) })
+        } else {
+            try call.push(luaValue(json))
+        }
     }
 
     static func luaValue(_ json: JSON) -> LuaValue {

@@ -26,7 +26,7 @@ enum VcsModule {
                 throw LuaHostFailure("vcs.checkout: \(path.shown) already exists (use vcs.update for a working copy)")
             }
             let outcome = try session.perform(VcsCheckout(kind_: kind, url: url, path: path, revision: revision))
-            try call.push(DbModule.luaValue(outcome.result ?? .null))
+            try DbModule.push(outcome.result ?? .null, to: call)
             return 1
         }
 
