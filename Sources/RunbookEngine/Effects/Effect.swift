@@ -30,6 +30,10 @@ public protocol Effect {
     /// line may wait to be written with the next ones when stdout is not a terminal.
     /// Before any other effect starts, waiting lines are written.
     var isQuick: Bool { get }
+    /// The real path of the one directory, link or file the effect makes (or replaces) in
+    /// place, when that is all it changes: RunSession keeps what it knows of directories
+    /// across such an effect and forgets it across any other.
+    var newEntry: String? { get }
 
     /// Reads the state the effect will change and returns how to put it back (saving
     /// overwritten files under `world.backups`). nil: it cannot be undone.
@@ -44,6 +48,7 @@ public protocol Effect {
 extension Effect {
     public var reachesAnotherHost: Bool { false }
     public var isQuick: Bool { false }
+    public var newEntry: String? { nil }
     public func maskedSummary(_ redactor: Redactor) -> String { redactor.mask(summary) }
     public func simulate(_ overlay: Overlay) -> EffectOutcome { EffectOutcome() }
 }

@@ -15,6 +15,7 @@ struct MakeDirectory: Effect {
     var needsChmod = true
     var kind: String { "fs.mkdir" }
     var isQuick: Bool { true }
+    var newEntry: String? { path.real }
     var sign: ChangeSign { .create }
     var summary: String { "create directory \(path.shown)" }
     var identity: JSON { .object([("path", .string(path.shown)), ("mode", .int(Int64(mode)))]) }
@@ -43,6 +44,7 @@ struct WriteFile: Effect {
     let secret: Bool
     var kind: String { "fs.write" }
     var isQuick: Bool { bytes.count <= 65536 }
+    var newEntry: String? { path.real }
     var sign: ChangeSign { replacing ? .change : .create }
     var summary: String { "\(replacing ? "change" : "write") \(path.shown) (\(bytes.count) bytes)" }
     var identity: JSON {
@@ -86,6 +88,7 @@ struct MakeSymlink: Effect {
     let replacing: Bool
     var kind: String { "fs.symlink" }
     var isQuick: Bool { true }
+    var newEntry: String? { path.real }
     var sign: ChangeSign { replacing ? .change : .create }
     var summary: String { "\(replacing ? "relink" : "link") \(path.shown) -> \(target)" }
     var identity: JSON { .object([("path", .string(path.shown)), ("target", .string(target))]) }

@@ -68,13 +68,7 @@ public final class RunSession {
     /// Keeps the knowledge above true across the run's own effects: a file, link or directory
     /// made in the fresh directory is remembered; any other effect forgets it all.
     private func noteEffect(_ effect: any Effect) {
-        let made: String
-        switch effect {
-        case let directory as MakeDirectory: made = directory.path.real
-        case let link as MakeSymlink: made = link.path.real
-        case let file as WriteFile: made = file.path.real
-        default: return forgetKnownDirectories()
-        }
+        guard let made = effect.newEntry else { return forgetKnownDirectories() }
         if freshDirectory != nil { freshEntries.append(made) }
     }
     /// The reviewed plan the run is held to (`--plan-file`), and the first difference found.
