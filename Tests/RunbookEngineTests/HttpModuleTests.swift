@@ -14,13 +14,14 @@ final class SilentListener {
     let fd: Int32
     let port: Int
 
-    init() throws {
+    /// On `port`, or (0) on one the kernel picks.
+    init(port wanted: Int = 0) throws {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw TestSetupError("socket failed") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
+        address.sin_port = UInt16(wanted).bigEndian
         var size = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
@@ -33,13 +34,27 @@ final class SilentListener {
     }
 
     deinit { close(fd) }
+
+    /// A port on 127.0.0.1 that nothing listens on, for a server the test starts: below the
+    /// kernel's ephemeral range, so no outgoing connection and no bind to port 0 (of this
+    /// test or a concurrent one) can take it before the server binds it — a port 0 probe's
+    /// port could be (an nginx once failed with "Address already in use" that way).
+    static func unusedPort() throws -> Int {
+        let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let ephemeral = range.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first.flatMap { Int($0) } ?? 32768
+        let low = 10000, high = max(ephemeral, low + 1000)
+        for _ in 0..<100 {
+            let candidate = Int.random(in: low..<high)
+            if let probe = try? SilentListener(port: candidate) { return probe.port }
+        }
+        throw TestSetupError("no free port on 127.0.0.1 between \(low) and \(high)")
+    }
 }
 
 @Suite(.serialized) struct HttpModuleTests {
     @Test func aGetReportsTheStatusOrWhyNothingAnsweredAndABadURLIsRefused() throws {
         let box = try Sandbox()
-        // A free port for nginx: bound by a silent listener first, then freed for nginx.
-        let port = try { let probe = try SilentListener(); return probe.port }()
+        let port = try SilentListener.unusedPort()
         let web = box.base + "/nginx"
         try Files.mkdir(web)
         try Files.write(web + "/nginx.conf", Files.nginxConfig(web, http: """

@@ -173,7 +173,7 @@ extension Sandbox {
 
     @Test func nginxReloadIsGatedByItsConfigTest() throws {
         let box = try Sandbox()
-        let port = 20000 + Int(getpid()) % 20000
+        let port = try SilentListener.unusedPort()
         let web = box.base + "/nginx"
         try Files.mkdir(web)
         try Files.mkdir(web + "/conf.d")
