@@ -14,8 +14,7 @@
 //     in quick mode, the CPU time's ratio is judged instead, at most 1.25x.
 //   * render: `nginx.render(world)` alone, in-process, in a LuaState with the sandbox and
 //     module path a runbook gets, on a world built beforehand (not timed) with the rows
-//     nginx.load would return: the rendering's own growth, shown, not judged (see
-//     docs/performance.md: Lua's garbage collector makes it grow faster than linearly).
+//     nginx.load would return: the rendering's own growth in time, shown, not judged.
 //
 // The database rows (SQL below) and the in-process world (Lua below) are the same world:
 // half the installs paid (upstreams on both dispatchers, SSL on the first site), every
