@@ -163,24 +163,32 @@ struct HistoryAndLogTests {
         #expect(log.contains("undo finished: 2 reversed, 0 failed"), "\(log)")
     }
 
-    @Test("a journal written before the undo's events left it still reads once per effect")
+    @Test("a journal written before the effect and undo events left it still reads once per effect")
     func olderJournalUndoLines() {
         func record(_ type: String, _ seq: Int64, _ more: [(String, JSON)] = []) -> JSON {
             .object([("t", .string(type)), ("at", .string("2026-11-30T10:00:00.000Z")), ("seq", .int(seq))] + more)
         }
+        // Before 2026-12-02 a real run's journal also held each effect's event after its records.
         let records: [JSON] = [
             record("intent", 1, [("sign", .string("+")), ("summary", .string("create directory /a"))]),
             record("applied", 1),
+            record("effect_applied", 1, [("sign", .string("+")), ("summary", .string("create directory /a"))]),
             record("intent", 2, [("sign", .string("+")), ("summary", .string("write /a/f (3 bytes)"))]),
             record("applied", 2),
+            record("effect_applied", 2, [("sign", .string("+")), ("summary", .string("write /a/f (3 bytes)"))]),
+            record("intent", 3, [("sign", .string("~")), ("summary", .string("change /a/g (1 bytes)"))]),
+            record("effect_failed", 3, [("error", .string("disk full"))]),
             record("undo_failed", 2, [("error", .string("it changed"))]),
             record("undo_failed", 2, [("summary", .string("write /a/f (3 bytes)")), ("error", .string("it changed"))]),
             record("undone", 1),
             record("effect_undone", 1, [("summary", .string("create directory /a"))]),
         ]
         let lines = LogRenderer.lines(records)
+        #expect(lines.filter { $0.contains("+ create directory /a") }.count == 1, "\(lines)")
+        #expect(lines.filter { $0.contains("+ write /a/f (3 bytes)") }.count == 1, "\(lines)")
+        #expect(lines.filter { $0.hasSuffix("~ change /a/g (1 bytes)  (failed)") }.count == 1, "\(lines)")
         #expect(lines.filter { $0.contains("↺ could not undo: write /a/f (3 bytes): it changed") }.count == 1, "\(lines)")
         #expect(lines.filter { $0.contains("↺ undone: create directory /a") }.count == 1, "\(lines)")
-        #expect(lines.count == 4, "\(lines)")
+        #expect(lines.count == 5, "\(lines)")
     }
 }

@@ -47,6 +47,13 @@ public struct LogRenderer {
             return lines
         case "applied":
             if let seq { applied.insert(seq) }
+        case "effect_failed", "effect_applied":
+            // Its intent's line says it (failed); the step's line gives the error. (Journals
+            // written before 2026-12-02 also hold an effect_applied event after the intent.)
+            if let seq, summaries[seq] != nil {
+                _ = filter.include(record)
+                return lines
+            }
         case "effect_undone", "undo_failed", "undo_skipped", "undone":
             // An event with the summary is what an older journal holds after the record: shown once.
             let isOlderEvent = type == "effect_undone" || (type == "undo_failed" && record["summary"] != nil)
