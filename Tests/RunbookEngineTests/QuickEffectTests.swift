@@ -94,4 +94,33 @@ struct QuickEffectTests {
         #expect(run.exitCode == 0, "\(run)")
         #expect(Posix.lstatInfo(parent + "/child")?.mode == 0o755, "\(String(Posix.lstatInfo(parent + "/child")?.mode ?? 0, radix: 8))")
     }
+
+    @Test("in a directory the run just made, a name the run made is still seen, before and past the 32 it remembers")
+    func namesMadeInAFreshDirectoryAreSeen() throws {
+        let sandbox = try Sandbox()
+        try sandbox.addRunbook("fresh", """
+            return runbook { summary = "a fresh folder filled twice", params = { dir = { type = "path", required = true } },
+              run = function(args)
+                step("Fill", function()
+                  local few, many = args.dir .. "/few", args.dir .. "/many"
+                  fs.mkdir(few)
+                  fs.symlink("/srv/a", few .. "/lib")
+                  print("again: " .. tostring(fs.symlink("/srv/a", few .. "/lib")))
+                  print("other: " .. tostring(fs.symlink("/srv/b", few .. "/lib")))
+                  fs.mkdir(many)
+                  for i = 1, 40 do fs.write(many .. "/f_" .. i, "x") end
+                  print("first: " .. tostring(fs.write(many .. "/f_1", "x")))
+                  print("last: " .. tostring(fs.write(many .. "/f_40", "x")))
+                end)
+              end }
+            """)
+        let run = try sandbox.runbook(["run", "fresh", "--dir", sandbox.tree])
+        #expect(run.exitCode == 0, "\(run)")
+        // The same link again is no change; another target relinks; a file written again is no change.
+        for line in ["again: false", "other: true", "first: false", "last: false"] {
+            #expect(run.stdoutLines.contains { $0.hasSuffix(" " + line) }, "\(line)\n\(run)")
+        }
+        #expect(Posix.readLink(sandbox.tree + "/few/lib") == "/srv/b")
+        #expect(run.stdoutLines.filter { $0.contains("+ write \(sandbox.tree)/many/") }.count == 40, "\(run)")
+    }
 }

@@ -69,7 +69,11 @@ public final class RunSession {
     /// made in the fresh directory is remembered; any other effect forgets it all.
     private func noteEffect(_ effect: any Effect) {
         guard let made = effect.newEntry else { return forgetKnownDirectories() }
-        if freshDirectory != nil { freshEntries.append(made) }
+        guard freshDirectory != nil else { return }
+        // A few names (a site's links and files) are checked by a linear search; a loop that
+        // fills the directory with thousands would make that quadratic, so past 32 the
+        // directory is no longer "fresh" and its names are looked up on disk again.
+        if freshEntries.count >= 32 { freshDirectory = nil } else { freshEntries.append(made) }
     }
     /// The reviewed plan the run is held to (`--plan-file`), and the first difference found.
     var reviewed: ReviewedPlan?

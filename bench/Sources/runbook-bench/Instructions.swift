@@ -18,11 +18,12 @@ struct InstructionCounter {
     /// gives up on the original.
     let runbook: String
 
-    /// nil when valgrind or strip is not installed.
-    static func prepare(_ programs: Programs, errorLog: String) throws -> InstructionCounter? {
+    /// nil when valgrind or strip is not installed, or the copy cannot be made (the
+    /// workload then says so and judges its times).
+    static func prepare(_ programs: Programs, errorLog: String) -> InstructionCounter? {
         guard let valgrind = Programs.findInPath("valgrind"), let strip = Programs.findInPath("strip") else { return nil }
         let copy = parentDirectory(programs.runbook) + "/runbook-callgrind"
-        try runChild([strip, "--strip-debug", "-o", copy, programs.runbook], errorLog: errorLog)
+        guard (try? runChild([strip, "--strip-debug", "-o", copy, programs.runbook], errorLog: errorLog)) != nil else { return nil }
         return InstructionCounter(valgrind: valgrind, runbook: copy)
     }
 

@@ -232,7 +232,7 @@ enum NginxWorkload {
         for number in 1...repetitions { try round(number) }
 
         // Each size once more, under callgrind (full mode: ~30 s).
-        let counter = options.quick ? nil : try InstructionCounter.prepare(programs, errorLog: errorLog)
+        let counter = options.quick ? nil : InstructionCounter.prepare(programs, errorLog: errorLog)
         if let counter {
             defer { counter.remove() }
             for index in cases.indices {
@@ -302,7 +302,7 @@ enum NginxWorkload {
         print("a whole process; per install: with the fixed cost (the run on 0 installs) taken out. engine CPU: the runbook")
         print("process's own (not MariaDB's); page faults: the memory it touched; instructions: one run of each size under")
         print(counter != nil ? "valgrind's callgrind, exact whatever the machine's load: judged."
-            : "callgrind: " + (options.quick ? "not in quick mode" : "valgrind is not installed") + ", so the CPU time is judged.")
+            : "callgrind: " + (options.quick ? "not in quick mode" : "valgrind (or strip) is not usable here") + ", so the CPU time is judged.")
         print("render alone: nginx.render on a world built beforehand, in a sandboxed LuaState with stdlib/ (no start-up,")
         print("no database).")
         print("Output at \(large.installs) installs: \(large.renderBytes) bytes rendered in-process, \(large.fileBytes) written by the run.")
