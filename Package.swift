@@ -24,6 +24,11 @@ let mariaDBHeaders = ["/usr/include/mariadb", "/usr/local/include/mariadb"]
 let mariaDBCFlags: [CSetting] = [.unsafeFlags(mariaDBHeaders.map { "-I" + $0 })]
 let mariaDBSwiftFlags: [SwiftSetting] = [.unsafeFlags(mariaDBHeaders.flatMap { ["-Xcc", "-I" + $0] })]
 
+// Release builds leave out the run-time exclusivity checks (a begin/end-access call around
+// every access to a class's stored property: ~3% of W4's instructions, docs/performance.md).
+// Debug builds, which the tests run, keep them, so a violation still shows in the tests.
+let releaseSpeed: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "runbook",
     platforms: [.macOS(.v13)],
@@ -45,15 +50,15 @@ let package = Package(
             providers: [.apt(["libmariadb-dev"])]
         ),
         // A safe, runbook-agnostic Lua 5.4 bridge: state, conversions, sandbox, budget.
-        .target(name: "LuaBridge", dependencies: ["CLua"]),
+        .target(name: "LuaBridge", dependencies: ["CLua"], swiftSettings: releaseSpeed),
         // A small MySQL/MariaDB client: prepared statements, transactions, typed errors.
         // libmariadb is loaded on the first connection, not at start-up (MariaDBLoader.c).
         .target(name: "MariaDBLoader", dependencies: ["CMariaDB"], cSettings: mariaDBCFlags),
-        .target(name: "MySQLClient", dependencies: ["CMariaDB", "MariaDBLoader"], swiftSettings: mariaDBSwiftFlags),
+        .target(name: "MySQLClient", dependencies: ["CMariaDB", "MariaDBLoader"], swiftSettings: mariaDBSwiftFlags + releaseSpeed),
         // The runbook engine: declarations, effects, dry-run, journal, undo, CLI commands.
         // System calls Swift's Glibc module does not import (default ACLs).
         .target(name: "CSystem"),
-        .target(name: "RunbookEngine", dependencies: ["LuaBridge", "MySQLClient", "CSystem"], swiftSettings: mariaDBSwiftFlags),
+        .target(name: "RunbookEngine", dependencies: ["LuaBridge", "MySQLClient", "CSystem"], swiftSettings: mariaDBSwiftFlags + releaseSpeed),
         .target(
             name: "RunbookCLI",
             dependencies: [

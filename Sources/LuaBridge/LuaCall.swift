@@ -69,6 +69,18 @@ public struct LuaCall {
         }
     }
 
+    /// The array part of a table argument (`{ "a", 1 }`), without reading its other fields:
+    /// the parameters of every db.exec (W4, docs/performance.md).
+    public func sequence(_ position: Int32) throws -> [LuaValue] {
+        guard lua_type(L, position) == LUA_TTABLE else { throw wrongType(position, expected: "table") }
+        guard lua_checkstack(L, 3) != 0 else { throw argumentError(position, "Lua stack exhausted") }
+        do {
+            return try LuaConversion.arrayPart(L, at: lua_absindex(L, position), state: owner, depth: 0)
+        } catch let error as LuaConversion.ConversionError {
+            throw argumentError(position, error.description)
+        }
+    }
+
     public func function(_ position: Int32) throws -> LuaRef {
         guard lua_type(L, position) == LUA_TFUNCTION, let owner else { throw wrongType(position, expected: "function") }
         lua_pushvalue(L, position)
@@ -91,6 +103,7 @@ public struct LuaCall {
     public func optionalNumber(_ position: Int32) throws -> Double? { isNil(position) ? nil : try number(position) }
     public func optionalBoolean(_ position: Int32) throws -> Bool? { isNil(position) ? nil : try boolean(position) }
     public func optionalTable(_ position: Int32) throws -> LuaTable? { isNil(position) ? nil : try table(position) }
+    public func optionalSequence(_ position: Int32) throws -> [LuaValue]? { isNil(position) ? nil : try sequence(position) }
     public func optionalFunction(_ position: Int32) throws -> LuaRef? { isNil(position) ? nil : try function(position) }
 
     // MARK: Results

@@ -12,6 +12,24 @@ enum LuaConversion {
 
     // MARK: Lua -> Swift
 
+    /// The elements 1, 2, ... of the table at `index` (absolute), up to the first nil: the
+    /// array part of its LuaTable. The caller has checked the type and the stack.
+    static func arrayPart(_ L: OpaquePointer, at index: Int32, state: LuaState?, depth: Int) throws -> [LuaValue] {
+        let length = Int(lua_rawlen(L, index))
+        guard length > 0 else { return [] }
+        var array: [LuaValue] = []
+        array.reserveCapacity(length)
+        for position in 1...length {
+            lua_rawgeti(L, index, lua_Integer(position))
+            defer { rb_pop(L, 1) }
+            let element = try value(L, at: -1, state: state, depth: depth + 1)
+            // A hole ends the array part; the rest are ordinary fields.
+            if element.isNil { break }
+            array.append(element)
+        }
+        return array
+    }
+
     /// Reads the value at `index` (never pops, never raises, never calls metamethods).
     static func value(_ L: OpaquePointer, at index: Int32, state: LuaState?, depth: Int = 0) throws -> LuaValue {
         let index = lua_absindex(L, index)
@@ -54,18 +72,7 @@ enum LuaConversion {
         }
         guard lua_checkstack(L, 3) != 0 else { throw ConversionError(description: "Lua stack exhausted") }
         var table = LuaTable()
-        let length = Int(lua_rawlen(L, index))
-        if length > 0 {
-            table.array.reserveCapacity(length)
-            for position in 1...length {
-                lua_rawgeti(L, index, lua_Integer(position))
-                defer { rb_pop(L, 1) }
-                let element = try value(L, at: -1, state: state, depth: depth + 1)
-                // A hole ends the array part; the rest are ordinary fields.
-                if element.isNil { break }
-                table.array.append(element)
-            }
-        }
+        table.array = try arrayPart(L, at: index, state: state, depth: depth)
         let arrayCount = Int64(table.array.count)
         lua_pushnil(L)
         while lua_next(L, index) != 0 {

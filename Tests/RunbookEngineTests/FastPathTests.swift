@@ -33,10 +33,13 @@ final class FastPathTests: XCTestCase {
         var samples = ["", "a", "plain ascii", "/usr/home/shop/site_1000/lib", "quote \" here", "back\\slash",
                        "new\nline", "tab\tcr\r", "\u{1}\u{1f}\u{7f}", "é ü 日本 🎉", "ends with \\", "\"", "12345678",
                        "1234567\"", "12345678\u{0}", String(repeating: "x", count: 200) + "\n" + String(repeating: "y", count: 9)]
-        // Every escape at every offset of a 24-byte string (the fast path reads 8 bytes at a time).
+        // Every escape at every offset of strings around the fast path's block size (8 bytes at
+        // a time from 8 on, the last block overlapping).
         for special in ["\"", "\\", "\n", "\u{7f}", "\u{0}", "\u{1b}", "é"] {
-            for offset in 0..<24 {
-                samples.append(String(repeating: "a", count: offset) + special + String(repeating: "b", count: 23 - offset))
+            for length in [7, 9, 15, 16, 17, 24, 33] {
+                for offset in 0..<length {
+                    samples.append(String(repeating: "a", count: offset) + special + String(repeating: "b", count: length - 1 - offset))
+                }
             }
         }
         return samples
@@ -79,29 +82,37 @@ final class FastPathTests: XCTestCase {
         for value: Int64 in [0, 7, 9, 10, 99, 100, 493, 1000, 4_294_967_296, -1, -10, -907, .max, .min] {
             XCTAssertEqual(JSON.int(value).serialized, String(value))
         }
+        // Doubles as the String-based writer gave them.
+        for value in [0.0, -0.0, 3.0, -2.0, 1.5, -0.25, 1e14, 1e15, 1e20, .infinity, .nan] {
+            let reference = !value.isFinite ? "null" : value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) + ".0" : String(value)
+            XCTAssertEqual(JSON.double(value).serialized, reference)
+        }
+        // Longer than the buffer's first room, with escapes on both sides of where it grows.
+        let long = String(repeating: "0123456789\t\"ä", count: 300)
+        XCTAssertEqual(JSON.string(long).serialized, referenceString(long))
         let identity = JSON.object([("path", .string("/usr/home/ä \"x\"")), ("mode", .int(493))])
         for result: JSON? in [nil, .int(42), .object([("id", .int(3))])] {
             let record = EffectRecord(seq: 12, step: "outer / \"inner\"\n", kind: "fs.mkdir", sign: .create,
                                       summary: "create directory /usr/home/ä", identity: identity, result: result)
-            var fields: [UInt8] = [UInt8(ascii: "{"), UInt8(ascii: "\"")]
-            fields.append(contentsOf: "seq\":12".utf8)
-            record.writeFields(into: &fields)
+            let fields = ByteBuffer(capacity: 16)  // grown as it goes
+            fields.append(literal: #"{"seq":12"#)
+            record.writeFields(into: fields)
             fields.append(UInt8(ascii: "}"))
-            XCTAssertEqual(String(decoding: fields, as: UTF8.self), record.json.serialized)
+            XCTAssertEqual(fields.string, record.json.serialized)
         }
         let step = UndoStep("fs.unlink", [("path", .string("/a/b\tc")), ("target", .string("/x")), ("size", .int(-1))])
-        var bytes: [UInt8] = []
-        step.write(into: &bytes)
-        XCTAssertEqual(String(decoding: bytes, as: UTF8.self), step.json.serialized)
+        let bytes = ByteBuffer()
+        step.write(into: bytes)
+        XCTAssertEqual(bytes.string, step.json.serialized)
     }
 
     func testTimestampsMatchTheGeneralFormatter() {
         var stamp = Clock.ISO8601Stamp()
         for seconds in [0.0, 0.999, 1_795_000_000.0, 1_795_000_000.001, 1_795_000_000.5, 1_795_000_000.9999999,
                         1_795_000_001.25, 1_795_086_399.999, 1_795_086_400.0, -1.5, 253_402_300_800.5] {
-            var bytes: [UInt8] = []
-            stamp.append(seconds, to: &bytes)
-            XCTAssertEqual(String(decoding: bytes, as: UTF8.self), Clock.iso8601(seconds), "\(seconds)")
+            let bytes = ByteBuffer()
+            stamp.append(seconds, to: bytes)
+            XCTAssertEqual(bytes.string, Clock.iso8601(seconds), "\(seconds)")
         }
     }
 

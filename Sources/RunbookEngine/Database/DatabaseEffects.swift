@@ -171,7 +171,7 @@ struct ExecuteSQL: Effect {
     func maskedSummary(_ redactor: Redactor) -> String { redactor.mask(summary(redactor)) }
     /// Masks before cutting the statement (a secret pasted into SQL must not be half shown).
     private func summary(_ redactor: Redactor?) -> String {
-        "run on \(connection): \(ExecuteSQL.shortLine(redactor?.mask(sql) ?? sql))"
+        .concatenating("run on ", connection, ": ", ExecuteSQL.shortLine(redactor?.mask(sql) ?? sql))
     }
 
     /// The statement on one line (line breaks become spaces) and at most 100 characters.

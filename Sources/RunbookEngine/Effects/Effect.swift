@@ -77,10 +77,10 @@ public struct UndoStep: Equatable, Sendable {
     public var json: JSON { .object([("op", .string(op)), ("args", args)]) }
 
     /// Appends `json`'s text, without making it first (every effect's intent has one).
-    func write(into out: inout [UInt8]) {
+    func write(into out: ByteBuffer) {
         out.append(literal: #"{"op":"#)
-        JSON.writeString(op, into: &out)
-        JSON.writeField("args", args, into: &out)
+        JSON.writeString(op, into: out)
+        JSON.writeField("args", args, into: out)
         out.append(UInt8(ascii: "}"))
     }
 

@@ -16,9 +16,9 @@ public final class JournalWriter {
     private var stepsStarted = 0
     private var undoneCount = 0
     /// Records appended with `holdBack` and not yet written.
-    private var held: [UInt8] = []
-    /// The record being made (its capacity kept from one record to the next).
-    private var line: [UInt8] = []
+    private let held = ByteBuffer(capacity: 4096)
+    /// The record being made (its room kept from one record to the next).
+    private let line = ByteBuffer(capacity: 1024)
     /// A dry-run's journal is a record of the plan, not a write-ahead log (nothing is
     /// applied): its records are written 16 KiB at a time, at the end of every step and by
     /// every sync.
@@ -49,7 +49,7 @@ public final class JournalWriter {
             rest = fields.dropFirst()
         }
         append(type, seq: seq, holdBack: holdBack) { line in
-            for (key, value) in rest { JSON.writeField(key, value, into: &line) }
+            for (key, value) in rest { JSON.writeField(key, value, into: line) }
         }
     }
 
@@ -57,36 +57,35 @@ public final class JournalWriter {
     /// `writeFields` writes (`,"key":value` each) straight into the line: an effect's intent
     /// is the hottest path of a real run, and building its JSON value first cost more than
     /// writing it (docs/performance.md).
-    public func append(_ type: String, seq: Int? = nil, holdBack: Bool = false, fields writeFields: (inout [UInt8]) -> Void) {
+    func append(_ type: String, seq: Int? = nil, holdBack: Bool = false, fields writeFields: (ByteBuffer) -> Void) {
         // The bytes of JSON.object([("t", type), ("at", time)] + fields).serialized, in one
         // buffer kept from record to record. The masking round trip through a String is only
         // taken when the run has secrets.
-        // Worked on as a local (taken from the writer and given back): no exclusivity check
-        // of the stored property at every append.
-        var line: [UInt8] = []
-        swap(&line, &self.line)
-        defer { swap(&line, &self.line) }
-        line.removeAll(keepingCapacity: true)
+        line.removeAll()
         line.append(literal: #"{"t":"#)
-        JSON.writeString(type, into: &line)
+        JSON.writeString(type, into: line)
         line.append(literal: #","at":""#)
-        stamp.append(Clock.wall(), to: &line)
+        stamp.append(Clock.wall(), to: line)
         line.append(UInt8(ascii: "\""))
         if let seq {
             line.append(literal: #","seq":"#)
-            JSON.writeInteger(Int64(seq), into: &line)
+            JSON.writeInteger(Int64(seq), into: line)
         }
-        writeFields(&line)
+        writeFields(line)
         line.append(UInt8(ascii: "}"))
-        if !redactor.isEmpty { line = Array(redactor.mask(String(decoding: line, as: UTF8.self)).utf8) }
+        if !redactor.isEmpty {
+            let masked = redactor.mask(line.string)
+            line.removeAll()
+            line.append(utf8: masked)
+        }
         line.append(0x0a)
         if holdBack || holdsEveryRecord {
-            held.append(contentsOf: line)
+            held.append(line)
             if holdsEveryRecord && held.count >= 16384 { flush() }
         } else if held.isEmpty {
             write(line)
         } else {
-            held.append(contentsOf: line)
+            held.append(line)
             flush()
         }
         if let hooks { fire(hooks, type, seq) }
@@ -96,13 +95,13 @@ public final class JournalWriter {
     public func flush() {
         guard !held.isEmpty else { return }
         write(held)
-        held.removeAll(keepingCapacity: true)
+        held.removeAll()
     }
 
-    private func write(_ bytes: [UInt8]) {
+    private func write(_ buffer: ByteBuffer) {
         // A journal that cannot be written is reported by the next sync; the run goes on
         // only as far as the caller decides.
-        _ = try? Posix.writeAll(descriptor, bytes, path: path)
+        _ = try? Posix.writeAll(descriptor, buffer.bytes, path: path)
     }
 
     /// The campaigns' crash and interrupt points, taken right after the record that marks

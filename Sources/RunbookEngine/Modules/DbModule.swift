@@ -315,7 +315,7 @@ enum DbModule {
     static func statement(_ call: LuaCall) throws -> (String, String, [SQLValue]) {
         let name = try call.string(1)
         let sql = try call.string(2)
-        let params = try call.optionalTable(3).map { try sqlValues($0.array, call: call, position: 3) } ?? []
+        let params = try call.optionalSequence(3).map { try sqlValues($0, call: call, position: 3) } ?? []
         return (name, sql, params)
     }
 

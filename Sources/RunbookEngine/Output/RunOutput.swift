@@ -118,7 +118,7 @@ public final class RunOutput {
         // A real run's journal already holds the effect: its intent has every field, its
         // `applied` record the result. The event is for --json (and a dry-run's journal,
         // where the plan has no intents).
-        if dryRun { journal?.append("effect_planned", seq: record.seq) { record.writeFields(into: &$0) } }
+        if dryRun { journal?.append("effect_planned", seq: record.seq) { record.writeFields(into: $0) } }
         if mode == .json { event(dryRun ? "effect_planned" : "effect_applied", record.json.objectValue ?? [], journaled: false) }
         // A switch, not a dictionary literal built for every effect.
         let code: String
@@ -128,7 +128,7 @@ public final class RunOutput {
         case .remove: code = "31"
         case .irreversible: code = "35"
         }
-        line("  " + paint(record.sign.rawValue, code) + " " + record.summary, quick: quick)
+        line(.concatenating("  ", paint(record.sign.rawValue, code), " ", record.summary), quick: quick)
     }
 
     func noChange(_ summary: String) {
@@ -248,16 +248,16 @@ public struct EffectRecord: Sendable {
     /// Appends the fields of `json` after its `seq` (`,"step":...`) without making it first:
     /// an effect's journal intent (LiveExecutor; JournalWriter writes the seq). A test holds
     /// the two to the same text.
-    func writeFields(into out: inout [UInt8]) {
+    func writeFields(into out: ByteBuffer) {
         out.append(literal: #","step":"#)
-        JSON.writeString(step, into: &out)
+        JSON.writeString(step, into: out)
         out.append(literal: #","kind":"#)
-        JSON.writeString(kind, into: &out)
+        JSON.writeString(kind, into: out)
         out.append(literal: #","sign":"#)
-        JSON.writeString(sign.rawValue, into: &out)
+        JSON.writeString(sign.rawValue, into: out)
         out.append(literal: #","summary":"#)
-        JSON.writeString(summary, into: &out)
-        JSON.writeField("identity", identity, into: &out)
-        if let result { JSON.writeField("result", result, into: &out) }
+        JSON.writeString(summary, into: out)
+        JSON.writeField("identity", identity, into: out)
+        if let result { JSON.writeField("result", result, into: out) }
     }
 }

@@ -34,16 +34,16 @@ final class LiveExecutor: EffectExecutor {
     static let undoWithheld = "cannot be undone from the journal: its undo data holds a secret, which is never written down"
 
     /// Writes the undo fields of a journal record: the steps, or null and why.
-    private func writeUndo(_ undo: [UndoStep]?, into line: inout [UInt8]) {
+    private func writeUndo(_ undo: [UndoStep]?, into line: ByteBuffer) {
         guard let undo, !journal.holdsSecret(.array(undo.map(\.json))) else {
-            JSON.writeField("undo", .null, into: &line)
-            if undo != nil { JSON.writeField("undo_withheld", .string(LiveExecutor.undoWithheld), into: &line) }
+            JSON.writeField("undo", .null, into: line)
+            if undo != nil { JSON.writeField("undo_withheld", .string(LiveExecutor.undoWithheld), into: line) }
             return
         }
         line.append(literal: #","undo":["#)
         for (index, step) in undo.enumerated() {
             if index > 0 { line.append(UInt8(ascii: ",")) }
-            step.write(into: &line)
+            step.write(into: line)
         }
         line.append(UInt8(ascii: "]"))
     }
@@ -51,8 +51,8 @@ final class LiveExecutor: EffectExecutor {
     func perform(_ effect: any Effect, record: EffectRecord) throws -> EffectOutcome {
         let undo = try effect.prepareUndo(world)
         journal.append("intent", seq: record.seq) { line in
-            record.writeFields(into: &line)
-            writeUndo(undo, into: &line)
+            record.writeFields(into: line)
+            writeUndo(undo, into: line)
         }
         if journal.durable || undo == nil || effect.reachesAnotherHost { journal.sync() }
         if let crashBefore, crashBefore == record.seq { kill(getpid(), SIGKILL) }
@@ -63,8 +63,6 @@ final class LiveExecutor: EffectExecutor {
             journal.append("effect_failed", [("seq", .int(Int64(record.seq))), ("error", .string(String(describing: error)))])
             throw error
         }
-        var done: [(String, JSON)] = []
-        if let result = outcome.result { done.append(("result", result)) }
         // A quick effect's outcome goes out with the next record (the next effect's intent,
         // as a rule): one write(2) per effect instead of two (W1, docs/performance.md). If
         // the process dies first, undo finds an intent without an outcome and undoes it
@@ -72,8 +70,8 @@ final class LiveExecutor: EffectExecutor {
         // outcome that changes the undo is written at once.
         let holdBack = effect.isQuick && outcome.undo == nil && !journal.durable
         journal.append("applied", seq: record.seq, holdBack: holdBack) { line in
-            for (key, value) in done { JSON.writeField(key, value, into: &line) }
-            if let newUndo = outcome.undo { writeUndo(newUndo, into: &line) }
+            if let result = outcome.result { JSON.writeField("result", result, into: line) }
+            if let newUndo = outcome.undo { writeUndo(newUndo, into: line) }
         }
         var appliedRecord = record
         appliedRecord.result = outcome.result

@@ -93,9 +93,14 @@ public enum Posix {
     }
 
     public static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws {
+        try bytes.withUnsafeBufferPointer { try writeAll(descriptor, $0, path: path) }
+    }
+
+    public static func writeAll(_ descriptor: Int32, _ bytes: UnsafeBufferPointer<UInt8>, path: String) throws {
+        guard let base = bytes.baseAddress else { return }
         var offset = 0
         while offset < bytes.count {
-            let count = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            let count = write(descriptor, base + offset, bytes.count - offset)
             if count < 0 {
                 if errno == EINTR { continue }
                 throw SystemError("write", path)
@@ -261,24 +266,25 @@ public enum Clock {
         private var second = Double.nan
         private var prefix: [UInt8] = []
 
-        mutating func append(_ seconds: Double, to out: inout [UInt8]) {
+        mutating func append(_ seconds: Double, to out: ByteBuffer) {
             let whole = seconds.rounded(.down)
             let millis = Int((seconds - whole) * 1000)
             // Negative times and years beyond 9999 keep the general formatter.
             guard whole >= 0, millis >= 0, millis < 1000 else {
-                out.append(contentsOf: Clock.iso8601(seconds).utf8)
+                out.append(utf8: Clock.iso8601(seconds))
                 return
             }
             if whole != second {
                 let text = Clock.iso8601(whole)      // "YYYY-MM-DDTHH:MM:SS.000Z"
                 guard text.utf8.count == 24 else {
-                    out.append(contentsOf: Clock.iso8601(seconds).utf8)
+                    out.append(utf8: Clock.iso8601(seconds))
                     return
                 }
                 prefix = Array(text.utf8.prefix(20))  // through the "."
                 second = whole
             }
-            out.append(contentsOf: prefix)
+            out.reserve(prefix.count + 4)
+            out.append(prefix)
             out.append(UInt8(48 + millis / 100))
             out.append(UInt8(48 + millis / 10 % 10))
             out.append(UInt8(48 + millis % 10))
