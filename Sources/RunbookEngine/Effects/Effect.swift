@@ -26,10 +26,6 @@ public protocol Effect {
     var identity: JSON { get }
     /// Effects that reach another host make the journal fsync first.
     var reachesAnotherHost: Bool { get }
-    /// A change that takes microseconds (one mkdir, symlink or small write): its console
-    /// line may wait to be written with the next ones when stdout is not a terminal.
-    /// Before any other effect starts, waiting lines are written.
-    var isQuick: Bool { get }
     /// The real path of the one directory, link or file the effect makes (or replaces) in
     /// place, when that is all it changes: RunSession keeps what it knows of directories
     /// across such an effect and forgets it across any other.
@@ -47,7 +43,6 @@ public protocol Effect {
 
 extension Effect {
     public var reachesAnotherHost: Bool { false }
-    public var isQuick: Bool { false }
     public var newEntry: String? { nil }
     public func maskedSummary(_ redactor: Redactor) -> String { redactor.mask(summary) }
     public func simulate(_ overlay: Overlay) -> EffectOutcome { EffectOutcome() }

@@ -14,7 +14,6 @@ struct MakeDirectory: Effect {
     /// directory inherits). Then the chmod after it is left out (W1, docs/performance.md).
     var needsChmod = true
     var kind: String { "fs.mkdir" }
-    var isQuick: Bool { true }
     var newEntry: String? { path.real }
     var sign: ChangeSign { .create }
     var summary: String { "create directory \(path.shown)" }
@@ -43,7 +42,6 @@ struct WriteFile: Effect {
     /// Content that must not be described (a password file): only its size is shown.
     let secret: Bool
     var kind: String { "fs.write" }
-    var isQuick: Bool { bytes.count <= 65536 }
     var newEntry: String? { path.real }
     var sign: ChangeSign { replacing ? .change : .create }
     var summary: String { "\(replacing ? "change" : "write") \(path.shown) (\(bytes.count) bytes)" }
@@ -87,7 +85,6 @@ struct MakeSymlink: Effect {
     let realTarget: String
     let replacing: Bool
     var kind: String { "fs.symlink" }
-    var isQuick: Bool { true }
     var newEntry: String? { path.real }
     var sign: ChangeSign { replacing ? .change : .create }
     var summary: String { "\(replacing ? "relink" : "link") \(path.shown) -> \(target)" }
@@ -171,7 +168,6 @@ struct ChangeMode: Effect {
     let mode: UInt32
     let oldMode: UInt32
     var kind: String { "fs.chmod" }
-    var isQuick: Bool { true }
     var sign: ChangeSign { .change }
     var summary: String { "chmod \(path.shown) \(String(oldMode, radix: 8)) -> \(String(mode, radix: 8))" }
     var identity: JSON { .object([("path", .string(path.shown)), ("mode", .int(Int64(mode)))]) }
@@ -198,7 +194,6 @@ struct ChangeOwner: Effect {
     let gid: UInt32
     let old: (uid: UInt32, gid: UInt32)
     var kind: String { "fs.chown" }
-    var isQuick: Bool { true }
     var sign: ChangeSign { .change }
     var summary: String { "chown \(path.shown) to \(owner)" }
     var identity: JSON {

@@ -36,13 +36,6 @@ public enum UndoRunner {
     /// Operations that only make sense once every other undo step has run (a reload
     /// must see the restored configuration files); run once each, at the end.
     static func isDeferred(_ op: String) -> Bool { op == "service.reload" }
-    /// Undo steps that take microseconds: their console lines may be batched (RunOutput).
-    static func isQuick(_ op: String) -> Bool {
-        switch op {
-        case "fs.rmdir", "fs.unlink", "fs.rename", "fs.chmod", "fs.chown": return true
-        default: return false
-        }
-    }
 
     public static func run(_ step: UndoStep, in world: World) throws {
         guard let handler = handlers[step.op] else { throw UndoError("unknown undo operation '\(step.op)'") }

@@ -1,8 +1,8 @@
 // The write-ahead journal of one run: JSON Lines, written with write(2) as records are
 // appended, so every completed record survives a SIGKILL; fsynced at step boundaries, before
 // effects that cannot be undone or reach another host, at the end, and before every effect
-// if durable. A quick effect's `applied` record is held back and goes out in one write(2)
-// with the next record (docs/performance.md).
+// if durable. An effect's `applied` record may be held back: it goes out in one write(2)
+// with the next record, or within 0.2 s (docs/performance.md).
 
 public final class JournalWriter {
     public let path: String
@@ -15,13 +15,13 @@ public final class JournalWriter {
     private let hooks = FaultHooks.fromEnvironment
     private var stepsStarted = 0
     private var undoneCount = 0
-    /// Records appended with `holdBack` and not yet written.
-    private let held = ByteBuffer(capacity: 4096)
+    /// The journal file; records appended with `holdBack` wait in it.
+    private let file: DelayedWriter
     /// The record being made (its room kept from one record to the next).
     private let line = ByteBuffer(capacity: 1024)
     /// A dry-run's journal is a record of the plan, not a write-ahead log (nothing is
-    /// applied): its records are written 16 KiB at a time, at the end of every step and by
-    /// every sync.
+    /// applied): its records are written 16 KiB at a time, at the end of every step, by
+    /// every sync and within 0.2 s.
     public var holdsEveryRecord = false
 
     public init(path: String, durable: Bool, redactor: Redactor) throws {
@@ -30,17 +30,18 @@ public final class JournalWriter {
         self.redactor = redactor
         descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw SystemError("open journal", path) }
+        file = DelayedWriter(descriptor: descriptor, path: path)
     }
 
     deinit {
-        flush()
+        file.close()
         close(descriptor)
     }
 
     /// Appends one record (secrets masked) with the time it was written. With `holdBack`,
-    /// the record is written together with the next one (or by the next flush or sync),
-    /// saving a write(2): only for a record whose loss in a crash the reader handles as
-    /// if the crash came just before it (LiveExecutor).
+    /// the record is written together with the next one (or by the next flush or sync, or
+    /// 0.2 s later), saving a write(2): only for a record whose loss in a crash the reader
+    /// handles as if the crash came just before it (LiveExecutor).
     public func append(_ type: String, _ fields: [(String, JSON)], holdBack: Bool = false) {
         var seq: Int?
         var rest = fields[...]
@@ -79,30 +80,14 @@ public final class JournalWriter {
             line.append(utf8: masked)
         }
         line.append(0x0a)
-        if holdBack || holdsEveryRecord {
-            held.append(line)
-            if holdsEveryRecord && held.count >= 16384 { flush() }
-        } else if held.isEmpty {
-            write(line)
-        } else {
-            held.append(line)
-            flush()
-        }
+        // A journal that cannot be written is reported by the next sync; the run goes on
+        // only as far as the caller decides.
+        holdBack || holdsEveryRecord ? file.hold(line.bytes) : file.write(line.bytes)
         if let hooks { fire(hooks, type, seq) }
     }
 
     /// Writes the held-back records, if any.
-    public func flush() {
-        guard !held.isEmpty else { return }
-        write(held)
-        held.removeAll()
-    }
-
-    private func write(_ buffer: ByteBuffer) {
-        // A journal that cannot be written is reported by the next sync; the run goes on
-        // only as far as the caller decides.
-        _ = try? Posix.writeAll(descriptor, buffer.bytes, path: path)
-    }
+    public func flush() { file.flush() }
 
     /// The campaigns' crash and interrupt points, taken right after the record that marks
     /// them is appended; what is held back stays held, as it would in a real crash there.

@@ -11,13 +11,6 @@ public final class SessionSlot {
         guard let session else {
             throw LuaHostFailure("\(primitive) may only be called while the runbook runs (inside run = function ...)")
         }
-        // Console lines of quick file effects wait for a batch (RunOutput), their journal
-        // outcomes for the next record (LiveExecutor); any other primitive may take long (a
-        // query, a ping, an HTTP check), so both go out first.
-        if !primitive.hasPrefix("fs.") {
-            session.output.writeBatch()
-            session.output.journal?.flush()
-        }
         return session
     }
 }

@@ -21,13 +21,11 @@ public final class RunOutput {
     let progressBar: Bool
     private var progressShown = false
     private var lastProgressEvent = 0.0
-    /// When stdout is not a terminal (a log file, a pipe), the lines of quick effects are
-    /// gathered and written together instead of one write(2) each (W1, docs/performance.md):
-    /// with the next other line, before any effect that is not quick, or once 16 KiB or
-    /// 0.2 s of them have gathered. A terminal gets every line at once.
-    private let batchesQuickLines: Bool
-    private var batch: [UInt8] = []
-    private var batchStarted = 0.0
+    /// When stdout is not a terminal (a log file, a pipe), the lines of effects wait to be
+    /// written together instead of one write(2) each (W1, W4 in docs/performance.md): with
+    /// the next other line, or once 16 KiB of them or 0.2 s have passed, whatever the
+    /// runbook does meanwhile. A terminal gets every line at once.
+    private let console: DelayedWriter?
     private var lastProgressDrawn = 0.0
     private var meter = ProgressMeter()
 
@@ -37,8 +35,13 @@ public final class RunOutput {
         let terminal = mode == .human && isatty(1) == 1
         colour = terminal && Posix.environment("NO_COLOR") == nil
         progressBar = terminal && Posix.environment("TERM") != "dumb"
-        batchesQuickLines = mode == .human && !terminal
+        console = mode == .human && !terminal ? DelayedWriter(descriptor: 1, path: "stdout") : nil
     }
+
+    deinit { console?.close() }
+
+    /// Writes every line still waiting, and any later line at once.
+    func close() { console?.close() }
 
     /// The single event of an invocation that never started a run (bad arguments, an
     /// unknown runbook, a bad configuration): what --json prints for it.
@@ -50,33 +53,26 @@ public final class RunOutput {
 
     // MARK: Writing
 
-    func line(_ text: String, to descriptor: Int32 = 1, quick: Bool = false) {
+    /// One console line (human mode); `mayWait`: an effect's line, which may wait for the
+    /// next ones when stdout is not a terminal.
+    func line(_ text: String, mayWait: Bool = false) {
         guard mode == .human else { return }
         clearProgress()
-        let masked = redactor.mask(text)
-        if quick && batchesQuickLines && descriptor == 1 {
-            let now = Clock.monotonic()
-            if batch.isEmpty { batchStarted = now }
-            batch.append(contentsOf: masked.utf8)
-            batch.append(0x0a)
-            if batch.count >= 16384 || now - batchStarted >= 0.2 { writeBatch() }
-            return
+        lineBuffer.removeAll()
+        lineBuffer.append(utf8: redactor.mask(text))
+        lineBuffer.append(0x0a)
+        if let console {
+            mayWait ? console.hold(lineBuffer.bytes) : console.write(lineBuffer.bytes)
+        } else {
+            _ = try? Posix.writeAll(1, lineBuffer.bytes, path: "stdout")
         }
-        writeBatch()
-        // One buffer with the newline, without another String on the way.
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(masked.utf8.count + 1)
-        bytes.append(contentsOf: masked.utf8)
-        bytes.append(0x0a)
-        _ = try? Posix.writeAll(descriptor, bytes, path: "stdout")
     }
 
-    /// Writes the gathered lines of quick effects, if any.
-    func writeBatch() {
-        guard !batch.isEmpty else { return }
-        _ = try? Posix.writeAll(1, batch, path: "stdout")
-        batch.removeAll(keepingCapacity: true)
-    }
+    /// The line being written (its room kept from one line to the next).
+    private let lineBuffer = ByteBuffer()
+
+    /// Writes the lines waiting, if any.
+    func flushConsole() { console?.flush() }
 
     /// One event: to the journal always, to stdout as JSON in --json mode.
     func event(_ type: String, _ fields: [(String, JSON)], journaled: Bool = true) {
@@ -114,7 +110,7 @@ public final class RunOutput {
         line(paint("▶ ", "34") + name)
     }
 
-    func effect(_ record: EffectRecord, dryRun: Bool, quick: Bool = false) {
+    func effect(_ record: EffectRecord, dryRun: Bool) {
         // A real run's journal already holds the effect: its intent has every field, its
         // `applied` record the result. The event is for --json (and a dry-run's journal,
         // where the plan has no intents).
@@ -128,12 +124,12 @@ public final class RunOutput {
         case .remove: code = "31"
         case .irreversible: code = "35"
         }
-        line(.concatenating("  ", paint(record.sign.rawValue, code), " ", record.summary), quick: quick)
+        line(.concatenating("  ", paint(record.sign.rawValue, code), " ", record.summary), mayWait: true)
     }
 
     func noChange(_ summary: String) {
         event("no_change", [("summary", .string(summary))])
-        line(paint("  = " + summary + " (already so)", "2"), quick: true)
+        line(paint("  = " + summary + " (already so)", "2"), mayWait: true)
     }
 
     func log(_ level: String, _ message: String) {
@@ -197,7 +193,7 @@ public final class RunOutput {
     /// One undone effect (or one that could not be undone). With `seq`, the journal already
     /// has its `undone`, `undo_failed` or `undo_skipped` record (UndoProcess), which `runbook
     /// log` shows with the intent's summary: the event is for --json only.
-    func undone(_ summary: String, failed: String?, seq: Int? = nil, quick: Bool = false) {
+    func undone(_ summary: String, failed: String?, seq: Int? = nil) {
         if seq == nil || mode == .json {
             var fields: [(String, JSON)] = [("summary", .string(summary))]
             if let seq { fields.insert(("seq", .int(Int64(seq))), at: 0) }
@@ -206,7 +202,7 @@ public final class RunOutput {
         }
         guard mode == .human else { return }
         if let failed { line(paint("  ↺ could not undo: ", "31") + summary + ": " + failed) }
-        else { line((colour ? paint("  ↺ ", "36") + "undone: " : "  ↺ undone: ") + summary, quick: quick) }
+        else { line((colour ? paint("  ↺ ", "36") + "undone: " : "  ↺ undone: ") + summary, mayWait: true) }
     }
 
     func hook(_ kind: String, failed: String?) {
@@ -221,7 +217,7 @@ public final class RunOutput {
     func error(_ text: String) {
         guard mode == .human else { return }
         clearProgress()
-        writeBatch()
+        flushConsole()
         let masked = redactor.mask(text) + "\n"
         _ = try? Posix.writeAll(2, Array(masked.utf8), path: "stderr")
     }

@@ -73,6 +73,7 @@ public final class Engine {
     public func run(_ nameOrPath: String, words: [String], options: RunOptions) -> RunResult {
         let redactor = Redactor()
         let output = RunOutput(mode: options.output, redactor: redactor)
+        defer { output.close() }
         let slot = SessionSlot()
         let state: LuaState
         let declaration: RunbookDeclaration
@@ -337,6 +338,7 @@ public final class Engine {
     public func undo(_ runID: String, dryRun: Bool, output mode: OutputMode) -> RunResult {
         let redactor = Redactor()
         let output = RunOutput(mode: mode, redactor: redactor)
+        defer { output.close() }
         var record: RunRecord
         do {
             record = try store.load(runID)

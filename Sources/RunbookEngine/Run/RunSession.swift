@@ -109,8 +109,6 @@ public final class RunSession {
     @discardableResult
     public func perform(_ effect: any Effect) throws -> EffectOutcome {
         try requireRunning(effect.kind)
-        // Lines held back for a batch are written before anything that may take a while.
-        if !effect.isQuick { output.writeBatch() }
         noteEffect(effect)
         var record = EffectRecord(seq: effects.count + 1, step: currentStep, kind: effect.kind, sign: effect.sign,
                                   summary: effect.maskedSummary(redactor), identity: effect.identity, result: nil)
@@ -127,7 +125,7 @@ public final class RunSession {
         record.result = outcome.result
         effects.append(record)
         effectsInCurrentStep += 1
-        output.effect(record, dryRun: isDryRun, quick: effect.isQuick)
+        output.effect(record, dryRun: isDryRun)
         return outcome
     }
 

@@ -82,9 +82,8 @@ public enum UndoProcess {
         // events with the summary are for --json.
         func succeeded(_ entry: UndoEntry) {
             journal?.append("undone", seq: entry.seq) { _ in }
-            let quick = entry.undo?.allSatisfy { UndoRunner.isQuick($0.op) } ?? false
             output.undone(entry.uncertain ? entry.summary + " (checked: it may not have happened)" : entry.summary, failed: nil,
-                          seq: entry.seq, quick: quick)
+                          seq: entry.seq)
             tally.undone += 1
         }
         func failed(_ entry: UndoEntry, _ error: Error, what: String? = nil) {
