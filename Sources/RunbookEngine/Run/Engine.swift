@@ -198,7 +198,6 @@ public final class Engine {
             status = failureStatus
         }
         session.phase = .finished
-        locks.releaseAll()
         // Found after the run function: a finally hook held to the reviewed plan met a
         // difference (nothing after it was applied), or the plan could not be saved.
         var lateFailure: String?
@@ -235,6 +234,9 @@ public final class Engine {
         record.finished = Clock.wall()
         record.error = message
         try? store.save(record)
+        // Released once the journal and the run's record say it finished: the next holder
+        // of a lock never starts before them (`runbook history`, `log`, the load campaign).
+        locks.releaseAll()
         summarize(session: session, id: id, status: status, exit: exit, failure: message, duration: duration, output: output)
         if lateFailure == nil, failure == nil, let path = options.savePlan, options.dryRun {
             // The runbook's arguments as typed (secrets never are: they come from the

@@ -6,10 +6,11 @@
 //   bench-db inserts SOCKET USER DATABASE TABLE N [JOURNAL]
 //        INSERT INTO TABLE (name, value) VALUES (?, ?) with ('item_I', I), I = 1..N. With
 //        JOURNAL, also the system calls runbook makes around each db.exec (the design's
-//        floor, as bench-fs journal-* for W1): the intent record with one write(2) and an
-//        fsync (db.exec without an undo cannot be undone, so its intent is synced before it
-//        runs), the applied record (one write(2); the effect event is not journaled), the
-//        console line; records of the sizes runbook writes, an fsync at the end.
+//        floor, as bench-fs journal-* for W1): the intent record, after the previous
+//        effect's applied record, with one write(2) and an fsync (db.exec without an undo
+//        cannot be undone, so its intent is synced before it runs); the console lines, one
+//        write(2) per 16 KiB of them (stdout is not a terminal); records of the sizes
+//        runbook writes, the last applied record and an fsync at the end.
 //
 // Exit status: 0 done, 1 a MariaDB call failed (named on stderr), 2 bad invocation.
 #include <fcntl.h>
@@ -39,8 +40,10 @@ static void record(int fd, char *buffer, size_t size) {
 static int inserts(const char *socket, const char *user, const char *database, const char *table, long n,
                    const char *journal) {
     int fd = -1;
-    char buffer[1024];
+    char buffer[1024], lines[16384];
     memset(buffer, 'x', sizeof buffer);
+    memset(lines, 'x', sizeof lines);
+    size_t waiting = 0;  // console bytes not yet written
     if (journal) {
         fd = open(journal, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (fd < 0) { perror("bench-db: open journal"); return 1; }
@@ -74,11 +77,16 @@ static int inserts(const char *socket, const char *user, const char *database, c
     for (long i = 1; i <= n; i++) {
         name_length = (unsigned long)snprintf(name, sizeof name, "item_%ld", i);
         value = i;
-        if (fd >= 0) { record(fd, buffer, 305); fsync(fd); }
+        if (fd >= 0) { record(fd, buffer, i == 1 ? 305 : 104 + 305); fsync(fd); }
         if (mysql_stmt_execute(stmt) != 0) return fail_statement(stmt, "execute");
-        if (fd >= 0) { record(fd, buffer, 104); record(1, buffer, 64); }
+        if (fd >= 0 && (waiting += 64) + 64 > sizeof lines) { record(1, lines, waiting); waiting = 0; }
     }
-    if (fd >= 0) { fsync(fd); close(fd); }
+    if (fd >= 0) {
+        record(fd, buffer, 104);
+        if (waiting > 0) record(1, lines, waiting);
+        fsync(fd);
+        close(fd);
+    }
     mysql_stmt_close(stmt);
     mysql_close(mysql);
     return 0;

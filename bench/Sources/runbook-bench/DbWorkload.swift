@@ -147,14 +147,14 @@ enum DbWorkload {
                                  target: "<= " + fixed(target, 1) + "x", result: judged.label))
             notes.append("datadir \(server.label): C \(fixed(c.median / Double(count) / 1000, 1)) µs per INSERT, "
                 + "runbook +\(fixed((engine.median - c.median) / Double(count) / 1000, 1)) µs (start-up included)"
-                + (floor.values.isEmpty ? "" : ", of which the journal's system calls "
+                + (floor.values.isEmpty ? "" : ", of which its system calls "
                     + "+\(fixed((floor.median - c.median) / Double(count) / 1000, 1)) µs"))
             reportMissInto(&notes, "W4 db (datadir \(server.label))", "db.exec", judged)
         }
         printTable(rows)
         print("")
-        print("floor: the INSERTs from C plus the system calls runbook makes around each db.exec (intent record and")
-        print("its fsync: db.exec without an undo cannot be undone; applied record, console line).")
+        print("floor: the INSERTs from C plus the system calls runbook makes around each db.exec (its intent record, with")
+        print("the previous one's outcome, and its fsync: db.exec without an undo cannot be undone; console lines 16 KiB at a time).")
         for note in notes { print(note) }
         return outcome
     }
