@@ -59,9 +59,27 @@ public final class JournalWriter {
     /// is the hottest path of a real run, and building its JSON value first cost more than
     /// writing it (docs/performance.md).
     func append(_ type: String, seq: Int? = nil, holdBack: Bool = false, fields writeFields: (ByteBuffer) -> Void) {
-        // The bytes of JSON.object([("t", type), ("at", time)] + fields).serialized, in one
-        // buffer kept from record to record. The masking round trip through a String is only
-        // taken when the run has secrets.
+        makeLine(type, seq: seq, fields: writeFields)
+        // A record that cannot be written (a full disk) is lost; an intent never is
+        // (appendIntent).
+        if holdBack || holdsEveryRecord { file.hold(line.bytes) } else { try? file.write(line.bytes) }
+        if let hooks { fire(hooks, type, seq) }
+    }
+
+    /// Appends an effect's intent, written at once and fsynced when `sync`: the effect may
+    /// be applied only if this returns. Throws when the journal cannot take it (a full disk,
+    /// a file size limit, an I/O error).
+    func appendIntent(seq: Int, sync: Bool, fields writeFields: (ByteBuffer) -> Void) throws {
+        makeLine("intent", seq: seq, fields: writeFields)
+        try file.write(line.bytes)
+        if sync, fsync(descriptor) != 0 { throw SystemError("fsync", path) }
+        if let hooks { fire(hooks, "intent", seq) }
+    }
+
+    /// The record in `line`: the bytes of JSON.object([("t", type), ("at", time)] +
+    /// fields).serialized, in one buffer kept from record to record. The masking round
+    /// trip through a String is only taken when the run has secrets.
+    private func makeLine(_ type: String, seq: Int?, fields writeFields: (ByteBuffer) -> Void) {
         line.removeAll()
         line.append(literal: #"{"t":"#)
         JSON.writeString(type, into: line)
@@ -80,10 +98,6 @@ public final class JournalWriter {
             line.append(utf8: masked)
         }
         line.append(0x0a)
-        // A journal that cannot be written is reported by the next sync; the run goes on
-        // only as far as the caller decides.
-        holdBack || holdsEveryRecord ? file.hold(line.bytes) : file.write(line.bytes)
-        if let hooks { fire(hooks, type, seq) }
     }
 
     /// Writes the held-back records, if any.

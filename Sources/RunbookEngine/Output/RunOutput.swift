@@ -62,7 +62,7 @@ public final class RunOutput {
         lineBuffer.append(utf8: redactor.mask(text))
         lineBuffer.append(0x0a)
         if let console {
-            mayWait ? console.hold(lineBuffer.bytes) : console.write(lineBuffer.bytes)
+            if mayWait { console.hold(lineBuffer.bytes) } else { try? console.write(lineBuffer.bytes) }
         } else {
             _ = try? Posix.writeAll(1, lineBuffer.bytes, path: "stdout")
         }

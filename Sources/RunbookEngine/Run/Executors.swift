@@ -1,5 +1,7 @@
 // The two ways to perform an effect: apply it (journaled first) or plan it (overlay).
 
+import LuaBridge
+
 /// Performs effects for a run. Runbook code is the same whichever executor it gets.
 public protocol EffectExecutor: AnyObject {
     var isDryRun: Bool { get }
@@ -50,11 +52,15 @@ final class LiveExecutor: EffectExecutor {
 
     func perform(_ effect: any Effect, record: EffectRecord) throws -> EffectOutcome {
         let undo = try effect.prepareUndo(world)
-        journal.append("intent", seq: record.seq) { line in
-            record.writeFields(into: line)
-            writeUndo(undo, into: line)
+        // Write-ahead: an effect the journal does not hold is not applied.
+        do {
+            try journal.appendIntent(seq: record.seq, sync: journal.durable || undo == nil || effect.reachesAnotherHost) { line in
+                record.writeFields(into: line)
+                writeUndo(undo, into: line)
+            }
+        } catch {
+            throw LuaHostFailure("\(record.summary): not done, the run's journal cannot record it (\(error))")
         }
-        if journal.durable || undo == nil || effect.reachesAnotherHost { journal.sync() }
         if let crashBefore, crashBefore == record.seq { kill(getpid(), SIGKILL) }
         let outcome: EffectOutcome
         do {

@@ -16,6 +16,11 @@ enum SignalTrap {
         }
         signal(SIGINT, handler)
         signal(SIGTERM, handler)
+        // A reader of the console going away (SIGPIPE) or a file size limit (SIGXFSZ) must
+        // not kill the run between an effect and its record: the write fails instead, and
+        // an intent the journal cannot take stops the run before its effect (LiveExecutor).
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGXFSZ, SIG_IGN)
     }
 
     static var wasReceived: Bool { received != 0 }
@@ -29,6 +34,8 @@ enum SignalTrap {
     static func restore() {
         signal(SIGINT, SIG_DFL)
         signal(SIGTERM, SIG_DFL)
+        signal(SIGPIPE, SIG_DFL)
+        signal(SIGXFSZ, SIG_DFL)
         target = nil
     }
 }

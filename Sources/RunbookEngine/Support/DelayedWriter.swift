@@ -62,15 +62,17 @@ final class DelayedWriter: @unchecked Sendable {
         if pending.count >= DelayedWriter.limit { writePending() }
     }
 
-    /// Writes what waits and then `bytes`, in order, in one write(2) when something waited.
-    func write(_ bytes: UnsafeBufferPointer<UInt8>) {
+    /// Writes what waits and then `bytes`, in order, in one write(2) when something waited;
+    /// throws when they did not all reach the file (what waited is then lost with them).
+    func write(_ bytes: UnsafeBufferPointer<UInt8>) throws {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         if pending.isEmpty {
-            writeAll(bytes)
+            try Posix.writeAll(descriptor, bytes, path: path)
         } else {
             pending.append(bytes)
-            writePending()
+            defer { pending.removeAll() }
+            try Posix.writeAll(descriptor, pending.bytes, path: path)
         }
     }
 

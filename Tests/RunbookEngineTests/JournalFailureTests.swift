@@ -1,0 +1,53 @@
+// Write-ahead means an effect the journal does not hold is never applied: when the journal
+// cannot take an intent (a full disk, a file size limit, an I/O error) the run stops right
+// there, says why, and what it applied before can still be undone from the journal.
+
+import Testing
+@testable import RunbookEngine
+
+@Suite("A journal that cannot be written")
+struct JournalFailureTests {
+    static let runbook = """
+        return runbook {
+          summary = "A hundred directories, one effect each",
+          params = { dir = { type = "path", required = true } },
+          run = function(args)
+            step("Make", function()
+              for i = 1, 100 do fs.mkdir(args.dir .. "/d_" .. i) end
+            end)
+          end,
+        }
+        """
+
+    @Test("the run stops before the first effect whose intent the journal cannot take; undo takes back the others")
+    func aJournalThatCannotGrowStopsTheRun() throws {
+        let sandbox = try Sandbox()
+        try sandbox.addRunbook("many", Self.runbook)
+        // A file size limit (RLIMIT_FSIZE, util-linux's prlimit) of 8 KiB: the journal reaches
+        // it after a few tens of effects; the state dir's other files stay far below it.
+        let prlimit = "/usr/bin/prlimit"
+        try #require(Posix.lstatInfo(prlimit) != nil, "prlimit (util-linux) is needed")
+        let child = try ChildProcess(executable: prlimit,
+                                     arguments: ["--fsize=8192", "--", try RunbookBinary.require()] + sandbox.engineOptions
+                                         + ["run", "many", "--dir", sandbox.tree],
+                                     environment: sandbox.environment([:]),
+                                     stdoutPath: sandbox.base + "/out/limited.stdout", stderrPath: sandbox.base + "/out/limited.stderr")
+        let result = child.wait(timeout: 30)
+        #expect(result.exitCode == 1, "a failed run, not a killed one (SIGXFSZ)\n\(result)")
+        let output = result.stdout + result.stderr
+        #expect(output.contains("the run's journal cannot record it") && output.contains("File too large"), "\(result)")
+
+        let made = try Posix.list(sandbox.tree).count
+        #expect(made > 0 && made < 100, "\(made) directories made")
+        #expect(Posix.lstatInfo(sandbox.tree + "/d_\(made + 1)") == nil, "the directory whose intent was lost is not made")
+        // Every directory made has its intent in the journal (the torn last line is ignored).
+        let id = try #require(sandbox.runIDs().first)
+        let records = try JournalReader.records(sandbox.runsDirectory + "/\(id)/journal.jsonl")
+        #expect(records.filter { $0["t"]?.stringValue == "intent" }.count == made)
+
+        // Without the limit, undo takes every one back.
+        let undone = try sandbox.runbook(["undo", id])
+        #expect(undone.exitCode == 0, "\(undone)")
+        #expect(try Posix.list(sandbox.tree).isEmpty)
+    }
+}
