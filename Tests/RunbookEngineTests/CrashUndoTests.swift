@@ -39,8 +39,8 @@ struct CrashUndoTests {
                 continue
             }
             // The kill came right after the k-th effect: the journal holds its intent and the
-            // outcomes of the ones before; its own outcome only if it was written at once (a
-            // quick file effect's waits for the next record, and a crash loses it).
+            // outcomes of the ones before; its own outcome only if it was written at once (an
+            // outcome waits for the next record, up to 0.2 s, and a crash loses it).
             let journal = try JournalReader.records(sandbox.runsDirectory + "/\(id)/journal.jsonl")
             let applied = journal.filter { $0["t"]?.stringValue == "applied" }.compactMap { $0["seq"]?.intValue }
             let intents = journal.filter { $0["t"]?.stringValue == "intent" }.compactMap { $0["seq"]?.intValue }
