@@ -45,8 +45,13 @@ struct JournalFailureTests {
         let records = try JournalReader.records(sandbox.runsDirectory + "/\(id)/journal.jsonl")
         #expect(records.filter { $0["t"]?.stringValue == "intent" }.count == made)
 
-        // Without the limit, undo takes every one back.
-        let undone = try sandbox.runbook(["undo", id])
+        // Undo under the same limit takes every one back: the limit fails its journal's
+        // writes (undo steps can be run again) instead of killing it (SIGXFSZ).
+        let undo = try ChildProcess(executable: prlimit,
+                                    arguments: ["--fsize=8192", "--", try RunbookBinary.require()] + sandbox.engineOptions + ["undo", id],
+                                    environment: sandbox.environment([:]),
+                                    stdoutPath: sandbox.base + "/out/undo.stdout", stderrPath: sandbox.base + "/out/undo.stderr")
+        let undone = undo.wait(timeout: 30)
         #expect(undone.exitCode == 0, "\(undone)")
         #expect(try Posix.list(sandbox.tree).isEmpty)
     }

@@ -362,6 +362,9 @@ public final class Engine {
         } catch {
             return invocationFailure(RunbookError.failed("cannot read the journal of run \(runID): \(error)"), output: output)
         }
+        // From its first journal record on, nothing stops an undo but its end.
+        if !dryRun { SignalTrap.ignoreFurther() }
+        defer { SignalTrap.restore() }
         let journal = dryRun ? nil : try? JournalWriter(path: store.journalPath(runID), durable: true, redactor: redactor)
         output.journal = journal
         let databases = DatabaseConnections(configs: config.databases, redactor: redactor)
@@ -381,8 +384,6 @@ public final class Engine {
         record.status = "undoing"
         record.pid = getpid()
         try? store.save(record)
-        SignalTrap.ignoreFurther()
-        defer { SignalTrap.restore() }
         let tally = UndoProcess.run(entries, world: world, output: output, journal: journal, dryRun: false)
         record.status = tally.ok ? "undone" : previousStatus
         try? store.save(record)

@@ -25,10 +25,13 @@ enum SignalTrap {
 
     static var wasReceived: Bool { received != 0 }
 
-    /// While the failure path runs, a second signal is ignored: undo must finish.
+    /// While the failure path runs, a second signal is ignored: undo must finish (and, as
+    /// in a run, a closed console or a file size limit must not stop it between entries).
     static func ignoreFurther() {
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGXFSZ, SIG_IGN)
     }
 
     static func restore() {
