@@ -104,9 +104,8 @@ public enum JSON: Equatable, Sendable {
     /// The decimal digits of `value`, without a String on the way (every journal record
     /// has a few: seq numbers, modes, sizes).
     static func writeInteger(_ value: Int64, into out: ByteBuffer) {
-        // Backwards into 24 bytes on the stack (Int64.min takes 20 with its sign), then one copy.
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { buffer in
+        // Backwards into 20 bytes on the stack (Int64.min takes 20 with its sign), then one copy.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
             var magnitude = value.magnitude
             var index = buffer.count
             repeat {
@@ -118,8 +117,7 @@ public enum JSON: Equatable, Sendable {
                 index -= 1
                 buffer[index] = UInt8(ascii: "-")
             }
-            let start = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self) + index
-            out.append(UnsafeBufferPointer(start: start, count: buffer.count - index))
+            out.append(UnsafeBufferPointer(rebasing: buffer[index...]))
         }
     }
 
