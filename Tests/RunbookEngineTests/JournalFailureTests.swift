@@ -27,12 +27,13 @@ struct JournalFailureTests {
         // it after a few tens of effects; the state dir's other files stay far below it.
         let prlimit = "/usr/bin/prlimit"
         try #require(Posix.lstatInfo(prlimit) != nil, "prlimit (util-linux) is needed")
-        let child = try ChildProcess(executable: prlimit,
-                                     arguments: ["--fsize=8192", "--", try RunbookBinary.require()] + sandbox.engineOptions
-                                         + ["run", "many", "--dir", sandbox.tree],
-                                     environment: sandbox.environment([:]),
-                                     stdoutPath: sandbox.base + "/out/limited.stdout", stderrPath: sandbox.base + "/out/limited.stderr")
-        let result = child.wait(timeout: 30)
+        func underTheLimit(_ arguments: [String], output name: String) throws -> ProcessResult {
+            try ChildProcess(executable: prlimit, arguments: ["--fsize=8192", "--", try RunbookBinary.require()] + sandbox.engineOptions + arguments,
+                             environment: sandbox.environment([:]),
+                             stdoutPath: sandbox.base + "/out/\(name).stdout", stderrPath: sandbox.base + "/out/\(name).stderr")
+                .wait(timeout: 30)
+        }
+        let result = try underTheLimit(["run", "many", "--dir", sandbox.tree], output: "run")
         #expect(result.exitCode == 1, "a failed run, not a killed one (SIGXFSZ)\n\(result)")
         let output = result.stdout + result.stderr
         #expect(output.contains("the run's journal cannot record it") && output.contains("File too large"), "\(result)")
@@ -47,11 +48,7 @@ struct JournalFailureTests {
 
         // Undo under the same limit takes every one back: the limit fails its journal's
         // writes (undo steps can be run again) instead of killing it (SIGXFSZ).
-        let undo = try ChildProcess(executable: prlimit,
-                                    arguments: ["--fsize=8192", "--", try RunbookBinary.require()] + sandbox.engineOptions + ["undo", id],
-                                    environment: sandbox.environment([:]),
-                                    stdoutPath: sandbox.base + "/out/undo.stdout", stderrPath: sandbox.base + "/out/undo.stderr")
-        let undone = undo.wait(timeout: 30)
+        let undone = try underTheLimit(["undo", id], output: "undo")
         #expect(undone.exitCode == 0, "\(undone)")
         #expect(try Posix.list(sandbox.tree).isEmpty)
     }
