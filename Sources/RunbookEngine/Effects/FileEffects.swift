@@ -1,4 +1,6 @@
-// The filesystem effects: mkdir, write, symlink, remove, rename, chmod, chown.
+// The filesystem effects: mkdir, write, symlink, remove, rename, chmod, chown. Each one
+// reaches its entry through a directory opened by a walk from the run's root
+// (RootedPaths.withParent) and changes it with the *at(2) calls, never following a link.
 
 /// A path as the runbook names it and as it is on disk (under the run's root).
 public struct EffectPath: Sendable {
@@ -22,9 +24,11 @@ struct MakeDirectory: Effect {
     func prepareUndo(_ world: World) throws -> [UndoStep]? { [UndoStep("fs.rmdir", [("path", .string(path.real))])] }
 
     func apply(_ world: World) throws -> EffectOutcome {
-        if mkdir(path.real, mode_t(mode)) != 0 { throw SystemError("mkdir", path.shown) }
-        // mkdir applies the umask; the runbook asked for this exact mode.
-        if needsChmod { chmod(path.real, mode_t(mode)) }
+        try world.paths.withParent(of: path.real) { directory, name in
+            if mkdirat(directory, name, mode_t(mode)) != 0 { throw SystemError("mkdir", path.shown) }
+            // mkdir applies the umask; the runbook asked for this exact mode.
+            if needsChmod { try FileAt.changeMode(directory, name, mode, shown: path.shown) }
+        }
         return EffectOutcome()
     }
 
@@ -54,21 +58,14 @@ struct WriteFile: Effect {
 
     func prepareUndo(_ world: World) throws -> [UndoStep]? {
         if Posix.lstatInfo(path.real) != nil {
-            return [UndoStep("fs.restore", [("path", .string(path.real)), ("backup", .string(try world.backups.save(path.real)))])]
+            return [UndoStep("fs.restore", [("path", .string(path.real)), ("backup", .string(try world.backups.save(path.real, in: world.paths)))])]
         }
         return [UndoStep("fs.unlink", [("path", .string(path.real)), ("size", .int(Int64(bytes.count)))])]
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
-        // Write beside it, then rename: a reader never sees half a file.
-        let temporary = path.real + ".runbook-tmp"
-        try Posix.writeFile(temporary, bytes, mode: mode)
-        chmod(temporary, mode_t(mode))
-        if let old = Posix.lstatInfo(path.real), old.kind == .file { _ = lchown(temporary, uid_t(old.uid), gid_t(old.gid)) }
-        if rename(temporary, path.real) != 0 {
-            let error = SystemError("write", path.shown)
-            unlink(temporary)
-            throw error
+        try world.paths.withParent(of: path.real) { directory, name in
+            try FileAt.replaceFile(directory, name, bytes: bytes, mode: mode, shown: path.shown)
         }
         return EffectOutcome()
     }
@@ -92,16 +89,18 @@ struct MakeSymlink: Effect {
 
     func prepareUndo(_ world: World) throws -> [UndoStep]? {
         if replacing {
-            return [UndoStep("fs.restore", [("path", .string(path.real)), ("backup", .string(try world.backups.save(path.real)))])]
+            return [UndoStep("fs.restore", [("path", .string(path.real)), ("backup", .string(try world.backups.save(path.real, in: world.paths)))])]
         }
         return [UndoStep("fs.unlink", [("path", .string(path.real)), ("target", .string(realTarget))])]
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
-        if replacing {
-            try FileUndo.replaceLink(path.real, target: realTarget)
-        } else if symlink(realTarget, path.real) != 0 {
-            throw SystemError("symlink", path.shown)
+        try world.paths.withParent(of: path.real) { directory, name in
+            if replacing {
+                try FileAt.replaceLink(directory, name, target: realTarget, shown: path.shown)
+            } else if symlinkat(realTarget, directory, name) != 0 {
+                throw SystemError("symlink", path.shown)
+            }
         }
         return EffectOutcome()
     }
@@ -121,11 +120,13 @@ struct RemovePath: Effect {
     var identity: JSON { .object([("path", .string(path.shown))]) }
 
     func prepareUndo(_ world: World) throws -> [UndoStep]? {
-        [UndoStep("fs.restore", [("path", .string(path.real)), ("backup", .string(try world.backups.save(path.real)))])]
+        [UndoStep("fs.restore", [("path", .string(path.real)), ("backup", .string(try world.backups.save(path.real, in: world.paths)))])]
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
-        try Posix.removeTree(path.real)
+        try world.paths.withParent(of: path.real) { directory, name in
+            try Posix.removeTree(at: directory, name, shown: path.shown)
+        }
         return EffectOutcome()
     }
 
@@ -147,13 +148,13 @@ struct RenamePath: Effect {
     func prepareUndo(_ world: World) throws -> [UndoStep]? {
         var steps = [UndoStep("fs.rename", [("from", .string(to.real)), ("to", .string(from.real))])]
         if replacing {
-            steps.append(UndoStep("fs.restore", [("path", .string(to.real)), ("backup", .string(try world.backups.save(to.real)))]))
+            steps.append(UndoStep("fs.restore", [("path", .string(to.real)), ("backup", .string(try world.backups.save(to.real, in: world.paths)))]))
         }
         return steps
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
-        if rename(from.real, to.real) != 0 { throw SystemError("rename", from.shown) }
+        try FileAt.rename(from.real, to: to.real, in: world.paths, shown: from.shown)
         return EffectOutcome()
     }
 
@@ -177,7 +178,9 @@ struct ChangeMode: Effect {
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
-        if chmod(path.real, mode_t(mode)) != 0 { throw SystemError("chmod", path.shown) }
+        try world.paths.withParent(of: path.real) { directory, name in
+            try FileAt.changeMode(directory, name, mode, shown: path.shown)
+        }
         return EffectOutcome()
     }
 
@@ -205,7 +208,9 @@ struct ChangeOwner: Effect {
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
-        if lchown(path.real, uid_t(uid), gid_t(gid)) != 0 { throw SystemError("chown", path.shown) }
+        try world.paths.withParent(of: path.real) { directory, name in
+            if fchownat(directory, name, uid_t(uid), gid_t(gid), AT_SYMLINK_NOFOLLOW) != 0 { throw SystemError("chown", path.shown) }
+        }
         return EffectOutcome()
     }
 
@@ -253,7 +258,11 @@ struct RelinkTree: Effect {
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
-        for link in links { try FileUndo.replaceLink(link.path, target: link.newTarget) }
+        for link in links {
+            try world.paths.withParent(of: link.path) { directory, name in
+                try FileAt.replaceLink(directory, name, target: link.newTarget, shown: world.paths.virtual(link.path))
+            }
+        }
         return EffectOutcome(result: .int(Int64(links.count)))
     }
 

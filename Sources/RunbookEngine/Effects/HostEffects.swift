@@ -134,7 +134,9 @@ struct VcsCheckout: Effect {
         } catch {
             // A failed effect is not in the undo list, so a half checkout would stay behind.
             // vcs.checkout refuses a path that exists, so everything here is the checkout's.
-            try? Posix.removeTree(path.real)
+            _ = try? world.paths.withExistingParent(of: path.real) { directory, name in
+                try Posix.removeTree(at: directory, name, shown: path.shown)
+            }
             throw error
         }
     }
@@ -168,7 +170,12 @@ struct VcsUpdate: Effect {
 }
 
 enum VcsUndo {
-    static func removeCheckout(_ step: UndoStep, _ world: World) throws { try Posix.removeTree(try step.string("path")) }
+    static func removeCheckout(_ step: UndoStep, _ world: World) throws {
+        let path = try step.string("path")
+        try world.paths.withExistingParent(of: path) { directory, name in
+            try Posix.removeTree(at: directory, name, shown: world.paths.virtual(path))
+        }
+    }
 
     static func updateBack(_ step: UndoStep, _ world: World) throws {
         let path = try step.string("path")

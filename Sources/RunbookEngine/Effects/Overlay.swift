@@ -9,13 +9,26 @@ public protocol FileSystemView: AnyObject {
     func readLink(_ path: String) -> String?
 }
 
-/// The real filesystem.
+/// The real filesystem, reached by walks from the run's root (RootedWalk.swift): a read
+/// never follows a link a customer planted, and a FIFO is never opened.
 public final class LiveFileSystem: FileSystemView {
-    public init() {}
-    public func info(_ path: String) -> FileInfo? { Posix.lstatInfo(path) }
-    public func read(_ path: String) throws -> [UInt8] { try Posix.readFile(path) }
-    public func list(_ path: String) throws -> [String] { try Posix.list(path) }
-    public func readLink(_ path: String) -> String? { Posix.readLink(path) }
+    private let paths: RootedPaths
+    /// `paths`: the run's root; without it, "/" (unconfined).
+    public init(paths: RootedPaths? = nil) {
+        self.paths = paths ?? RootedPaths.unconfined
+    }
+    public func info(_ path: String) -> FileInfo? { paths.entryInfo(path) }
+    public func read(_ path: String) throws -> [UInt8] {
+        let descriptor = try paths.openExisting(path, directory: false)
+        defer { close(descriptor) }
+        return try Posix.readAll(descriptor, path: paths.virtual(path))
+    }
+    public func list(_ path: String) throws -> [String] {
+        let descriptor = try paths.openExisting(path, directory: true)
+        defer { close(descriptor) }
+        return try Posix.list(descriptor: descriptor, path: paths.virtual(path))
+    }
+    public func readLink(_ path: String) -> String? { paths.entryLinkTarget(path) }
 }
 
 /// Planned filesystem changes over the real filesystem. Never writes anything.
@@ -41,7 +54,7 @@ public final class Overlay: FileSystemView {
     var plannedCrontabs: [String: String] = [:]
     /// Planned addresses ("interface address"): true added, false removed.
     var plannedAddresses: [String: Bool] = [:]
-    private let live = LiveFileSystem()
+    private let live: LiveFileSystem
     private var hasShadowingNodes = false
     private var hasPlannedDirectories = false
     /// What readlink(2) said about real directories above the paths the plan touched (nil:
@@ -59,7 +72,7 @@ public final class Overlay: FileSystemView {
     /// The owner planned entries get (the process's effective ids: they do not change).
     private let ownerUID = UInt32(geteuid()), ownerGID = UInt32(getegid())
 
-    public init() {}
+    public init(paths: RootedPaths? = nil) { live = LiveFileSystem(paths: paths) }
 
     // MARK: Planned changes
 

@@ -72,42 +72,55 @@ public enum UndoRunner {
     }
 }
 
-/// Undo operations for the filesystem. Paths are real paths (already under the root).
+/// Undo operations for the filesystem. Paths are real paths (already under the root); each
+/// is reached by a walk from the run's root and changed with *at(2) calls, so a link
+/// swapped in after the run is never followed (FileAt.swift).
 enum FileUndo {
     static func removeDirectory(_ step: UndoStep, _ world: World) throws {
         let path = try step.string("path")
-        // rmdir(2) alone tells what is there (it never follows a symlink): nothing, something
-        // else than a directory, or a directory that is not empty.
-        guard rmdir(path) != 0 else { return }
-        switch errno {
-        case ENOENT: return
-        case ENOTDIR: throw UndoError("\(path) is no longer a directory; left as it is")
-        case ENOTEMPTY, EEXIST: throw UndoError("cannot remove \(path): it holds files this run did not create")
-        default: throw SystemError("rmdir", path)
+        let shown = world.paths.virtual(path)
+        try world.paths.withExistingParent(of: path) { directory, name in
+            // rmdir(2) alone tells what is there (it never follows a symlink): nothing, something
+            // else than a directory, or a directory that is not empty.
+            guard unlinkat(directory, name, AT_REMOVEDIR) != 0 else { return }
+            switch errno {
+            case ENOENT: return
+            case ENOTDIR: throw UndoError("\(shown) is no longer a directory; left as it is")
+            case ENOTEMPTY, EEXIST: throw UndoError("cannot remove \(shown): it holds files this run did not create")
+            default: throw SystemError("rmdir", shown)
+            }
         }
     }
 
     /// Removes a file or symlink the run created; a symlink only if it still points where
-    /// the run pointed it (otherwise someone else changed it since).
+    /// the run pointed it (otherwise someone else changed it since). What a killed write
+    /// left beside it goes too.
     static func removeEntry(_ step: UndoStep, _ world: World) throws {
         let path = try step.string("path")
-        if let target = step.args["target"]?.stringValue {
-            // readlink(2) answers both questions: a symlink, still pointing where the run made it.
-            guard Posix.readLink(path) == target else { return }
-            if unlink(path) != 0 { throw SystemError("unlink", path) }
-            return
+        let shown = world.paths.virtual(path)
+        try world.paths.withExistingParent(of: path) { directory, name in
+            FileAt.removeLeftover(directory, name)
+            if let target = step.args["target"]?.stringValue {
+                // readlink(2) answers both questions: a symlink, still pointing where the run made it.
+                guard Posix.readLink(at: directory, name) == target else { return }
+                if unlinkat(directory, name, 0) != 0 { throw SystemError("unlink", shown) }
+                return
+            }
+            var info = stat()
+            guard fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+            let kind = info.st_mode & S_IFMT
+            if let size = step.args["size"]?.intValue, kind == S_IFREG, Int64(info.st_size) != size {
+                throw UndoError("\(shown) changed since this run wrote it; left as it is")
+            }
+            if kind == S_IFDIR { throw UndoError("\(shown) is now a directory; left as it is") }
+            if unlinkat(directory, name, 0) != 0 { throw SystemError("unlink", shown) }
         }
-        guard let info = Posix.lstatInfo(path) else { return }
-        if let size = step.args["size"]?.intValue, info.kind == .file, info.size != size {
-            throw UndoError("\(path) changed since this run wrote it; left as it is")
-        }
-        if info.kind == .directory { throw UndoError("\(path) is now a directory; left as it is") }
-        if unlink(path) != 0 { throw SystemError("unlink", path) }
     }
 
     static func restoreBackup(_ step: UndoStep, _ world: World) throws {
         let path = try step.string("path")
-        try world.backups.restore(try step.string("backup"), to: path)
+        try world.paths.withExistingParent(of: path) { directory, name in FileAt.removeLeftover(directory, name) }
+        try world.backups.restore(try step.string("backup"), to: path, in: world.paths)
     }
 
     static func renameBack(_ step: UndoStep, _ world: World) throws {
@@ -115,15 +128,18 @@ enum FileUndo {
         let to = try step.string("to")
         // If the original path is occupied, the rename never happened (a crash between the
         // intent and the rename): moving `from` over it would destroy the original.
-        guard Posix.lstatInfo(from) != nil, Posix.lstatInfo(to) == nil else { return }
-        if rename(from, to) != 0 { throw SystemError("rename", from) }
+        guard world.paths.entryInfo(from) != nil, world.paths.entryInfo(to) == nil else { return }
+        try FileAt.rename(from, to: to, in: world.paths, shown: world.paths.virtual(from))
     }
 
     static func changeMode(_ step: UndoStep, _ world: World) throws {
         let path = try step.string("path")
         guard let mode = step.args["mode"]?.intValue else { throw UndoError("fs.chmod undo lacks a mode") }
-        guard Posix.lstatInfo(path) != nil else { return }
-        if chmod(path, mode_t(mode)) != 0 { throw SystemError("chmod", path) }
+        try world.paths.withExistingParent(of: path) { directory, name in
+            var info = stat()
+            guard fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+            try FileAt.changeMode(directory, name, UInt32(truncatingIfNeeded: mode), shown: world.paths.virtual(path))
+        }
     }
 
     /// Each entry is [path, target set by the run, old target]; a link someone changed
@@ -131,20 +147,11 @@ enum FileUndo {
     static func relinkBack(_ step: UndoStep, _ world: World) throws {
         for entry in step.args["links"]?.arrayValue ?? [] {
             guard let parts = entry.arrayValue?.compactMap(\.stringValue), parts.count == 3 else { continue }
-            guard Posix.readLink(parts[0]) == parts[1] else { continue }
-            try replaceLink(parts[0], target: parts[2])
-        }
-    }
-
-    /// Points an existing symlink elsewhere atomically (new link beside it, then rename).
-    static func replaceLink(_ path: String, target: String) throws {
-        let temporary = path + ".runbook-tmp"
-        unlink(temporary)
-        if symlink(target, temporary) != 0 { throw SystemError("symlink", path) }
-        if rename(temporary, path) != 0 {
-            let error = SystemError("relink", path)
-            unlink(temporary)
-            throw error
+            try world.paths.withExistingParent(of: parts[0]) { directory, name in
+                FileAt.removeLeftover(directory, name)
+                guard Posix.readLink(at: directory, name) == parts[1] else { return }
+                try FileAt.replaceLink(directory, name, target: parts[2], shown: world.paths.virtual(parts[0]))
+            }
         }
     }
 
@@ -153,7 +160,12 @@ enum FileUndo {
         guard let uid = step.args["uid"]?.intValue, let gid = step.args["gid"]?.intValue else {
             throw UndoError("fs.chown undo lacks an owner")
         }
-        guard Posix.lstatInfo(path) != nil else { return }
-        if lchown(path, uid_t(uid), gid_t(gid)) != 0 { throw SystemError("chown", path) }
+        try world.paths.withExistingParent(of: path) { directory, name in
+            var info = stat()
+            guard fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+            if fchownat(directory, name, uid_t(uid), gid_t(gid), AT_SYMLINK_NOFOLLOW) != 0 {
+                throw SystemError("chown", world.paths.virtual(path))
+            }
+        }
     }
 }

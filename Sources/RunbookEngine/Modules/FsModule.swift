@@ -8,9 +8,19 @@ enum FsModule {
         state.document(module: APIModule("fs", title: "fs: filesystem", doc: """
             Paths are absolute strings (`path 'x' is not absolute` otherwise). `.` and `..` are
             resolved lexically; a path that climbs above `/` is refused (`escapes the root`). With
-            `--root DIR`, `/usr/home/x` means `DIR/usr/home/x` and a path whose existing parent
-            resolves outside `DIR` through a symlink is refused (`escapes the root through a
-            symlink`). Plans, logs and return values show paths as the runbook named them.
+            `--root DIR`, `/usr/home/x` means `DIR/usr/home/x`. Plans, logs and return values show
+            paths as the runbook named them.
+
+            Customers own their homes, so every path is reached one directory at a time from the
+            root, and a symlink on the way is followed only if the platform made it: owned by root
+            in a directory only root can change (`/home -> /usr/home`), and leading inside the
+            root. Any other link is refused with one line naming it (`path '/usr/home/shop/d' is a
+            symlink owned by uid 1001; runbook does not follow links a customer can plant`); a
+            link that leaves `DIR` is refused (`escapes the root through a symlink`). Changes never
+            follow a link at the path itself: `fs.write` and `fs.symlink` replace it, `fs.chown`
+            changes the link, `fs.chmod` refuses it, `fs.remove` removes it. `fs.read` and
+            `fs.list` follow one only under the same rule, and `fs.read` reads regular files only
+            (never a FIFO or device). Undo reaches its paths the same way.
 
             Modes are octal strings, `"0755"`. A number is taken as the mode's numeric value, so
             write `"0755"` or `tonumber("755", 8)`: Lua has no octal literals, and `0755` is the
@@ -35,7 +45,9 @@ enum FsModule {
             classes: [APIClass("fs.MkdirOptions", "mode?: string|integer  the mode, default `\"0755\"`",
                                "parents?: boolean  create missing parents too (default `true`)")])) { call in
             let session = try slot.require(call.name)
-            let path = try call.string(1)
+            // "/x/" is "/x": its parent is "/", in a dry-run as in a real run.
+            let asked = try call.string(1)
+            let path = PathName.normalize(asked) ?? asked
             let options = try call.optionalTable(2) ?? LuaTable()
             let mode = try fileMode(options["mode"], call: call, position: 2) ?? 0o755
             let parents = options["parents"].boolValue ?? true
@@ -234,6 +246,9 @@ enum FsModule {
             let target = try session.effectPath(try call.string(1))
             guard let mode = try fileMode(try call.value(2), call: call, position: 2) else { throw call.argumentError(2, "mode expected") }
             guard let info = session.view.info(target.real) else { throw LuaHostFailure("fs.chmod \(target.shown): does not exist") }
+            guard info.kind != .symlink else {
+                throw LuaHostFailure("fs.chmod \(target.shown): is a symlink (runbook does not change the mode of what a link points to)")
+            }
             if info.mode == mode {
                 session.noChange("\(target.shown) mode \(String(mode, radix: 8))")
                 call.push(false)
@@ -339,7 +354,7 @@ enum FsModule {
             example: #"local version = fs.read(codebase .. "/VERSION")"#)) { call in
             let session = try slot.require(call.name)
             let path = try call.string(1)
-            do { call.push(bytes: try session.view.read(try session.paths.real(path))) } catch let error as SystemError {
+            do { call.push(bytes: try session.view.read(try session.paths.real(path, followingLast: true))) } catch let error as SystemError {
                 throw LuaHostFailure("fs.read \(path): \(String(cString: strerror(error.code)))")
             }
             return 1
@@ -357,7 +372,7 @@ enum FsModule {
             let session = try slot.require(call.name)
             let path = try call.string(1)
             do {
-                let names = try session.view.list(try session.paths.real(path))
+                let names = try session.view.list(try session.paths.real(path, followingLast: true))
                 try call.push(.table(LuaTable(array: names.map { LuaValue.string($0) })))
             } catch let error as SystemError {
                 throw LuaHostFailure("fs.list \(path): \(String(cString: strerror(error.code)))")

@@ -118,9 +118,9 @@ public final class Engine {
                                 databases: databases, lockDatabase: config.lockDatabase)
         let world = World(paths: paths, backups: BackupStore(directory: store.backupsDirectory(id)), databases: databases,
                           platform: PlatformAdapter(kind: config.platform))
-        let overlay = Overlay()
+        let overlay = Overlay(paths: paths)
         let executor: EffectExecutor = options.dryRun ? PlanExecutor(overlay: overlay) : LiveExecutor(world: world, journal: journal)
-        let session = RunSession(id: id, paths: paths, view: options.dryRun ? overlay : LiveFileSystem(), databases: databases,
+        let session = RunSession(id: id, paths: paths, view: options.dryRun ? overlay : LiveFileSystem(paths: paths), databases: databases,
                                  redactor: redactor, executor: executor, output: output, locks: locks, config: config)
         session.reviewed = reviewed
         slot.session = session

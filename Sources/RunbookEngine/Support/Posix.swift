@@ -36,6 +36,20 @@ public struct FileInfo: Equatable, Sendable {
     public var device: UInt64
 }
 
+extension FileInfo {
+    init(_ info: stat) {
+        let kind: FileInfo.Kind
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: kind = .file
+        case S_IFDIR: kind = .directory
+        case S_IFLNK: kind = .symlink
+        default: kind = .other
+        }
+        self.init(kind: kind, mode: UInt32(info.st_mode & 0o7777), uid: UInt32(info.st_uid), gid: UInt32(info.st_gid),
+                  size: Int64(info.st_size), device: UInt64(info.st_dev))
+    }
+}
+
 public enum Posix {
     /// The process's umask, read once (umask(2) can only be read by setting it).
     public static let fileCreationMask: UInt32 = {
@@ -51,21 +65,18 @@ public enum Posix {
     public static func lstatInfo(_ path: String) -> FileInfo? {
         var info = stat()
         guard lstat(path, &info) == 0 else { return nil }
-        let kind: FileInfo.Kind
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: kind = .file
-        case S_IFDIR: kind = .directory
-        case S_IFLNK: kind = .symlink
-        default: kind = .other
-        }
-        return FileInfo(kind: kind, mode: UInt32(info.st_mode & 0o7777), uid: UInt32(info.st_uid), gid: UInt32(info.st_gid),
-                        size: Int64(info.st_size), device: UInt64(info.st_dev))
+        return FileInfo(info)
     }
 
     public static func readFile(_ path: String) throws -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw SystemError("read", path) }
         defer { close(descriptor) }
+        return try readAll(descriptor, path: path)
+    }
+
+    /// Everything left to read from an open descriptor.
+    public static func readAll(_ descriptor: Int32, path: String) throws -> [UInt8] {
         var result: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -119,9 +130,34 @@ public enum Posix {
         }
     }
 
+    /// readlink(2) of the entry `name` in an open directory.
+    public static func readLink(at directory: Int32, _ name: String) -> String? {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { buffer -> String? in
+            let count = readlinkat(directory, name, buffer.baseAddress!, 4096)
+            guard count >= 0 else { return nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[0..<count]), as: UTF8.self)
+        }
+    }
+
     /// Names in a directory, sorted, without "." and "..".
     public static func list(_ path: String) throws -> [String] {
         guard let directory = opendir(path) else { throw SystemError("list", path) }
+        return list(directory)
+    }
+
+    /// Names in an open directory (the descriptor is kept open: it is duplicated for the
+    /// directory stream).
+    public static func list(descriptor: Int32, path: String) throws -> [String] {
+        let copy = dup(descriptor)
+        guard copy >= 0, let directory = fdopendir(copy) else {
+            let error = SystemError("list", path)
+            if copy >= 0 { close(copy) }
+            throw error
+        }
+        return list(directory)
+    }
+
+    private static func list(_ directory: OpaquePointer) -> [String] {
         defer { closedir(directory) }
         var names: [String] = []
         while let entry = readdir(directory) {
@@ -144,7 +180,28 @@ public enum Posix {
         if mkdir(path, mode_t(mode)) != 0 && errno != EEXIST { throw SystemError("mkdir", path) }
     }
 
-    /// Removes a file, symlink or whole directory tree (no-op when absent).
+    /// Removes the entry `name` of an open directory: a file, symlink or whole tree (no-op
+    /// when absent). Each directory below is opened with O_NOFOLLOW relative to its parent,
+    /// so a link swapped in while it runs is removed, never followed. `shown` names it in errors.
+    public static func removeTree(at directory: Int32, _ name: String, shown: String) throws {
+        var info = stat()
+        guard fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
+            if errno == ENOENT { return }
+            throw SystemError("remove", shown)
+        }
+        if info.st_mode & S_IFMT == S_IFDIR {
+            let inner = openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard inner >= 0 else { throw SystemError("remove", shown) }
+            defer { close(inner) }
+            for entry in try list(descriptor: inner, path: shown) { try removeTree(at: inner, entry, shown: shown + "/" + entry) }
+            if unlinkat(directory, name, AT_REMOVEDIR) != 0 { throw SystemError("remove", shown) }
+        } else if unlinkat(directory, name, 0) != 0 && errno != ENOENT {
+            throw SystemError("remove", shown)
+        }
+    }
+
+    /// Removes a file, symlink or whole directory tree (no-op when absent). For the engine's
+    /// own folders; paths in a run's world go through RootedPaths.withParent.
     public static func removeTree(_ path: String) throws {
         guard let info = lstatInfo(path) else { return }
         if info.kind == .directory {

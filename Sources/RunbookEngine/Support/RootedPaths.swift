@@ -6,7 +6,8 @@ public final class RootedPaths {
     /// The root as given, without a trailing slash ("" when the root is "/").
     public let root: String
     private let realRoot: String
-    private var verifiedDirectories: Set<String> = []
+    /// The root's directory, opened on first use (RootedWalk.swift).
+    var openedRoot: Int32?
 
     public init(root: String) throws {
         let trimmed = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
@@ -23,6 +24,13 @@ public final class RootedPaths {
         }
     }
 
+    /// No root: paths are used as they are (still walked, see RootedWalk.swift).
+    nonisolated(unsafe) public static let unconfined: RootedPaths = try! RootedPaths(root: "/")
+
+    deinit {
+        if let openedRoot, openedRoot >= 0 { close(openedRoot) }
+    }
+
     public var isConfined: Bool { !root.isEmpty }
 
     /// memchr over the bytes (a generic `contains` showed in profiles: every primitive
@@ -32,15 +40,17 @@ public final class RootedPaths {
             ?? path.utf8.contains(0)
     }
 
-    /// The real path for a runbook path. The runbook path must be absolute.
-    public func real(_ path: String) throws -> String {
+    /// The real path for a runbook path. The runbook path must be absolute. The directories
+    /// on the way to it that exist are checked (RootedWalk.swift): a symlink a customer
+    /// could have planted there is refused, with or without a root. `followingLast` checks
+    /// the entry itself too, for reads that open it.
+    public func real(_ path: String, followingLast: Bool = false) throws -> String {
         guard !path.isEmpty, !RootedPaths.containsNUL(path) else { throw PathError(path: path, problem: "is empty or contains a NUL byte") }
         guard path.hasPrefix("/") else { throw PathError(path: path, problem: "is not absolute") }
         guard let normalized = PathName.normalize(path) else { throw PathError(path: path, problem: "escapes the root") }
+        try checkWay(toVirtual: normalized, original: path, followingLast: followingLast)
         guard isConfined else { return normalized }
-        let real = normalized == "/" ? root : root + normalized
-        try checkParentInsideRoot(real, original: path)
-        return real
+        return normalized == "/" ? root : root + normalized
     }
 
     /// The runbook's view of a real path (inverse of `real`).
@@ -60,21 +70,6 @@ public final class RootedPaths {
     public func virtualLinkTarget(_ realTarget: String) -> String {
         guard isConfined, realTarget.hasPrefix(root + "/") else { return realTarget }
         return String(realTarget.dropFirst(root.count))
-    }
-
-    /// A symlink inside the root could point outside it: the deepest existing ancestor of
-    /// the parent must resolve inside the real root.
-    private func checkParentInsideRoot(_ real: String, original: String) throws {
-        var directory = PathName.parent(real)
-        if verifiedDirectories.contains(directory) { return }
-        while directory.count > root.count, Posix.lstatInfo(directory) == nil { directory = PathName.parent(directory) }
-        guard let resolved = realpath(directory, nil) else { return }
-        let resolvedPath = String(cString: resolved)
-        free(resolved)
-        guard resolvedPath == realRoot || resolvedPath.hasPrefix(realRoot + "/") else {
-            throw PathError(path: original, problem: "escapes the root through a symlink")
-        }
-        if directory == PathName.parent(real) { verifiedDirectories.insert(directory) }
     }
 }
 
