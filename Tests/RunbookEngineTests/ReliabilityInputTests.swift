@@ -345,7 +345,7 @@ enum HostileInput {
         ("huge table", "local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(64) .. i end", "not enough memory"),
         ("a table nested 200,000 deep into a host function",
          "local t = {} local c = t for i = 1, 200000 do c[1] = {} c = c[1] end template.render('{{a}}', { a = t })", "nested more than"),
-        ("a cyclic table into a host function", "local t = {} t.self = t template.render('{{a}}', t)", "or a cycle"),
+        ("a cyclic table into a host function", "local t = {} t.self = t template.render('{{a}}', t)", "a cycle"),
         ("error object whose __tostring fails", "error(setmetatable({}, { __tostring = function() error('nested') end }))",
          "error object"),
     ]

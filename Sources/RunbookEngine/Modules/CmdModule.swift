@@ -48,7 +48,7 @@ enum CmdModule {
             let session = try slot.require(call.name)
             let argv = try argvList(try call.table(1), call: call, position: 1)
             let options = try call.optionalTable(2) ?? LuaTable()
-            let timeout = options["timeout"].numberValue
+            let timeout = try call.timeout(options, position: 2)
             let undo = try options["undo"].tableValue.map { try argvList($0, call: call, position: 2) }
             if options["read_only"].boolValue == true {
                 let result = try ProcessRunner.run(argv, timeout: timeout)
