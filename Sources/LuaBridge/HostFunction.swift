@@ -38,13 +38,31 @@ enum HostFunctionRegistry {
             state.lastHostErrorMessage = error.hostError == nil ? nil : error.description
             return RB_HOST_ERROR
         } catch {
-            LuaConversion.pushString(L, scriptLocation(L) + String(describing: error))
+            LuaConversion.pushString(L, scriptLocation(L) + shortened(String(describing: error)))
             // Remember the typed error, so a caller in Swift can get it back.
             let control = Unmanaged<LuaState>.fromOpaque(rb_control_of(L).pointee.owner).takeUnretainedValue()
             control.lastHostError = error
             control.lastHostErrorMessage = LuaConversion.string(L, at: -1)
             return RB_HOST_ERROR
         }
+    }
+
+    /// Longer error messages are cut: one that echoes a 70 KB argument is no clearer for it.
+    static let maximumMessageBytes = 1000
+
+    /// `text`, or its first `maximumMessageBytes` (whole characters) and how much was cut.
+    static func shortened(_ text: String) -> String {
+        let count = text.utf8.count
+        guard count > maximumMessageBytes else { return text }
+        var kept = 0
+        var end = text.startIndex
+        for character in text {
+            let size = character.utf8.count
+            if kept + size > maximumMessageBytes { break }
+            kept += size
+            end = text.index(after: end)
+        }
+        return text[..<end] + "... (\(count - kept) more bytes)"
     }
 
     /// "file:line: " of the nearest Lua code up the stack (a primitive may be called

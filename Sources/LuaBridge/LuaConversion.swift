@@ -3,11 +3,29 @@
 import CLua
 
 enum LuaConversion {
-    /// Deeper tables are refused: it also stops cycles from recursing forever.
+    /// Deeper tables are refused: a runbook's data is a few levels deep, and every level
+    /// is a Swift frame here and in whatever walks the value later.
     static let maximumDepth = 100
+    /// Values one conversion may produce: a table that holds itself (or one table shared
+    /// many times over) would otherwise expand without end.
+    static let maximumValues = 1_000_000
 
     struct ConversionError: Error, CustomStringConvertible {
         var description: String
+    }
+
+    /// One conversion's walk: the tables on the path from the root (to name a cycle as one)
+    /// and how many more values it may produce.
+    struct Walk {
+        var path: Set<UnsafeRawPointer> = []
+        var remaining = LuaConversion.maximumValues
+
+        mutating func count() throws {
+            remaining -= 1
+            guard remaining >= 0 else {
+                throw ConversionError(description: "table holds more than \(LuaConversion.maximumValues) values")
+            }
+        }
     }
 
     // MARK: Lua -> Swift
@@ -15,14 +33,20 @@ enum LuaConversion {
     /// The elements 1, 2, ... of the table at `index` (absolute), up to the first nil: the
     /// array part of its LuaTable. The caller has checked the type and the stack.
     static func arrayPart(_ L: OpaquePointer, at index: Int32, state: LuaState?, depth: Int) throws -> [LuaValue] {
+        var walk = Walk()
+        return try arrayPart(L, at: index, state: state, depth: depth, walk: &walk)
+    }
+
+    static func arrayPart(_ L: OpaquePointer, at index: Int32, state: LuaState?, depth: Int, walk: inout Walk) throws -> [LuaValue] {
         let length = Int(lua_rawlen(L, index))
         guard length > 0 else { return [] }
         var array: [LuaValue] = []
-        array.reserveCapacity(length)
+        // The length a script claims is not memory it has: reserve no more than may be filled.
+        array.reserveCapacity(min(length, walk.remaining))
         for position in 1...length {
             lua_rawgeti(L, index, lua_Integer(position))
             defer { rb_pop(L, 1) }
-            let element = try value(L, at: -1, state: state, depth: depth + 1)
+            let element = try value(L, at: -1, state: state, depth: depth + 1, walk: &walk)
             // A hole ends the array part; the rest are ordinary fields.
             if element.isNil { break }
             array.append(element)
@@ -32,7 +56,13 @@ enum LuaConversion {
 
     /// Reads the value at `index` (never pops, never raises, never calls metamethods).
     static func value(_ L: OpaquePointer, at index: Int32, state: LuaState?, depth: Int = 0) throws -> LuaValue {
+        var walk = Walk()
+        return try value(L, at: index, state: state, depth: depth, walk: &walk)
+    }
+
+    static func value(_ L: OpaquePointer, at index: Int32, state: LuaState?, depth: Int, walk: inout Walk) throws -> LuaValue {
         let index = lua_absindex(L, index)
+        try walk.count()
         switch lua_type(L, index) {
         case LUA_TNIL, LUA_TNONE: return .nil
         case LUA_TBOOLEAN: return .boolean(lua_toboolean(L, index) != 0)
@@ -40,7 +70,7 @@ enum LuaConversion {
             if rb_isinteger(L, index) != 0 { return .integer(rb_tointegerx(L, index, nil)) }
             return .number(rb_tonumberx(L, index, nil))
         case LUA_TSTRING: return .string(bytes(L, at: index))
-        case LUA_TTABLE: return .table(try table(L, at: index, state: state, depth: depth))
+        case LUA_TTABLE: return .table(try table(L, at: index, state: state, depth: depth, walk: &walk))
         case LUA_TFUNCTION:
             guard let state else { throw ConversionError(description: "a function cannot be converted here") }
             lua_pushvalue(L, index)
@@ -67,12 +97,20 @@ enum LuaConversion {
     }
 
     static func table(_ L: OpaquePointer, at index: Int32, state: LuaState?, depth: Int) throws -> LuaTable {
+        var walk = Walk()
+        return try table(L, at: lua_absindex(L, index), state: state, depth: depth, walk: &walk)
+    }
+
+    static func table(_ L: OpaquePointer, at index: Int32, state: LuaState?, depth: Int, walk: inout Walk) throws -> LuaTable {
         guard depth < maximumDepth else {
-            throw ConversionError(description: "table nested more than \(maximumDepth) levels deep (or a cycle)")
+            throw ConversionError(description: "table nested more than \(maximumDepth) levels deep")
         }
+        guard let identity = lua_topointer(L, index) else { throw ConversionError(description: "a table without an address") }
+        guard walk.path.insert(identity).inserted else { throw ConversionError(description: "table holds itself (a cycle)") }
+        defer { walk.path.remove(identity) }
         guard lua_checkstack(L, 3) != 0 else { throw ConversionError(description: "Lua stack exhausted") }
         var table = LuaTable()
-        table.array = try arrayPart(L, at: index, state: state, depth: depth)
+        table.array = try arrayPart(L, at: index, state: state, depth: depth, walk: &walk)
         let arrayCount = Int64(table.array.count)
         lua_pushnil(L)
         while lua_next(L, index) != 0 {
@@ -96,7 +134,7 @@ enum LuaConversion {
                 throw ConversionError(description: "a table key of type \(String(cString: rb_typename_at(L, -2))) cannot be converted")
             }
             do {
-                table.fields[key] = try value(L, at: -1, state: state, depth: depth + 1)
+                table.fields[key] = try value(L, at: -1, state: state, depth: depth + 1, walk: &walk)
             } catch {
                 rb_pop(L, 2)
                 throw error

@@ -136,8 +136,9 @@ final class SilentListener {
                 end)
               end }
             """)
-        for (option, problem) in [("huge", "max_body must be between 0 and 16 MiB"), ("nan", "max_body must be between 0 and 16 MiB"),
-                                  ("big", "max_body must be between 0 and 16 MiB"), ("negative", "timeout must be between 0 and 300 seconds")] {
+        let maxBody = "max_body must be an integer between 0 and 16777216, got "
+        for (option, problem) in [("huge", maxBody + "inf"), ("nan", maxBody + "nan"), ("big", maxBody + "9223372036854775807"),
+                                  ("negative", "timeout must be a number between 0.001 and 300 seconds, got -1")] {
             let run = try box.runbook(["run", "sizes", "--case", option])
             #expect(run.exitCode == 1 && run.stderr.contains(problem), "\(option)\n\(run)")
         }

@@ -345,10 +345,27 @@ enum HostileInput {
         ("huge table", "local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(64) .. i end", "not enough memory"),
         ("a table nested 200,000 deep into a host function",
          "local t = {} local c = t for i = 1, 200000 do c[1] = {} c = c[1] end template.render('{{a}}', { a = t })", "nested more than"),
-        ("a cyclic table into a host function", "local t = {} t.self = t template.render('{{a}}', t)", "or a cycle"),
+        ("a cyclic table into a host function", "local t = {} t.self = t template.render('{{a}}', t)", "a cycle"),
+        ("a table shared past the conversion's limit",
+         "local t = { 'x' } for i = 1, 40 do t = { t, t, t, t } end template.render('{{a}}', { a = t })", "more than 1000000 values"),
+        ("a template nested 50,000 sections deep",
+         "template.render(string.rep('{{#a}}', 50000) .. string.rep('{{/a}}', 50000), { a = true })", "sections nested more than 100 deep"),
+        ("a NaN timeout", "cmd.run({ 'true' }, { read_only = true, timeout = 0/0 })",
+         "bad argument #2 to 'cmd.run' (timeout must be a number between 0.001 and 604800 seconds, got nan)"),
+        ("an infinite max_body", "http.get('http://127.0.0.1:1/', { max_body = -math.huge })", "max_body must be an integer"),
         ("error object whose __tostring fails", "error(setmetatable({}, { __tostring = function() error('nested') end }))",
          "error object"),
     ]
+
+    /// JSON nested past the parser's limit (a journal line, a plan file) is one clear error.
+    @Test func deeplyNestedJSONIsRefusedNotATrap() throws {
+        for text in [String(repeating: "[", count: 100_000), String(repeating: "{\"a\":", count: 100_000) + "1" + String(repeating: "}", count: 100_000)] {
+            #expect(throws: JSON.ParseError.self) { _ = try JSON.parse(text) }
+            do { _ = try JSON.parse(text) } catch { #expect("\(error)".contains("nested more than 200 levels deep"), "\(error)") }
+        }
+        let deepest = String(repeating: "[", count: 199) + String(repeating: "]", count: 199)
+        #expect(try JSON.parse(deepest).arrayValue != nil, "199 levels are fine")
+    }
 
     @Test func sandboxEscapesAreStoppedWithAClearError() throws {
         let sandbox = try Sandbox()

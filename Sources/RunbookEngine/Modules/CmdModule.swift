@@ -35,20 +35,21 @@ enum CmdModule {
             in a dry-run too and is not journaled. Otherwise it is an effect: not run in a dry-run
             (its `stdout` there is the symbolic "(known after apply: output)"), shown with `!` unless
             it declares `undo`, which is an argv run by `runbook undo`. A non-zero exit fails with
-            the command's stderr.
+            the command's stderr. The program's environment is the engine's without `RUNBOOK_ARG_*`
+            and without any variable that holds a secret of the run; it is killed if the engine dies.
             """,
             example: """
             local seen = cmd.run({ "svn", "st", codebase }, { read_only = true })
             cmd.run({ "apachectl", "graceful" })                                 -- ! cannot be undone
             cmd.run({ "touch", "/var/run/maint" }, { undo = { "rm", "/var/run/maint" } })
             """,
-            classes: [APIClass("cmd.RunOptions", "timeout?: number  seconds before the command is killed",
+            classes: [APIClass("cmd.RunOptions", "timeout?: number  seconds before the command is killed (more than 0, at most a week)",
                                "undo?: string[]  the argv that reverses it", "read_only?: boolean  only reads: runs in a dry-run, not journaled"),
                       APIClass("cmd.Result", "status: integer  the exit status", "stdout: string", "stderr: string")])) { call in
             let session = try slot.require(call.name)
             let argv = try argvList(try call.table(1), call: call, position: 1)
             let options = try call.optionalTable(2) ?? LuaTable()
-            let timeout = options["timeout"].numberValue
+            let timeout = try call.timeout(options, position: 2)
             let undo = try options["undo"].tableValue.map { try argvList($0, call: call, position: 2) }
             if options["read_only"].boolValue == true {
                 let result = try ProcessRunner.run(argv, timeout: timeout)

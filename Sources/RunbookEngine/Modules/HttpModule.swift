@@ -48,14 +48,9 @@ enum HttpModule {
             if let host, host.isEmpty || !host.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) {
                 throw call.argumentError(2, "host '\(host)' is not a hostname (no spaces or control characters)")
             }
-            let timeout = options["timeout"].numberValue ?? 10
-            guard timeout > 0, timeout <= 300 else { throw call.argumentError(2, "timeout must be between 0 and 300 seconds") }
-            // Checked as a Double first: Int(math.huge) or Int(0/0) would trap.
-            let maxBodyValue = options["max_body"].numberValue ?? 65536
-            guard maxBodyValue >= 0, maxBodyValue <= Double(16 << 20) else {
-                throw call.argumentError(2, "max_body must be between 0 and 16 MiB")
-            }
-            let maxBody = Int(maxBodyValue)
+            let timeout = try call.checkedNumber(options["timeout"], "timeout", position: 2,
+                                                 in: LuaNumberRange(0.001, 300, unit: "seconds")) ?? 10
+            let maxBody = Int(try call.checkedInteger(options["max_body"], "max_body", position: 2, in: 0...(16 << 20)) ?? 65536)
 
             switch HTTPProbe.get(url, hostHeader: host, timeout: timeout, maxBody: maxBody) {
             case .success(let response):

@@ -32,7 +32,7 @@ enum RemoteModule {
             let host = try hostConfig(call, session)
             let argv = try CmdModule.argvList(try call.table(2), call: call, position: 2)
             let options = try call.optionalTable(3) ?? LuaTable()
-            let timeout = options["timeout"].numberValue
+            let timeout = try call.timeout(options, position: 3)
             if options["read_only"].boolValue == true {
                 let result = try ProcessRunner.run(SSHCommand.argv(host, argv), timeout: timeout)
                 try call.push(["status": .integer(Int64(result.status)), "stdout": .string(result.outputText), "stderr": .string(result.errorText)])

@@ -1,5 +1,8 @@
 // Runs a program with an argv (never a shell string), captures its output, enforces a
-// timeout. Every external command of the engine goes through here.
+// timeout. Every external command of the engine goes through here: its environment is
+// scrubbed of secrets and it dies with the engine.
+
+import CSystem
 
 /// What a finished program left behind.
 public struct ProcessResult: Sendable {
@@ -37,6 +40,9 @@ public struct ProcessFailure: Error, CustomStringConvertible {
 }
 
 public enum ProcessRunner {
+    /// A week: longer is a slip (every timeout a runbook gives is checked against the same).
+    public static let maximumTimeout: Double = 7 * 24 * 3600
+
     /// Runs `argv` and waits. `input` is written to its stdin; `environment` entries are
     /// added to (or replace) the engine's own environment.
     public static func run(_ argv: [String], input: [UInt8] = [], environment: [String: String] = [:],
@@ -45,6 +51,11 @@ public enum ProcessRunner {
         guard let program = argv.first, !program.isEmpty else {
             throw ProcessFailure(argv: argv, result: nil, problem: "empty argv")
         }
+        if let timeout, !(timeout.isFinite && timeout >= 0 && timeout <= maximumTimeout) {
+            // The Lua modules refuse such a timeout first; this is the last guard before the
+            // conversion to poll's milliseconds, which would trap.
+            throw ProcessFailure(argv: argv, result: nil, problem: "timeout \(timeout) is not between 0 and \(Int(maximumTimeout)) seconds")
+        }
         guard let executable = resolve(program) else {
             throw ProcessFailure(argv: argv, result: nil, problem: "not found in PATH")
         }
@@ -52,44 +63,25 @@ public enum ProcessRunner {
         guard pipe(&stdinPipe) == 0, pipe(&stdoutPipe) == 0, pipe(&stderrPipe) == 0 else {
             throw ProcessFailure(argv: argv, result: nil, problem: "cannot create pipes")
         }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
-        posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
-        for descriptor in stdinPipe + stdoutPipe + stderrPipe { posix_spawn_file_actions_addclose(&actions, descriptor) }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // The child gets default signal handling and its own process group, so a timeout
-        // can stop everything it started.
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGINT)
-        sigaddset(&defaults, SIGTERM)
-        sigaddset(&defaults, SIGPIPE)
-        sigaddset(&defaults, SIGXFSZ)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-
-        var env = currentEnvironment()
+        // Through the C helper, not posix_spawn: the child must die with the engine (SIGKILL
+        // included), or an rsync could still be writing while the undo removes its tree.
+        var env = ChildEnvironment.scrubbed(currentEnvironment())
         for (key, value) in environment { env[key] = value }
         let envStrings = env.map { "\($0.key)=\($0.value)" }
-        var pid: pid_t = 0
-        let spawnStatus = withCStrings(argv) { argvPointers in
+        let parentEnds = [stdinPipe[1], stdoutPipe[0], stderrPipe[0], stdinPipe[0], stdoutPipe[1], stderrPipe[1]]
+        var spawnError: Int32 = 0
+        let pid = withCStrings(argv) { argvPointers in
             withCStrings(envStrings) { envPointers in
-                posix_spawn(&pid, executable, &actions, &attributes, argvPointers, envPointers)
+                rb_spawn_child(executable, argvPointers, envPointers, stdinPipe[0], stdoutPipe[1], stderrPipe[1],
+                               parentEnds, Int32(parentEnds.count), &spawnError)
             }
         }
         close(stdinPipe[0])
         close(stdoutPipe[1])
         close(stderrPipe[1])
-        guard spawnStatus == 0 else {
+        guard pid > 0 else {
             close(stdinPipe[1]); close(stdoutPipe[0]); close(stderrPipe[0])
-            throw ProcessFailure(argv: argv, result: nil, problem: String(cString: strerror(spawnStatus)))
+            throw ProcessFailure(argv: argv, result: nil, problem: String(cString: strerror(spawnError)))
         }
         // Feed stdin (small inputs: configs, SQL), then collect both outputs.
         if !input.isEmpty { _ = try? Posix.writeAll(stdinPipe[1], input, path: "stdin") }

@@ -222,6 +222,10 @@ public enum JSON: Equatable, Sendable {
         public var description: String { "invalid JSON at byte \(offset): \(problem)" }
     }
 
+    /// Arrays and objects inside each other, at most: the parser, the writer and freeing a
+    /// value recurse once per level, and a journal line or plan needs a few.
+    static let maximumDepth = 200
+
     public static func parse(_ text: String) throws -> JSON { try parse(utf8: Array(text.utf8)) }
 
     /// Parses UTF-8 text (invalid sequences in strings decode as U+FFFD, as from a String).
@@ -264,7 +268,7 @@ private struct JSONParser {
     func fail(_ problem: String) -> JSON.ParseError { JSON.ParseError(offset: index, problem: problem) }
 
     mutating func value(depth: Int) throws -> JSON {
-        guard depth < 200 else { throw fail("nested too deeply") }
+        guard depth < JSON.maximumDepth else { throw fail("nested more than \(JSON.maximumDepth) levels deep") }
         guard index < bytes.count else { throw fail("unexpected end") }
         switch bytes[index] {
         case UInt8(ascii: "{"):
@@ -327,7 +331,7 @@ private struct JSONParser {
     /// Moves past one value exactly as `value(depth:)` would, with the same errors, and
     /// builds nothing (numbers excepted: they are short).
     mutating func skipValue(depth: Int) throws {
-        guard depth < 200 else { throw fail("nested too deeply") }
+        guard depth < JSON.maximumDepth else { throw fail("nested more than \(JSON.maximumDepth) levels deep") }
         guard index < bytes.count else { throw fail("unexpected end") }
         switch bytes[index] {
         case UInt8(ascii: "{"):

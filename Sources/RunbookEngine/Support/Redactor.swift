@@ -11,6 +11,8 @@ public final class Redactor: @unchecked Sendable {
     /// mangle unrelated text, and are not secrets worth the name).
     public func add(_ secret: String) {
         guard secret.utf8.count >= 3, !secrets.contains(secret) else { return }
+        // Nor may it reach the environment of a program the engine starts.
+        ChildEnvironment.withhold(secret)
         secrets.append(secret)
         // Also its JSON-escaped form, as it appears inside journal and --json lines.
         var escaped = ""

@@ -21,6 +21,9 @@ struct MustacheTemplate {
         case section(name: String, line: Int, inverted: Bool, children: [Node])
     }
 
+    /// Sections inside sections, at most.
+    static let maximumNesting = 100
+
     /// The template's name in messages (its path, or "template").
     let name: String
     let nodes: [Node]
@@ -171,7 +174,13 @@ struct MustacheTemplate {
                 switch tag.kind {
                 case .variable: stack[stack.count - 1].children.append(.variable(name: tag.name, line: tag.line))
                 case .comment: break
-                case .section, .inverted: stack.append((tag.name, tag.line, tag.kind == .inverted, []))
+                case .section, .inverted:
+                    // Rendering and freeing the tree recurse once per level: thousands of
+                    // levels overflowed the stack. A config template needs a handful.
+                    guard stack.count <= MustacheTemplate.maximumNesting else {
+                        throw error(tag.line, "sections nested more than \(MustacheTemplate.maximumNesting) deep")
+                    }
+                    stack.append((tag.name, tag.line, tag.kind == .inverted, []))
                 case .close:
                     guard stack.count > 1 else { throw error(tag.line, "{{/\(tag.name)}} closes a section that was never opened") }
                     let open = stack.removeLast()
