@@ -19,7 +19,9 @@ local function check_name(name)
   return name
 end
 
-local function quoted(name) return "`" .. check_name(name) .. "`" end
+-- Names go into SQL only through db.quote_name: the tables are named by the store's own
+-- database user, who may give one a name holding backticks.
+local function quoted(name) return db.quote_name(check_name(name)) end
 
 -- How this server reaches the other servers (settings.servers[HOSTNAME]).
 local function other_servers()
@@ -141,10 +143,11 @@ return runbook {
       if exists then
         db.create_database("installs", trash)
         for _, row in ipairs(db.query("installs", "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1", { name })) do
-          local from, to = quoted(name) .. "." .. "`" .. row.t .. "`", quoted(trash) .. "." .. "`" .. row.t .. "`"
+          local from, to = quoted(name) .. "." .. db.quote_name(row.t), quoted(trash) .. "." .. db.quote_name(row.t)
           db.exec("installs", "RENAME TABLE " .. from .. " TO " .. to, {}, { undo = { "RENAME TABLE " .. to .. " TO " .. from, {} } })
         end
         -- Empty now: dropping it loses nothing, and undo creates it again.
+        if not exists.charset:find("^[%w_]+$") then error("database " .. name .. " has an odd character set: " .. exists.charset, 0) end
         db.exec("installs", "DROP DATABASE " .. quoted(name), {},
           { undo = { "CREATE DATABASE " .. quoted(name) .. " CHARACTER SET " .. exists.charset, {} } })
       else
