@@ -16,6 +16,7 @@ public enum UndoRunner {
         "fs.relink": FileUndo.relinkBack,
         "db.exec": DatabaseUndo.execute,
         "db.delete_inserted": DatabaseUndo.deleteInserted,
+        "db.rewind_auto_increment": DatabaseUndo.rewindAutoIncrement,
         "db.reinsert_deleted": DatabaseUndo.reinsertDeleted,
         "db.drop_database": DatabaseAdminUndo.dropDatabase,
         "db.drop_user": DatabaseAdminUndo.dropUser,
