@@ -255,9 +255,12 @@ enum DatabaseUndo {
     /// table locked for longer than 5 s) leaves the counter where it is and the undo
     /// succeeds; only a lost connection fails it (the step runs again at the next undo).
     static func rewindAutoIncrement(_ step: UndoStep, _ world: World) throws {
-        let connection = try step.string("connection")
-        let table = try step.string("table")
-        guard let id = step.args["id"]?.intValue, id > 0 else { return }
+        guard let id = step.args["id"]?.intValue else { return }
+        try rewindAutoIncrement(try step.string("connection"), try step.string("table"), to: id, world)
+    }
+
+    private static func rewindAutoIncrement(_ connection: String, _ table: String, to id: Int64, _ world: World) throws {
+        guard id > 0 else { return }
         let quoted = try SQLIdentifier.validate(table, what: "table")
         let parts = table.split(separator: ".").map(String.init)
         let database = try world.databases.connection(connection)
@@ -287,6 +290,14 @@ enum DatabaseUndo {
         guard count == 1 else {
             throw UndoError("\(count) rows in \(table) match the inserted values; not guessing which one to delete")
         }
+        // Its id, read before the row goes, so the counter can go back as after any insert.
+        let key = try world.databases.primaryKey(connection, table: table)
+        var id: Int64?
+        if key.count == 1 {
+            id = try world.databases.connection(connection).query(
+                "SELECT \(try SQLIdentifier.validate(key[0], what: "column")) FROM \(quoted) WHERE \(clause)", row.map(\.1)).first?[0].int64
+        }
         _ = try world.databases.connection(connection).execute("DELETE FROM \(quoted) WHERE \(clause) LIMIT 1", row.map(\.1))
+        if let id { try rewindAutoIncrement(connection, table, to: id, world) }
     }
 }
