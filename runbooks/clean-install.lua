@@ -155,8 +155,10 @@ return runbook {
       end
       local user = install.db_user and check_name(install.db_user) or nil
       for _, row in ipairs(user and db.query("installs", "SELECT Host AS host FROM mysql.user WHERE User = ?", { user }) or {}) do
-        local account = ("'%s'@'%s'"):format(user, row.host:gsub("'", ""))
-        local hidden = ("'trash_%s'@'%s'"):format(user, row.host:gsub("'", ""))
+        -- Account names are string literals, not identifiers: the host must be plain to be inlined.
+        if not row.host:find("^[%w%.%-_%%:/]+$") then error(("user %s has an odd host '%s': move it by hand"):format(user, row.host), 0) end
+        local account = ("'%s'@'%s'"):format(user, row.host)
+        local hidden = ("'trash_%s'@'%s'"):format(user, row.host)
         -- Renamed, not dropped: its password hash stays in MySQL, never in the journal.
         db.exec("installs", "RENAME USER " .. account .. " TO " .. hidden, {}, { undo = { "RENAME USER " .. hidden .. " TO " .. account, {} } })
         db.exec("installs", "ALTER USER " .. hidden .. " ACCOUNT LOCK", {}, { undo = { "ALTER USER " .. hidden .. " ACCOUNT UNLOCK", {} } })
