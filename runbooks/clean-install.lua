@@ -19,7 +19,9 @@ local function check_name(name)
   return name
 end
 
-local function quoted(name) return "`" .. check_name(name) .. "`" end
+-- Names go into SQL only through db.quote_name: the tables are named by the store's own
+-- database user, who may give one a name holding backticks.
+local function quoted(name) return db.quote_name(check_name(name)) end
 
 -- How this server reaches the other servers (settings.servers[HOSTNAME]).
 local function other_servers()
@@ -141,10 +143,11 @@ return runbook {
       if exists then
         db.create_database("installs", trash)
         for _, row in ipairs(db.query("installs", "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1", { name })) do
-          local from, to = quoted(name) .. "." .. "`" .. row.t .. "`", quoted(trash) .. "." .. "`" .. row.t .. "`"
+          local from, to = quoted(name) .. "." .. db.quote_name(row.t), quoted(trash) .. "." .. db.quote_name(row.t)
           db.exec("installs", "RENAME TABLE " .. from .. " TO " .. to, {}, { undo = { "RENAME TABLE " .. to .. " TO " .. from, {} } })
         end
         -- Empty now: dropping it loses nothing, and undo creates it again.
+        if not exists.charset:find("^[%w_]+$") then error("database " .. name .. " has an odd character set: " .. exists.charset, 0) end
         db.exec("installs", "DROP DATABASE " .. quoted(name), {},
           { undo = { "CREATE DATABASE " .. quoted(name) .. " CHARACTER SET " .. exists.charset, {} } })
       else
@@ -152,8 +155,10 @@ return runbook {
       end
       local user = install.db_user and check_name(install.db_user) or nil
       for _, row in ipairs(user and db.query("installs", "SELECT Host AS host FROM mysql.user WHERE User = ?", { user }) or {}) do
-        local account = ("'%s'@'%s'"):format(user, row.host:gsub("'", ""))
-        local hidden = ("'trash_%s'@'%s'"):format(user, row.host:gsub("'", ""))
+        -- Account names are string literals, not identifiers: the host must be plain to be inlined.
+        if not row.host:find("^[%w%.%-_%%:/]+$") then error(("user %s has an odd host '%s': move it by hand"):format(user, row.host), 0) end
+        local account = ("'%s'@'%s'"):format(user, row.host)
+        local hidden = ("'trash_%s'@'%s'"):format(user, row.host)
         -- Renamed, not dropped: its password hash stays in MySQL, never in the journal.
         db.exec("installs", "RENAME USER " .. account .. " TO " .. hidden, {}, { undo = { "RENAME USER " .. hidden .. " TO " .. account, {} } })
         db.exec("installs", "ALTER USER " .. hidden .. " ACCOUNT LOCK", {}, { undo = { "ALTER USER " .. hidden .. " ACCOUNT UNLOCK", {} } })

@@ -310,13 +310,13 @@ return runbook {
         if sphinx.port then vars[#vars + 1] = { "sphinx.port", tostring(sphinx.port) } end
         vars[#vars + 1] = { "sphinx.index", install.fs_name }
         -- db.exec, not db.insert: in a dry-run the store's database exists only in the plan.
-        local vars_table = "`" .. install.db_name .. "`.vars"
+        local vars_table = db.quote_name(install.db_name) .. ".vars"
         for _, var in ipairs(vars) do
           db.exec("installs", "INSERT INTO " .. vars_table .. " (name, value) VALUES (?, ?)", var,
             { undo = { "DELETE FROM " .. vars_table .. " WHERE name = ?", { var[1] } } })
         end
         for _, site in ipairs(sites) do
-          local site_table = "`" .. install.db_name .. "`.sites"
+          local site_table = db.quote_name(install.db_name) .. ".sites"
           db.exec("installs", "INSERT INTO " .. site_table .. " (hostname, secure_hostname, rel_url, secure_rel_url) VALUES (?, ?, '/', '/')",
             { "http://" .. site.hostname, "https://" .. site.secure_hostname },
             { undo = { "DELETE FROM " .. site_table .. " WHERE hostname = ?", { "http://" .. site.hostname } } })

@@ -204,7 +204,7 @@ local function prepare(args)
       local ok, problem = pcall(function()
         if not install.db_name:match("^[%w_$]+$") then error("database name '" .. install.db_name .. "' is not a plain name", 0) end
         local applied = {}
-        for _, row in ipairs(db.query(INSTALLS, "SELECT plugin_id, filename FROM `" .. install.db_name .. "`.database_updates")) do
+        for _, row in ipairs(db.query(INSTALLS, "SELECT plugin_id, filename FROM " .. db.quote_name(install.db_name) .. ".database_updates")) do
           applied[tostring(row.plugin_id) .. "/" .. tostring(row.filename)] = true
         end
         local pending = {}

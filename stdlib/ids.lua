@@ -11,6 +11,9 @@
 --       which MariaDB reports from the live counter), then one more for each further call
 --       in this run: a run that inserts three sites gets three consecutive ids.
 --
+-- Undoing the insert of a reserved id puts the table's counter back to it when nothing took an
+-- id since (db.insert's undo), so an install undone and made again gets the same ids.
+--
 -- Take a lock around the reservation and the inserts when two runs could insert into the
 -- same table at once (the install runbook holds "installs"): otherwise both would read the
 -- same next id and the second insert would fail on the duplicate key (nothing is

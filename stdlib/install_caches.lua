@@ -43,10 +43,6 @@ function M.clear_files(home)
   return removed
 end
 
-local function quote(name)
-  return "`" .. name:gsub("`", "``") .. "`"
-end
-
 function M.clear_table(connection, database)
   local found = db.query_one(connection,
     "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'cache'", { database })
@@ -54,7 +50,7 @@ function M.clear_table(connection, database)
     log.warn("database " .. database .. " has no cache table: nothing to truncate")
     return false
   end
-  db.exec(connection, "TRUNCATE TABLE " .. quote(database) .. ".`cache`")
+  db.exec(connection, "TRUNCATE TABLE " .. db.quote_name(database) .. ".cache")
   return true
 end
 

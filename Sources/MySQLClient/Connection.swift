@@ -200,13 +200,17 @@ public final class Connection {
     }
 
     /// `escapeIdentifier` without a connection.
+    /// Goes by Unicode scalar, not by Character: a backtick followed by a combining mark
+    /// is one Character that is not "`", and left single it would end the name early.
     public static func quoteIdentifier(_ name: String) -> String {
-        var quoted = "`"
-        for character in name {
-            if character == "`" { quoted += "``" } else { quoted.append(character) }
+        var quoted = String.UnicodeScalarView()
+        quoted.append("`")
+        for scalar in name.unicodeScalars {
+            if scalar == "`" { quoted.append("`") }
+            quoted.append(scalar)
         }
-        quoted += "`"
-        return quoted
+        quoted.append("`")
+        return String(quoted)
     }
 
     /// The open handle, or a `.connectionClosed` error naming `sql`.

@@ -114,12 +114,24 @@ import Testing
         let taken = try world.runbook(["run", "install", "--email", "x@example.com", "--hostname", "shop.example.com", "--plan", "free"])
         #expect(taken.exitCode == 1 && taken.stderr.contains("hostname shop.example.com is already a site of install 1"), "\(taken)")
 
+        // Every id the install took, to compare with the same install made again after undo.
+        let rowTables = ["internal.installs", "internal.install_sites", "internal.install_site_ips", "internal.startup_mounts",
+                         "internal.queue", "divinity.dns_records"]
+        func ids() throws -> [String] { try rowTables.map { "\($0): \(try rows("SELECT id FROM \($0) ORDER BY id").joined(separator: ","))" } }
+        let idsOfTheInstall = try ids()
+
         // Undo puts the world back as it was (the mail stays sent).
         let undo = try world.runbook(["undo", runID])
         #expect(undo.exitCode == 0, "\(undo)")
         let after = try world.state()
         let differences = pristine.differences(from: after)
         #expect(differences.isEmpty, "undo left differences:\n\(differences.joined(separator: "\n"))")
+
+        // Undo put the AUTO_INCREMENT counters back too: the same install again gets the same ids.
+        let again = try world.runbook(["run", "install", "--email", "demo@example.com", "--hostname", "shop.example.com,www.shop.example.com",
+                                       "--plan", "paid"])
+        #expect(again.exitCode == 0, "\(again)")
+        #expect(try ids() == idsOfTheInstall)
     }
 
     @Test func aBrokenSQLUpdateFailsTheInstallAndLeavesNothingButTheQueueRecord() throws {

@@ -139,7 +139,7 @@ struct CreateDatabase: Effect {
     func prepareUndo(_ world: World) throws -> [UndoStep]? { nil }
 
     func apply(_ world: World) throws -> EffectOutcome {
-        var sql = "CREATE DATABASE " + Connection.quoteIdentifier(try AdminName.database(database))
+        var sql = "CREATE DATABASE " + (try SQLIdentifier.quote(try AdminName.database(database)))
         if let charset { sql += " CHARACTER SET " + (try AdminName.charset(charset, what: "character set")) }
         if let collation { sql += " COLLATE " + (try AdminName.charset(collation, what: "collation")) }
         try world.databases.connection(connection).executeText(sql)
@@ -166,7 +166,7 @@ struct DropDatabase: Effect {
     func prepareUndo(_ world: World) throws -> [UndoStep]? { nil }
 
     func apply(_ world: World) throws -> EffectOutcome {
-        try world.databases.connection(connection).executeText("DROP DATABASE " + Connection.quoteIdentifier(try AdminName.database(database)))
+        try world.databases.connection(connection).executeText("DROP DATABASE " + (try SQLIdentifier.quote(try AdminName.database(database))))
         return EffectOutcome()
     }
 }
@@ -282,7 +282,7 @@ enum DatabaseAdminUndo {
         let database = try AdminName.database(try step.string("database"))
         guard !AdminName.systemSchemas.contains(database.lowercased()) else { throw UndoError("refusing to drop \(database)") }
         try world.databases.connection(try step.string("connection"))
-            .executeText("DROP DATABASE IF EXISTS " + Connection.quoteIdentifier(database))
+            .executeText("DROP DATABASE IF EXISTS " + (try SQLIdentifier.quote(database)))
     }
 
     /// Drops the account the run created; gone already is fine.

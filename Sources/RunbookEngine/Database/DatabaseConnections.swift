@@ -62,8 +62,12 @@ public struct DatabaseFailure: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// SQL identifiers the helpers accept: `name` or `schema.name`, nothing that needs quoting.
+/// SQL identifiers in statement text. Every name the engine puts into SQL goes through
+/// `quote`: names can come from places the platform does not control (a store's database
+/// user names its own tables), so a name is never trusted to be plain.
 enum SQLIdentifier {
+    /// `name` or `schema.name` for the row helpers: letters, digits, `_` and `$` only, each
+    /// part quoted.
     static func validate(_ name: String, what: String) throws -> String {
         let parts = name.split(separator: ".", omittingEmptySubsequences: false)
         guard !name.isEmpty, parts.count <= 2, name.utf8.count <= 128, parts.allSatisfy({ part in
@@ -71,7 +75,19 @@ enum SQLIdentifier {
         }) else {
             throw DatabaseFailure("invalid \(what) name '\(name)' (letters, digits, _ and $ only)")
         }
-        return parts.map { "`\($0)`" }.joined(separator: ".")
+        return try parts.map { try quote(String($0)) }.joined(separator: ".")
+    }
+
+    /// Any one name as a quoted identifier: in backticks, every backtick inside doubled
+    /// (`na`me` -> `na``me`), so whatever it holds it stays one name. Refused: the empty
+    /// name, and a NUL byte (MariaDB cuts a name there, so the server would see another name
+    /// than the one given).
+    static func quote(_ name: String) throws -> String {
+        guard !name.isEmpty else { throw DatabaseFailure("an empty name cannot be an SQL identifier") }
+        guard !name.utf8.contains(0) else {
+            throw DatabaseFailure("the name '\(name.replacingAll("\u{0}", with: "\\0"))' holds a NUL byte, which no SQL identifier may")
+        }
+        return Connection.quoteIdentifier(name)
     }
 }
 

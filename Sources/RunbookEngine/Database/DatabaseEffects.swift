@@ -22,6 +22,12 @@ private func undoExec(_ connection: String, _ sql: String, _ params: [SQLValue])
                          ("params", .array(params.map(SQLValueCoding.json)))])
 }
 
+/// After the row with `id` is deleted again, the table's AUTO_INCREMENT goes back to `id`
+/// if it still stands just past it (see `DatabaseUndo.rewindAutoIncrement`).
+private func undoCounter(_ connection: String, _ table: String, _ id: Int64) -> UndoStep {
+    UndoStep("db.rewind_auto_increment", [("connection", .string(connection)), ("table", .string(table)), ("id", .int(id))])
+}
+
 struct InsertRow: Effect {
     let connection: String
     let table: String
@@ -47,7 +53,10 @@ struct InsertRow: Effect {
     func prepareUndo(_ world: World) throws -> [UndoStep]? {
         let quoted = try SQLIdentifier.validate(table, what: "table")
         if let key = keyGivenInRow {
-            return [undoExec(connection, "DELETE FROM \(quoted) WHERE \(try whereClause(key.map(\.0))) LIMIT 1", key.map(\.1))]
+            let delete = undoExec(connection, "DELETE FROM \(quoted) WHERE \(try whereClause(key.map(\.0))) LIMIT 1", key.map(\.1))
+            // An id taken ahead (stdlib/ids.lua) moved the counter past it like an assigned one.
+            if key.count == 1, let id = key[0].1.int64, id > 0 { return [delete, undoCounter(connection, table, id)] }
+            return [delete]
         }
         // The id is not known yet: if we crash before the outcome is journaled, undo finds
         // the row by all the values it was inserted with.
@@ -64,8 +73,9 @@ struct InsertRow: Effect {
         let result = try world.databases.connection(connection).execute(sql, row.map(\.1))
         var outcome = EffectOutcome(result: .int(Int64(clamping: result.lastInsertID)))
         if keyGivenInRow == nil, primaryKey.count == 1, result.lastInsertID > 0 {
-            outcome.undo = [undoExec(connection, "DELETE FROM \(quoted) WHERE \(try whereClause(primaryKey)) LIMIT 1",
-                                     [.int(Int64(clamping: result.lastInsertID))])]
+            let id = Int64(clamping: result.lastInsertID)
+            outcome.undo = [undoExec(connection, "DELETE FROM \(quoted) WHERE \(try whereClause(primaryKey)) LIMIT 1", [.int(id)]),
+                            undoCounter(connection, table, id)]
         }
         return outcome
     }
@@ -235,6 +245,36 @@ enum DatabaseUndo {
                                  row.map(\.1))
     }
 
+    /// Undo of an insert, after its row is deleted: puts the table's AUTO_INCREMENT back to
+    /// the row's id, so an install undone and made again gets the same id. Only when the
+    /// counter still stands at id + 1: then no id was taken after this one (by this run or
+    /// anyone), and none above it is burnt twice. The server is the safety net under a race:
+    /// InnoDB never sets the counter below MAX(id) + 1, whatever ALTER TABLE asks, and the
+    /// ALTER waits for the transactions using the table. Lowering the counter is a courtesy,
+    /// never needed for correctness: a server that refuses it (no ALTER privilege, the
+    /// table locked for longer than 5 s) leaves the counter where it is and the undo
+    /// succeeds; only a lost connection fails it (the step runs again at the next undo).
+    static func rewindAutoIncrement(_ step: UndoStep, _ world: World) throws {
+        guard let id = step.args["id"]?.intValue else { return }
+        try rewindAutoIncrement(try step.string("connection"), try step.string("table"), to: id, world)
+    }
+
+    private static func rewindAutoIncrement(_ connection: String, _ table: String, to id: Int64, _ world: World) throws {
+        guard id > 0 else { return }
+        let quoted = try SQLIdentifier.validate(table, what: "table")
+        let parts = table.split(separator: ".").map(String.init)
+        let database = try world.databases.connection(connection)
+        let counter = try database.query(
+            "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = \(parts.count == 2 ? "?" : "DATABASE()") AND TABLE_NAME = ?",
+            parts.map { .string($0) })
+        guard counter.first?[0].int64 == id + 1 else { return }
+        do {
+            _ = try database.executeText("SET STATEMENT lock_wait_timeout = 5 FOR ALTER TABLE \(quoted) AUTO_INCREMENT = \(id)")
+        } catch let error as DBError where error.kind == .server {
+            return
+        }
+    }
+
     /// Undo of an insert whose id never reached the journal: delete the one row that has
     /// exactly the inserted values, if there is exactly one.
     static func deleteInserted(_ step: UndoStep, _ world: World) throws {
@@ -250,6 +290,14 @@ enum DatabaseUndo {
         guard count == 1 else {
             throw UndoError("\(count) rows in \(table) match the inserted values; not guessing which one to delete")
         }
+        // Its id, read before the row goes, so the counter can go back as after any insert.
+        let key = try world.databases.primaryKey(connection, table: table)
+        var id: Int64?
+        if key.count == 1 {
+            id = try world.databases.connection(connection).query(
+                "SELECT \(try SQLIdentifier.validate(key[0], what: "column")) FROM \(quoted) WHERE \(clause)", row.map(\.1)).first?[0].int64
+        }
         _ = try world.databases.connection(connection).execute("DELETE FROM \(quoted) WHERE \(clause) LIMIT 1", row.map(\.1))
+        if let id { try rewindAutoIncrement(connection, table, to: id, world) }
     }
 }

@@ -97,7 +97,7 @@ struct ApplySQLFile: Effect {
         if let revision = record.revision { columns.append("`revision`"); values.append(revision) }
         var placeholders = Array(repeating: "?", count: values.count)
         if record.appliedAt { columns.append("`applied_at`"); placeholders.append("NOW()") }
-        let sql = "INSERT INTO \(Connection.quoteIdentifier(database)).`database_updates` (\(columns.joined(separator: ", "))) "
+        let sql = "INSERT INTO \(try SQLIdentifier.quote(database)).`database_updates` (\(columns.joined(separator: ", "))) "
             + "VALUES (\(placeholders.joined(separator: ", ")))"
         do {
             try target.execute(sql, values)
@@ -164,7 +164,7 @@ enum SQLUpdates {
         where given && !columns.contains(column) {
             throw LuaHostFailure("db.apply_updates: \(database).\(table) on \(name) has no column \(column)")
         }
-        let quoted = Connection.quoteIdentifier(database) + ".`\(table)`"
+        let quoted = try SQLIdentifier.quote(database) + "." + (try SQLIdentifier.quote(table))
         let rows = try DbModule.run(name, "SELECT FROM \(database).\(table)", session) {
             try session.databases.connection(name).query(
                 "SELECT `filename` FROM \(quoted)" + (pluginID == nil ? "" : " WHERE `plugin_id` <=> ?"),

@@ -16,6 +16,7 @@ public enum UndoRunner {
         "fs.relink": FileUndo.relinkBack,
         "db.exec": DatabaseUndo.execute,
         "db.delete_inserted": DatabaseUndo.deleteInserted,
+        "db.rewind_auto_increment": DatabaseUndo.rewindAutoIncrement,
         "db.reinsert_deleted": DatabaseUndo.reinsertDeleted,
         "db.drop_database": DatabaseAdminUndo.dropDatabase,
         "db.drop_user": DatabaseAdminUndo.dropUser,
@@ -55,6 +56,7 @@ public enum UndoRunner {
         case "fs.relink": return "point \(step.args["links"]?.arrayValue?.count ?? 0) symlinks back at their old targets"
         case "db.exec": return "run \(step.args["sql"]?.stringValue ?? "SQL")"
         case "db.delete_inserted": return "delete the inserted row from \(path)"
+        case "db.rewind_auto_increment": return "set the AUTO_INCREMENT of \(path) back to \(step.args["id"]?.intValue ?? 0) if no id was taken since"
         case "db.reinsert_deleted": return "insert the deleted row back into \(path)"
         case "db.drop_database": return "drop database \(step.args["database"]?.stringValue ?? "") (created by the run)"
         case "db.drop_user": return "drop user '\(step.args["user"]?.stringValue ?? "")'@'\(step.args["host"]?.stringValue ?? "")' (created by the run)"

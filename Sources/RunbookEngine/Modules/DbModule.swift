@@ -18,7 +18,10 @@ enum DbModule {
             SQL always takes bound parameters: `?` placeholders and a `params` array. Lua values
             become SQL values as follows: `nil` → `NULL`, `true`/`false` → `1`/`0`, integers and
             floats as numbers, strings as text (or as bytes when not valid UTF-8 or containing a NUL).
-            Tables and functions are refused.
+            Tables and functions are refused. Names (databases, tables, columns) cannot be
+            parameters: a runbook that builds SQL text from a name passes it through
+            `db.quote_name` — never its own backticks (a test of the shipped runbooks fails on
+            a string literal that opens or closes backticks around a concatenation).
 
             Rows come back as Lua tables keyed by column name: integer columns as integers, `FLOAT`
             and `DOUBLE` as floats, `DECIMAL`, `JSON`, text, `DATE`/`TIME`/`DATETIME`/`TIMESTAMP` (as
@@ -107,6 +110,40 @@ enum DbModule {
             return 1
         }
 
+        // db.quote_name(name) -> `name` as one SQL identifier (pure: usable outside `run` too)
+        state.register("quote_name", in: "db", doc: APIFunction(.pure, "name: string  a database, table or column name, whatever it holds",
+            returns: ["string  the name in backticks, every backtick inside doubled"],
+            doc: """
+            The one way to put a name into SQL text (names cannot be `?` parameters): wraps it
+            in backticks and doubles every backtick inside, so the server reads it as exactly
+            one name whatever it holds — ``db.quote_name("na`me")`` is ```"`na``me`"```. Use it for
+            every name the runbook does not spell itself, above all names read from the
+            server (a store's database user may create a table called
+            ``a` TO `internal`.`x``). Quote each part on its own:
+            `db.quote_name(schema) .. "." .. db.quote_name(table)`. An empty name raises
+            `db.quote_name: an empty name cannot be an SQL identifier`, one with a NUL byte
+            `db.quote_name: the name 'a\\0b' holds a NUL byte, which no SQL identifier may`, and
+            bytes that are not UTF-8 `db.quote_name: the name is not valid UTF-8`.
+            """,
+            example: """
+            for _, row in ipairs(db.query("installs", "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", { name })) do
+              local from = db.quote_name(name) .. "." .. db.quote_name(row.t)
+              local to = db.quote_name("trash_" .. name) .. "." .. db.quote_name(row.t)
+              db.exec("installs", "RENAME TABLE " .. from .. " TO " .. to, {}, { undo = { "RENAME TABLE " .. to .. " TO " .. from, {} } })
+            end
+            """)) { call in
+            let bytes = try call.bytes(1)
+            guard let name = String(validating: bytes, as: UTF8.self) else {
+                throw LuaHostFailure("\(call.name): the name is not valid UTF-8")
+            }
+            do {
+                call.push(try SQLIdentifier.quote(name))
+            } catch let failure as DatabaseFailure {
+                throw LuaHostFailure("\(call.name): \(failure.description)")
+            }
+            return 1
+        }
+
         // db.insert(connection, table, row) -> the new row's id (symbolic in a dry-run)
         state.register("insert", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "table: string  `sites` or `schema.sites`", "row: table<string, any>  `column = value`, not empty",
             returns: ["integer|string  the id the server reports for the row"],
@@ -118,7 +155,11 @@ enum DbModule {
             Effect: `+ insert into CONNECTION.TABLE: col='value', ...` (`db.insert`).
             Undo: delete the row by its primary key — the key given in `row`, or the id the server
             assigned. If the run died before that id was journaled, undo deletes the one row that has
-            exactly all the inserted values.
+            exactly all the inserted values. Then, for a single integer key, the table's
+            `AUTO_INCREMENT` goes back to the row's id if it still stands just past it (no id was
+            taken since), so the same insert after the undo gets the same id; if the counter moved
+            on, or the server refuses the `ALTER TABLE`, it stays where it is (InnoDB never sets it
+            below the largest id + 1).
             Dry-run: reads the table's primary key from the server (so the database must be up), sends
             nothing else; returns the key's value when `row` gives a single-column primary key,
             otherwise the string `(known after apply: TABLE.KEY)`.
