@@ -306,7 +306,8 @@ public final class Engine {
         }
         switch status {
         case "succeeded":
-            output.message(output.paint("done", "32") + " in \(Clock.duration(duration)): \(effects.count) effect\(effects.count == 1 ? "" : "s") applied (run \(id))")
+            output.message(" in \(Clock.duration(duration)): \(effects.count) effect\(effects.count == 1 ? "" : "s") applied (run \(id))",
+                           lead: "done", code: "32")
         case "undone":
             output.error("run \(id) failed: \(failure ?? "")")
             output.error("  its changes were undone. Details: runbook log \(id) --failures")
@@ -327,7 +328,7 @@ public final class Engine {
     private func invocationFailure(_ error: any Error, output: RunOutput) -> RunResult {
         let text = String(describing: error)
         if output.mode == .json {
-            _ = try? Posix.writeAll(1, Array((RunOutput.invalidInvocationEvent(output.redactor.mask(text)) + "\n").utf8), path: "stdout")
+            _ = try? Posix.writeAll(1, Array((TerminalText.jsonLine(RunOutput.invalidInvocationEvent(output.redactor.mask(text))) + "\n").utf8), path: "stdout")
         } else {
             output.error("runbook: " + text)
         }
@@ -371,7 +372,8 @@ public final class Engine {
         guard let paths = try? RootedPaths(root: "/") else { return RunResult(status: .failed, runID: runID, effects: [], error: nil) }
         let world = World(paths: paths, backups: BackupStore(directory: store.backupsDirectory(runID)), databases: databases,
                           platform: PlatformAdapter(kind: config.platform))
-        output.message(output.paint("undo of run \(runID)", "1") + "  \(record.runbook) (\(record.status), \(entries.count) effect\(entries.count == 1 ? "" : "s") to reverse)" + (dryRun ? "  (dry-run)" : ""))
+        output.message("  \(record.runbook) (\(record.status), \(entries.count) effect\(entries.count == 1 ? "" : "s") to reverse)"
+                       + (dryRun ? "  (dry-run)" : ""), lead: "undo of run \(runID)", code: "1")
         output.event("undo_started", [("run", .string(runID)), ("effects", .int(Int64(entries.count))), ("dry_run", .bool(dryRun)),
                                       ("pid", .int(Int64(getpid()))), ("user", .string(Posix.userName))])
         if dryRun {
@@ -390,8 +392,9 @@ public final class Engine {
         output.event("undo_finished", [("run", .string(runID)), ("dry_run", .bool(false)), ("undone", .int(Int64(tally.undone))),
                                        ("failed", .int(Int64(tally.failed))), ("irreversible", .int(Int64(tally.irreversible.count)))])
         if tally.ok {
-            output.message(output.paint("undone", "32") + ": \(tally.undone) effect\(tally.undone == 1 ? "" : "s") reversed"
-                           + (tally.irreversible.isEmpty ? "" : "; \(tally.irreversible.count) could not be undone (listed above)"))
+            output.message(": \(tally.undone) effect\(tally.undone == 1 ? "" : "s") reversed"
+                           + (tally.irreversible.isEmpty ? "" : "; \(tally.irreversible.count) could not be undone (listed above)"),
+                           lead: "undone", code: "32")
             return RunResult(status: .done, runID: runID, effects: [], error: nil)
         }
         output.error("undo of run \(runID) is incomplete: \(tally.failed) effect\(tally.failed == 1 ? "" : "s") could not be reversed (see above); fix the cause and run `runbook undo \(runID)` again")
