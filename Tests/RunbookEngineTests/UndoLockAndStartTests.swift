@@ -105,6 +105,15 @@ struct UndoLockAndStartTests {
             #expect(undo.exitCode == 0, "run \(id) (\(status)): \(undo)")
             #expect(try box.status(of: id) == "undone", "run \(id)")
         }
+        // A folder an older version left with half a record: left out of history; undo and log say so.
+        let half = box.runsDirectory + "/20260101-000000-abcdef"
+        try Files.mkdir(half)
+        try Files.write(half + "/run.json.tmp", "{\"id\":")
+        #expect(try box.history().count == history.count)
+        for command in ["undo", "log"] {
+            let refused = try box.runbook([command, "20260101-000000-abcdef"])
+            #expect(refused.exitCode == 2 && refused.stderrLines.count == 1 && refused.stderr.contains("has no record"), "\(refused)")
+        }
         for index in 0..<(delays.count * 2) {
             #expect(try Posix.list(box.tree + "/d\(index)").isEmpty, "every file written was undone (d\(index))")
         }
