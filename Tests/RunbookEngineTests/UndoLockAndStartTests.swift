@@ -61,9 +61,13 @@ struct UndoLockAndStartTests {
         let first = try box.start(["undo", id])
         #expect(first.waitForOutput("undo of run \(id)"), "the first undo holds the lock")
         let second = try box.runbook(["undo", id])
+        let secondJSON = try box.runbook(["undo", id, "--json"])
         let firstResult = first.wait(timeout: 180)
         #expect(firstResult.exitCode == 0, "\(firstResult)")
         #expect(second.exitCode == 3 && second.stderr.contains("is held by pid \(first.pid)"), "\(second)")
+        let locked = secondJSON.events("run_finished")
+        #expect(secondJSON.exitCode == 3 && locked.count == 1 && locked.first?["status"]?.stringValue == "locked"
+                && secondJSON.stderr.isEmpty, "\(secondJSON)")
         let after = try box.runbook(["undo", id])
         #expect(after.exitCode == 2 && after.stderr.contains("already undone"), "\(after)")
     }
