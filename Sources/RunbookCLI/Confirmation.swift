@@ -51,6 +51,7 @@ enum Confirmation {
     }
 }
 
+/// One line for a person on stderr, escaped for the terminal as `printLine` is.
 func printError(_ text: String) {
-    _ = try? Posix.writeAll(2, Array((text + "\n").utf8), path: "stderr")
+    _ = try? Posix.writeAll(2, Array((TerminalText.escape(text, keepingLines: true) + "\n").utf8), path: "stderr")
 }

@@ -14,7 +14,7 @@ struct DescribeCommand: ParsableCommand {
         let declaration: RunbookDeclaration
         do { declaration = try options.engine().declaration(name) } catch { throw exitWith(error) }
         if json {
-            printLine(JSON.object([
+            printJSONLine(JSON.object([
                 ("name", .string(declaration.name)), ("summary", .string(declaration.summary)), ("doc", .string(declaration.doc)),
                 ("file", .string(declaration.file)), ("on_failure", .string(declaration.onFailure.rawValue)),
                 ("params", .array(declaration.parameters.map { spec in

@@ -41,15 +41,22 @@ struct EngineOptions: ParsableArguments {
 func exitWith(_ error: any Error, json: Bool = false) -> ExitCode {
     let status = (error as? RunbookError)?.exitStatus ?? .failed
     if json, status == .usage {
-        printLine(RunOutput.invalidInvocationEvent(String(describing: error)))
+        printJSONLine(RunOutput.invalidInvocationEvent(String(describing: error)))
         return ExitCode(status.rawValue)
     }
-    let line = "runbook: \(error)\n"
-    _ = try? Posix.writeAll(2, Array(line.utf8), path: "stderr")
+    printError("runbook: \(error)")
     return ExitCode(status.rawValue)
 }
 
+/// One line for a person on stdout. Whatever it quotes from the world (file names, run
+/// records, journal text) is escaped for the terminal here, the last point before it.
 func printLine(_ text: String) {
-    let line = text + "\n"
+    let line = TerminalText.escape(text, keepingLines: true) + "\n"
     _ = try? Posix.writeAll(1, Array(line.utf8), path: "stdout")
+}
+
+/// One JSON line on stdout: exact JSON, with the characters JSON leaves raw that a
+/// terminal acts on (C1 controls, bidi overrides) as \u escapes.
+func printJSONLine(_ line: String) {
+    _ = try? Posix.writeAll(1, Array((TerminalText.jsonLine(line) + "\n").utf8), path: "stdout")
 }

@@ -29,16 +29,18 @@ struct HistoryCommand: ParsableCommand {
         let all = engine.store.all()
         let runs = Array(all.filter(filter.matches).prefix(max(0, limit)))
         if json {
-            for run in runs { printLine(run.json.serialized) }
+            for run in runs { printJSONLine(run.json.serialized) }
             return
         }
         if all.isEmpty { printLine("no runs yet in \(engine.store.directory)") }
         else if runs.isEmpty { printLine("no run matches (\(all.count) run\(all.count == 1 ? "" : "s") in all; leave out a filter to see more)") }
+        // One row per run: every field from the record escaped, a newline in it included.
+        func shown(_ text: String) -> String { TerminalText.escape(text) }
         for run in runs {
-            let arguments = (run.arguments.objectValue ?? []).map { "--\($0.0.replacingAll("_", with: "-"))=\(display($0.1))" }
+            let arguments = (run.arguments.objectValue ?? []).map { "--\(shown($0.0.replacingAll("_", with: "-")))=\(shown(display($0.1)))" }
             let duration = run.finished.map { Clock.duration($0 - run.started) } ?? "-"
-            printLine([run.id, pad(run.status, 11), pad(run.runbook, 18), String(Clock.iso8601(run.started).prefix(19)),
-                       pad(duration, 8), "\(run.user)@\(run.host)", arguments.joined(separator: " ")].joined(separator: "  "))
+            printLine([shown(run.id), pad(shown(run.status), 11), pad(shown(run.runbook), 18), String(Clock.iso8601(run.started).prefix(19)),
+                       pad(duration, 8), "\(shown(run.user))@\(shown(run.host))", arguments.joined(separator: " ")].joined(separator: "  "))
         }
     }
 

@@ -19,12 +19,12 @@ struct ListCommand: ParsableCommand {
                 let declaration = try engine.declaration(name)
                 rows.append((name, declaration.summary))
                 if json {
-                    printLine(JSON.object([("name", .string(name)), ("summary", .string(declaration.summary)),
+                    printJSONLine(JSON.object([("name", .string(name)), ("summary", .string(declaration.summary)),
                                           ("file", .string(declaration.file))]).serialized)
                 }
             } catch {
                 rows.append((name, "(cannot load: \(error))"))
-                if json { printLine(JSON.object([("name", .string(name)), ("error", .string(String(describing: error)))]).serialized) }
+                if json { printJSONLine(JSON.object([("name", .string(name)), ("error", .string(String(describing: error)))]).serialized) }
             }
         }
         guard !json else { return }

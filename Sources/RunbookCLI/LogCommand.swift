@@ -35,7 +35,7 @@ struct LogCommand: ParsableCommand {
         }
         if json {
             var jsonFilter = filter
-            for entry in records where jsonFilter.include(entry) { printLine(entry.serialized) }
+            for entry in records where jsonFilter.include(entry) { printJSONLine(entry.serialized) }
             return
         }
         printLine(LogRenderer.header(record))

@@ -41,7 +41,7 @@ struct LogFollower {
         for line in bytes[offset..<end].split(separator: 0x0a) {
             guard let record = try? JSON.parse(String(decoding: line, as: UTF8.self)) else { continue }
             if json {
-                if filter.include(record) { printLine(record.serialized) }
+                if filter.include(record) { printJSONLine(record.serialized) }
             } else {
                 for text in renderer.feed(record) { printLine(text) }
             }

@@ -67,7 +67,9 @@ struct QueueCommand: ParsableCommand {
             do { records = try worker.records(status: status, handler: nil, limit: limit) } catch { throw exitWith(error) }
             for record in records {
                 let error = record.error.map { "  " + String(($0.split(separator: "\n").first ?? "").prefix(120)) } ?? ""
-                printLine("\(record.id)  \(record.status)  \(record.runbook)  \(record.args)  \(record.log ?? "-")\(error)")
+                // One row per record, whatever its fields hold (a newline is shown as \n).
+                let fields = [String(record.id), record.status, record.runbook, record.args, record.log ?? "-"]
+                printLine(fields.map { TerminalText.escape($0) }.joined(separator: "  ") + TerminalText.escape(error))
             }
         }
     }

@@ -65,12 +65,12 @@ extension RunbookCommand {
             if code.rawValue == 0 || code.rawValue == ExitStatus.failed.rawValue || code.rawValue == ExitStatus.locked.rawValue
                 || code.rawValue == ExitStatus.interrupted.rawValue || code.rawValue == ExitStatus.usage.rawValue
             {
-                if code.rawValue == 0 { _ = try? Posix.writeAll(1, Array((fullMessage(for: error) + "\n").utf8), path: "stdout") }
+                if code.rawValue == 0 { printLine(fullMessage(for: error)) }
                 Posix.terminate(code.rawValue)
             }
             let text = message(for: error)
             let hint = text.contains("`runbook") ? "" : CommandHints.helpHint(words)
-            _ = try? Posix.writeAll(2, Array(("runbook: " + text + hint + "\n").utf8), path: "stderr")
+            printError("runbook: " + text + hint)
             Posix.terminate(ExitStatus.usage.rawValue)
         }
     }

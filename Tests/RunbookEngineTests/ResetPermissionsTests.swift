@@ -45,4 +45,32 @@ import Testing
         _ = try db.execute("UPDATE internal.installs SET ftp_user = 'www_shopexam1'")
         #expect(before.differences(from: try world.state()).isEmpty)
     }
+
+    /// A customer names files in their FTP tree with terminal escape sequences: the human
+    /// output of reset-permissions and `runbook log` show the names escaped, not acted on.
+    @Test func hostileFileNamesAreShownEscaped() throws {
+        let box = try Sandbox()
+        let world = DemoWorld(box)
+        try world.build()
+        let installed = try world.runbook(["run", "install", "--email", "a@example.com", "--hostname", "shop.example.com", "--plan", "free"])
+        #expect(installed.exitCode == 0, "\(installed)")
+        let ftp = world.root + "/usr/home/shopexam1/heavymetal/tmp/ftp"
+        let names = [("\u{1B}]0;pwned\u{07}", "\\x1b]0;pwned\\x07"), ("\u{1B}[2J", "\\x1b[2J"), ("x\u{9B}31m", "x\\x9b31m")]
+        for (raw, _) in names { try Files.write(ftp + "/" + raw, "customer upload") }
+
+        let run = try world.runbook(["run", "reset-permissions", "--user", "www_shopexam1", "--owner", "nobody:nogroup", "--yes"])
+        #expect(run.exitCode == 0, "\(run)")
+        let id = try #require(run.runID)
+        let log = try world.runbook(["log", id])
+        #expect(log.exitCode == 0, "\(log)")
+        for (what, result) in [("run", run), ("log", log)] {
+            let printed = result.stdout + result.stderr
+            let raw = printed.unicodeScalars.first { ($0.value < 0x20 && $0 != "\n" && $0 != "\t") || (0x7f...0x9f).contains($0.value) }
+            #expect(raw == nil, "\(what) printed U+\(String(raw?.value ?? 0, radix: 16)) raw\n\(result)")
+            for (_, shown) in names {
+                // Paths are shown under the world's root, as the runbook names them.
+                #expect(printed.contains("chown /usr/home/shopexam1/heavymetal/tmp/ftp/" + shown), "\(what) names \(shown)\n\(result)")
+            }
+        }
+    }
 }

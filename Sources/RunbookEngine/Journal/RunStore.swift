@@ -101,6 +101,11 @@ public final class RunStore {
         guard RunStore.isValidID(id) else { throw RunbookError.usage("'\(id)' is not a run id (see `runbook history`)") }
         let path = runDirectory(id) + "/run.json"
         guard Posix.lstatInfo(path) != nil else {
+            // A folder without a record: a run stopped while it was being created (before
+            // its start was held against signals). History leaves it out; it changed nothing.
+            if Posix.lstatInfo(runDirectory(id)) != nil {
+                throw RunbookError.usage("run '\(id)' has no record: it was stopped while it started and changed nothing")
+            }
             throw RunbookError.usage("no run '\(id)' in \(runsDirectory) (see `runbook history`)")
         }
         guard let record = RunRecord(json: try JSON.parse(try Posix.readText(path))) else {

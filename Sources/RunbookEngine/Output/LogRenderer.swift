@@ -1,8 +1,12 @@
-// Renders journal records as the human log `runbook log` prints.
+// Renders journal records as the human log `runbook log` prints. The journal holds the
+// world's text exactly (file names, errors, messages); each line shows it escaped for the
+// terminal (TerminalText): one line per name, no escape sequence a terminal would act on.
 
 public struct LogRenderer {
     public static func header(_ record: RunRecord) -> String {
-        "run \(record.id)  \(record.runbook)\(record.dryRun ? " (dry-run)" : "")  by \(record.user)@\(record.host)  started \(Clock.iso8601(record.started))"
+        func shown(_ text: String) -> String { TerminalText.escape(text) }
+        return "run \(record.id)  \(shown(record.runbook))\(record.dryRun ? " (dry-run)" : "")  "
+            + "by \(shown(record.user))@\(shown(record.host))  started \(Clock.iso8601(record.started))"
     }
 
     /// The log lines of a whole journal.
@@ -79,10 +83,13 @@ public struct LogRenderer {
     private mutating func effectLine(_ intent: JSON, note: String, unfinished: Bool) -> [String] {
         guard filter.include(intent, unfinishedEffect: unfinished) else { return [] }
         let time = Self.time(intent)
-        return ["\(time)      \(intent["sign"]?.stringValue ?? "?") \(intent["summary"]?.stringValue ?? "")\(note)"]
+        let sign = TerminalText.escape(intent["sign"]?.stringValue ?? "?")
+        return ["\(time)      \(sign) \(TerminalText.escape(intent["summary"]?.stringValue ?? ""))\(note)"]
     }
 
-    private static func time(_ record: JSON) -> String { String((record["at"]?.stringValue ?? "").dropFirst(11).prefix(12)) }
+    private static func time(_ record: JSON) -> String {
+        TerminalText.escape(String((record["at"]?.stringValue ?? "").dropFirst(11).prefix(12)))
+    }
 
     /// The steps a journal started, in order (for `log --step` errors).
     public static func steps(_ records: [JSON]) -> [String] {
@@ -96,33 +103,37 @@ public struct LogRenderer {
     /// One line for a journal record, or nil for records that are only bookkeeping.
     private func line(_ record: JSON) -> String? {
         let time = Self.time(record)
-        func text(_ key: String) -> String { record[key]?.stringValue ?? "" }
+        /// A name or summary: one line, escaped.
+        func text(_ key: String) -> String { TerminalText.escape(record[key]?.stringValue ?? "") }
+        /// A message or error: its lines kept, each escaped.
+        func lines(_ key: String) -> String { TerminalText.escape(record[key]?.stringValue ?? "", keepingLines: true) }
         /// The undone effect's summary: from its intent (or, in an older journal, the event).
         func summary() -> String {
-            record["summary"]?.stringValue ?? record["seq"]?.intValue.flatMap { summaries[$0] } ?? "effect \(record["seq"]?.intValue ?? 0)"
+            TerminalText.escape(record["summary"]?.stringValue ?? record["seq"]?.intValue.flatMap { summaries[$0] }
+                                ?? "effect \(record["seq"]?.intValue ?? 0)")
         }
         switch record["t"]?.stringValue ?? "" {
         case "step_started": return "\(time)  ▶ \(text("step"))"
         case "step_finished":
             let duration: String
             if case .double(let d) = record["duration"] { duration = Clock.duration(d) } else { duration = "" }
-            if text("status") == "failed" { return "\(time)  ✘ \(text("step")) failed after \(duration): \(text("error"))" }
+            if text("status") == "failed" { return "\(time)  ✘ \(text("step")) failed after \(duration): \(lines("error"))" }
             let count = record["effects"]?.intValue ?? 0
             return "\(time)  ✔ \(text("step")) (\(count) effect\(count == 1 ? "" : "s"), \(duration))"
         case "effect_planned", "effect_applied": return "\(time)      \(text("sign")) \(text("summary"))"
-        case "effect_failed": return "\(time)      ✘ effect \(record["seq"]?.intValue ?? 0) failed: \(text("error"))"
+        case "effect_failed": return "\(time)      ✘ effect \(record["seq"]?.intValue ?? 0) failed: \(lines("error"))"
         case "no_change": return "\(time)      = \(text("summary")) (already so)"
-        case "log": return "\(time)      \(text("level") == "info" ? "" : text("level") + ": ")\(text("message"))"
+        case "log": return "\(time)      \(text("level") == "info" ? "" : text("level") + ": ")\(lines("message"))"
         case "effect_undone": return "\(time)      ↺ undone: \(text("summary"))"
         case "undone":
             let checked = record["seq"]?.intValue.map { !applied.contains($0) } == true ? " (checked: it may not have happened)" : ""
             return "\(time)      ↺ undone: \(summary())\(checked)"
         case "undo_failed":
-            let what = record["undoing"]?.stringValue ?? summary()
-            return "\(time)      ↺ could not undo: \(what): \(text("error"))"
-        case "undo_skipped": return "\(time)      ↺ could not undo: \(summary()): \(text("reason"))"
-        case "hook_failed": return "\(time)      \(text("hook")) hook failed: \(text("error"))"
-        case "run_failing": return "\(time)  failing: \(text("error"))"
+            let what = record["undoing"]?.stringValue.map { TerminalText.escape($0) } ?? summary()
+            return "\(time)      ↺ could not undo: \(what): \(lines("error"))"
+        case "undo_skipped": return "\(time)      ↺ could not undo: \(summary()): \(lines("reason"))"
+        case "hook_failed": return "\(time)      \(text("hook")) hook failed: \(lines("error"))"
+        case "run_failing": return "\(time)  failing: \(lines("error"))"
         case "undo_started": return "\(time)  undo started by \(text("user")) (pid \(record["pid"]?.intValue ?? 0))"
         case "undo_finished":
             return "\(time)  undo finished: \(record["undone"]?.intValue ?? 0) reversed, \(record["failed"]?.intValue ?? 0) failed"

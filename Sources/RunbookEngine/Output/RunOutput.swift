@@ -59,7 +59,9 @@ public final class RunOutput {
         guard mode == .human else { return }
         clearProgress()
         lineBuffer.removeAll()
-        lineBuffer.append(utf8: redactor.mask(text))
+        // The last guard: whatever reached here unescaped (a caller that forgot `shown`),
+        // the terminal gets no escape sequence but the console's own colours.
+        lineBuffer.append(utf8: TerminalText.escape(redactor.mask(text), keepingLines: true, allowingColour: colour))
         lineBuffer.append(0x0a)
         if let console {
             if mayWait { console.hold(lineBuffer.bytes) } else { try? console.write(lineBuffer.bytes) }
@@ -81,11 +83,20 @@ public final class RunOutput {
         var record: [(String, JSON)] = [("event", .string(type)), ("v", .int(RunOutput.schemaVersion)),
                                         ("at", .string(Clock.iso8601(Clock.wall())))]
         record.append(contentsOf: fields)
-        let text = redactor.mask(JSON.object(record).serialized) + "\n"
+        let text = TerminalText.jsonLine(redactor.mask(JSON.object(record).serialized)) + "\n"
         _ = try? Posix.writeAll(1, Array(text.utf8), path: "stdout")
     }
 
     func paint(_ text: String, _ code: String) -> String { colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
+
+    /// World text (a file name, command output, a database value, an error quoting them) as
+    /// the console shows it: masked, then every character a terminal acts on written out
+    /// (TerminalText). `keepingLines` for messages of several lines (a traceback).
+    func shown(_ text: String, keepingLines: Bool = false) -> String {
+        if TerminalText.isPlain(text.utf8, keepingLines: keepingLines) { return text }
+        // Masked first: a secret holding a control character is still found.
+        return TerminalText.escape(redactor.mask(text), keepingLines: keepingLines)
+    }
 
     // MARK: Events
 
@@ -98,16 +109,16 @@ public final class RunOutput {
                                         ("version", .string(RunbookVersion.current))]
         if let planFile, let planned { fields += [("plan_file", .string(planFile)), ("planned_effects", .int(Int64(planned)))] }
         event("run_started", fields)
-        line(paint("run \(id)", "1") + "  \(runbook)" + (dryRun ? paint("  (dry-run: nothing will be changed)", "36") : ""))
+        line(paint("run \(id)", "1") + "  \(shown(runbook))" + (dryRun ? paint("  (dry-run: nothing will be changed)", "36") : ""))
         if let planFile, let planned {
-            line(paint("held to the reviewed plan \(planFile) (\(planned) effect\(planned == 1 ? "" : "s"))", "36"))
+            line(paint("held to the reviewed plan \(shown(planFile)) (\(planned) effect\(planned == 1 ? "" : "s"))", "36"))
         }
     }
 
     func stepStarted(_ name: String, index: Int) {
         event("step_started", [("step", .string(name)), ("index", .int(Int64(index)))])
         meter.stepStarted(at: Clock.monotonic())
-        line(paint("▶ ", "34") + name)
+        line(paint("▶ ", "34") + shown(name))
     }
 
     func effect(_ record: EffectRecord, dryRun: Bool) {
@@ -124,12 +135,12 @@ public final class RunOutput {
         case .remove: code = "31"
         case .irreversible: code = "35"
         }
-        line(.concatenating("  ", paint(record.sign.rawValue, code), " ", record.summary), mayWait: true)
+        line(.concatenating("  ", paint(record.sign.rawValue, code), " ", shown(record.summary)), mayWait: true)
     }
 
     func noChange(_ summary: String) {
         event("no_change", [("summary", .string(summary))])
-        line(paint("  = " + summary + " (already so)", "2"), mayWait: true)
+        line(paint("  = " + shown(summary) + " (already so)", "2"), mayWait: true)
     }
 
     func log(_ level: String, _ message: String) {
@@ -141,7 +152,7 @@ public final class RunOutput {
         case "debug": prefix = paint("  debug: ", "2")
         default: prefix = "  "
         }
-        line(prefix + message)
+        line(prefix + shown(message, keepingLines: true))
     }
 
     /// progress(done, total) of a loop: an event at most every 0.5 s (and at the end), and
@@ -178,16 +189,17 @@ public final class RunOutput {
         event("step_finished", fields)
         let counts = effects == 0 ? "" : "  \(effects) effect\(effects == 1 ? "" : "s")"
         if let failed {
-            line(paint("✘ ", "31") + name + paint("  failed after \(Clock.duration(duration))", "31") + ": " + failed)
+            line(paint("✘ ", "31") + shown(name) + paint("  failed after \(Clock.duration(duration))", "31") + ": "
+                 + shown(failed, keepingLines: true))
         } else {
-            line(paint("✔ ", "32") + name + paint(counts + "  " + Clock.duration(duration), "2"))
+            line(paint("✔ ", "32") + shown(name) + paint(counts + "  " + Clock.duration(duration), "2"))
         }
     }
 
     /// What `undo --dry-run` would do for effect `seq`.
     func undoPlanned(_ action: String, seq: Int) {
         event("undo_planned", [("seq", .int(Int64(seq))), ("action", .string(action))])
-        line("  ↺ would " + action)
+        line("  ↺ would " + shown(action))
     }
 
     /// One undone effect (or one that could not be undone). With `seq`, the journal already
@@ -201,24 +213,28 @@ public final class RunOutput {
             event(failed == nil ? "effect_undone" : "undo_failed", fields, journaled: seq == nil)
         }
         guard mode == .human else { return }
-        if let failed { line(paint("  ↺ could not undo: ", "31") + summary + ": " + failed) }
-        else { line((colour ? paint("  ↺ ", "36") + "undone: " : "  ↺ undone: ") + summary, mayWait: true) }
+        if let failed { line(paint("  ↺ could not undo: ", "31") + shown(summary) + ": " + shown(failed, keepingLines: true)) }
+        else { line((colour ? paint("  ↺ ", "36") + "undone: " : "  ↺ undone: ") + shown(summary), mayWait: true) }
     }
 
     func hook(_ kind: String, failed: String?) {
         var fields: [(String, JSON)] = [("hook", .string(kind))]
         if let failed { fields.append(("error", .string(failed))) }
         event(failed == nil ? "hook_ran" : "hook_failed", fields)
-        if let failed { line(paint("  \(kind) hook failed: ", "31") + failed) }
+        if let failed { line(paint("  \(kind) hook failed: ", "31") + shown(failed, keepingLines: true)) }
     }
 
-    func message(_ text: String) { line(text) }
+    /// A line of the engine's own that may quote the world: all of it is escaped.
+    func message(_ text: String) { line(shown(text, keepingLines: true)) }
+
+    /// `lead` painted in `code`, then `text` (escaped): "done in 1.2s: ...".
+    func message(_ text: String, lead: String, code: String) { line(paint(shown(lead), code) + shown(text, keepingLines: true)) }
 
     func error(_ text: String) {
         guard mode == .human else { return }
         clearProgress()
         flushConsole()
-        let masked = redactor.mask(text) + "\n"
+        let masked = TerminalText.escape(redactor.mask(text), keepingLines: true) + "\n"
         _ = try? Posix.writeAll(2, Array(masked.utf8), path: "stderr")
     }
 }

@@ -71,9 +71,13 @@ public final class Engine {
     // MARK: Running
 
     public func run(_ nameOrPath: String, words: [String], options: RunOptions) -> RunResult {
+        // Held while the console's writer thread starts: it never takes SIGINT/SIGTERM.
+        var heldSignals = StopSignals.hold()
+        defer { heldSignals.release() }
         let redactor = Redactor()
         let output = RunOutput(mode: options.output, redactor: redactor)
         defer { output.close() }
+        heldSignals.release()
         let slot = SessionSlot()
         let state: LuaState
         let declaration: RunbookDeclaration
@@ -101,6 +105,10 @@ public final class Engine {
         var argumentTable = LuaTable()
         for (name, value) in bound.values { argumentTable[name] = value.lua }
 
+        // From here until the run's trap is in place, SIGINT/SIGTERM wait: a run stopped while
+        // it is being recorded would leave a folder with half a record. Stopped before, the
+        // run records nothing; after, it ends "interrupted" (exit 130) like any other.
+        heldSignals = StopSignals.hold()
         var record = RunRecord(id: "", runbook: declaration.name, arguments: bound.masked(declaration),
                                dryRun: options.dryRun, root: config.root)
         let id: String
@@ -143,6 +151,7 @@ public final class Engine {
         let started = Clock.monotonic()
         SignalTrap.install(state.interruptHandle)
         defer { SignalTrap.restore() }
+        heldSignals.release()
 
         var failure: LuaError?
         do {
@@ -306,7 +315,8 @@ public final class Engine {
         }
         switch status {
         case "succeeded":
-            output.message(output.paint("done", "32") + " in \(Clock.duration(duration)): \(effects.count) effect\(effects.count == 1 ? "" : "s") applied (run \(id))")
+            output.message(" in \(Clock.duration(duration)): \(effects.count) effect\(effects.count == 1 ? "" : "s") applied (run \(id))",
+                           lead: "done", code: "32")
         case "undone":
             output.error("run \(id) failed: \(failure ?? "")")
             output.error("  its changes were undone. Details: runbook log \(id) --failures")
@@ -327,11 +337,24 @@ public final class Engine {
     private func invocationFailure(_ error: any Error, output: RunOutput) -> RunResult {
         let text = String(describing: error)
         if output.mode == .json {
-            _ = try? Posix.writeAll(1, Array((RunOutput.invalidInvocationEvent(output.redactor.mask(text)) + "\n").utf8), path: "stdout")
+            _ = try? Posix.writeAll(1, Array((TerminalText.jsonLine(RunOutput.invalidInvocationEvent(output.redactor.mask(text))) + "\n").utf8), path: "stdout")
         } else {
             output.error("runbook: " + text)
         }
         return RunResult(status: .usage, runID: nil, effects: [], error: text)
+    }
+
+    /// A lock held by another process: one line (or the one --json event), exit 3.
+    private func lockedFailure(_ text: String, output: RunOutput) -> RunResult {
+        if output.mode == .json {
+            let event = JSON.object([("event", .string("run_finished")), ("v", .int(RunOutput.schemaVersion)),
+                                     ("at", .string(Clock.iso8601(Clock.wall()))), ("status", .string("locked")),
+                                     ("exit", .int(Int64(ExitStatus.locked.rawValue))), ("error", .string(text))])
+            _ = try? Posix.writeAll(1, Array((TerminalText.jsonLine(event.serialized) + "\n").utf8), path: "stdout")
+        } else {
+            output.error(text)
+        }
+        return RunResult(status: .locked, runID: nil, effects: [], error: text)
     }
 
     // MARK: Undo
@@ -342,11 +365,21 @@ public final class Engine {
         let output = RunOutput(mode: mode, redactor: redactor)
         defer { output.close() }
         var record: RunRecord
+        // Held until this function returns: a second undo of the run is refused (exit 3).
+        var undoLock: UndoLock?
         do {
             record = try store.load(runID)
+            if !dryRun {
+                undoLock = try UndoLock(folder: store.runDirectory(runID), runID: runID)
+                // Read again under the lock: an undo that just ended has changed it.
+                record = try store.load(runID)
+            }
+        } catch let held as LockHeld {
+            return lockedFailure("runbook: \(held); wait for it to end, then see `runbook log \(runID)`", output: output)
         } catch {
             return invocationFailure(error, output: output)
         }
+        defer { withExtendedLifetime(undoLock) {} }
         let refusal: String?
         switch record.status {
         case "running": refusal = "run \(runID) is still running (pid \(record.pid) on \(record.host)); stop it first, or watch it: runbook log \(runID) --follow"
@@ -358,7 +391,9 @@ public final class Engine {
         if let refusal { return invocationFailure(RunbookError.usage(refusal), output: output) }
         let entries: [UndoEntry]
         do {
-            entries = try UndoProcess.entries(fromJournalAt: store.journalPath(runID))
+            // A run stopped before its journal was created applied nothing.
+            let journalPath = store.journalPath(runID)
+            entries = Posix.lstatInfo(journalPath) == nil ? [] : try UndoProcess.entries(fromJournalAt: journalPath)
         } catch {
             return invocationFailure(RunbookError.failed("cannot read the journal of run \(runID): \(error)"), output: output)
         }
@@ -368,10 +403,20 @@ public final class Engine {
         let journal = dryRun ? nil : try? JournalWriter(path: store.journalPath(runID), durable: true, redactor: redactor)
         output.journal = journal
         let databases = DatabaseConnections(configs: config.databases, redactor: redactor)
-        guard let paths = try? RootedPaths(root: "/") else { return RunResult(status: .failed, runID: runID, effects: [], error: nil) }
+        // Anchored at the run's own root: its effects name paths under it.
+        var root = record.root
+        var rootInfo = stat()
+        if stat(root, &rootInfo) != 0 || rootInfo.st_mode & S_IFMT != S_IFDIR {
+            output.log("warn", "the run's root \(root) no longer exists; undoing with paths from /")
+            root = "/"
+        }
+        guard let paths = try? RootedPaths(root: root) else {
+            return invocationFailure(RunbookError.failed("cannot open the run's root \(root)"), output: output)
+        }
         let world = World(paths: paths, backups: BackupStore(directory: store.backupsDirectory(runID)), databases: databases,
                           platform: PlatformAdapter(kind: config.platform))
-        output.message(output.paint("undo of run \(runID)", "1") + "  \(record.runbook) (\(record.status), \(entries.count) effect\(entries.count == 1 ? "" : "s") to reverse)" + (dryRun ? "  (dry-run)" : ""))
+        output.message("  \(record.runbook) (\(record.status), \(entries.count) effect\(entries.count == 1 ? "" : "s") to reverse)"
+                       + (dryRun ? "  (dry-run)" : ""), lead: "undo of run \(runID)", code: "1")
         output.event("undo_started", [("run", .string(runID)), ("effects", .int(Int64(entries.count))), ("dry_run", .bool(dryRun)),
                                       ("pid", .int(Int64(getpid()))), ("user", .string(Posix.userName))])
         if dryRun {
@@ -390,8 +435,9 @@ public final class Engine {
         output.event("undo_finished", [("run", .string(runID)), ("dry_run", .bool(false)), ("undone", .int(Int64(tally.undone))),
                                        ("failed", .int(Int64(tally.failed))), ("irreversible", .int(Int64(tally.irreversible.count)))])
         if tally.ok {
-            output.message(output.paint("undone", "32") + ": \(tally.undone) effect\(tally.undone == 1 ? "" : "s") reversed"
-                           + (tally.irreversible.isEmpty ? "" : "; \(tally.irreversible.count) could not be undone (listed above)"))
+            output.message(": \(tally.undone) effect\(tally.undone == 1 ? "" : "s") reversed"
+                           + (tally.irreversible.isEmpty ? "" : "; \(tally.irreversible.count) could not be undone (listed above)"),
+                           lead: "undone", code: "32")
             return RunResult(status: .done, runID: runID, effects: [], error: nil)
         }
         output.error("undo of run \(runID) is incomplete: \(tally.failed) effect\(tally.failed == 1 ? "" : "s") could not be reversed (see above); fix the cause and run `runbook undo \(runID)` again")
