@@ -73,6 +73,13 @@ enum RunModule {
             do {
                 _ = try state.call(body)
                 try session.flushReloads()
+            } catch let error as LuaError where error.message.hasSuffix(yieldRefusal) {
+                // Lua's own words do not say which call was wrong.
+                let refusal = LuaHostFailure("step '\(name)': coroutine.yield inside a step's function is not supported "
+                                             + "(a step cannot be suspended; yield before or after it)")
+                session.pendingReloads.removeAll()
+                session.endStep(token, failure: refusal.description)
+                throw refusal
             } catch let error as LuaError {
                 session.pendingReloads.removeAll()
                 session.endStep(token, failure: error.description)
@@ -130,7 +137,13 @@ enum RunModule {
             example: #"lock("shared-code:" .. group.id)"#)) { call in
             let session = try slot.require(call.name)
             let name = try call.string(1)
-            try session.locks?.acquire(name)
+            do {
+                try session.locks?.acquire(name)
+            } catch {
+                // Work done without the lock is what the lock is there to prevent.
+                session.stopRun(because: error)
+                throw error
+            }
             return 0
         }
 
@@ -200,6 +213,9 @@ enum RunModule {
             ```
             """))
     }
+
+    /// Lua's error for a yield inside a function a host function called (a step's).
+    static let yieldRefusal = "attempt to yield across a C-call boundary"
 
     /// Arguments joined by spaces; scalars shown as Lua's tostring would.
     static func message(_ call: LuaCall) -> String {
