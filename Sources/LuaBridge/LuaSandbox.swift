@@ -137,7 +137,10 @@ public struct LuaSandbox: Sendable {
           if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
             error("a __gc metamethod is not allowed in a runbook (a finalizer cannot be interrupted)", 2)
           end
-          return rawsetmetatable(t, mt)
+          -- Not a tail call: setmetatable's own errors name the script's line, not this one.
+          local ok, result = pcall(rawsetmetatable, t, mt)
+          if not ok then error(result, 2) end
+          return result
         end
 
         -- Text chunks only: a bytecode string is refused by the loader.

@@ -58,7 +58,9 @@ enum RunModule {
             during the step run when `fn` returns, before the step ends.
 
             If `fn` raises an error, the step is marked failed and the error continues to the caller
-            unchanged. `step` returns nothing (values returned by `fn` are dropped).
+            unchanged. `step` returns nothing (values returned by `fn` are dropped). A step works
+            the same inside a coroutine, but `fn` must not yield: `coroutine.yield` in it fails the
+            step (`coroutine.yield inside a step's function is not supported`).
             """,
             example: """
             step("Create the home", function()
@@ -128,9 +130,12 @@ enum RunModule {
             Takes the named lock now and holds it until the run ends. If another run holds it, waits
             up to `--lock-timeout` seconds (default 0), then raises
             `lock 'NAME' is held by run RUN_ID (pid PID, USER@HOST, since TIME)`; the run then ends
-            with exit status 3. Taking a lock the run already holds does nothing. A name must be 1 to
-            200 bytes (an invalid name is reported as `lock '' is held by nobody (invalid lock name)`,
-            also exit 3). With `lock_database` configured the lock is also a MySQL `GET_LOCK` (see
+            with exit status 3, even if the runbook catches the error (`pcall`, `xpcall`, a
+            coroutine): it is raised again at once and the failure path runs (see
+            [runbook-format.md](runbook-format.md#errors-a-runbook-cannot-catch)). Taking a lock
+            the run already holds does nothing. A name must be 1 to 200 bytes: any other raises
+            `lock names must be 1 to 200 bytes long, got N` and ends the run the same way (exit
+            status 1). With `lock_database` configured the lock is also a MySQL `GET_LOCK` (see
             [cli.md](cli.md#locks)). Dry-runs take locks too. To take locks before `run` starts, use
             the declaration's `locks` field instead.
             """,
