@@ -131,6 +131,23 @@ public struct LuaSandbox: Sendable {
         local function safe_resume(co, ...) return settle(rawresume(co, ...)) end
         local function safe_close(co) return settle(rawclose(co)) end
 
+        -- A coroutine's body runs inside a pcall of its own: a stop raised in a coroutine
+        -- leaves its thread with hooks off unless a pcall there catches it first, and the
+        -- __close handlers that run when it is closed could then never be stopped.
+        local rawcreate, rawwrap = coroutine.create, coroutine.wrap
+        local function rethrow(ok, ...)
+          if ok then return ... end
+          error((...), 0)
+        end
+        local function guarded(f, name)
+          if type(f) ~= "function" then
+            error("bad argument #1 to '" .. name .. "' (function expected, got " .. type(f) .. ")", 3)
+          end
+          return function(...) return rethrow(pcall(f, ...)) end
+        end
+        local function safe_create(f) return rawcreate(guarded(f, "create")) end
+        local function safe_wrap(f) return rawwrap(guarded(f, "wrap")) end
+
         -- Finalizers run with hooks off: an endless __gc could not be interrupted.
         local rawsetmetatable = setmetatable
         local function safe_setmetatable(t, mt)
@@ -182,6 +199,7 @@ public struct LuaSandbox: Sendable {
         rawset(G, "xpcall", safe_xpcall)
         rawset(G, "setmetatable", safe_setmetatable)
         coroutine.resume, coroutine.close = safe_resume, safe_close
+        coroutine.create, coroutine.wrap = safe_create, safe_wrap
         rawset(G, "collectgarbage", collectgarbage)
         getmetatable("").__metatable = false
 

@@ -78,6 +78,34 @@ struct NoLockForYou: Error, CustomStringConvertible {
         #expect(error.description == "h.lua:1: time budget exhausted")
     }
 
+    @Test("an exhausted budget stops an endless __close handler of a coroutine")
+    func budgetStopsAnEndlessCloseInACoroutine() throws {
+        let state = try LuaState()
+        state.setBudget(LuaBudget(seconds: 0.2))
+        let error = try #require(throws: LuaError.self) {
+            try state.run("""
+                local endless = setmetatable({}, { __close = function() while true do end end })
+                coroutine.wrap(function() local x <close> = endless while true do end end)()
+                """, chunkName: "@c.lua")
+        }
+        #expect(error.kind == .timeBudget)
+    }
+
+    @Test("coroutines still yield, return and fail as in plain Lua")
+    func coroutinesBehaveAsInLua() throws {
+        let state = try LuaState()
+        let result = try state.run("""
+            local co = coroutine.create(function(a) local b = coroutine.yield(a + 1) return b * 2 end)
+            local _, first = coroutine.resume(co, 1)
+            local _, second = coroutine.resume(co, 5)
+            local ok, problem = coroutine.resume(coroutine.create(function() error({ code = 7 }) end))
+            local wrapped = pcall(coroutine.wrap(function() error("boom", 0) end))
+            local bad = select(2, pcall(coroutine.create, 42))
+            return first, second, coroutine.status(co), ok, problem.code, wrapped, bad
+            """, chunkName: "=co")
+        #expect(result == [2, 10, "dead", false, 7, false, "bad argument #1 to 'create' (function expected, got number)"])
+    }
+
     @Test("a __gc metamethod is refused: a finalizer runs where no stop reaches it")
     func finalizersAreRefused() throws {
         let state = try LuaState()
