@@ -39,8 +39,14 @@ static inline const char *rb_typename_at(lua_State *L, int i) { return lua_typen
 
 // MARK: - Per-state control block (budget, interrupt, memory)
 
-// Why a stop happened, so the host can tell an interrupt from a runaway script.
-enum { RB_STOP_NONE = 0, RB_STOP_INTERRUPT = 1, RB_STOP_INSTRUCTIONS = 2, RB_STOP_TIME = 3 };
+// Why a stop happened, so the host can tell an interrupt from a runaway script. FATAL is
+// the host's own: a failure the run must end on (a lock not taken, a journal that cannot
+// take an intent), whatever the script catches.
+enum { RB_STOP_NONE = 0, RB_STOP_INTERRUPT = 1, RB_STOP_INSTRUCTIONS = 2, RB_STOP_TIME = 3, RB_STOP_FATAL = 4 };
+
+// The registry field holding the stop's error, raised again at every later instruction
+// and host call, so a script that catches it gets it back at once, unchanged.
+#define RB_STOP_ERROR "runbook.stop"
 
 typedef struct rb_control {
     volatile sig_atomic_t interrupt_requested; // set from a signal handler
@@ -52,6 +58,7 @@ typedef struct rb_control {
     size_t memory_limit;                        // 0 = none
     int in_host;                                // >0 while a Swift function runs: no limit then
     void *owner;                                // the Swift object that owns this state
+    lua_State *running;                         // the thread (coroutine) of the Swift function running, or NULL
 } rb_control;
 
 #define RB_HOOK_STEP 1000
@@ -66,6 +73,41 @@ static inline double rb_monotonic_now(void) {
 
 static inline void rb_request_interrupt(rb_control *c) { c->interrupt_requested = 1; }
 
+// Pushes "file:line: " of the innermost script code running: level 0 in a hook, level 1
+// from a C function (luaL_where(L, 1) alone is wrong in a hook). The sandbox's own
+// wrappers (pcall) are skipped, as HostFunctionRegistry.scriptLocation skips them.
+static void rb_push_script_location(lua_State *L) {
+    lua_Debug ar;
+    for (int level = 0; level < 8 && lua_getstack(L, level, &ar); level++) {
+        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0 && strcmp(ar.source, "=sandbox") != 0) {
+            lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+            return;
+        }
+    }
+    lua_pushliteral(L, "");
+}
+
+// Raises the stop's error: the one stored when it happened, or (the first time) the
+// reason, with the script's location, stored for the next time.
+static int rb_raise_stop(lua_State *L, rb_control *c) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, RB_STOP_ERROR) != LUA_TSTRING) {
+        lua_pop(L, 1);
+        rb_push_script_location(L);
+        switch (c->stop_reason) {
+        case RB_STOP_INTERRUPT: lua_pushstring(L, "interrupted"); break;
+        case RB_STOP_INSTRUCTIONS:
+            lua_pushfstring(L, "instruction budget exhausted (%I instructions)", (lua_Integer)c->instruction_limit);
+            break;
+        case RB_STOP_TIME: lua_pushstring(L, "time budget exhausted"); break;
+        default: lua_pushstring(L, "stopped"); break;
+        }
+        lua_concat(L, 2);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, RB_STOP_ERROR);
+    }
+    return lua_error(L);
+}
+
 // Raises an error when the script must stop. Once stopped, the hook runs at every
 // instruction so a script cannot keep going by catching the error with pcall.
 static void rb_count_hook(lua_State *L, lua_Debug *ar) {
@@ -77,13 +119,11 @@ static void rb_count_hook(lua_State *L, lua_Debug *ar) {
         else if (c->instruction_limit > 0 && c->instructions > c->instruction_limit) c->stop_reason = RB_STOP_INSTRUCTIONS;
         else if (c->deadline > 0 && rb_monotonic_now() > c->deadline) c->stop_reason = RB_STOP_TIME;
         if (c->stop_reason == RB_STOP_NONE) return;
-        lua_sethook(L, rb_count_hook, LUA_MASKCOUNT, 1);
     }
-    switch (c->stop_reason) {
-    case RB_STOP_INTERRUPT: luaL_error(L, "interrupted"); break;
-    case RB_STOP_INSTRUCTIONS: luaL_error(L, "instruction budget exhausted (%lld instructions)", c->instruction_limit); break;
-    default: luaL_error(L, "time budget exhausted"); break;
-    }
+    // Every thread that runs once stopped checks at each instruction (a coroutine's hook
+    // is its own, copied when it was made).
+    lua_sethook(L, rb_count_hook, LUA_MASKCOUNT, 1);
+    rb_raise_stop(L, c);
 }
 
 static inline void rb_install_hook(lua_State *L) { lua_sethook(L, rb_count_hook, LUA_MASKCOUNT, RB_HOOK_STEP); }
@@ -93,7 +133,19 @@ static inline void rb_clear_stop(lua_State *L, rb_control *c) {
     c->interrupt_requested = 0;
     c->stop_reason = RB_STOP_NONE;
     c->instructions = 0;
+    lua_pushnil(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, RB_STOP_ERROR);
     rb_install_hook(L);
+}
+
+// The host's fatal stop: the error on top of `thread`'s stack (popped) is raised again at
+// the next instruction of `thread` and of `main` and by every later host call, until
+// rb_clear_stop. Raises nothing itself: the Swift function that asked returns its error.
+static inline void rb_stop_fatally(lua_State *thread, lua_State *main, rb_control *c) {
+    lua_setfield(thread, LUA_REGISTRYINDEX, RB_STOP_ERROR);
+    c->stop_reason = RB_STOP_FATAL;
+    lua_sethook(thread, rb_count_hook, LUA_MASKCOUNT, 1);
+    if (main != thread) lua_sethook(main, rb_count_hook, LUA_MASKCOUNT, 1);
 }
 
 static void *rb_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
@@ -159,17 +211,23 @@ typedef struct rb_host_slot {
 static int rb_stop_for_interrupt(lua_State *L, rb_control *c) {
     c->stop_reason = RB_STOP_INTERRUPT;
     lua_sethook(L, rb_count_hook, LUA_MASKCOUNT, 1);
-    return luaL_error(L, "interrupted");
+    return rb_raise_stop(L, c);
 }
 
+// Once stopped, no Swift function starts: the call raises the stop's error instead (the
+// sandbox's pcall relies on this to raise it again).
 static int rb_trampoline(lua_State *L) {
     rb_host_slot *slot = (rb_host_slot *)lua_touserdata(L, lua_upvalueindex(1));
     rb_control *c = rb_control_of(L);
-    if (c->stop_reason != RB_STOP_NONE) return luaL_error(L, "stopped");
+    if (c->stop_reason != RB_STOP_NONE) return rb_raise_stop(L, c);
     if (c->interrupt_requested) return rb_stop_for_interrupt(L, c);
+    // The Swift side calls back into Lua (a step's function) on this thread, not the main one.
+    lua_State *outer = c->running;
+    c->running = L;
     c->in_host++;
     int n = slot->dispatch(L, slot->box);
     c->in_host--;
+    c->running = outer;
     if (n >= 0 && c->interrupt_requested && c->stop_reason == RB_STOP_NONE) return rb_stop_for_interrupt(L, c);
     if (n >= 0) return n;
     // The Swift side left its message on top of the stack and has returned: raising

@@ -14,7 +14,7 @@ public final class LuaRef: Hashable {
     }
 
     deinit {
-        if let state, !state.isClosed { luaL_unref(state.L, rb_registryindex(), ref) }
+        if let state, !state.isClosed { luaL_unref(state.thread, rb_registryindex(), ref) }
     }
 
     func push(_ L: OpaquePointer) {

@@ -47,7 +47,11 @@ public struct LuaSandbox: Sendable {
             call.push("@" + module.displayPath)
             return 2
         }
-        try state.run(Self.bootstrap, chunkName: Self.bootstrapChunk, arguments: [.function(finder), .boolean(strictGlobals)])
+        // Does nothing itself: once the script is stopped, the trampoline raises the stop's
+        // error instead of calling any host function (shim.h, rb_trampoline).
+        let raiseStop = state.function(named: "raise_stop") { _ in 0 }
+        try state.run(Self.bootstrap, chunkName: Self.bootstrapChunk,
+                      arguments: [.function(finder), .boolean(strictGlobals), .function(raiseStop)])
     }
 
     private func openLibraries(_ L: OpaquePointer) {
@@ -89,9 +93,72 @@ public struct LuaSandbox: Sendable {
     /// Runs once per state with the module finder and the strictness flag. Everything it
     /// keeps is in upvalues, so scripts cannot reach the raw `load` or the finder.
     static let bootstrap = """
-        local find_module, strict = ...
+        local find_module, strict, raise_stop = ...
         local rawload, error, type, pcall, setmetatable, tostring = load, error, type, pcall, setmetatable, tostring
+        local rawget = rawget
         local G = _G
+
+        -- A stopped script (interrupted, out of budget, or a failure the host ends the run
+        -- on) must not go on by catching the stop's error: every way to catch an error
+        -- raises it again as it returns, through raise_stop.
+        local function settle(...)
+          raise_stop()
+          return ...
+        end
+        local function safe_pcall(f, ...)
+          return settle(pcall(f, ...))
+        end
+
+        -- The handler runs once the stack has unwound, from here: Lua runs an xpcall handler
+        -- with hooks off when the error came from one (an interrupt), where an endless
+        -- handler could not be stopped. Without the debug library a handler cannot see the
+        -- difference. Like xpcall, the handler's first result is the error value.
+        local function handle(handler, ok, ...)
+          raise_stop()
+          if ok then return ok, ... end
+          local _, value = pcall(handler, (...))
+          raise_stop()
+          return false, value
+        end
+        local function safe_xpcall(f, handler, ...)
+          if type(handler) ~= "function" then
+            error("bad argument #2 to 'xpcall' (function expected, got " .. type(handler) .. ")", 2)
+          end
+          return handle(handler, pcall(f, ...))
+        end
+
+        local rawresume, rawclose = coroutine.resume, coroutine.close
+        local function safe_resume(co, ...) return settle(rawresume(co, ...)) end
+        local function safe_close(co) return settle(rawclose(co)) end
+
+        -- A coroutine's body runs inside a pcall of its own: a stop raised in a coroutine
+        -- leaves its thread with hooks off unless a pcall there catches it first, and the
+        -- __close handlers that run when it is closed could then never be stopped.
+        local rawcreate, rawwrap = coroutine.create, coroutine.wrap
+        local function rethrow(ok, ...)
+          if ok then return ... end
+          error((...), 0)
+        end
+        local function guarded(f, name)
+          if type(f) ~= "function" then
+            error("bad argument #1 to '" .. name .. "' (function expected, got " .. type(f) .. ")", 3)
+          end
+          return function(...) return rethrow(pcall(f, ...)) end
+        end
+        local function safe_create(f) return rawcreate(guarded(f, "create")) end
+        local function safe_wrap(f) return rawwrap(guarded(f, "wrap")) end
+
+        -- Finalizers run with hooks off: an endless __gc could not be interrupted.
+        local rawsetmetatable = setmetatable
+        local function safe_setmetatable(t, mt)
+          if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+            error("a __gc metamethod is not allowed in a runbook (a finalizer cannot be interrupted)", 2)
+          end
+          -- Not a tail call: setmetatable's own errors name the script's line, not this one.
+          local ok, result = pcall(rawsetmetatable, t, mt)
+          if not ok then error(result, 2) end
+          return result
+        end
 
         -- Text chunks only: a bytecode string is refused by the loader.
         local function load(chunk, name, mode, env)
@@ -128,6 +195,11 @@ public struct LuaSandbox: Sendable {
 
         rawset(G, "load", load)
         rawset(G, "require", require)
+        rawset(G, "pcall", safe_pcall)
+        rawset(G, "xpcall", safe_xpcall)
+        rawset(G, "setmetatable", safe_setmetatable)
+        coroutine.resume, coroutine.close = safe_resume, safe_close
+        coroutine.create, coroutine.wrap = safe_create, safe_wrap
         rawset(G, "collectgarbage", collectgarbage)
         getmetatable("").__metatable = false
 

@@ -28,6 +28,9 @@ public final class LuaState {
     /// The last Swift error a host function threw, so a failed call can hand it back typed.
     var lastHostError: (any Error)?
     var lastHostErrorMessage: String?
+    /// The error `stopFatally` stopped the script with, handed back typed by every call
+    /// the stop ends.
+    private var fatalError: (any Error)?
     /// Whatever the program embedding Lua keeps with this state, untouched by the bridge
     /// (runbook: the collector of the registered functions' docs, while `runbook api` reads them).
     public var hostData: AnyObject?
@@ -72,12 +75,36 @@ public final class LuaState {
         control.pointee.interrupt_requested != 0 || control.pointee.stop_reason == Int32(RB_STOP_INTERRUPT)
     }
 
-    /// Lets code run again after an interrupt or an exhausted budget (cleanup hooks).
+    /// Lets code run again after an interrupt, an exhausted budget or a fatal stop (cleanup hooks).
     public func clearStop() {
         rb_clear_stop(L, control)
         control.pointee.deadline = 0
         control.pointee.instruction_limit = 0
+        fatalError = nil
     }
+
+    /// True once the script is stopped (interrupt, budget or `stopFatally`) until `clearStop`.
+    public var isStopped: Bool { control.pointee.stop_reason != Int32(RB_STOP_NONE) }
+
+    /// Stops the script for good because of `error`, which the calling host function then
+    /// throws: a `pcall` that catches it gets it back at its next instruction (and every
+    /// later host call raises it), so the script cannot go on, in a coroutine or an xpcall
+    /// handler either, and every `call` it ends throws it, typed. For failures the host must
+    /// end the run on (a lock not taken, a journal that cannot be written).
+    public func stopFatally(_ error: any Error) {
+        guard !isStopped else { return }
+        fatalError = error
+        enterHost()
+        defer { leaveHost() }
+        // Worded as the host function's own error will be (HostFunctionRegistry.dispatch).
+        LuaConversion.pushString(thread, HostFunctionRegistry.scriptLocation(thread) + String(describing: error))
+        rb_stop_fatally(thread, L, control)
+    }
+
+    /// The thread Lua code runs on now: the coroutine whose host function is running, or the
+    /// main thread. Calls back into Lua and stack work from Swift happen there: the main
+    /// thread is suspended in `coroutine.resume` while a coroutine runs.
+    var thread: OpaquePointer { control.pointee.running ?? L }
 
     public var memoryUsed: Int { Int(control.pointee.memory_used) }
 
@@ -87,6 +114,7 @@ public final class LuaState {
     public func global(_ name: String) throws -> LuaValue {
         enterHost()
         defer { leaveHost() }
+        let L = thread
         rb_pushglobaltable(L)
         lua_pushstring(L, name)
         lua_rawget(L, -2)
@@ -98,6 +126,7 @@ public final class LuaState {
     public func setGlobal(_ name: String, _ value: LuaValue) throws {
         enterHost()
         defer { leaveHost() }
+        let L = thread
         rb_pushglobaltable(L)
         lua_pushstring(L, name)
         try LuaConversion.push(L, value)
@@ -111,6 +140,7 @@ public final class LuaState {
     public func load(_ source: String, chunkName: String) throws -> LuaRef {
         enterHost()
         defer { leaveHost() }
+        let L = thread
         let status = source.utf8.withContiguousStorageIfAvailable { buffer in
             buffer.withMemoryRebound(to: CChar.self) { chars in
                 rb_loadbuffer(L, chars.baseAddress, chars.count, chunkName)
@@ -142,6 +172,7 @@ public final class LuaState {
         guard !isClosed else { throw LuaError(kind: .runtime, message: "the Lua state is closed") }
         enterHost()
         defer { leaveHost() }
+        let L = thread
         let base = lua_gettop(L)
         function.push(L)
         for argument in arguments { try LuaConversion.push(L, argument) }
@@ -159,6 +190,7 @@ public final class LuaState {
     /// On success the results replace them; on failure the stack is restored and a
     /// `LuaError` with location and traceback is thrown.
     public func protectedCall(arguments: Int32, results: Int32) throws {
+        let L = thread
         let functionIndex = lua_gettop(L) - arguments
         rb_push_traceback_handler(L)
         rb_insert(L, functionIndex)
@@ -170,33 +202,50 @@ public final class LuaState {
         let status = rb_pcall(L, arguments, results, functionIndex)
         control.pointee.in_host = savedHostDepth
         rb_remove(L, functionIndex)
-        if status == LUA_OK { return }
-        let text = LuaConversion.errorText(L, at: -1)
-        rb_pop(L, 1)
+        if status == LUA_OK && !isStopped { return }
+        // A stopped script that returned anyway (a `return pcall(...)` tail call leaves no
+        // instruction to raise the stop at) ends with the stop's error all the same.
+        let text = status == LUA_OK ? "" : LuaConversion.errorText(L, at: -1)
+        lua_settop(L, functionIndex - 1)
         lua_getfield(L, rb_registryindex(), "runbook.traceback")
         let traceback = lua_type(L, -1) == LUA_TSTRING ? LuaConversion.errorText(L, at: -1) : nil
         rb_pop(L, 1)
         lua_pushnil(L)
         lua_setfield(L, rb_registryindex(), "runbook.traceback")
-        var error = LuaError.parse(text, kind: kind(of: status))
+        var error = LuaError.parse(stopError ?? text, kind: kind(of: status))
         error.traceback = traceback
         if let message = lastHostErrorMessage, message == text { error.hostError = lastHostError }
+        if control.pointee.stop_reason == Int32(RB_STOP_FATAL) { error.hostError = fatalError }
         lastHostError = nil
         lastHostErrorMessage = nil
         throw error
     }
 
+    /// The error a stopped script was stopped with, whatever the script made of it since
+    /// (an xpcall handler's result, a coroutine's "cannot resume dead coroutine").
+    private var stopError: String? {
+        guard isStopped else { return nil }
+        let L = thread
+        defer { rb_pop(L, 1) }
+        guard lua_getfield(L, rb_registryindex(), RB_STOP_ERROR) == LUA_TSTRING else { return nil }
+        return LuaConversion.errorText(L, at: -1)
+    }
+
     private func kind(of status: Int32) -> LuaError.Kind {
         switch status {
+        case _ where isStopped: return stopKind
         case LUA_ERRMEM: return .memory
         case LUA_ERRERR: return .messageHandler
-        default:
-            switch control.pointee.stop_reason {
-            case Int32(RB_STOP_INTERRUPT): return .interrupted
-            case Int32(RB_STOP_INSTRUCTIONS): return .instructionBudget
-            case Int32(RB_STOP_TIME): return .timeBudget
-            default: return .runtime
-            }
+        default: return .runtime
+        }
+    }
+
+    private var stopKind: LuaError.Kind {
+        switch control.pointee.stop_reason {
+        case Int32(RB_STOP_INTERRUPT): return .interrupted
+        case Int32(RB_STOP_INSTRUCTIONS): return .instructionBudget
+        case Int32(RB_STOP_TIME): return .timeBudget
+        default: return .runtime
         }
     }
 
@@ -207,6 +256,6 @@ public final class LuaState {
 
     /// Pops the value on top of the stack into a registry reference.
     func makeRef() -> LuaRef {
-        LuaRef(state: self, ref: luaL_ref(L, rb_registryindex()))
+        LuaRef(state: self, ref: luaL_ref(thread, rb_registryindex()))
     }
 }

@@ -90,4 +90,38 @@ struct InterruptTests {
         #expect(Files.exists(marker), "the cleanup hook ran")
         expectSameTree(treeBefore, TreeFingerprint(sandbox.tree), "after SIGINT with on_failure = undo")
     }
+
+    /// Places where a runbook catches the interrupt's error and spins again: the interrupt
+    /// still ends the run (an xpcall handler, too: Lua runs it with hooks off when the error
+    /// came from one).
+    static let catchers = [
+        "while true do pcall(function() while true do end end) end",
+        "xpcall(function() while true do end end, function() while true do end end)",
+        "while true do coroutine.resume(coroutine.create(function() while true do end end)) end",
+    ]
+
+    @Test("SIGTERM ends a run that catches the interrupt, and its cleanup hooks run", arguments: catchers)
+    func caughtInterruptEndsTheRun(catcher: String) throws {
+        let sandbox = try Sandbox()
+        try sandbox.addRunbook("spin", """
+            return runbook {
+              summary = "Catches the interrupt and spins again",
+              params = { marker = { type = "path", required = true } },
+              run = function(args)
+                cleanup(function() fs.write(args.marker, "cleanup ran\\n") end)
+                log.info("spinning now")
+                \(catcher)
+              end,
+            }
+            """)
+        let marker = sandbox.base + "/marker"
+        let child = try sandbox.start(["run", "spin", "--marker", marker])
+        #expect(child.waitForOutput("spinning now"), "\(child.wait(timeout: 1))")
+        usleep(100_000)
+        child.send(SIGTERM)
+        let result = child.wait(timeout: 10)
+        #expect(!result.timedOut, "SIGTERM did not stop the run: \(catcher)\n\(result)")
+        #expect(result.exitCode == 130, "\(result)")
+        #expect(Files.read(marker) == "cleanup ran\n", "the cleanup hook ran\n\(result)")
+    }
 }

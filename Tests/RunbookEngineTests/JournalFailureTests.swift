@@ -52,4 +52,55 @@ struct JournalFailureTests {
         #expect(undone.exitCode == 0, "\(undone)")
         #expect(try Posix.list(sandbox.tree).isEmpty)
     }
+
+    /// The first journal failure ends the run: a runbook that catches it (pcall around each
+    /// effect) is not let go on with effects the journal cannot take, and its failure path
+    /// (cleanup hooks, the automatic undo it asked for) still runs.
+    static func catcher(onFailure: String) -> String {
+        """
+        return runbook {
+          summary = "Two hundred directories, each fs.mkdir under pcall",
+          params = { dir = { type = "path", required = true } },
+          on_failure = "\(onFailure)",
+          run = function(args)
+            cleanup(function(problem) log.info("cleanup saw: " .. problem) end)
+            step("Make", function()
+              for i = 1, 200 do pcall(fs.mkdir, args.dir .. "/d_" .. i) end
+            end)
+            log.info("carried on after the journal failed")
+          end,
+        }
+        """
+    }
+
+    @Test("a journal failure caught with pcall still ends the run, and its failure path runs", arguments: ["keep", "undo"])
+    func caughtJournalFailureEndsTheRun(onFailure: String) throws {
+        let sandbox = try Sandbox()
+        try sandbox.addRunbook("catcher", Self.catcher(onFailure: onFailure))
+        let prlimit = "/usr/bin/prlimit"
+        try #require(Posix.lstatInfo(prlimit) != nil, "prlimit (util-linux) is needed")
+        let result = try ChildProcess(executable: prlimit, arguments: ["--fsize=8192", "--", try RunbookBinary.require()] + sandbox.engineOptions
+                                          + ["run", "catcher", "--dir", sandbox.tree],
+                                      environment: sandbox.environment([:]),
+                                      stdoutPath: sandbox.base + "/out/run.stdout", stderrPath: sandbox.base + "/out/run.stderr")
+            .wait(timeout: 30)
+        let output = result.stdout + result.stderr
+        #expect(result.exitCode == 1, "\(result)")
+        #expect(output.contains("the run's journal cannot record it"), "\(result)")
+        #expect(output.contains("cleanup saw: ") , "the cleanup hook ran\n\(result)")
+        #expect(!output.contains("carried on after the journal failed"), "\(result)")
+        #expect(!output.contains("✔ Make"), "no check mark over a step that failed\n\(result)")
+        let id = try #require(sandbox.runIDs().first)
+        let records = try JournalReader.records(sandbox.runsDirectory + "/\(id)/journal.jsonl")
+        let intents = records.filter { $0["t"]?.stringValue == "intent" }.count
+        #expect(intents > 0 && intents < 200, "\(intents) intents")
+        if onFailure == "undo" {
+            #expect(try Posix.list(sandbox.tree).isEmpty, "the automatic undo took back what was made")
+            #expect(try sandbox.status(of: id) == "undone")
+        } else {
+            // Nothing was made after the first intent the journal could not take.
+            #expect(try Posix.list(sandbox.tree).count == intents)
+            #expect(try sandbox.status(of: id) == "failed")
+        }
+    }
 }

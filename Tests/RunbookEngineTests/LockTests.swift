@@ -86,3 +86,60 @@ struct LockTests {
         #expect(waited.exitCode == 0, "\(waited)")
     }
 }
+
+/// A lock the run cannot take ends the run however the runbook catches the error: through
+/// pcall, xpcall (and inside its handler), or a coroutine whose resume returns false.
+@Suite("Locks that cannot be caught")
+struct CaughtLockTests {
+    static let catchers = [
+        #"pcall(lock, "group:1")"#,
+        #"xpcall(lock, function(problem) return problem end, "group:1")"#,
+        #"xpcall(function() lock("group:1") end, function(problem) fs.mkdir(args.dir .. "/made-by-the-handler") return problem end)"#,
+        #"coroutine.resume(coroutine.create(function() lock("group:1") end))"#,
+        #"pcall(coroutine.wrap(function() lock("group:1") end))"#,
+        // A tail call returns from the run function without another instruction of it.
+        #"nil; do return pcall(lock, "group:1") end"#,
+    ]
+
+    static func attacker(_ catcher: String) -> String {
+        """
+        return runbook {
+          summary = "Catches the error of a lock another run holds, and carries on",
+          params = { dir = { type = "path", required = true } },
+          run = function(args)
+            cleanup(function(problem) log.info("cleanup saw: " .. problem) end)
+            local caught = \(catcher)
+            log.info("carried on without the lock")
+            fs.mkdir(args.dir .. "/made-without-the-lock")
+          end,
+        }
+        """
+    }
+
+    @Test("a lock held by another run ends the run with exit 3 even when the runbook catches the error")
+    func caughtLockFailureEndsTheRun() throws {
+        let sandbox = try Sandbox()
+        try sandbox.addRunbook("holder", LockTests.holder(declarationLevel: false))
+        let release = sandbox.base + "/release"
+        let first = try sandbox.start(["run", "holder", "--group", "1", "--release", release, "--dir", sandbox.tree])
+        defer {
+            try? Files.write(release, "go")
+            first.wait(timeout: 10)
+        }
+        #expect(first.waitForOutput("holding the lock"), "the first run never took its lock\n\(first.wait(timeout: 1))")
+        let held = try Posix.list(sandbox.tree)
+
+        for (index, catcher) in Self.catchers.enumerated() {
+            try sandbox.addRunbook("catcher\(index)", Self.attacker(catcher))
+            let result = try sandbox.runbook(["run", "catcher\(index)", "--dir", sandbox.tree])
+            let output = result.stdout + result.stderr
+            #expect(result.exitCode == 3, "\(catcher)\n\(result)")
+            #expect(result.stderr.contains("lock 'group:1' is held by run"), "\(catcher)\n\(result)")
+            #expect(output.contains("cleanup saw: ") && output.contains("group:1"), "the cleanup hook ran: \(catcher)\n\(result)")
+            #expect(!output.contains("carried on without the lock"), "\(catcher)\n\(result)")
+            #expect(try Posix.list(sandbox.tree) == held, "nothing was made without the lock: \(catcher)")
+            let id = try #require(result.runID, "\(result)")
+            #expect(try sandbox.status(of: id) == "failed", "\(catcher)")
+        }
+    }
+}

@@ -84,7 +84,9 @@ public struct APIReference: Sendable {
           `bad argument #1 to 'fs.mkdir' (string expected, got number)`.
         - Every error raised by a function carries the runbook's file and line
           (`/tmp/docs-rb/argerr.lua:8: path '/tmp/../../etc/passwd' escapes the root`). It fails
-          the run unless the runbook catches it with `pcall`.
+          the run unless the runbook catches it with `pcall` — except a lock that cannot be taken,
+          a journal that cannot record an effect and an interrupt, which end the run whatever
+          the runbook catches ([runbook-format.md](runbook-format.md#errors-a-runbook-cannot-catch)).
         - Except `runbook`, `settings` and `template.render`, everything here (`context` included) may
           only be used while the runbook runs — inside `run`, `locks`, hooks and the functions
           they call — not at the top level of the file.

@@ -58,7 +58,9 @@ enum RunModule {
             during the step run when `fn` returns, before the step ends.
 
             If `fn` raises an error, the step is marked failed and the error continues to the caller
-            unchanged. `step` returns nothing (values returned by `fn` are dropped).
+            unchanged. `step` returns nothing (values returned by `fn` are dropped). A step works
+            the same inside a coroutine, but `fn` must not yield: `coroutine.yield` in it fails the
+            step (`coroutine.yield inside a step's function is not supported`).
             """,
             example: """
             step("Create the home", function()
@@ -73,6 +75,13 @@ enum RunModule {
             do {
                 _ = try state.call(body)
                 try session.flushReloads()
+            } catch let error as LuaError where error.message.hasSuffix(yieldRefusal) {
+                // Lua's own words do not say which call was wrong.
+                let refusal = LuaHostFailure("step '\(name)': coroutine.yield inside a step's function is not supported "
+                                             + "(a step cannot be suspended; yield before or after it)")
+                session.pendingReloads.removeAll()
+                session.endStep(token, failure: refusal.description)
+                throw refusal
             } catch let error as LuaError {
                 session.pendingReloads.removeAll()
                 session.endStep(token, failure: error.description)
@@ -121,16 +130,25 @@ enum RunModule {
             Takes the named lock now and holds it until the run ends. If another run holds it, waits
             up to `--lock-timeout` seconds (default 0), then raises
             `lock 'NAME' is held by run RUN_ID (pid PID, USER@HOST, since TIME)`; the run then ends
-            with exit status 3. Taking a lock the run already holds does nothing. A name must be 1 to
-            200 bytes (an invalid name is reported as `lock '' is held by nobody (invalid lock name)`,
-            also exit 3). With `lock_database` configured the lock is also a MySQL `GET_LOCK` (see
+            with exit status 3, even if the runbook catches the error (`pcall`, `xpcall`, a
+            coroutine): it is raised again at once and the failure path runs (see
+            [runbook-format.md](runbook-format.md#errors-a-runbook-cannot-catch)). Taking a lock
+            the run already holds does nothing. A name must be 1 to 200 bytes: any other raises
+            `lock names must be 1 to 200 bytes long, got N` and ends the run the same way (exit
+            status 1). With `lock_database` configured the lock is also a MySQL `GET_LOCK` (see
             [cli.md](cli.md#locks)). Dry-runs take locks too. To take locks before `run` starts, use
             the declaration's `locks` field instead.
             """,
             example: #"lock("shared-code:" .. group.id)"#)) { call in
             let session = try slot.require(call.name)
             let name = try call.string(1)
-            try session.locks?.acquire(name)
+            do {
+                try session.locks?.acquire(name)
+            } catch {
+                // Work done without the lock is what the lock is there to prevent.
+                session.stopRun(because: error)
+                throw error
+            }
             return 0
         }
 
@@ -200,6 +218,9 @@ enum RunModule {
             ```
             """))
     }
+
+    /// Lua's error for a yield inside a function a host function called (a step's).
+    static let yieldRefusal = "attempt to yield across a C-call boundary"
 
     /// Arguments joined by spaces; scalars shown as Lua's tostring would.
     static func message(_ call: LuaCall) -> String {

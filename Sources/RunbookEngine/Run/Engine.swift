@@ -132,6 +132,7 @@ public final class Engine {
                                  redactor: redactor, executor: executor, output: output, locks: locks, config: config)
         session.reviewed = reviewed
         slot.session = session
+        session.lua = state
         session.phase = .running
         var context: LuaValue = [
             "run_id": .string(id), "dry_run": .boolean(options.dryRun), "root": .string(config.root),
@@ -173,6 +174,11 @@ public final class Engine {
         }
         // A difference from the reviewed plan that the runbook caught with pcall still fails the run.
         if failure == nil, let divergence = session.divergence { failure = LuaError(kind: .runtime, message: divergence) }
+        // So does a failure the run must end on (RunSession.stopRun).
+        if failure == nil, let fatal = session.fatalFailure {
+            failure = LuaError(kind: .runtime, message: String(describing: fatal))
+            failure?.hostError = fatal
+        }
 
         var status = "succeeded"
         var exit = ExitStatus.done
@@ -214,6 +220,11 @@ public final class Engine {
             lateFailure = divergence
             status = "failed"
             exit = .failed
+        }
+        if failure == nil, lateFailure == nil, let fatal = session.fatalFailure {
+            lateFailure = String(describing: fatal)
+            status = "failed"
+            exit = fatal is LockHeld ? .locked : .failed
         }
         if failure == nil, lateFailure == nil, let reviewed, session.effects.count < reviewed.effects.count {
             let next = reviewed.effects[session.effects.count]

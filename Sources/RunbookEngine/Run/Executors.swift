@@ -59,7 +59,7 @@ final class LiveExecutor: EffectExecutor {
                 writeUndo(undo, into: line)
             }
         } catch {
-            throw LuaHostFailure("\(record.summary): not done, the run's journal cannot record it (\(error))")
+            throw JournalUnwritable(description: "\(record.summary): not done, the run's journal cannot record it (\(error))")
         }
         if let crashBefore, crashBefore == record.seq { kill(getpid(), SIGKILL) }
         let outcome: EffectOutcome
@@ -86,6 +86,12 @@ final class LiveExecutor: EffectExecutor {
         if let crashAfter, crashAfter == record.seq { kill(getpid(), SIGKILL) }
         return outcome
     }
+}
+
+/// An effect's intent the journal could not take: the effect was not applied, and the run
+/// ends (RunSession.stopRun), since nothing more can be applied safely.
+struct JournalUnwritable: Error, CustomStringConvertible {
+    var description: String
 }
 
 /// Records effects in the plan and lays them over the real filesystem; writes nothing.

@@ -18,6 +18,10 @@ public final class RunSession {
     let output: RunOutput
     let locks: LockManager?
     var phase: Phase = .loading
+    /// The runbook's Lua state, stopped by `stopRun`.
+    weak var lua: LuaState?
+    /// The first failure the run had to end on, whatever the runbook did with its error.
+    private(set) var fatalFailure: (any Error)?
 
     /// Step names, outermost first (steps may nest).
     private(set) var steps: [String] = [] {
@@ -98,6 +102,17 @@ public final class RunSession {
 
     public private(set) var currentStep = "(outside any step)"
 
+    /// Ends the run because of `error` (a lock it cannot take, an intent the journal cannot
+    /// take), which the caller then throws: the script is stopped, so a runbook that
+    /// catches the error (pcall, xpcall, a coroutine) gets it back at once and cannot go on,
+    /// and the failure path runs. On the failure path itself it is an ordinary error: the
+    /// run fails already, and the other hooks still run.
+    func stopRun(because error: any Error) {
+        guard phase == .running else { return }
+        if fatalFailure == nil { fatalFailure = error }
+        lua?.stopFatally(error)
+    }
+
     /// Refuses changes while the runbook file is only being loaded (`check`, `describe`).
     func requireRunning(_ primitive: String) throws {
         guard phase == .running || phase == .failing else {
@@ -121,7 +136,13 @@ public final class RunSession {
                 throw LuaHostFailure(divergence!)
             }
         }
-        let outcome = try executor.perform(effect, record: record)
+        let outcome: EffectOutcome
+        do {
+            outcome = try executor.perform(effect, record: record)
+        } catch let error as JournalUnwritable {
+            stopRun(because: error)
+            throw error
+        }
         record.result = outcome.result
         effects.append(record)
         effectsInCurrentStep += 1
