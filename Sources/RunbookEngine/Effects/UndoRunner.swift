@@ -40,6 +40,8 @@ public enum UndoRunner {
 
     public static func run(_ step: UndoStep, in world: World) throws {
         guard let handler = handlers[step.op] else { throw UndoError("unknown undo operation '\(step.op)'") }
+        // Each step may remove or rename what the walk keeps open (RootedWalk.swift).
+        defer { world.paths.forgetOpenedDirectories() }
         try handler(step, world)
     }
 

@@ -48,6 +48,8 @@ public enum ProcessRunner {
     public static func run(_ argv: [String], input: [UInt8] = [], environment: [String: String] = [:],
                            timeout: Double? = nil) throws -> ProcessResult
     {
+        // A program may change any directory the walk keeps open (RootedWalk.swift).
+        RootedPaths.treeMayHaveChanged()
         guard let program = argv.first, !program.isEmpty else {
             throw ProcessFailure(argv: argv, result: nil, problem: "empty argv")
         }

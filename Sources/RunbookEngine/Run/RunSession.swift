@@ -51,6 +51,7 @@ public final class RunSession {
     /// Forgets what it knows of directories: something outside `perform` (an undo) may have
     /// removed or filled them.
     func forgetKnownDirectories() {
+        paths.forgetOpenedDirectories()
         knownDirectory = nil
         knownParent = nil
         freshDirectory = nil

@@ -8,6 +8,9 @@ public final class RootedPaths {
     private let realRoot: String
     /// The root's directory, opened on first use (RootedWalk.swift).
     var openedRoot: Int32?
+    /// Directories kept open between walks, by runbook path (RootedWalk.swift).
+    var openedDirectories: [String: Int32] = [:]
+    var openedGeneration = 0
 
     public init(root: String) throws {
         let trimmed = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
@@ -29,6 +32,7 @@ public final class RootedPaths {
 
     deinit {
         if let openedRoot, openedRoot >= 0 { close(openedRoot) }
+        for descriptor in openedDirectories.values { close(descriptor) }
     }
 
     public var isConfined: Bool { !root.isEmpty }

@@ -4,6 +4,14 @@
 // never followed. A symlink is followed only when the platform made it: owned by root (or
 // by this process's user) in a directory only root (or this user) can change, and
 // resolving inside the root (`/home -> /usr/home` on FreeBSD is such a link).
+//
+// Directories a customer cannot touch stay open between calls (`openedDirectories`): one
+// reached from the root through directories only root can change, itself in such a
+// directory, names the same directory until root changes it — and the run forgets them all
+// whenever it may have (any effect but a new file, link or directory; any program it
+// starts; every undo step). No path is ever trusted: what is kept is the open directory,
+// and every walk below it checks each component again. A customer's own directories are
+// never kept.
 
 extension RootedPaths {
     /// The most symlinks one path may go through (Linux's own limit).
@@ -13,21 +21,38 @@ extension RootedPaths {
     /// the entry's name in it. `real` is a real path (under the root). The root itself is
     /// handed over as its own directory and ".".
     public func withParent<T>(of real: String, _ body: (_ directory: Int32, _ name: String) throws -> T) throws -> T {
-        let (directory, name) = try openParent(virtualPath: try virtualPath(of: real))
-        defer { close(directory) }
-        return try body(directory, name)
+        let opened = try openParent(virtualPath: try virtualPath(of: real))
+        defer { opened.release() }
+        return try body(opened.descriptor, opened.name)
     }
+
+    /// Something other than the walk may have changed the tree (a program the engine started,
+    /// an effect that removes, renames, mounts or changes owners or modes): every kept
+    /// directory is closed, in every RootedPaths of the process.
+    public static func treeMayHaveChanged() { treeGeneration &+= 1 }
+
+    nonisolated(unsafe) static var treeGeneration = 0
+
+    /// Closes the directories kept open between calls.
+    public func forgetOpenedDirectories() {
+        for descriptor in openedDirectories.values { close(descriptor) }
+        openedDirectories.removeAll(keepingCapacity: true)
+        openedGeneration = RootedPaths.treeGeneration
+    }
+
+    /// At most this many directories stay open; past it they are all closed.
+    static let maximumOpenedDirectories = 128
 
     /// `withParent` for undo and clean-up: nil, not an error, when a directory on the way no
     /// longer exists (then neither does the entry).
     @discardableResult
     public func withExistingParent<T>(of real: String, _ body: (_ directory: Int32, _ name: String) throws -> T) throws -> T? {
-        let opened: (Int32, String)
+        let opened: OpenedParent
         do { opened = try openParent(virtualPath: try virtualPath(of: real), tolerateMissing: true) } catch MissingComponent.missing {
             return nil
         }
-        defer { close(opened.0) }
-        return try body(opened.0, opened.1)
+        defer { opened.release() }
+        return try body(opened.descriptor, opened.name)
     }
 
     /// Opens `real` itself (O_RDONLY, close-on-exec), following a final symlink only when the
@@ -37,8 +62,9 @@ extension RootedPaths {
         var virtual = try virtualPath(of: real)
         var links = 0
         while true {
-            let (parent, name) = try openParent(virtualPath: virtual)
-            defer { close(parent) }
+            let opened = try openParent(virtualPath: virtual)
+            defer { opened.release() }
+            let (parent, name) = (opened.descriptor, opened.name)
             let flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | (wantsDirectory ? O_DIRECTORY : 0)
             let descriptor = openat(parent, name, flags)
             if descriptor >= 0 {
@@ -84,8 +110,9 @@ extension RootedPaths {
         var links = 0
         while true {
             do {
-                let (parent, name) = try openParent(virtualPath: current, tolerateMissing: true)
-                defer { close(parent) }
+                let opened = try openParent(virtualPath: current, tolerateMissing: true)
+                defer { opened.release() }
+                let (parent, name) = (opened.descriptor, opened.name)
                 guard followingLast, name != "." else { return }
                 var info = stat()
                 guard fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_mode & S_IFMT == S_IFLNK else { return }
@@ -123,36 +150,83 @@ extension RootedPaths {
         return String(real.dropFirst(root.count))
     }
 
-    /// Opens the directory holding `virtualPath` by walking from the root. With
-    /// `tolerateMissing` a missing directory on the way ends the walk (MissingComponent).
-    private func openParent(virtualPath: String, tolerateMissing: Bool = false) throws -> (Int32, String) {
+    /// The directory a walk ended in and the entry's name in it. A kept directory is
+    /// borrowed (`owned` false), not closed.
+    struct OpenedParent {
+        let descriptor: Int32
+        let name: String
+        let owned: Bool
+        func release() { if owned { close(descriptor) } }
+    }
+
+    /// Opens the directory holding `virtualPath` by walking from the root (or from the
+    /// deepest kept directory on the way). With `tolerateMissing` a missing directory on the
+    /// way ends the walk (MissingComponent).
+    private func openParent(virtualPath: String, tolerateMissing: Bool = false) throws -> OpenedParent {
+        if openedGeneration != RootedPaths.treeGeneration { forgetOpenedDirectories() }
         var virtual = virtualPath
         var links = 0
         restart: while true {
             let components = virtual.split(separator: "/", omittingEmptySubsequences: true)
-            let start = rootDirectory
-            guard start >= 0 else { throw SystemError("open", isConfined ? root : "/") }
-            var current = dup(start)
-            guard current >= 0 else { throw SystemError("open", isConfined ? root : "/") }
-            guard let last = components.last else { return (current, ".") }
-            for index in 0..<(components.count - 1) {
+            let root = rootDirectory
+            guard root >= 0 else { throw SystemError("open", isConfined ? self.root : "/") }
+            guard let last = components.last else { return OpenedParent(descriptor: root, name: ".", owned: false) }
+            // Start from the deepest directory kept open, else from the root.
+            var current = root, owned = false, stable = true, start = 0
+            var prefix = ""
+            if !openedDirectories.isEmpty {
+                var depth = components.count - 1
+                while depth > 0 {
+                    let key = "/" + components[0..<depth].joined(separator: "/")
+                    if let kept = openedDirectories[key] {
+                        (current, start, prefix) = (kept, depth, key)
+                        break
+                    }
+                    depth -= 1
+                }
+            }
+            var holder = stat()
+            var holderKnown = false
+            for index in start..<(components.count - 1) {
                 let name = String(components[index])
                 let next = openat(current, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                prefix += "/" + name
                 if next >= 0 {
-                    close(current)
+                    // Kept open only when no one but root can put something else at its path.
+                    var keep = false
+                    if stable {
+                        var info = stat()
+                        if !holderKnown { holderKnown = fstat(current, &holder) == 0 }
+                        if holderKnown, fstat(next, &info) == 0, RootedPaths.onlyRootCanReplace(info.st_uid, in: holder) {
+                            keep = true
+                            holder = info
+                        } else {
+                            holderKnown = false
+                        }
+                    }
+                    if owned { close(current) }
+                    if keep {
+                        if openedDirectories.count >= RootedPaths.maximumOpenedDirectories { forgetOpenedDirectories() }
+                        openedDirectories[prefix] = next
+                        owned = false
+                    } else {
+                        owned = true
+                        stable = false
+                        holderKnown = false
+                    }
                     current = next
                     continue
                 }
                 let code = errno
-                let reached = "/" + components[0...index].joined(separator: "/")
+                let reached = prefix
                 if code == ELOOP || code == ENOTDIR || code == EMLINK {
                     let target: String?
                     do { target = try trustedLinkTarget(current, name, reached) } catch {
-                        close(current)
+                        if owned { close(current) }
                         throw error
                     }
                     if let target {
-                        close(current)
+                        if owned { close(current) }
                         links += 1
                         guard links <= RootedPaths.maximumLinks else { throw SystemError("open", virtualPath, code: ELOOP) }
                         let rest = components[(index + 1)...].joined(separator: "/")
@@ -160,12 +234,22 @@ extension RootedPaths {
                         continue restart
                     }
                 }
-                close(current)
+                if owned { close(current) }
                 if tolerateMissing && code == ENOENT { throw MissingComponent.missing }
                 throw SystemError("open", reached, code: code)
             }
-            return (current, String(last))
+            return OpenedParent(descriptor: current, name: String(last), owned: owned)
         }
+    }
+
+    /// True when an entry owned by `uid` in the directory `holder` can be renamed, removed or
+    /// replaced by root (or this process's user) only: the directory is theirs and no one
+    /// else may write it, or it is sticky and the entry is theirs too.
+    static func onlyRootCanReplace(_ uid: uid_t, in holder: stat) -> Bool {
+        let me = geteuid()
+        guard holder.st_uid == 0 || holder.st_uid == me else { return false }
+        if holder.st_mode & 0o022 == 0 { return true }
+        return holder.st_mode & S_ISVTX != 0 && (uid == 0 || uid == me)
     }
 
     /// The target of the symlink `name` in `directory` when runbook follows it; nil when the
@@ -176,8 +260,7 @@ extension RootedPaths {
         guard fstat(directory, &holder) == 0 else { return nil }
         let me = geteuid()
         let linkTrusted = link.st_uid == 0 || link.st_uid == me
-        let holderTrusted = (holder.st_uid == 0 || holder.st_uid == me)
-            && (holder.st_mode & 0o022 == 0 || holder.st_mode & S_ISVTX != 0)
+        let holderTrusted = RootedPaths.onlyRootCanReplace(link.st_uid, in: holder)
         guard linkTrusted && holderTrusted else {
             let owner = linkTrusted ? "in a directory owned by uid \(holder.st_uid)" : "owned by uid \(link.st_uid)"
             throw PathError(path: reached, problem: "is a symlink \(owner): runbook does not follow links a customer can plant")
