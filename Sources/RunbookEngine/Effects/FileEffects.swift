@@ -29,6 +29,7 @@ struct MakeDirectory: Effect {
             // mkdir applies the umask; the runbook asked for this exact mode.
             if needsChmod { try FileAt.changeMode(directory, name, mode, shown: path.shown) }
         }
+        world.paths.noteMadeDirectory(path.real)
         return EffectOutcome()
     }
 

@@ -40,8 +40,13 @@ public enum UndoRunner {
 
     public static func run(_ step: UndoStep, in world: World) throws {
         guard let handler = handlers[step.op] else { throw UndoError("unknown undo operation '\(step.op)'") }
-        // Each step may remove or rename what the walk keeps open (RootedWalk.swift).
-        defer { world.paths.forgetOpenedDirectories() }
+        // A step may remove, rename or restore what the walk keeps open, or change who may
+        // write in it (RootedWalk.swift): what is at or below its paths is opened again.
+        defer {
+            for key in ["path", "from", "to"] {
+                if let path = step.args[key]?.stringValue { world.paths.forgetOpenedDirectories(under: path) }
+            }
+        }
         try handler(step, world)
     }
 
@@ -103,13 +108,14 @@ enum FileUndo {
         let path = try step.string("path")
         let shown = world.paths.virtual(path)
         try world.paths.withExistingParent(of: path) { directory, name in
-            FileAt.removeLeftover(directory, name)
             if let target = step.args["target"]?.stringValue {
                 // readlink(2) answers both questions: a symlink, still pointing where the run made it.
                 guard Posix.readLink(at: directory, name) == target else { return }
                 if unlinkat(directory, name, 0) != 0 { throw SystemError("unlink", shown) }
                 return
             }
+            // A new link is made in place (symlinkat); only a write leaves a temporary beside it.
+            FileAt.removeLeftover(directory, name)
             var info = stat()
             guard fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return }
             let kind = info.st_mode & S_IFMT

@@ -9,7 +9,9 @@ public final class RootedPaths {
     /// The root's directory, opened on first use (RootedWalk.swift).
     var openedRoot: Int32?
     /// Directories kept open between walks, by runbook path (RootedWalk.swift).
-    var openedDirectories: [String: Int32] = [:]
+    var openedDirectories: [String: KeptDirectory] = [:]
+    /// Directories the run made in a kept directory, by runbook path: the kept one's path.
+    var madeDirectories: [String: String] = [:]
     var openedGeneration = 0
 
     public init(root: String) throws {
@@ -32,7 +34,7 @@ public final class RootedPaths {
 
     deinit {
         if let openedRoot, openedRoot >= 0 { close(openedRoot) }
-        for descriptor in openedDirectories.values { close(descriptor) }
+        for kept in openedDirectories.values { close(kept.descriptor) }
     }
 
     public var isConfined: Bool { !root.isEmpty }

@@ -35,10 +35,47 @@ extension RootedPaths {
 
     /// Closes the directories kept open between calls.
     public func forgetOpenedDirectories() {
-        for descriptor in openedDirectories.values { close(descriptor) }
+        for kept in openedDirectories.values { close(kept.descriptor) }
         openedDirectories.removeAll(keepingCapacity: true)
+        madeDirectories.removeAll(keepingCapacity: true)
         openedGeneration = RootedPaths.treeGeneration
     }
+
+    /// The run has just made the directory `real` (mkdirat in the directory the walk handed
+    /// over). When that directory is kept open, no one but root can put anything else at
+    /// `real` until the kept directories are forgotten, so an entry in it is reached as
+    /// "NAME/ENTRY" from there, without opening it (a site's folder, then its link: W1).
+    func noteMadeDirectory(_ real: String) {
+        guard !openedDirectories.isEmpty, let virtual = try? virtualPath(of: real) else { return }
+        let parent = PathName.parent(virtual)
+        guard openedDirectories[parent] != nil else { return }
+        if madeDirectories.count >= RootedPaths.maximumOpenedDirectories { madeDirectories.removeAll(keepingCapacity: true) }
+        madeDirectories[virtual] = parent
+    }
+
+    /// Closes the kept directories at or below the real path `real` (an undo step removed,
+    /// renamed or restored it, or changed who may write in it).
+    public func forgetOpenedDirectories(under real: String) {
+        guard !openedDirectories.isEmpty, let virtual = try? virtualPath(of: real) else { return }
+        if virtual == "/" { return forgetOpenedDirectories() }
+        for (key, kept) in openedDirectories where key == virtual || (key.hasPrefix(virtual) && key.utf8.count > virtual.utf8.count
+            && key.utf8[key.utf8.index(key.utf8.startIndex, offsetBy: virtual.utf8.count)] == UInt8(ascii: "/"))
+        {
+            close(kept.descriptor)
+            openedDirectories[key] = nil
+        }
+        madeDirectories.removeAll(keepingCapacity: true)
+    }
+
+    /// A directory kept open, with what fstat said of it when it was opened (its owner and
+    /// mode decide whether the directories in it may be kept too).
+    struct KeptDirectory {
+        let descriptor: Int32
+        let info: stat
+    }
+
+    /// This process's effective user (it does not change while it runs).
+    static let effectiveUser = geteuid()
 
     /// At most this many directories stay open; past it they are all closed.
     static let maximumOpenedDirectories = 128
@@ -167,6 +204,34 @@ extension RootedPaths {
         var virtual = virtualPath
         var links = 0
         restart: while true {
+            // Most walks end in a directory kept open: its path is the parent's (a path from
+            // `real` or a link's resolution is normal, without "." or "..").
+            if !openedDirectories.isEmpty {
+                let parent = PathName.parent(virtual)
+                if let kept = openedDirectories[parent] {
+                    let name = PathName.base(virtual)
+                    if !name.isEmpty { return OpenedParent(descriptor: kept.descriptor, name: name, owned: false) }
+                } else if let holder = madeDirectories[parent], let kept = openedDirectories[holder] {
+                    let name = PathName.base(virtual)
+                    if !name.isEmpty {
+                        return OpenedParent(descriptor: kept.descriptor, name: PathName.base(parent) + "/" + name, owned: false)
+                    }
+                } else if parent != "/", let kept = openedDirectories[PathName.parent(parent)] {
+                    // One directory below a kept one: when only root can replace it there, its
+                    // entry is reached as "DIR/NAME" from the kept one after one fstatat
+                    // (not opened, checked and closed: undo of a tree, W1).
+                    let middle = PathName.base(parent), name = PathName.base(virtual)
+                    var info = stat()
+                    if fstatat(kept.descriptor, middle, &info, AT_SYMLINK_NOFOLLOW) == 0 {
+                        if !name.isEmpty, info.st_mode & S_IFMT == S_IFDIR, RootedPaths.onlyRootCanReplace(info.st_uid, in: kept.info) {
+                            return OpenedParent(descriptor: kept.descriptor, name: middle + "/" + name, owned: false)
+                        }
+                    } else if errno == ENOENT {
+                        if tolerateMissing { throw MissingComponent.missing }
+                        throw SystemError("open", parent, code: ENOENT)
+                    }
+                }
+            }
             let components = virtual.split(separator: "/", omittingEmptySubsequences: true)
             let root = rootDirectory
             guard root >= 0 else { throw SystemError("open", isConfined ? self.root : "/") }
@@ -174,19 +239,20 @@ extension RootedPaths {
             // Start from the deepest directory kept open, else from the root.
             var current = root, owned = false, stable = true, start = 0
             var prefix = ""
+            var holder = stat()
+            var holderKnown = false
             if !openedDirectories.isEmpty {
-                var depth = components.count - 1
+                var depth = components.count - 2
                 while depth > 0 {
                     let key = "/" + components[0..<depth].joined(separator: "/")
                     if let kept = openedDirectories[key] {
-                        (current, start, prefix) = (kept, depth, key)
+                        (current, start, prefix) = (kept.descriptor, depth, key)
+                        (holder, holderKnown) = (kept.info, true)
                         break
                     }
                     depth -= 1
                 }
             }
-            var holder = stat()
-            var holderKnown = false
             for index in start..<(components.count - 1) {
                 let name = String(components[index])
                 let next = openat(current, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -207,7 +273,7 @@ extension RootedPaths {
                     if owned { close(current) }
                     if keep {
                         if openedDirectories.count >= RootedPaths.maximumOpenedDirectories { forgetOpenedDirectories() }
-                        openedDirectories[prefix] = next
+                        openedDirectories[prefix] = KeptDirectory(descriptor: next, info: holder)
                         owned = false
                     } else {
                         owned = true
@@ -246,7 +312,7 @@ extension RootedPaths {
     /// replaced by root (or this process's user) only: the directory is theirs and no one
     /// else may write it, or it is sticky and the entry is theirs too.
     static func onlyRootCanReplace(_ uid: uid_t, in holder: stat) -> Bool {
-        let me = geteuid()
+        let me = RootedPaths.effectiveUser
         guard holder.st_uid == 0 || holder.st_uid == me else { return false }
         if holder.st_mode & 0o022 == 0 { return true }
         return holder.st_mode & S_ISVTX != 0 && (uid == 0 || uid == me)
@@ -258,7 +324,7 @@ extension RootedPaths {
         var link = stat(), holder = stat()
         guard fstatat(directory, name, &link, AT_SYMLINK_NOFOLLOW) == 0, link.st_mode & S_IFMT == S_IFLNK else { return nil }
         guard fstat(directory, &holder) == 0 else { return nil }
-        let me = geteuid()
+        let me = RootedPaths.effectiveUser
         let linkTrusted = link.st_uid == 0 || link.st_uid == me
         let holderTrusted = RootedPaths.onlyRootCanReplace(link.st_uid, in: holder)
         guard linkTrusted && holderTrusted else {
