@@ -39,6 +39,29 @@ import Testing
         #expect(!result.stdout.contains(secret) && !result.stderr.contains(secret), "the secret shows nowhere\n\(result)")
     }
 
+    /// A command line is world-readable (/proc/PID/cmdline, ps): a secret in argv is refused
+    /// with one line, the program is not started, and the secret is not echoed.
+    @Test func aSecretInArgvIsRefused() throws {
+        let sandbox = try Sandbox()
+        try sandbox.addRunbook("argv", """
+            return runbook {
+              summary = "Puts a secret on a command line",
+              params = { token = { type = "string", secret = true, required = true } },
+              run = function(args)
+                step("Argv", function()
+                  cmd.run({ "touch", "/tmp/never-" .. args.token }, { read_only = true })
+                end)
+              end,
+            }
+            """)
+        let secret = "s3cret-\(getpid())-argv"
+        let result = try sandbox.runbook(["--root", sandbox.tree, "run", "argv"], environment: ["RUNBOOK_ARG_TOKEN": secret])
+        #expect(result.exitCode == 1 && result.signal == nil, "\(result)")
+        #expect(result.stderr.contains("argument 2 of the command line holds a secret"), "\(result)")
+        #expect(!result.stdout.contains(secret) && !result.stderr.contains(secret), "\(result)")
+        #expect(!Files.exists("/tmp/never-" + secret), "the program ran")
+    }
+
     /// Whether `pid` still runs (a zombie waiting for its reaper counts as gone).
     static func isRunning(_ pid: Int32) -> Bool {
         guard let stat = Files.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }

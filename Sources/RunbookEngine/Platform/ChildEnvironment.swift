@@ -32,4 +32,14 @@ enum ChildEnvironment {
             !name.hasPrefix(argumentPrefix) && !known.contains { value.contains($0) }
         }
     }
+
+    /// The position (1-based) of the first argument that holds a known secret: a command
+    /// line is readable by every user in /proc/PID/cmdline and `ps`, so it is refused.
+    static func argumentHoldingASecret(_ argv: [String]) -> Int? {
+        pthread_mutex_lock(mutex)
+        let known = secrets
+        pthread_mutex_unlock(mutex)
+        guard !known.isEmpty else { return nil }
+        return argv.firstIndex { argument in known.contains { argument.contains($0) } }.map { $0 + 1 }
+    }
 }

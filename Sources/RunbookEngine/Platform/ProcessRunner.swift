@@ -53,6 +53,10 @@ public enum ProcessRunner {
         guard let program = argv.first, !program.isEmpty else {
             throw ProcessFailure(argv: argv, result: nil, problem: "empty argv")
         }
+        if let position = ChildEnvironment.argumentHoldingASecret(argv) {
+            throw ProcessFailure(argv: [program], result: nil, problem: "argument \(position) of the command line holds a secret, which "
+                + "every user could read in the process table; write it to a file (fs.write with secret = true) and pass its path")
+        }
         if let timeout, !(timeout.isFinite && timeout >= 0 && timeout <= maximumTimeout) {
             // The Lua modules refuse such a timeout first; this is the last guard before the
             // conversion to poll's milliseconds, which would trap.
