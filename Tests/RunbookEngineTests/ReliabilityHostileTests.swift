@@ -150,17 +150,19 @@ import Testing
             try Files.write(folder + "/new\nline", "x\n")
         }
         let outsideBefore = TreeFingerprint(outside)
-        let before = try world.state()
         var cases = 0
         var failures: [String] = []
         let runs: [[String]] = [
             ["reset-permissions", "--user", "www_shopexam1", "--owner", "nobody:nogroup"],
             ["change-codebase", "--install", "shop.example.com", "--to", "3"],
+            // Empties the store's cache folders (stdlib/install_caches.lua), planted links and all.
+            ["update-shared-code", "--group", "2", "--revision", "2"],
             ["clean-install", "--id", "1", "--force"],
         ]
         for arguments in runs {
             cases += 1
             let what = arguments[0]
+            let before = try world.state()
             // The operator's view first: the plan, as printed on a console.
             let plan = try world.runbook(["run"] + arguments + ["--dry-run"])
             if plan.stdout.contains("\u{1b}") || plan.stderr.contains("\u{1b}") {
@@ -176,12 +178,21 @@ import Testing
             let undo = try world.runbook(["undo", id])
             let after = try world.state()
             if undo.exitCode != 0 { failures.append("\(what): undo failed\n\(undo)") }
-            let differences = before.differences(from: after)
+            // Subversion's own bookkeeping (.svn/: pristine copies, wc.db) keeps what an update
+            // fetched after the update is reversed; the working copy's files are compared.
+            var differences = before.differences(from: after).filter { !$0.contains("/.svn/") }
+            // update-shared-code pushes the home to the other dispatcher with rsync, which
+            // cannot be undone yet (the issue "hosts"): the undo says so, and the copy there
+            // keeps what the push brought (links copied as links, never followed).
+            if what == "update-shared-code" {
+                if !undo.stdout.contains("could not be undone") { failures.append("\(what): the undo does not list the push\n\(undo)") }
+                differences = differences.filter { !$0.hasPrefix("file ./srv/dispatch2/") }
+            }
             if !differences.isEmpty { failures.append("\(what): undo left differences:\n\(differences.joined(separator: "\n"))") }
             if TreeFingerprint(outside) != outsideBefore { failures.append("\(what): its undo changed outside the home") }
         }
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
         Reliability.report("hostile trees", [("runbooks", cases), ("failures", failures.count)],
-                           note: "reset-permissions, change-codebase, clean-install over planted links, FIFOs and escape names")
+                           note: "reset-permissions, change-codebase, update-shared-code, clean-install over planted links, FIFOs and escape names")
     }
 }
