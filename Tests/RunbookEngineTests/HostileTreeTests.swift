@@ -234,6 +234,68 @@ struct HostileTreeTests {
         #expect(((try? Posix.list(world.home)) ?? ["?"]).isEmpty, "\((try? Posix.list(world.home)) ?? [])")
     }
 
+    @Test("a mount point swapped for a link after the check is never mounted over: the bind mount lands where the walk opened")
+    func mountPointSwappedForALink() throws {
+        let world = try World()
+        try Files.mkdir(world.home + "/source")
+        try Files.write(world.home + "/source/shop.css", "body {}\n")
+        try Files.mkdir(world.outside + "/etc")
+        let result = try world.run("""
+            fs.mkdir(home .. "/ftp/images")
+            -- the customer swaps the mount point for a link out of the home, after the checks
+            cmd.run({ "mv", "\(world.home)/ftp/images", "\(world.home)/ftp/images.aside" }, { read_only = true })
+            cmd.run({ "ln", "-s", "\(world.outside)/etc", "\(world.home)/ftp/images" }, { read_only = true })
+            cmd.run({ "chown", "-h", "1001:1001", "\(world.home)/ftp/images" }, { read_only = true })
+            mount.bind(home .. "/source", home .. "/ftp/images")
+            """, confined: false)
+        defer { _ = try? ProcessRunner.run(["umount", world.outside + "/etc"]); _ = try? ProcessRunner.run(["umount", world.home + "/ftp/images"]) }
+        #expect(result.exitCode == 1, "\(result)")
+        #expect(DemoWorld.mounts(under: world.outside).isEmpty, "mounted over the link's target: \(DemoWorld.mounts(under: world.outside))")
+        #expect(!Files.exists(world.outside + "/etc/shop.css"))
+    }
+
+    @Test("undo of an unmount does not mount over a link swapped in for the mount point after the run")
+    func undoOfAnUnmountAfterASwap() throws {
+        let world = try World()
+        try Files.mkdir(world.home + "/source")
+        try Files.write(world.home + "/source/shop.css", "body {}\n")
+        try Files.mkdir(world.home + "/ftp/images")
+        try Files.mkdir(world.outside + "/etc")
+        _ = try ProcessRunner.check(["mount", "--bind", world.home + "/source", world.home + "/ftp/images"])
+        defer {
+            _ = try? ProcessRunner.run(["umount", world.outside + "/etc"])
+            _ = try? ProcessRunner.run(["umount", world.home + "/ftp/images"])
+        }
+        let result = try world.run(#"mount.unbind(home .. "/ftp/images")"#, confined: false)
+        #expect(result.exitCode == 0, "\(result)")
+        // After the run the customer replaces the mount point with a link out of the home.
+        #expect(rename(world.home + "/ftp/images", world.home + "/ftp/images.aside") == 0)
+        try world.plant(world.outside + "/etc", at: world.home + "/ftp/images")
+        guard let id = world.lastRun() else { Issue.record("no run"); return }
+        let undo = try world.sandbox.runbook(["undo", id])
+        #expect(undo.exitCode == 1, "the undo cannot mount there and says so\n\(undo)")
+        #expect(DemoWorld.mounts(under: world.outside).isEmpty, "mounted over the link's target: \(DemoWorld.mounts(under: world.outside))")
+        #expect(!Files.exists(world.outside + "/etc/shop.css"))
+    }
+
+    @Test("mount.bind mounts the directories the walk opened, and undo unmounts them")
+    func bindMountThroughTheWalk() throws {
+        let world = try World()
+        try Files.mkdir(world.home + "/source")
+        try Files.write(world.home + "/source/shop.css", "body {}\n")
+        try Files.mkdir(world.home + "/ftp/images")
+        let result = try world.run(#"mount.bind(home .. "/source", home .. "/ftp/images")"#)
+        defer { _ = try? ProcessRunner.run(["umount", world.home + "/ftp/images"]) }
+        #expect(result.exitCode == 0, "\(result)")
+        let mounted = DemoWorld.mounts(under: world.home)
+        #expect(mounted.count == 1 && mounted[0].hasSuffix(" -> " + world.home + "/ftp/images"), "\(mounted)")
+        #expect(Files.read(world.home + "/ftp/images/shop.css") == "body {}\n")
+        guard let id = world.lastRun() else { Issue.record("no run"); return }
+        let undo = try world.sandbox.runbook(["undo", id])
+        #expect(undo.exitCode == 0, "\(undo)")
+        #expect(DemoWorld.mounts(under: world.home).isEmpty)
+    }
+
     @Test("fs.mkdir with a trailing slash: the same in a dry-run and a real run")
     func trailingSlash() throws {
         let world = try World()

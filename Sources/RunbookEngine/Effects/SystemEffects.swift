@@ -48,8 +48,30 @@ struct BindMount: Effect {
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
-        try runChecked(world.platform.bindMount(source: source.real, target: target.real))
+        try BindMount.mount(source.real, on: target.real, world)
         return EffectOutcome()
+    }
+
+    /// Both directories are opened by the walk (a link a customer planted is refused) and
+    /// mounted as opened (PlatformAdapter.bindMount(sourceDescriptor:targetDescriptor:)).
+    static func mount(_ source: String, on target: String, _ world: World) throws {
+        let opened = try world.paths.openExisting(source, directory: true)
+        defer { close(opened) }
+        let shown = world.paths.virtual(target)
+        let mountPoint = try world.paths.withParent(of: target) { directory, name -> Int32 in
+            let descriptor = openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                let code = errno
+                if code == ELOOP || code == ENOTDIR || code == EMLINK {
+                    throw PathError(path: shown, problem: "is not a directory (a symlink is never a mount point)")
+                }
+                throw SystemError("mount", shown, code: code)
+            }
+            return descriptor
+        }
+        defer { close(mountPoint) }
+        try runChecked(world.platform.bindMount(sourceDescriptor: opened, targetDescriptor: mountPoint)
+            ?? world.platform.bindMount(source: source, target: target))
     }
 
     func simulate(_ overlay: Overlay) -> EffectOutcome {
@@ -163,7 +185,7 @@ enum SystemUndo {
     static func bind(_ step: UndoStep, _ world: World) throws {
         let source = try step.string("source"), target = try step.string("target")
         if MountTable.current(platform: world.platform).contains(where: { $0.target == target }) { return }
-        try runChecked(world.platform.bindMount(source: source, target: target))
+        try BindMount.mount(source, on: target, world)
     }
 
     static func unmount(_ step: UndoStep, _ world: World) throws {

@@ -9,7 +9,13 @@ enum MountModule {
         // mount.bind(source, target) -> true if mounted now, false if it already was
         state.register("bind", in: "mount", doc: APIFunction(.effect, "source: string  a directory under the run's root", "target: string  a directory under the run's root",
             returns: ["boolean  `true` if mounted now, `false` if it already was"],
-            doc: "Bind-mounts (nullfs on FreeBSD) `source` on `target`. Undo: unmount.")) { call in
+            doc: """
+            Bind-mounts (nullfs on FreeBSD) `source` on `target`. `target` must be a directory, never
+            a symlink (a customer's FTP tree is full of them). Both are opened by the same walk as the
+            fs primitives, and on Linux mount(8) is given the opened directories
+            (`/proc/PID/fd/N`), so a mount point swapped for a link after the check is not mounted
+            over. Undo: unmount (and the undo of `mount.unbind` mounts again the same way).
+            """)) { call in
             let session = try slot.require(call.name)
             let source = try session.effectPath(try call.string(1))
             let target = try session.effectPath(try call.string(2))

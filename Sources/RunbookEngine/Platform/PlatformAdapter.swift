@@ -31,6 +31,21 @@ public struct PlatformAdapter: Sendable {
         }
     }
 
+    /// Bind-mounts the directories open as `source` and `target` in this process: on Linux
+    /// mount(8) is handed /proc/PID/fd/N (not canonicalized), so the kernel mounts exactly
+    /// the directories the walk opened, whatever their paths name by then (a customer may
+    /// swap a folder of their FTP tree for a link to /etc between the check and the mount).
+    /// nil where there is no such name for an open directory (FreeBSD without procfs): the
+    /// paths are used, right after the walk checked them.
+    public func bindMount(sourceDescriptor: Int32, targetDescriptor: Int32) -> [String]? {
+        switch kind {
+        case .linux:
+            let process = "/proc/\(getpid())/fd/"
+            return ["mount", "--no-canonicalize", "--bind", process + String(sourceDescriptor), process + String(targetDescriptor)]
+        case .freebsd: return nil
+        }
+    }
+
     public func unmount(target: String) -> [String] { ["umount", target] }
 
     // MARK: Addresses
