@@ -94,8 +94,24 @@ struct Unmount: Effect {
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
-        try runChecked(world.platform.unmount(target: target.real))
+        try Unmount.unmount(target.real, world)
         return EffectOutcome()
+    }
+
+    /// umount(8) takes a path (an open mount point cannot be unmounted: it is busy), so the
+    /// way to it is walked first: a link a customer planted on it is refused, not followed
+    /// to some other mount. (What is left is the moment between this and umount(8), in
+    /// which a customer could at most unmount another mount, never write anywhere.)
+    static func unmount(_ target: String, _ world: World) throws {
+        let shown = world.paths.virtual(target)
+        try world.paths.withParent(of: target) { directory, name in
+            var info = stat()
+            guard fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { throw SystemError("umount", shown) }
+            guard info.st_mode & S_IFMT == S_IFDIR else {
+                throw PathError(path: shown, problem: "is not a directory (a symlink is never a mount point)")
+            }
+        }
+        try runChecked(world.platform.unmount(target: target))
     }
 
     func simulate(_ overlay: Overlay) -> EffectOutcome {
@@ -191,7 +207,7 @@ enum SystemUndo {
     static func unmount(_ step: UndoStep, _ world: World) throws {
         let target = try step.string("target")
         guard MountTable.current(platform: world.platform).contains(where: { $0.target == target }) else { return }
-        try runChecked(world.platform.unmount(target: target))
+        try Unmount.unmount(target, world)
     }
 
     static func addAddress(_ step: UndoStep, _ world: World) throws {
