@@ -130,7 +130,12 @@ public struct EngineConfig: Sendable {
                 guard let name = value.stringValue, let kind = PlatformKind(rawValue: name) else { throw fail(key, "\"linux\" or \"freebsd\"") }
                 platform = kind
             case "hosts":
-                for (name, entry) in value.objectValue ?? [] {
+                guard let hostsTable = value.objectValue else { throw fail(key, "a table of [hosts.NAME] tables") }
+                for (name, entry) in hostsTable {
+                    try EngineConfig.checkKeys(entry, in: "hosts.\(name)", file: path, known: [
+                        "address": "a string", "user": "a string", "port": "an integer", "ssh_options": "an array of strings",
+                        "identity_file": "a string", "runbook": "a string or an array of strings",
+                    ])
                     guard let address = entry["address"]?.stringValue else {
                         throw RunbookError.usage("\(path): [hosts.\(name)] needs an 'address'")
                     }
@@ -142,7 +147,12 @@ public struct EngineConfig: Sendable {
                             ?? entry["runbook"]?.stringValue.map { [$0] } ?? ["runbook"])
                 }
             case "databases":
-                for (name, entry) in value.objectValue ?? [] {
+                guard let databasesTable = value.objectValue else { throw fail(key, "a table of [databases.NAME] tables") }
+                for (name, entry) in databasesTable {
+                    try EngineConfig.checkKeys(entry, in: "databases.\(name)", file: path, known: [
+                        "socket": "a string", "host": "a string", "port": "an integer", "user": "a string", "database": "a string",
+                        "connect_timeout": "an integer", "read_timeout": "an integer", "password": "a string", "password_file": "a string",
+                    ])
                     databases[name] = try DatabaseConfig(name: name, table: entry, file: path, resolve: resolvePath)
                 }
             default:
@@ -151,6 +161,27 @@ public struct EngineConfig: Sendable {
         }
         if let lockDatabase, databases[lockDatabase] == nil {
             throw RunbookError.usage("\(path): lock_database '\(lockDatabase)' is not a [databases.\(lockDatabase)] entry")
+        }
+    }
+}
+
+extension EngineConfig {
+    /// A `[section]` holds only the keys it knows, each of its type: a misspelt key
+    /// (`pasword = ...`) is an error naming it, never ignored.
+    static func checkKeys(_ table: JSON, in section: String, file: String, known: KeyValuePairs<String, String>) throws {
+        guard let entries = table.objectValue else { throw RunbookError.usage("\(file): [\(section)] must be a table") }
+        for (key, value) in entries {
+            guard let expected = known.first(where: { $0.key == key })?.value else {
+                throw RunbookError.usage("\(file): [\(section)] has an unknown key '\(key)' (known: \(known.map(\.key).joined(separator: ", ")))")
+            }
+            let fits: Bool
+            switch value {
+            case .string: fits = expected.contains("a string")
+            case .int: fits = expected == "an integer"
+            case .array(let items): fits = expected.contains("array of strings") && items.allSatisfy { $0.stringValue != nil }
+            default: fits = false
+            }
+            guard fits else { throw RunbookError.usage("\(file): [\(section)] \(key) must be \(expected)") }
         }
     }
 }
