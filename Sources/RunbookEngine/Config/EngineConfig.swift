@@ -156,7 +156,10 @@ public struct EngineConfig: Sendable {
                     databases[name] = try DatabaseConfig(name: name, table: entry, file: path, resolve: resolvePath)
                 }
             default:
-                throw RunbookError.usage("\(path): unknown setting '\(key)'")
+                let known = ["root", "state_dir", "runbooks", "stdlib", "durable", "lock_database", "settings", "sendmail", "platform",
+                             "hosts", "databases"]
+                let hint = EngineConfig.closest(to: key, among: known).map { " (did you mean '\($0)'?)" } ?? ""
+                throw RunbookError.usage("\(path): unknown setting '\(key)'\(hint)")
             }
         }
         if let lockDatabase, databases[lockDatabase] == nil {
@@ -166,13 +169,33 @@ public struct EngineConfig: Sendable {
 }
 
 extension EngineConfig {
+    /// The known name a misspelt one most likely meant: at most two letters added, removed,
+    /// changed or swapped (`pasword` -> `password`).
+    static func closest(to name: String, among known: [String]) -> String? {
+        func distance(_ a: [Character], _ b: [Character]) -> Int {
+            var table = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
+            for i in 0...a.count { table[i][0] = i }
+            for j in 0...b.count { table[0][j] = j }
+            for i in stride(from: 1, through: a.count, by: 1) {
+                for j in stride(from: 1, through: b.count, by: 1) {
+                    table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                    if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1) }
+                }
+            }
+            return table[a.count][b.count]
+        }
+        let scored = known.map { ($0, distance(Array(name), Array($0))) }.filter { $0.1 <= 2 }
+        return scored.min { $0.1 < $1.1 }?.0
+    }
+
     /// A `[section]` holds only the keys it knows, each of its type: a misspelt key
     /// (`pasword = ...`) is an error naming it, never ignored.
     static func checkKeys(_ table: JSON, in section: String, file: String, known: KeyValuePairs<String, String>) throws {
         guard let entries = table.objectValue else { throw RunbookError.usage("\(file): [\(section)] must be a table") }
         for (key, value) in entries {
             guard let expected = known.first(where: { $0.key == key })?.value else {
-                throw RunbookError.usage("\(file): [\(section)] has an unknown key '\(key)' (known: \(known.map(\.key).joined(separator: ", ")))")
+                let hint = closest(to: key, among: known.map(\.key)).map { "did you mean '\($0)'? " } ?? ""
+                throw RunbookError.usage("\(file): [\(section)] has an unknown key '\(key)' (\(hint)known: \(known.map(\.key).joined(separator: ", ")))")
             }
             let fits: Bool
             switch value {

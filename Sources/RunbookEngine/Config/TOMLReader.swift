@@ -18,6 +18,15 @@ public enum TOMLReader {
         try document.parse()
         return document.root.json
     }
+
+    /// The document in the tagged JSON of the TOML test suites: every scalar as
+    /// `{"type": "integer", "value": "1"}` (string, integer, float, bool, datetime,
+    /// datetime-local, date-local, time-local), tables and arrays as themselves.
+    public static func parseTagged(_ text: String, file: String) throws -> JSON {
+        var document = Document(bytes: Array(text.utf8), file: file)
+        try document.parse()
+        return document.root.tagged
+    }
 }
 
 /// A table while the document is read: how it came to be decides what may still add to it.
@@ -47,11 +56,14 @@ final class TOMLTable {
     }
 
     var json: JSON { .object(keys.map { ($0, values[$0]!.json) }) }
+    var tagged: JSON { .object(keys.map { ($0, values[$0]!.tagged) }) }
 }
 
 /// A value while the document is read.
 enum TOMLNode {
     case value(JSON)
+    /// A date or time: its text and its TOML type (datetime, datetime-local, ...).
+    case date(String, kind: String)
     case table(TOMLTable)
     /// An array written as a value (`[1, 2]`): complete as written.
     case array([TOMLNode])
@@ -61,9 +73,26 @@ enum TOMLNode {
     var json: JSON {
         switch self {
         case .value(let value): return value
+        case .date(let text, _): return .string(text)
         case .table(let table): return table.json
         case .array(let items): return .array(items.map(\.json))
         case .tables(let array): return .array(array.tables.map(\.json))
+        }
+    }
+
+    var tagged: JSON {
+        func tag(_ type: String, _ value: String) -> JSON { .object([("type", .string(type)), ("value", .string(value))]) }
+        switch self {
+        case .value(.string(let text)): return tag("string", text)
+        case .value(.int(let number)): return tag("integer", String(number))
+        case .value(.double(let number)):
+            return tag("float", number.isNaN ? "nan" : number.isInfinite ? (number < 0 ? "-inf" : "inf") : "\(number)")
+        case .value(.bool(let flag)): return tag("bool", flag ? "true" : "false")
+        case .value(let other): return other
+        case .date(let text, let kind): return tag(kind, text)
+        case .table(let table): return table.tagged
+        case .array(let items): return .array(items.map(\.tagged))
+        case .tables(let array): return .array(array.tables.map(\.tagged))
         }
     }
 }
@@ -126,7 +155,7 @@ struct Document {
             case .tables(let array):
                 current = append(to: array)
             default:
-                throw reader.error("'\(shown)' is already defined and is not an array of tables")
+                throw reader.error("\(ArgumentValidator.quoted(shown)) is already defined and is not an array of tables")
             }
             return
         }
@@ -139,9 +168,9 @@ struct Document {
             table.origin = .header
             current = table
         case .table:
-            throw reader.error("table '\(shown)' is defined twice")
+            throw reader.error("table \(ArgumentValidator.quoted(shown)) is defined twice")
         default:
-            throw reader.error("'\(shown)' is already defined and is not a table")
+            throw reader.error("\(ArgumentValidator.quoted(shown)) is already defined and is not a table")
         }
     }
 
@@ -166,21 +195,21 @@ struct Document {
                 table.insert(name, .table(made))
                 table = made
             case .table(let next):
-                if next.origin == .inline { throw reader.error("inline table '\(walked.joined(separator: "."))' cannot be extended") }
+                if next.origin == .inline { throw reader.error("inline table \(ArgumentValidator.quoted(walked.joined(separator: "."))) cannot be extended") }
                 if !forHeader {
                     switch next.origin {
                     case .implicit: next.origin = origin
                     case .dotted(let made) where made == section: break
                     default:
-                        throw reader.error("table '\(walked.joined(separator: "."))' is defined elsewhere; dotted keys cannot add to it")
+                        throw reader.error("table \(ArgumentValidator.quoted(walked.joined(separator: "."))) is defined elsewhere; dotted keys cannot add to it")
                     }
                 }
                 table = next
             case .tables(let array) where forHeader:
-                guard let last = array.tables.last else { throw reader.error("'\(walked.joined(separator: "."))' is empty") }
+                guard let last = array.tables.last else { throw reader.error("\(ArgumentValidator.quoted(walked.joined(separator: "."))) is empty") }
                 table = last
             default:
-                throw reader.error("'\(walked.joined(separator: "."))' is already a value, not a table")
+                throw reader.error("\(ArgumentValidator.quoted(walked.joined(separator: "."))) is already a value, not a table")
             }
         }
         return table
@@ -192,12 +221,12 @@ struct Document {
     mutating func keyValue(into table: TOMLTable, section: Int) throws {
         let key = try reader.key()
         reader.skipWhitespace()
-        try reader.expect("=", "expected '=' after the key '\(key.joined(separator: "."))'")
+        try reader.expect("=", "expected '=' after the key \(ArgumentValidator.quoted(key.joined(separator: ".")))")
         reader.skipWhitespace()
         let value = try self.value()
         let parent = try walk(key.dropLast(), from: table, creating: .dotted(section: section), forHeader: false)
         let name = key[key.count - 1]
-        guard parent[name] == nil else { throw reader.error("key '\(key.joined(separator: "."))' is defined twice") }
+        guard parent[name] == nil else { throw reader.error("key \(ArgumentValidator.quoted(key.joined(separator: "."))) is defined twice") }
         parent.insert(name, value)
     }
 
@@ -205,7 +234,7 @@ struct Document {
         switch reader.peek {
         case UInt8(ascii: "["): return try array()
         case UInt8(ascii: "{"): return try inlineTable()
-        default: return .value(try reader.scalar())
+        default: return try reader.scalarNode()
         }
     }
 

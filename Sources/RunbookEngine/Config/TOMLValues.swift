@@ -79,7 +79,7 @@ struct TOMLScanner {
         guard let byte = peek else { return }
         guard byte == 0x0A else {
             if byte == 0x0D { throw error("a carriage return not followed by a newline") }
-            throw error("unexpected text '\(snippet())' after the value (one key = value or header per line)")
+            throw error("unexpected text \(ArgumentValidator.quoted(snippet())) after the value (one key = value or header per line)")
         }
         index += 1
     }
@@ -115,7 +115,7 @@ struct TOMLScanner {
             } else {
                 let start = index
                 while let byte = peek, isBareKey(byte) { index += 1 }
-                guard index > start else { throw error("a key is missing or has a character a bare key cannot hold ('\(snippet())'); quote it") }
+                guard index > start else { throw error("a key is missing or has a character a bare key cannot hold (\(ArgumentValidator.quoted(snippet()))); quote it") }
                 parts.append(String(decoding: bytes[start..<index], as: UTF8.self))
             }
             skipWhitespace()
@@ -130,6 +130,17 @@ struct TOMLScanner {
     }
 
     // MARK: Scalars
+
+    /// A scalar, with the kind of date or time it is (nil for other values).
+    mutating func scalarNode() throws -> TOMLNode {
+        let start = index
+        let value = try scalar()
+        if case .string(let text) = value, let first = bytes[start...].first, first >= 0x30, first <= 0x39,
+           let kind = TOMLDates.kind(text) {
+            return .date(text, kind: kind)
+        }
+        return .value(value)
+    }
 
     mutating func scalar() throws -> JSON {
         guard let byte = peek else { throw error("a value is missing") }
@@ -148,13 +159,13 @@ struct TOMLScanner {
         }
         let token = numberOrDateToken()
         guard !token.isEmpty else {
-            throw error(isLineEnd(byte) ? "a value is missing" : "'\(snippet())' is not a TOML value (strings need quotes)")
+            throw error(isLineEnd(byte) ? "a value is missing" : "\(ArgumentValidator.quoted(snippet())) is not a TOML value (strings need quotes)")
         }
         if let date = TOMLDates.value(token) { return .string(date) }
-        if token.contains(where: { $0 == ":" }) || isDateLike(token) { throw error("'\(token)' is not a valid date or time") }
+        if token.contains(where: { $0 == ":" }) || isDateLike(token) { throw error("\(ArgumentValidator.quoted(token)) is not a valid date or time") }
         if let integer = try integer(token) { return .int(integer) }
         if let number = float(token) { return .double(number) }
-        throw error("'\(token)' is not a valid number")
+        throw error("\(ArgumentValidator.quoted(token)) is not a valid number")
     }
 
     /// The characters of a number or a date, with the one space a date-time may have.
@@ -192,7 +203,7 @@ struct TOMLScanner {
                                          ("0b", 2, { (c: Character) in c == "0" || c == "1" })] where token.hasPrefix(prefix) {
             guard let plain = TOMLScanner.digits(token.dropFirst(2), allowed: allowed) else { return nil }
             guard let value = UInt64(plain, radix: radix), value <= UInt64(Int64.max) else {
-                throw error("'\(token)' is out of range for a 64-bit integer")
+                throw error("\(ArgumentValidator.quoted(token)) is out of range for a 64-bit integer")
             }
             return Int64(value)
         }
@@ -203,8 +214,8 @@ struct TOMLScanner {
             body = body.dropFirst()
         }
         guard let plain = TOMLScanner.digits(body, allowed: { $0.isASCII && $0.isNumber }) else { return nil }
-        if plain.count > 1 && plain.hasPrefix("0") { throw error("'\(token)': an integer cannot have leading zeros") }
-        guard let value = Int64((negative ? "-" : "") + plain) else { throw error("'\(token)' is out of range for a 64-bit integer") }
+        if plain.count > 1 && plain.hasPrefix("0") { throw error("\(ArgumentValidator.quoted(token)): an integer cannot have leading zeros") }
+        guard let value = Int64((negative ? "-" : "") + plain) else { throw error("\(ArgumentValidator.quoted(token)) is out of range for a 64-bit integer") }
         return value
     }
 
@@ -357,6 +368,19 @@ struct TOMLScanner {
 /// TOML's dates and times (RFC 3339): offset date-times, local date-times, local dates and
 /// local times, checked field by field; kept as their text.
 enum TOMLDates {
+    /// The TOML type of a valid date or time: datetime (with an offset), datetime-local,
+    /// date-local or time-local.
+    static func kind(_ token: String) -> String? {
+        guard value(token) != nil else { return nil }
+        let text = Array(token.utf8)
+        if text.count >= 3, text[2] == UInt8(ascii: ":") { return "time-local" }
+        if text.count == 10 { return "date-local" }
+        let rest = text[11...]
+        if let last = rest.last, last == UInt8(ascii: "Z") || last == UInt8(ascii: "z") { return "datetime" }
+        if rest.count >= 6, let sign = rest.dropLast(5).last, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { return "datetime" }
+        return "datetime-local"
+    }
+
     static func value(_ token: String) -> String? {
         let text = Array(token.utf8)
         if text.count == 8 || (text.count > 8 && text[8] == UInt8(ascii: ".")) { return time(text[...]) ? token : nil }
