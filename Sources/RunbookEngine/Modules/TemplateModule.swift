@@ -30,6 +30,13 @@ enum TemplateModule {
             `Sources/RunbookEngine/Modules/TemplateModule.swift`: templates hold no code, and nginx's
             `{ }` and PHP's `$` never clash with `{{ }}`. Rendering only builds a string; `fs.write`
             writes it (an effect with its undo).
+
+            Partials (`{{> name}}`) and delimiter changes (`{{=<% %>=}}`) are refused with one line
+            naming the template line. Why: a partial would be a second file read at render time,
+            outside the plan's view of what the run reads, and the platform's configs are each one
+            file; render the other template first and pass its text as a variable
+            (`{{{server_blocks}}}`). No config of the platform needs other delimiters (nginx, PHP
+            and cron never write `{{`).
             """))
 
         // template.render(text, vars) -> string (pure: usable outside `run` too)
