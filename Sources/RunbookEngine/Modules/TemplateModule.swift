@@ -32,11 +32,11 @@ enum TemplateModule {
             writes it (an effect with its undo).
 
             Partials (`{{> name}}`) and delimiter changes (`{{=<% %>=}}`) are refused with one line
-            naming the template line. Why: a partial would be a second file read at render time,
-            outside the plan's view of what the run reads, and the platform's configs are each one
-            file; render the other template first and pass its text as a variable
-            (`{{{server_blocks}}}`). No config of the platform needs other delimiters (nginx, PHP
-            and cron never write `{{`).
+            naming the template line. Why: every template the platform renders is one file whose
+            pieces are built in Lua (a server block per site, joined), and a partial would hide a
+            second file read behind a tag; render the other template first and pass its text as a
+            variable (`{{{server_blocks}}}`). No config of the platform needs other delimiters
+            (nginx, PHP and cron never write `{{`).
             """))
 
         // template.render(text, vars) -> string (pure: usable outside `run` too)
