@@ -63,7 +63,7 @@ public struct EngineConfig: Sendable {
     /// Resolves the configuration: defaults, then the file, then environment and flags.
     public static func resolve(_ overrides: EngineOverrides) throws -> EngineConfig {
         let home = Posix.environment("HOME") ?? "/root"
-        var config = EngineConfig(stateDir: getuid() == 0 ? "/var/lib/runbook" : home + "/.local/state/runbook")
+        var config = EngineConfig(stateDir: getuid() == 0 ? systemStateDir : home + "/.local/state/runbook")
         let path = overrides.configPath ?? Posix.environment("RUNBOOK_CONFIG") ?? defaultConfigPath()
         if let path {
             try config.read(file: path)
@@ -73,6 +73,12 @@ public struct EngineConfig: Sendable {
         if let root = overrides.root { config.root = root }
         if overrides.durable { config.durable = true }
         config.runbookDirs = overrides.runbookDirs + config.runbookDirs
+        // Then ./runbooks of the current directory (where `runbook new NAME` puts a new one),
+        // then the ones installed with the program.
+        let local = absolute("runbooks")
+        if Posix.lstatInfo(local)?.kind == .directory, !config.runbookDirs.map(absolute).contains(local) {
+            config.runbookDirs.append(local)
+        }
         if let project = ProjectLocation.find() {
             config.runbookDirs.append(project + "/runbooks")
             config.stdlibDirs.append(project + "/stdlib")
@@ -82,8 +88,22 @@ public struct EngineConfig: Sendable {
         return config
     }
 
+    /// Where root's runs are kept: Debian's /var/lib, FreeBSD's /var/db.
+    static var systemStateDir: String {
+        #if os(FreeBSD)
+        return "/var/db/runbook"
+        #else
+        return "/var/lib/runbook"
+        #endif
+    }
+
+    /// The system's config file: /etc/runbook (Debian), /usr/local/etc/runbook (FreeBSD's
+    /// ports), or PREFIX/etc/runbook beside an installed program (scripts/install).
     static func defaultConfigPath() -> String? {
-        Posix.lstatInfo("/etc/runbook/config.toml") != nil ? "/etc/runbook/config.toml" : nil
+        var candidates = ["/etc/runbook/config.toml", "/usr/local/etc/runbook/config.toml"]
+        let bin = PathName.parent(ProjectLocation.executablePath())
+        if PathName.base(bin) == "bin" { candidates.append(PathName.parent(bin) + "/etc/runbook/config.toml") }
+        return candidates.first { Posix.lstatInfo($0) != nil }
     }
 
     static func absolute(_ path: String) -> String {
@@ -244,6 +264,8 @@ enum ProjectLocation {
             if Posix.lstatInfo(directory + "/runbooks")?.kind == .directory, Posix.lstatInfo(directory + "/stdlib") != nil {
                 return directory
             }
+            // An installed program: PREFIX/bin/runbook with PREFIX/share/runbook.
+            if Posix.lstatInfo(directory + "/share/runbook/runbooks")?.kind == .directory { return directory + "/share/runbook" }
             if directory == "/" { break }
             directory = PathName.parent(directory)
         }
