@@ -71,7 +71,9 @@ let package = Package(
                           linkerSettings: staticSwiftRuntime),
         .testTarget(name: "LuaBridgeTests", dependencies: ["LuaBridge"]),
         .testTarget(name: "MySQLClientTests", dependencies: ["MySQLClient"], swiftSettings: mariaDBSwiftFlags),
-        .testTarget(name: "RunbookEngineTests", dependencies: ["RunbookEngine", "RunbookCLI"], swiftSettings: mariaDBSwiftFlags),
+        // Fixtures/ holds data files the tests read by path (#filePath), not sources.
+        .testTarget(name: "RunbookEngineTests", dependencies: ["RunbookEngine", "RunbookCLI"], exclude: ["Fixtures"],
+                    swiftSettings: mariaDBSwiftFlags),
         // Benchmarks (bench/run): a C baseline and the workload runner.
         .target(name: "CBenchSupport", dependencies: ["CLua"], path: "bench/Sources/CBenchSupport"),
         .executableTarget(

@@ -39,7 +39,7 @@ struct HistoryCommand: ParsableCommand {
         for run in runs {
             let arguments = (run.arguments.objectValue ?? []).map { "--\(shown($0.0.replacingAll("_", with: "-")))=\(shown(display($0.1)))" }
             let duration = run.finished.map { Clock.duration($0 - run.started) } ?? "-"
-            printLine([shown(run.id), pad(shown(run.status), 11), pad(shown(run.runbook), 18), String(Clock.iso8601(run.started).prefix(19)),
+            printLine([shown(run.id), pad(shown(run.status.rawValue), 11), pad(shown(run.runbook), 18), String(Clock.iso8601(run.started).prefix(19)),
                        pad(duration, 8), "\(shown(run.user))@\(shown(run.host))", arguments.joined(separator: " ")].joined(separator: "  "))
         }
     }

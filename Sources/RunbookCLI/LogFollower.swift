@@ -20,7 +20,7 @@ struct LogFollower {
         var record = header
         while true {
             // Read the status first: whatever the run wrote before it ended is then in the file.
-            let finished = !["running", "undoing"].contains(record.status)
+            let finished = !record.status.isTransient
             offset = printNew(from: offset, filter: &filter, renderer: &renderer)
             if finished { break }
             usleep(interval)

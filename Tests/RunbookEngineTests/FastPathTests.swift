@@ -61,9 +61,9 @@ final class FastPathTests: XCTestCase {
         let journal = try JournalWriter(path: path, durable: false, redactor: Redactor())
         let fields: [(String, JSON)] = [("seq", .int(1)), ("summary", .string("create \"x\"\n")),
                                         ("undo", .array([.object([("op", .string("fs.rmdir"))])]))]
-        journal.append("intent", fields)
-        journal.append("effect_applied", fields)
-        journal.append("undone", [("seq", .int(1))])
+        journal.append(.intent, fields)
+        journal.append(.effectApplied, fields)
+        journal.append(.undone, [("seq", .int(1))])
         let lines = try Posix.readText(path).split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.count, 3)
         // The stamp is what Clock.iso8601 makes; everything else is JSON.object(...).serialized.
@@ -73,7 +73,7 @@ final class FastPathTests: XCTestCase {
         XCTAssertEqual(stamp.utf8.count, 24)
         // Filtering by type gives the same records as reading all and keeping those types.
         let all = try JournalReader.records(path)
-        let some = try JournalReader.records(path, types: ["intent", "undone"])
+        let some = try JournalReader.records(path, types: [.intent, .undone])
         XCTAssertEqual(some, all.filter { ["intent", "undone"].contains($0["t"]?.stringValue ?? "") })
         XCTAssertEqual(some.count, 2)
     }
@@ -100,7 +100,7 @@ final class FastPathTests: XCTestCase {
             fields.append(UInt8(ascii: "}"))
             XCTAssertEqual(fields.string, record.json.serialized)
         }
-        let step = UndoStep("fs.unlink", [("path", .string("/a/b\tc")), ("target", .string("/x")), ("size", .int(-1))])
+        let step = RemoveEntryUndo(path: "/a/b\tc", target: "/x", size: -1)
         let bytes = ByteBuffer()
         step.write(into: bytes)
         XCTAssertEqual(bytes.string, step.json.serialized)

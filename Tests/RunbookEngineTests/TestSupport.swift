@@ -391,12 +391,17 @@ final class Sandbox {
     var config: String { base + "/config.toml" }
     var runsDirectory: String { state + "/runs" }
 
-    init(database withDatabase: Bool = false) throws {
+    convenience init(database withDatabase: Bool = false) throws {
         var template = Array("/tmp/rbtest.XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw TestSetupError("mkdtemp: \(String(cString: strerror(errno)))")
         }
-        base = String(cString: made)
+        try self.init(at: String(cString: made), database: withDatabase)
+    }
+
+    /// A sandbox in the empty directory `base` (a fixed path a fixture's journals name).
+    init(at base: String, database withDatabase: Bool = false) throws {
+        self.base = base
         do {
             database = withDatabase ? try TestDatabase() : nil
             try Files.mkdir(tree)

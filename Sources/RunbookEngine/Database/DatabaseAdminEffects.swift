@@ -136,14 +136,14 @@ struct CreateDatabase: Effect {
     /// that name appeared meanwhile, or the process died before the outcome was journaled,
     /// undo must not drop a database this run may not have created. The drop is journaled
     /// with the outcome, once the CREATE succeeded (see `apply`).
-    func prepareUndo(_ world: World) throws -> [UndoStep]? { nil }
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? { nil }
 
     func apply(_ world: World) throws -> EffectOutcome {
         var sql = "CREATE DATABASE " + (try SQLIdentifier.quote(try AdminName.database(database)))
         if let charset { sql += " CHARACTER SET " + (try AdminName.charset(charset, what: "character set")) }
         if let collation { sql += " COLLATE " + (try AdminName.charset(collation, what: "collation")) }
         try world.databases.connection(connection).executeText(sql)
-        return EffectOutcome(undo: [DatabaseAdminUndo.dropDatabaseStep(connection, database)])
+        return EffectOutcome(undo: [DropDatabaseUndo(connection: connection, database: database)])
     }
 
     func simulate(_ overlay: Overlay) -> EffectOutcome { EffectOutcome() }
@@ -163,7 +163,7 @@ struct DropDatabase: Effect {
 
     /// Irreversible: restoring would mean dumping every table into the journal folder first.
     /// Take a backup (mysqldump) before calling it if the data matters.
-    func prepareUndo(_ world: World) throws -> [UndoStep]? { nil }
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? { nil }
 
     func apply(_ world: World) throws -> EffectOutcome {
         try world.databases.connection(connection).executeText("DROP DATABASE " + (try SQLIdentifier.quote(try AdminName.database(database))))
@@ -197,7 +197,7 @@ struct CreateUser: Effect {
 
     /// Journaled with the outcome only, as for CreateDatabase: undo never drops an account
     /// this run may not have created.
-    func prepareUndo(_ world: World) throws -> [UndoStep]? { nil }
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? { nil }
 
     func apply(_ world: World) throws -> EffectOutcome {
         let server = try world.databases.connection(connection)
@@ -217,7 +217,7 @@ struct CreateUser: Effect {
             _ = try? server.executeText("DROP USER \(account)")
             throw error
         }
-        return EffectOutcome(undo: [DatabaseAdminUndo.dropUserStep(connection, user, host)])
+        return EffectOutcome(undo: [DropUserUndo(connection: connection, user: user, host: host)])
     }
 
     /// A '...' literal: quotes doubled (valid in every sql_mode) and backslashes escaped
@@ -257,7 +257,7 @@ struct DropUser: Effect {
     /// and with mysql_native_password enough to impersonate the server to a client. The
     /// journal is read by `runbook log` and kept with the run's history, so the hash stays out
     /// of it. Re-creating the account with a new password (db.create_user) is the way back.
-    func prepareUndo(_ world: World) throws -> [UndoStep]? { nil }
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? { nil }
 
     func apply(_ world: World) throws -> EffectOutcome {
         let account = AdminName.account(try AdminName.user(user), try AdminName.host(host))
@@ -268,27 +268,61 @@ struct DropUser: Effect {
 
 // MARK: - Undo
 
-enum DatabaseAdminUndo {
-    static func dropDatabaseStep(_ connection: String, _ database: String) -> UndoStep {
-        UndoStep("db.drop_database", [("connection", .string(connection)), ("database", .string(database))])
+/// Drops the database the run created (with whatever the run put in it); gone already is fine.
+struct DropDatabaseUndo: UndoAction {
+    static let op = "db.drop_database"
+    let connection: String
+    let database: String
+
+    init(connection: String, database: String) {
+        self.connection = connection
+        self.database = database
     }
 
-    static func dropUserStep(_ connection: String, _ user: String, _ host: String) -> UndoStep {
-        UndoStep("db.drop_user", [("connection", .string(connection)), ("user", .string(user)), ("host", .string(host))])
+    init(args: JSON) throws {
+        connection = args["connection"]?.stringValue ?? ""
+        database = args["database"]?.stringValue ?? ""
+        // Checked in the order the step always read them: the database first.
+        _ = try args.undoString("database", of: Self.op)
+        _ = try args.undoString("connection", of: Self.op)
     }
 
-    /// Drops the database the run created (with whatever the run put in it); gone already is fine.
-    static func dropDatabase(_ step: UndoStep, _ world: World) throws {
-        let database = try AdminName.database(try step.string("database"))
+    var args: [(String, JSON)] { [("connection", .string(connection)), ("database", .string(database))] }
+    var description: String { "drop database \(database) (created by the run)" }
+
+    func run(in world: World) throws {
+        let database = try AdminName.database(database)
         guard !AdminName.systemSchemas.contains(database.lowercased()) else { throw UndoError("refusing to drop \(database)") }
-        try world.databases.connection(try step.string("connection"))
-            .executeText("DROP DATABASE IF EXISTS " + (try SQLIdentifier.quote(database)))
+        try world.databases.connection(connection).executeText("DROP DATABASE IF EXISTS " + (try SQLIdentifier.quote(database)))
+    }
+}
+
+/// Drops the account the run created; gone already is fine.
+struct DropUserUndo: UndoAction {
+    static let op = "db.drop_user"
+    let connection: String
+    let user: String
+    let host: String
+
+    init(connection: String, user: String, host: String) {
+        self.connection = connection
+        self.user = user
+        self.host = host
     }
 
-    /// Drops the account the run created; gone already is fine.
-    static func dropUser(_ step: UndoStep, _ world: World) throws {
-        let account = AdminName.account(try AdminName.user(try step.string("user")), try AdminName.host(try step.string("host")))
-        try world.databases.connection(try step.string("connection")).executeText("DROP USER IF EXISTS \(account)")
+    init(args: JSON) throws {
+        connection = args["connection"]?.stringValue ?? ""
+        user = try args.undoString("user", of: Self.op)
+        host = try args.undoString("host", of: Self.op)
+        _ = try args.undoString("connection", of: Self.op)
+    }
+
+    var args: [(String, JSON)] { [("connection", .string(connection)), ("user", .string(user)), ("host", .string(host))] }
+    var description: String { "drop user '\(user)'@'\(host)' (created by the run)" }
+
+    func run(in world: World) throws {
+        let account = AdminName.account(try AdminName.user(user), try AdminName.host(host))
+        try world.databases.connection(connection).executeText("DROP USER IF EXISTS \(account)")
     }
 }
 

@@ -17,16 +17,17 @@ private func describe(_ pairs: [(String, SQLValue)], _ redactor: Redactor? = nil
     pairs.map { "\($0.0)=\(SQLValueCoding.display($0.1, masking: redactor))" }.joined(separator: ", ")
 }
 
-private func undoExec(_ connection: String, _ sql: String, _ params: [SQLValue]) -> UndoStep {
-    UndoStep("db.exec", [("connection", .string(connection)), ("sql", .string(sql)),
-                         ("params", .array(params.map(SQLValueCoding.json)))])
+private func undoExec(_ connection: String, _ sql: String, _ params: [SQLValue]) -> ExecuteSQLUndo {
+    ExecuteSQLUndo(connection: connection, sql: sql, params: params.map(SQLValueCoding.json))
 }
 
 /// After the row with `id` is deleted again, the table's AUTO_INCREMENT goes back to `id`
-/// if it still stands just past it (see `DatabaseUndo.rewindAutoIncrement`).
-private func undoCounter(_ connection: String, _ table: String, _ id: Int64) -> UndoStep {
-    UndoStep("db.rewind_auto_increment", [("connection", .string(connection)), ("table", .string(table)), ("id", .int(id))])
+/// if it still stands just past it (see `RewindAutoIncrementUndo`).
+private func undoCounter(_ connection: String, _ table: String, _ id: Int64) -> RewindAutoIncrementUndo {
+    RewindAutoIncrementUndo(connection: connection, table: table, id: id)
 }
+
+private func rowJSON(_ row: [(String, SQLValue)]) -> [(String, JSON)] { row.map { ($0.0, SQLValueCoding.json($0.1)) } }
 
 struct InsertRow: Effect {
     let connection: String
@@ -50,7 +51,7 @@ struct InsertRow: Effect {
         return values.count == primaryKey.count ? values : nil
     }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
         let quoted = try SQLIdentifier.validate(table, what: "table")
         if let key = keyGivenInRow {
             let delete = undoExec(connection, "DELETE FROM \(quoted) WHERE \(try whereClause(key.map(\.0))) LIMIT 1", key.map(\.1))
@@ -60,10 +61,7 @@ struct InsertRow: Effect {
         }
         // The id is not known yet: if we crash before the outcome is journaled, undo finds
         // the row by all the values it was inserted with.
-        return [UndoStep("db.delete_inserted", [
-            ("connection", .string(connection)), ("table", .string(table)),
-            ("row", .object(row.map { ($0.0, SQLValueCoding.json($0.1)) })),
-        ])]
+        return [DeleteInsertedRowUndo(connection: connection, table: table, row: rowJSON(row))]
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
@@ -108,7 +106,7 @@ struct UpdateRows: Effect {
                  ("rows", .int(Int64(before.count)))])
     }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
         let quoted = try SQLIdentifier.validate(table, what: "table")
         let assignments = try changes.map { "\(try SQLIdentifier.validate($0.0, what: "column")) = ?" }.joined(separator: ", ")
         return try before.map { row in
@@ -149,14 +147,11 @@ struct DeleteRows: Effect {
     /// Each deleted row goes back only if it is not there: a crash between the intent and the
     /// delete leaves the rows in place, and a plain INSERT would then fail on the duplicate
     /// key at every `runbook undo` (found by the crash campaign, docs/reliability.md).
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
         _ = try SQLIdentifier.validate(table, what: "table")
         return try before.map { row in
             for column in row.columns { _ = try SQLIdentifier.validate(column, what: "column") }
-            return UndoStep("db.reinsert_deleted", [
-                ("connection", .string(connection)), ("table", .string(table)),
-                ("row", .object(zip(row.columns, row.values).map { ($0.0, SQLValueCoding.json($0.1)) })),
-            ])
+            return ReinsertDeletedRowUndo(connection: connection, table: table, row: rowJSON(Array(zip(row.columns, row.values))))
         }
     }
 
@@ -203,7 +198,7 @@ struct ExecuteSQL: Effect {
         .object([("connection", .string(connection)), ("sql", .string(sql)), ("params", .array(params.map(SQLValueCoding.json)))])
     }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
         guard let undo else { return nil }
         return [undoExec(connection, undo.sql, undo.params)]
     }
@@ -220,21 +215,61 @@ struct ExecuteSQL: Effect {
     }
 }
 
-/// Undo operations for the database.
-enum DatabaseUndo {
-    static func execute(_ step: UndoStep, _ world: World) throws {
-        let connection = try step.string("connection")
-        let sql = try step.string("sql")
-        let params = (step.args["params"]?.arrayValue ?? []).map(SQLValueCoding.sql)
-        _ = try world.databases.connection(connection).execute(sql, params)
+// MARK: - Undo
+
+/// Runs a statement that reverses an effect (the runbook's undo of db.exec, the key-matched
+/// delete of an insert, the update back to the before-image).
+struct ExecuteSQLUndo: UndoAction {
+    static let op = "db.exec"
+    let connection: String
+    let sql: String
+    let params: [JSON]
+
+    init(connection: String, sql: String, params: [JSON]) {
+        self.connection = connection
+        self.sql = sql
+        self.params = params
     }
 
-    /// Undo of a delete: the row is inserted again unless a row with exactly its values is
-    /// there (the delete never happened, or this undo already ran).
-    static func reinsertDeleted(_ step: UndoStep, _ world: World) throws {
-        let connection = try step.string("connection")
-        let table = try step.string("table")
-        let row = (step.args["row"]?.objectValue ?? []).map { ($0.0, SQLValueCoding.sql($0.1)) }
+    init(args: JSON) throws {
+        connection = try args.undoString("connection", of: Self.op)
+        sql = try args.undoString("sql", of: Self.op)
+        params = args["params"]?.arrayValue ?? []
+    }
+
+    var args: [(String, JSON)] { [("connection", .string(connection)), ("sql", .string(sql)), ("params", .array(params))] }
+    var description: String { "run \(sql)" }
+
+    func run(in world: World) throws {
+        _ = try world.databases.connection(connection).execute(sql, params.map(SQLValueCoding.sql))
+    }
+}
+
+/// Undo of a delete: the row is inserted again unless a row with exactly its values is
+/// there (the delete never happened, or this undo already ran).
+struct ReinsertDeletedRowUndo: UndoAction {
+    static let op = "db.reinsert_deleted"
+    let connection: String
+    let table: String
+    let row: [(String, JSON)]
+
+    init(connection: String, table: String, row: [(String, JSON)]) {
+        self.connection = connection
+        self.table = table
+        self.row = row
+    }
+
+    init(args: JSON) throws {
+        connection = try args.undoString("connection", of: Self.op)
+        table = try args.undoString("table", of: Self.op)
+        row = args["row"]?.objectValue ?? []
+    }
+
+    var args: [(String, JSON)] { [("connection", .string(connection)), ("table", .string(table)), ("row", .object(row))] }
+    var description: String { "insert the deleted row back into \(table)" }
+
+    func run(in world: World) throws {
+        let row = self.row.map { ($0.0, SQLValueCoding.sql($0.1)) }
         guard !row.isEmpty else { return }
         let quoted = try SQLIdentifier.validate(table, what: "table")
         let database = try world.databases.connection(connection)
@@ -244,22 +279,51 @@ enum DatabaseUndo {
         _ = try database.execute("INSERT INTO \(quoted) (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: row.count).joined(separator: ", ")))",
                                  row.map(\.1))
     }
+}
 
-    /// Undo of an insert, after its row is deleted: puts the table's AUTO_INCREMENT back to
-    /// the row's id, so an install undone and made again gets the same id. Only when the
-    /// counter still stands at id + 1: then no id was taken after this one (by this run or
-    /// anyone), and none above it is burnt twice. The server is the safety net under a race:
-    /// InnoDB never sets the counter below MAX(id) + 1, whatever ALTER TABLE asks, and the
-    /// ALTER waits for the transactions using the table. Lowering the counter is a courtesy,
-    /// never needed for correctness: a server that refuses it (no ALTER privilege, the
-    /// table locked for longer than 5 s) leaves the counter where it is and the undo
-    /// succeeds; only a lost connection fails it (the step runs again at the next undo).
-    static func rewindAutoIncrement(_ step: UndoStep, _ world: World) throws {
-        guard let id = step.args["id"]?.intValue else { return }
-        try rewindAutoIncrement(try step.string("connection"), try step.string("table"), to: id, world)
+/// Undo of an insert, after its row is deleted: puts the table's AUTO_INCREMENT back to
+/// the row's id, so an install undone and made again gets the same id. Only when the
+/// counter still stands at id + 1: then no id was taken after this one (by this run or
+/// anyone), and none above it is burnt twice. The server is the safety net under a race:
+/// InnoDB never sets the counter below MAX(id) + 1, whatever ALTER TABLE asks, and the
+/// ALTER waits for the transactions using the table. Lowering the counter is a courtesy,
+/// never needed for correctness: a server that refuses it (no ALTER privilege, the
+/// table locked for longer than 5 s) leaves the counter where it is and the undo
+/// succeeds; only a lost connection fails it (the step runs again at the next undo).
+struct RewindAutoIncrementUndo: UndoAction {
+    static let op = "db.rewind_auto_increment"
+    let connection: String
+    let table: String
+    /// nil: the journal lacks it, and there is nothing to do.
+    let id: Int64?
+
+    init(connection: String, table: String, id: Int64?) {
+        self.connection = connection
+        self.table = table
+        self.id = id
     }
 
-    private static func rewindAutoIncrement(_ connection: String, _ table: String, to id: Int64, _ world: World) throws {
+    init(args: JSON) throws {
+        id = args["id"]?.intValue
+        // Without an id the step does nothing, whatever else it lacks.
+        connection = id == nil ? (args["connection"]?.stringValue ?? "") : try args.undoString("connection", of: Self.op)
+        table = id == nil ? (args["table"]?.stringValue ?? "") : try args.undoString("table", of: Self.op)
+    }
+
+    var args: [(String, JSON)] {
+        var args: [(String, JSON)] = [("connection", .string(connection)), ("table", .string(table))]
+        if let id { args.append(("id", .int(id))) }
+        return args
+    }
+
+    var description: String { "set the AUTO_INCREMENT of \(table) back to \(id ?? 0) if no id was taken since" }
+
+    func run(in world: World) throws {
+        guard let id else { return }
+        try Self.rewind(connection, table, to: id, world)
+    }
+
+    static func rewind(_ connection: String, _ table: String, to id: Int64, _ world: World) throws {
         guard id > 0 else { return }
         let quoted = try SQLIdentifier.validate(table, what: "table")
         let parts = table.split(separator: ".").map(String.init)
@@ -274,13 +338,33 @@ enum DatabaseUndo {
             return
         }
     }
+}
 
-    /// Undo of an insert whose id never reached the journal: delete the one row that has
-    /// exactly the inserted values, if there is exactly one.
-    static func deleteInserted(_ step: UndoStep, _ world: World) throws {
-        let connection = try step.string("connection")
-        let table = try step.string("table")
-        let row = (step.args["row"]?.objectValue ?? []).map { ($0.0, SQLValueCoding.sql($0.1)) }
+/// Undo of an insert whose id never reached the journal: delete the one row that has
+/// exactly the inserted values, if there is exactly one.
+struct DeleteInsertedRowUndo: UndoAction {
+    static let op = "db.delete_inserted"
+    let connection: String
+    let table: String
+    let row: [(String, JSON)]
+
+    init(connection: String, table: String, row: [(String, JSON)]) {
+        self.connection = connection
+        self.table = table
+        self.row = row
+    }
+
+    init(args: JSON) throws {
+        connection = try args.undoString("connection", of: Self.op)
+        table = try args.undoString("table", of: Self.op)
+        row = args["row"]?.objectValue ?? []
+    }
+
+    var args: [(String, JSON)] { [("connection", .string(connection)), ("table", .string(table)), ("row", .object(row))] }
+    var description: String { "delete the inserted row from \(table)" }
+
+    func run(in world: World) throws {
+        let row = self.row.map { ($0.0, SQLValueCoding.sql($0.1)) }
         guard !row.isEmpty else { return }
         let quoted = try SQLIdentifier.validate(table, what: "table")
         let clause = try whereClause(row.map(\.0))
@@ -298,6 +382,6 @@ enum DatabaseUndo {
                 "SELECT \(try SQLIdentifier.validate(key[0], what: "column")) FROM \(quoted) WHERE \(clause)", row.map(\.1)).first?[0].int64
         }
         _ = try world.databases.connection(connection).execute("DELETE FROM \(quoted) WHERE \(clause) LIMIT 1", row.map(\.1))
-        if let id { try rewindAutoIncrement(connection, table, to: id, world) }
+        if let id { try RewindAutoIncrementUndo.rewind(connection, table, to: id, world) }
     }
 }

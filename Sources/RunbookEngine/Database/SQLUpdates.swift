@@ -69,7 +69,7 @@ struct ApplySQLFile: Effect {
         return .object(fields)
     }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? { nil }
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? { nil }
 
     func apply(_ world: World) throws -> EffectOutcome {
         // A connection of its own, with the database as its default: the files name their

@@ -33,7 +33,7 @@ public protocol Effect {
 
     /// Reads the state the effect will change and returns how to put it back (saving
     /// overwritten files under `world.backups`). nil: it cannot be undone.
-    func prepareUndo(_ world: World) throws -> [UndoStep]?
+    func prepareUndo(_ world: World) throws -> [any UndoAction]?
     /// Changes the world. The result is handed back to the runbook (an inserted id, ...);
     /// `undo` replaces the prepared undo when applying taught it more.
     func apply(_ world: World) throws -> EffectOutcome
@@ -51,49 +51,11 @@ extension Effect {
 /// What applying an effect produced.
 public struct EffectOutcome {
     public var result: JSON?
-    public var undo: [UndoStep]?
-    public init(result: JSON? = nil, undo: [UndoStep]? = nil) {
+    public var undo: [any UndoAction]?
+    public init(result: JSON? = nil, undo: [any UndoAction]? = nil) {
         self.result = result
         self.undo = undo
     }
-}
-
-/// One step of an undo: an operation name and its arguments, stored in the journal so a
-/// run can be undone by a later process after a crash.
-public struct UndoStep: Equatable, Sendable {
-    public var op: String
-    public var args: JSON
-
-    public init(_ op: String, _ args: [(String, JSON)]) {
-        self.op = op
-        self.args = .object(args)
-    }
-
-    public var json: JSON { .object([("op", .string(op)), ("args", args)]) }
-
-    /// Appends `json`'s text, without making it first (every effect's intent has one).
-    func write(into out: ByteBuffer) {
-        out.append(literal: #"{"op":"#)
-        JSON.writeString(op, into: out)
-        JSON.writeField("args", args, into: out)
-        out.append(UInt8(ascii: "}"))
-    }
-
-    public init?(json: JSON) {
-        guard let op = json["op"]?.stringValue, let args = json["args"] else { return nil }
-        self.op = op
-        self.args = args
-    }
-
-    public func string(_ key: String) throws -> String {
-        guard let value = args[key]?.stringValue else { throw UndoError("undo step \(op) lacks '\(key)'") }
-        return value
-    }
-}
-
-public struct UndoError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
 }
 
 /// What an effect may touch while it is applied or undone.

@@ -21,7 +21,7 @@ struct MakeDirectory: Effect {
     var summary: String { "create directory \(path.shown)" }
     var identity: JSON { .object([("path", .string(path.shown)), ("mode", .int(Int64(mode)))]) }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? { [UndoStep("fs.rmdir", [("path", .string(path.real))])] }
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? { [RemoveDirectoryUndo(path: path.real)] }
 
     func apply(_ world: World) throws -> EffectOutcome {
         try world.paths.withParent(of: path.real) { directory, name in
@@ -57,11 +57,11 @@ struct WriteFile: Effect {
         return .object(fields)
     }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
         if Posix.lstatInfo(path.real) != nil {
-            return [UndoStep("fs.restore", [("path", .string(path.real)), ("backup", .string(try world.backups.save(path.real, in: world.paths)))])]
+            return [try RestoreBackupUndo.saving(path.real, in: world)]
         }
-        return [UndoStep("fs.unlink", [("path", .string(path.real)), ("size", .int(Int64(bytes.count)))])]
+        return [RemoveEntryUndo(path: path.real, size: Int64(bytes.count))]
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
@@ -88,11 +88,11 @@ struct MakeSymlink: Effect {
     var summary: String { "\(replacing ? "relink" : "link") \(path.shown) -> \(target)" }
     var identity: JSON { .object([("path", .string(path.shown)), ("target", .string(target))]) }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
         if replacing {
-            return [UndoStep("fs.restore", [("path", .string(path.real)), ("backup", .string(try world.backups.save(path.real, in: world.paths)))])]
+            return [try RestoreBackupUndo.saving(path.real, in: world)]
         }
-        return [UndoStep("fs.unlink", [("path", .string(path.real)), ("target", .string(realTarget))])]
+        return [RemoveEntryUndo(path: path.real, target: realTarget)]
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
@@ -120,8 +120,8 @@ struct RemovePath: Effect {
     var summary: String { "remove \(isDirectory ? "directory " : "")\(path.shown)" }
     var identity: JSON { .object([("path", .string(path.shown))]) }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
-        [UndoStep("fs.restore", [("path", .string(path.real)), ("backup", .string(try world.backups.save(path.real, in: world.paths)))])]
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
+        [try RestoreBackupUndo.saving(path.real, in: world)]
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
@@ -146,10 +146,10 @@ struct RenamePath: Effect {
     var summary: String { "rename \(from.shown) -> \(to.shown)\(replacing ? " (replacing it)" : "")" }
     var identity: JSON { .object([("from", .string(from.shown)), ("to", .string(to.shown))]) }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
-        var steps = [UndoStep("fs.rename", [("from", .string(to.real)), ("to", .string(from.real))])]
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
+        var steps: [any UndoAction] = [RenameBackUndo(from: to.real, to: from.real)]
         if replacing {
-            steps.append(UndoStep("fs.restore", [("path", .string(to.real)), ("backup", .string(try world.backups.save(to.real, in: world.paths)))]))
+            steps.append(try RestoreBackupUndo.saving(to.real, in: world))
         }
         return steps
     }
@@ -174,8 +174,8 @@ struct ChangeMode: Effect {
     var summary: String { "chmod \(path.shown) \(String(oldMode, radix: 8)) -> \(String(mode, radix: 8))" }
     var identity: JSON { .object([("path", .string(path.shown)), ("mode", .int(Int64(mode)))]) }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
-        [UndoStep("fs.chmod", [("path", .string(path.real)), ("mode", .int(Int64(oldMode)))])]
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
+        [ChangeModeBackUndo(path: path.real, mode: Int64(oldMode))]
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
@@ -204,8 +204,8 @@ struct ChangeOwner: Effect {
         .object([("path", .string(path.shown)), ("uid", .int(Int64(uid))), ("gid", .int(Int64(gid)))])
     }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
-        [UndoStep("fs.chown", [("path", .string(path.real)), ("uid", .int(Int64(old.uid))), ("gid", .int(Int64(old.gid)))])]
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
+        [ChangeOwnerBackUndo(path: path.real, uid: Int64(old.uid), gid: Int64(old.gid))]
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
@@ -254,8 +254,8 @@ struct RelinkTree: Effect {
                  ("links", .int(Int64(links.count)))])
     }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
-        [UndoStep("fs.relink", [("links", .array(links.map { .array([.string($0.path), .string($0.newTarget), .string($0.oldTarget)]) }))])]
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
+        [RelinkBackUndo(links: links.map { ($0.path, $0.newTarget, $0.oldTarget) })]
     }
 
     func apply(_ world: World) throws -> EffectOutcome {

@@ -13,8 +13,8 @@ struct CrontabEdit: Effect {
     var summary: String { "\(change) in the crontab of \(user)" }
     var identity: JSON { .object([("user", .string(user)), ("crontab", .string(after))]) }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
-        [UndoStep("cron.restore", [("user", .string(user)), ("content", .string(before)), ("expected", .string(after))])]
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
+        [RestoreCrontabUndo(user: user, content: before, expected: after)]
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
@@ -45,12 +45,37 @@ enum Crontab {
         }
     }
 
-    static func restore(_ step: UndoStep, _ world: World) throws {
-        let user = try step.string("user")
-        guard try read(user: user) == (step.args["expected"]?.stringValue ?? "") else {
+}
+
+/// Puts a user's old crontab back if nobody changed it since the run edited it.
+struct RestoreCrontabUndo: UndoAction {
+    static let op = "cron.restore"
+    let user: String
+    /// The crontab before the run.
+    let content: String
+    /// The crontab the run left.
+    let expected: String
+
+    init(user: String, content: String, expected: String) {
+        self.user = user
+        self.content = content
+        self.expected = expected
+    }
+
+    init(args: JSON) throws {
+        user = try args.undoString("user", of: Self.op)
+        content = args["content"]?.stringValue ?? ""
+        expected = args["expected"]?.stringValue ?? ""
+    }
+
+    var args: [(String, JSON)] { [("user", .string(user)), ("content", .string(content)), ("expected", .string(expected))] }
+    var description: String { "put the crontab of \(user) back" }
+
+    func run(in world: World) throws {
+        guard try Crontab.read(user: user) == expected else {
             throw UndoError("the crontab of \(user) changed since this run edited it; left as it is")
         }
-        try write(user: user, step.args["content"]?.stringValue ?? "")
+        try Crontab.write(user: user, content)
     }
 }
 
@@ -124,7 +149,7 @@ struct VcsCheckout: Effect {
         .object([("url", .string(url)), ("path", .string(path.shown)), ("revision", revision.map { .string($0) } ?? .null)])
     }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? { [UndoStep("vcs.remove_checkout", [("path", .string(path.real))])] }
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? { [RemoveCheckoutUndo(path: path.real)] }
 
     func apply(_ world: World) throws -> EffectOutcome {
         do {
@@ -157,8 +182,8 @@ struct VcsUpdate: Effect {
     var summary: String { "update \(path.shown) from revision \(fromRevision) to \(revision ?? "the latest")" }
     var identity: JSON { .object([("path", .string(path.shown)), ("revision", revision.map { .string($0) } ?? .null)]) }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
-        [UndoStep("vcs.update", [("path", .string(path.real)), ("kind", .string(kind_.rawValue)), ("revision", .string(fromRevision))])]
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
+        [UpdateCheckoutBackUndo(path: path.real, kind: kind_.rawValue, revision: fromRevision)]
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
@@ -169,17 +194,50 @@ struct VcsUpdate: Effect {
     func simulate(_ overlay: Overlay) -> EffectOutcome { EffectOutcome(result: .string(SymbolicValue.text("revision"))) }
 }
 
-enum VcsUndo {
-    static func removeCheckout(_ step: UndoStep, _ world: World) throws {
-        let path = try step.string("path")
+/// Removes a working copy the run checked out.
+struct RemoveCheckoutUndo: UndoAction {
+    static let op = "vcs.remove_checkout"
+    let path: String
+
+    init(path: String) { self.path = path }
+    init(args: JSON) throws { path = try args.undoString("path", of: Self.op) }
+    var args: [(String, JSON)] { [("path", .string(path))] }
+    var changedPaths: [String] { [path] }
+    var description: String { "remove the checkout \(path)" }
+
+    func run(in world: World) throws {
         try world.paths.withExistingParent(of: path) { directory, name in
             try Posix.removeTree(at: directory, name, shown: world.paths.virtual(path))
         }
     }
+}
 
-    static func updateBack(_ step: UndoStep, _ world: World) throws {
-        let path = try step.string("path")
-        guard let kind = VcsKind(rawValue: try step.string("kind")) else { throw UndoError("unknown version control in undo") }
-        try kind.update(path, revision: try step.string("revision"))
+/// Updates a working copy back to the revision it had before the run.
+struct UpdateCheckoutBackUndo: UndoAction {
+    static let op = "vcs.update"
+    let path: String
+    /// The version control's name ("svn", "git"); checked when the step runs.
+    let kind: String
+    let revision: String
+
+    init(path: String, kind: String, revision: String) {
+        self.path = path
+        self.kind = kind
+        self.revision = revision
+    }
+
+    init(args: JSON) throws {
+        path = try args.undoString("path", of: Self.op)
+        kind = try args.undoString("kind", of: Self.op)
+        revision = try args.undoString("revision", of: Self.op)
+    }
+
+    var args: [(String, JSON)] { [("path", .string(path)), ("kind", .string(kind)), ("revision", .string(revision))] }
+    var changedPaths: [String] { [path] }
+    var description: String { "update \(path) back to revision \(revision)" }
+
+    func run(in world: World) throws {
+        guard let kind = VcsKind(rawValue: kind) else { throw UndoError("unknown version control in undo") }
+        try kind.update(path, revision: revision)
     }
 }

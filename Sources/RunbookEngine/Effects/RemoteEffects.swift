@@ -16,8 +16,8 @@ struct RsyncEffect: Effect {
     var identity: JSON { .object([("source", .string(source)), ("destination", .string(destination)), ("delete", .bool(delete))]) }
     var reachesAnotherHost: Bool { remote }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
-        undoArgv.map { [UndoStep("cmd.run", [("argv", .array($0.map { .string($0) }))])] }
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
+        undoArgv.map { [RunCommandUndo(argv: $0)] }
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
@@ -60,8 +60,8 @@ struct RemoteCommand: Effect {
     var identity: JSON { .object([("host", .string(host.name)), ("argv", .array(command.map { .string($0) }))]) }
     var reachesAnotherHost: Bool { true }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
-        undo.map { [UndoStep("cmd.run", [("argv", .array(SSHCommand.argv(host, $0).map { .string($0) }))])] }
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
+        undo.map { [RunCommandUndo(argv: SSHCommand.argv(host, $0))] }
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
@@ -88,7 +88,7 @@ struct SendMail: Effect {
     var identity: JSON { .object([("to", .array(to.map { .string($0) })), ("subject", .string(subject))]) }
     var reachesAnotherHost: Bool { true }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? { nil }
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? { nil }
 
     func apply(_ world: World) throws -> EffectOutcome {
         // -t: recipients from the headers; -i: a lone "." line does not end the message.

@@ -18,8 +18,8 @@ struct RunCommandEffect: Effect {
     var summary: String { "run " + argv.map(ShellWords.quote).joined(separator: " ") }
     var identity: JSON { .object([("argv", argvJSON(argv))]) }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
-        undoArgv.map { [UndoStep("cmd.run", [("argv", argvJSON($0))])] }
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
+        undoArgv.map { [RunCommandUndo(argv: $0)] }
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
@@ -43,8 +43,8 @@ struct BindMount: Effect {
     var summary: String { "bind-mount \(source.shown) on \(target.shown)" }
     var identity: JSON { .object([("source", .string(source.shown)), ("target", .string(target.shown))]) }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
-        [UndoStep("mount.unmount", [("target", .string(target.real)), ("source", .string(source.real))])]
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
+        [UnmountUndo(target: target.real, source: source.real)]
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
@@ -89,8 +89,8 @@ struct Unmount: Effect {
     var summary: String { "unmount \(target.shown)" }
     var identity: JSON { .object([("target", .string(target.shown))]) }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
-        source.map { [UndoStep("mount.bind", [("source", .string($0)), ("target", .string(target.real))])] }
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
+        source.map { [BindMountUndo(source: $0, target: target.real)] }
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
@@ -128,8 +128,8 @@ struct AddAddress: Effect {
     var summary: String { "add address \(address) to \(interface)" }
     var identity: JSON { .object([("interface", .string(interface)), ("address", .string(address))]) }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
-        [UndoStep("net.remove_ip", [("interface", .string(interface)), ("address", .string(address))])]
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
+        [RemoveAddressUndo(interface: interface, address: address)]
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
@@ -151,8 +151,8 @@ struct RemoveAddress: Effect {
     var summary: String { "remove address \(address) from \(interface)" }
     var identity: JSON { .object([("interface", .string(interface)), ("address", .string(address))]) }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
-        [UndoStep("net.add_ip", [("interface", .string(interface)), ("address", .string(address))])]
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
+        [AddAddressUndo(interface: interface, address: address)]
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
@@ -179,9 +179,8 @@ struct ReloadService: Effect {
     var summary: String { "reload \(service)" + (testArgv == nil ? "" : " (after its config test)") }
     var identity: JSON { .object([("service", .string(service))]) }
 
-    func prepareUndo(_ world: World) throws -> [UndoStep]? {
-        [UndoStep("service.reload", [("service", .string(service)), ("argv", argvJSON(argv)),
-                                     ("test", testArgv.map(argvJSON) ?? .null)])]
+    func prepareUndo(_ world: World) throws -> [any UndoAction]? {
+        [ReloadServiceUndo(service: service, argv: argv, test: testArgv)]
     }
 
     func apply(_ world: World) throws -> EffectOutcome {
@@ -190,43 +189,152 @@ struct ReloadService: Effect {
     }
 }
 
-/// Undo operations for system effects. Each checks the current state first.
-enum SystemUndo {
-    static func strings(_ json: JSON?) -> [String] { json?.arrayValue?.compactMap(\.stringValue) ?? [] }
+// MARK: - Undo
 
-    static func runCommand(_ step: UndoStep, _ world: World) throws {
-        try runChecked(strings(step.args["argv"]))
+private func strings(_ json: JSON?) -> [String] { json?.arrayValue?.compactMap(\.stringValue) ?? [] }
+
+/// Runs the command a runbook gave as the undo of a command (cmd.run, rsync, remote.run).
+struct RunCommandUndo: UndoAction {
+    static let op = "cmd.run"
+    let argv: [String]
+
+    init(argv: [String]) { self.argv = argv }
+    init(args: JSON) throws { argv = strings(args["argv"]) }
+    var args: [(String, JSON)] { [("argv", argvJSON(argv))] }
+    var description: String { "run " + argv.joined(separator: " ") }
+
+    func run(in world: World) throws { try runChecked(argv) }
+}
+
+/// Mounts `source` on `target` again, unless something is mounted there.
+struct BindMountUndo: UndoAction {
+    static let op = "mount.bind"
+    let source: String
+    let target: String
+
+    init(source: String, target: String) {
+        self.source = source
+        self.target = target
     }
 
-    static func bind(_ step: UndoStep, _ world: World) throws {
-        let source = try step.string("source"), target = try step.string("target")
+    init(args: JSON) throws {
+        source = try args.undoString("source", of: Self.op)
+        target = try args.undoString("target", of: Self.op)
+    }
+
+    var args: [(String, JSON)] { [("source", .string(source)), ("target", .string(target))] }
+    var description: String { "mount \(source) on \(target) again" }
+
+    func run(in world: World) throws {
         if MountTable.current(platform: world.platform).contains(where: { $0.target == target }) { return }
         try BindMount.mount(source, on: target, world)
     }
+}
 
-    static func unmount(_ step: UndoStep, _ world: World) throws {
-        let target = try step.string("target")
+/// Unmounts what the run mounted, if it is still mounted.
+struct UnmountUndo: UndoAction {
+    static let op = "mount.unmount"
+    let target: String
+    let source: String
+
+    init(target: String, source: String) {
+        self.target = target
+        self.source = source
+    }
+
+    /// The source is journaled for the record only: the target is what is unmounted.
+    init(args: JSON) throws {
+        target = try args.undoString("target", of: Self.op)
+        source = args["source"]?.stringValue ?? ""
+    }
+
+    var args: [(String, JSON)] { [("target", .string(target)), ("source", .string(source))] }
+    var description: String { "unmount \(target)" }
+
+    func run(in world: World) throws {
         guard MountTable.current(platform: world.platform).contains(where: { $0.target == target }) else { return }
         try Unmount.unmount(target, world)
     }
+}
 
-    static func addAddress(_ step: UndoStep, _ world: World) throws {
-        let interface = try step.string("interface"), address = try step.string("address")
+/// Adds an address the run removed, unless it is there.
+struct AddAddressUndo: UndoAction {
+    static let op = "net.add_ip"
+    let interface: String
+    let address: String
+
+    init(interface: String, address: String) {
+        self.interface = interface
+        self.address = address
+    }
+
+    init(args: JSON) throws {
+        interface = try args.undoString("interface", of: Self.op)
+        address = try args.undoString("address", of: Self.op)
+    }
+
+    var args: [(String, JSON)] { [("interface", .string(interface)), ("address", .string(address))] }
+    var description: String { "add \(address) to \(interface) again" }
+
+    func run(in world: World) throws {
         if NetworkState.addresses(interface, platform: world.platform).contains(address) { return }
         try runChecked(world.platform.addAddress(interface: interface, address: address))
     }
+}
 
-    static func removeAddress(_ step: UndoStep, _ world: World) throws {
-        let interface = try step.string("interface"), address = try step.string("address")
+/// Removes an address the run added, if it is there.
+struct RemoveAddressUndo: UndoAction {
+    static let op = "net.remove_ip"
+    let interface: String
+    let address: String
+
+    init(interface: String, address: String) {
+        self.interface = interface
+        self.address = address
+    }
+
+    init(args: JSON) throws {
+        interface = try args.undoString("interface", of: Self.op)
+        address = try args.undoString("address", of: Self.op)
+    }
+
+    var args: [(String, JSON)] { [("interface", .string(interface)), ("address", .string(address))] }
+    var description: String { "remove \(address) from \(interface)" }
+
+    func run(in world: World) throws {
         guard NetworkState.addresses(interface, platform: world.platform).contains(address) else { return }
         try runChecked(world.platform.removeAddress(interface: interface, address: address))
     }
+}
 
-    /// Reloads only if the (restored) configuration passes its test: never load a broken one.
-    static func reloadService(_ step: UndoStep, _ world: World) throws {
-        let test = strings(step.args["test"])
-        if !test.isEmpty { try runChecked(test, timeout: 60) }
-        try runChecked(strings(step.args["argv"]), timeout: 60)
+/// Reloads a service once the files it reads are restored: last, once per service, and only
+/// if the restored configuration passes its test (never load a broken one).
+struct ReloadServiceUndo: UndoAction {
+    static let op = "service.reload"
+    static let runsLast = true
+    let service: String
+    let argv: [String]
+    /// The configuration test, when the platform has one.
+    let test: [String]?
+
+    init(service: String, argv: [String], test: [String]?) {
+        self.service = service
+        self.argv = argv
+        self.test = test
+    }
+
+    init(args: JSON) throws {
+        service = args["service"]?.stringValue ?? ""
+        argv = strings(args["argv"])
+        test = args["test"]?.arrayValue == nil ? nil : strings(args["test"])
+    }
+
+    var args: [(String, JSON)] { [("service", .string(service)), ("argv", argvJSON(argv)), ("test", test.map(argvJSON) ?? .null)] }
+    var description: String { "reload \(service) with the restored configuration" }
+
+    func run(in world: World) throws {
+        if let test, !test.isEmpty { try runChecked(test, timeout: 60) }
+        try runChecked(argv, timeout: 60)
     }
 }
 

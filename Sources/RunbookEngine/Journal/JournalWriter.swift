@@ -42,14 +42,14 @@ public final class JournalWriter {
     /// the record is written together with the next one (or by the next flush or sync, or
     /// 0.2 s later), saving a write(2): only for a record whose loss in a crash the reader
     /// handles as if the crash came just before it (LiveExecutor).
-    public func append(_ type: String, _ fields: [(String, JSON)], holdBack: Bool = false) {
+    public func append(_ kind: JournalRecordKind, _ fields: [(String, JSON)], holdBack: Bool = false) {
         var seq: Int?
         var rest = fields[...]
         if let first = fields.first, first.0 == "seq", let number = first.1.intValue {
             seq = Int(number)
             rest = fields.dropFirst()
         }
-        append(type, seq: seq, holdBack: holdBack) { line in
+        append(kind, seq: seq, holdBack: holdBack) { line in
             for (key, value) in rest { JSON.writeField(key, value, into: line) }
         }
     }
@@ -58,31 +58,31 @@ public final class JournalWriter {
     /// `writeFields` writes (`,"key":value` each) straight into the line: an effect's intent
     /// is the hottest path of a real run, and building its JSON value first cost more than
     /// writing it (docs/performance.md).
-    func append(_ type: String, seq: Int? = nil, holdBack: Bool = false, fields writeFields: (ByteBuffer) -> Void) {
-        makeLine(type, seq: seq, fields: writeFields)
+    func append(_ kind: JournalRecordKind, seq: Int? = nil, holdBack: Bool = false, fields writeFields: (ByteBuffer) -> Void) {
+        makeLine(kind, seq: seq, fields: writeFields)
         // A record that cannot be written (a full disk) is lost; an intent never is
         // (appendIntent).
         if holdBack || holdsEveryRecord { file.hold(line.bytes) } else { try? file.write(line.bytes) }
-        if let hooks { fire(hooks, type, seq) }
+        if let hooks { fire(hooks, kind, seq) }
     }
 
     /// Appends an effect's intent, written at once and fsynced when `sync`: the effect may
     /// be applied only if this returns. Throws when the journal cannot take it (a full disk,
     /// a file size limit, an I/O error).
     func appendIntent(seq: Int, sync: Bool, fields writeFields: (ByteBuffer) -> Void) throws {
-        makeLine("intent", seq: seq, fields: writeFields)
+        makeLine(.intent, seq: seq, fields: writeFields)
         try file.write(line.bytes)
         if sync, fsync(descriptor) != 0 { throw SystemError("fsync", path) }
-        if let hooks { fire(hooks, "intent", seq) }
+        if let hooks { fire(hooks, .intent, seq) }
     }
 
     /// The record in `line`: the bytes of JSON.object([("t", type), ("at", time)] +
     /// fields).serialized, in one buffer kept from record to record. The masking round
     /// trip through a String is only taken when the run has secrets.
-    private func makeLine(_ type: String, seq: Int?, fields writeFields: (ByteBuffer) -> Void) {
+    private func makeLine(_ kind: JournalRecordKind, seq: Int?, fields writeFields: (ByteBuffer) -> Void) {
         line.removeAll()
         line.append(literal: #"{"t":"#)
-        JSON.writeString(type, into: line)
+        JSON.writeString(kind.rawValue, into: line)
         line.append(literal: #","at":""#)
         stamp.append(Clock.wall(), to: line)
         line.append(UInt8(ascii: "\""))
@@ -100,20 +100,87 @@ public final class JournalWriter {
         line.append(0x0a)
     }
 
+    // MARK: The records of effects and their undo
+
+    /// Why undo data was left out of the journal: it held a secret. The journal masks
+    /// secrets, and replaying a masked undo would write "***" into the world (a password
+    /// column, a config file), so such an effect cannot be undone from the journal; the
+    /// automatic undo of on_failure = "undo" still has the real values in memory.
+    static let undoWithheld = "cannot be undone from the journal: its undo data holds a secret, which is never written down"
+
+    /// An effect's intent: its record and its undo, written at once (fsynced when `sync`).
+    /// The effect may be applied only if this returns.
+    func intent(_ record: EffectRecord, undo: [any UndoAction]?, sync: Bool) throws {
+        try appendIntent(seq: record.seq, sync: sync) { line in
+            record.writeFields(into: line)
+            writeUndo(undo, into: line)
+        }
+    }
+
+    /// An effect was applied: its result, and its undo when applying replaced it. `holdBack`
+    /// as for `append`.
+    func applied(seq: Int, result: JSON?, undo: [any UndoAction]?, holdBack: Bool) {
+        append(.applied, seq: seq, holdBack: holdBack) { line in
+            if let result { JSON.writeField("result", result, into: line) }
+            if let undo { writeUndo(undo, into: line) }
+        }
+    }
+
+    func effectFailed(seq: Int, error: any Error) {
+        append(.effectFailed, [("seq", .int(Int64(seq))), ("error", .string(String(describing: error)))])
+    }
+
+    /// A dry-run's effect, as planned.
+    func planned(_ record: EffectRecord) {
+        append(.effectPlanned, seq: record.seq) { record.writeFields(into: $0) }
+    }
+
+    /// The effect `seq` was undone.
+    func undone(seq: Int) { append(.undone, seq: seq) { _ in } }
+
+    /// Undoing the effect `seq` failed (`undoing`: the step that failed, when it ran last).
+    func undoFailed(seq: Int, error: any Error, undoing: String?) {
+        var fields: [(String, JSON)] = [("seq", .int(Int64(seq))), ("error", .string(String(describing: error)))]
+        if let undoing { fields.append(("undoing", .string(undoing))) }
+        append(.undoFailed, fields)
+    }
+
+    /// The effect `seq` has no undo.
+    func undoSkipped(seq: Int, reason: String) {
+        append(.undoSkipped, [("seq", .int(Int64(seq))), ("reason", .string(reason))])
+    }
+
+    /// Writes the undo fields of a record: the steps, or null and why.
+    private func writeUndo(_ undo: [any UndoAction]?, into line: ByteBuffer) {
+        guard let undo, !holdsSecret(.array(undo.map(\.json))) else {
+            JSON.writeField("undo", .null, into: line)
+            if undo != nil { JSON.writeField("undo_withheld", .string(JournalWriter.undoWithheld), into: line) }
+            return
+        }
+        line.append(literal: #","undo":["#)
+        for (index, step) in undo.enumerated() {
+            if index > 0 { line.append(UInt8(ascii: ",")) }
+            step.write(into: line)
+        }
+        line.append(UInt8(ascii: "]"))
+    }
+
+    // MARK: Writing out
+
     /// Writes the held-back records, if any.
     public func flush() { file.flush() }
 
     /// The campaigns' crash and interrupt points, taken right after the record that marks
     /// them is appended; what is held back stays held, as it would in a real crash there.
-    private func fire(_ hooks: FaultHooks, _ type: String, _ seq: Int?) {
-        switch type {
-        case "applied":
+    private func fire(_ hooks: FaultHooks, _ kind: JournalRecordKind, _ seq: Int?) {
+        switch kind {
+        case .applied:
             if let n = hooks.signalAfterEffect, seq == n { raise(SIGTERM) }
             if let n = hooks.pauseAfterEffect, seq == n { raise(SIGSTOP) }
-        case "step_started":
+        case .stepStarted:
             stepsStarted += 1
             if let n = hooks.signalAtStep, stepsStarted == n { raise(SIGTERM) }
-        case "undone":
+        case .undone:
             undoneCount += 1
             // After the record it names is written: the point is "undone and journaled".
             if let n = hooks.crashAfterUndone, undoneCount == n { flush(); kill(getpid(), SIGKILL) }
@@ -134,96 +201,5 @@ public final class JournalWriter {
         if redactor.isEmpty { return false }
         let text = value().serialized
         return redactor.mask(text) != text
-    }
-}
-
-/// Where the reliability campaigns stop a process (environment variables, read once; for
-/// tests only):
-///
-///   RUNBOOK_CRASH_AFTER_EFFECT=N   SIGKILL right after effect N is applied (LiveExecutor)
-///   RUNBOOK_CRASH_BEFORE_EFFECT=N  SIGKILL right after effect N's intent is journaled, before
-///                                  it is applied (undo sees an intent without an outcome)
-///   RUNBOOK_SIGNAL_AFTER_EFFECT=N  SIGTERM to itself right after effect N is applied
-///   RUNBOOK_SIGNAL_AT_STEP=N       SIGTERM to itself right as the Nth step starts
-///   RUNBOOK_CRASH_AFTER_UNDONE=N   SIGKILL right after the Nth effect is undone (by the
-///                                  automatic undo of a failed run or by `runbook undo`)
-///   RUNBOOK_PAUSE_AFTER_EFFECT=N   SIGSTOP to itself right after effect N: the fault campaign
-///                                  breaks a dependency, then sends SIGCONT
-struct FaultHooks {
-    var crashAfterEffect: Int?
-    var crashBeforeEffect: Int?
-    var signalAfterEffect: Int?
-    var signalAtStep: Int?
-    var crashAfterUndone: Int?
-    var pauseAfterEffect: Int?
-
-    static let fromEnvironment: FaultHooks? = {
-        func number(_ name: String) -> Int? { Posix.environment(name).flatMap { Int($0) } }
-        let hooks = FaultHooks(crashAfterEffect: number("RUNBOOK_CRASH_AFTER_EFFECT"),
-                               crashBeforeEffect: number("RUNBOOK_CRASH_BEFORE_EFFECT"),
-                               signalAfterEffect: number("RUNBOOK_SIGNAL_AFTER_EFFECT"),
-                               signalAtStep: number("RUNBOOK_SIGNAL_AT_STEP"),
-                               crashAfterUndone: number("RUNBOOK_CRASH_AFTER_UNDONE"),
-                               pauseAfterEffect: number("RUNBOOK_PAUSE_AFTER_EFFECT"))
-        let none = hooks.crashAfterEffect == nil && hooks.crashBeforeEffect == nil && hooks.signalAfterEffect == nil && hooks.signalAtStep == nil
-            && hooks.crashAfterUndone == nil && hooks.pauseAfterEffect == nil
-        return none ? nil : hooks
-    }()
-}
-
-/// Reads a journal back (for undo, log and history).
-public enum JournalReader {
-    /// Every record, or (`types`) only records of those types: a line starting with
-    /// `{"t":"OTHER"` (as every line the writer makes does) is then not parsed at all.
-    /// With `keys`, each record keeps only those fields (and "t").
-    public static func records(_ path: String, types: Set<String>? = nil, keys: Set<String>? = nil) throws -> [JSON] {
-        var records: [JSON] = []
-        try forEach(path, types: types, keys: keys) { records.append($0) }
-        return records
-    }
-
-    /// Hands each record (as `records` would return them) to `body` as it is parsed, so
-    /// a reader that keeps only a little of each (undo) never holds them all.
-    public static func forEach(_ path: String, types: Set<String>? = nil, keys: Set<String>? = nil,
-                               _ body: (JSON) -> Void) throws {
-        // The file's bytes as they are, split on newlines and parsed in place: `runbook
-        // undo` spent more time turning a journal into a String, splitting it by Characters
-        // and copying each line than in undoing (W1 undo in docs/performance.md). Strings
-        // in records decode as before (invalid UTF-8 becomes U+FFFD); a journal line never
-        // holds a raw newline or carriage return (the writer escapes them).
-        let bytes = try Posix.readFile(path)
-        let keys = keys.map { Array($0.union(["t"])) }
-        let prefix = Array(#"{"t":""#.utf8)
-        bytes.withUnsafeBufferPointer { all in
-            guard let base = all.baseAddress else { return }
-            var start = 0
-            while start < all.count {
-                var end = all.count
-                if let newline = memchr(base + start, 0x0a, all.count - start) {
-                    end = UnsafeRawPointer(newline) - UnsafeRawPointer(base)
-                }
-                let line = UnsafeBufferPointer(rebasing: all[start..<end])
-                if end > start, types == nil || wanted(line) {
-                    // A torn last line (killed mid-write) is ignored; everything before it counts.
-                    if let record = try? JSON.parse(utf8: line, keys: keys),
-                       types == nil || (record["t"]?.stringValue).map({ types!.contains($0) }) == true
-                    {
-                        body(record)
-                    }
-                }
-                start = end + 1
-            }
-        }
-
-        /// False only for a line that plainly names a type not asked for.
-        func wanted(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
-            guard let types, line.starts(with: prefix) else { return true }
-            let rest = line[prefix.count...]
-            guard let quote = rest.firstIndex(of: UInt8(ascii: "\"")) else { return true }
-            let type = rest[rest.startIndex..<quote]
-            // An escaped type is left to the parser.
-            if type.contains(UInt8(ascii: "\\")) { return true }
-            return types.contains(String(decoding: type, as: UTF8.self))
-        }
     }
 }

@@ -2,7 +2,7 @@
 
 public struct RunFilter {
     public var runbooks: [String] = []
-    public var statuses: [String] = []
+    public var statuses: [RunStatus] = []
     /// name=value pairs; a run matches when each named argument has that value.
     public var arguments: [(name: String, value: String)] = []
     public var since: Double?
@@ -11,8 +11,7 @@ public struct RunFilter {
     public init() {}
 
     /// Every status a run record can have (docs/cli.md, `runbook history`).
-    public static let knownStatuses = ["running", "succeeded", "planned", "failed", "interrupted", "undone", "crashed",
-                                       "undoing", "undo-crashed"]
+    public static let knownStatuses = RunStatus.known.map(\.rawValue)
 
     public func matches(_ run: RunRecord) -> Bool {
         if !runbooks.isEmpty, !runbooks.contains(run.runbook) { return false }
@@ -48,12 +47,13 @@ public struct RunFilter {
         return (name, String(text[text.index(after: equals)...]))
     }
 
-    public static func status(_ text: String) throws -> [String] {
-        let names = text.split(separator: ",").map(String.init)
-        for name in names where !knownStatuses.contains(name) {
-            throw RunbookError.usage("--status \(text): unknown status '\(name)' (known: \(knownStatuses.joined(separator: ", ")))")
+    public static func status(_ text: String) throws -> [RunStatus] {
+        try text.split(separator: ",").map { name in
+            guard let status = RunStatus(rawValue: String(name)), status != .unknown else {
+                throw RunbookError.usage("--status \(text): unknown status '\(name)' (known: \(knownStatuses.joined(separator: ", ")))")
+            }
+            return status
         }
-        return names
     }
 
     /// A time for --since/--until: `30m`, `2h`, `7d` ago, or a UTC date `2026-12-02`,

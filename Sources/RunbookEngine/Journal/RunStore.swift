@@ -10,7 +10,7 @@ public struct RunRecord: Sendable {
     public var pid: Int32
     public var started: Double
     public var finished: Double?
-    public var status: String       // running, succeeded, failed, interrupted, undone, crashed, planned
+    public var status: RunStatus
     public var dryRun: Bool
     public var error: String?
     public var root: String
@@ -19,7 +19,7 @@ public struct RunRecord: Sendable {
         var fields: [(String, JSON)] = [
             ("id", .string(id)), ("runbook", .string(runbook)), ("arguments", arguments), ("user", .string(user)),
             ("host", .string(host)), ("pid", .int(Int64(pid))), ("started", .string(Clock.iso8601(started))),
-            ("started_epoch", .double(started)), ("status", .string(status)), ("dry_run", .bool(dryRun)),
+            ("started_epoch", .double(started)), ("status", .string(status.rawValue)), ("dry_run", .bool(dryRun)),
             ("root", .string(root)),
         ]
         if let finished {
@@ -40,7 +40,7 @@ public struct RunRecord: Sendable {
         pid = Int32(json["pid"]?.intValue ?? 0)
         if case .double(let d) = json["started_epoch"] { started = d } else { started = Double(json["started_epoch"]?.intValue ?? 0) }
         if case .double(let d) = json["finished_epoch"] { finished = d } else { finished = json["finished_epoch"]?.intValue.map(Double.init) }
-        status = json["status"]?.stringValue ?? "unknown"
+        status = json["status"]?.stringValue.flatMap(RunStatus.init(rawValue:)) ?? .unknown
         dryRun = json["dry_run"]?.boolValue ?? false
         error = json["error"]?.stringValue
         root = json["root"]?.stringValue ?? "/"
@@ -54,7 +54,7 @@ public struct RunRecord: Sendable {
         host = Posix.hostName
         pid = getpid()
         started = Clock.wall()
-        status = "running"
+        status = .running
         self.dryRun = dryRun
         self.root = root
     }
@@ -123,9 +123,8 @@ public final class RunStore {
     /// A run still marked running whose process is gone crashed (SIGKILL, power loss).
     func withLiveness(_ record: RunRecord) -> RunRecord {
         var record = record
-        let transient = record.status == "running" || record.status == "undoing"
-        if transient, record.host == Posix.hostName, !Posix.isProcessAlive(record.pid) {
-            record.status = record.status == "running" ? "crashed" : "undo-crashed"
+        if record.status.isTransient, record.host == Posix.hostName, !Posix.isProcessAlive(record.pid) {
+            record.status = record.status.afterItsProcessDied
         }
         return record
     }

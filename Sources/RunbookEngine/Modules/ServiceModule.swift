@@ -121,7 +121,7 @@ extension RunSession {
         let prefix = directory.hasSuffix("/") ? directory : directory + "/"
         let entries = live.applied.filter { entry in
             entry.record.kind.hasPrefix("fs.") && (entry.undo ?? []).contains { step in
-                (step.args["path"]?.stringValue ?? step.args["from"]?.stringValue ?? "").hasPrefix(prefix)
+                (step.changedPaths.first ?? "").hasPrefix(prefix)
             }
         }.map { UndoEntry(seq: $0.record.seq, summary: $0.record.summary, undo: $0.undo, uncertain: false) }
         guard !entries.isEmpty else { return 0 }

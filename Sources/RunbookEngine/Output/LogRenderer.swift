@@ -35,32 +35,32 @@ public struct LogRenderer {
 
     /// The lines of the next journal record (and of the effect before it, once settled).
     public mutating func feed(_ record: JSON) -> [String] {
-        let type = record["t"]?.stringValue ?? ""
+        let kind = record.recordKind
         let seq = record["seq"]?.intValue
         var lines: [String] = []
         if let intent = pending, let intentSeq = intent["seq"]?.intValue {
             pending = nil
-            let outcome: String? = seq != intentSeq ? nil : type == "applied" ? "" : type == "effect_failed" ? "  (failed)" : nil
-            if type == "applied" && seq == intentSeq { applied.insert(intentSeq) }
+            let outcome: String? = seq != intentSeq ? nil : kind == .applied ? "" : kind == .effectFailed ? "  (failed)" : nil
+            if kind == .applied && seq == intentSeq { applied.insert(intentSeq) }
             lines += effectLine(intent, note: outcome ?? "  (interrupted: may or may not have happened)", unfinished: outcome == nil)
         }
-        switch type {
-        case "intent":
+        switch kind {
+        case .intent:
             if let seq { summaries[seq] = record["summary"]?.stringValue ?? "" }
             pending = record
             return lines
-        case "applied":
+        case .applied:
             if let seq { applied.insert(seq) }
-        case "effect_failed", "effect_applied":
+        case .effectFailed, .effectApplied:
             // Its intent's line says it (failed); the step's line gives the error. (Journals
             // written before 2026-12-02 also hold an effect_applied event after the intent.)
             if let seq, summaries[seq] != nil {
                 _ = filter.include(record)
                 return lines
             }
-        case "effect_undone", "undo_failed", "undo_skipped", "undone":
+        case .effectUndone, .undoFailed, .undoSkipped, .undone:
             // An event with the summary is what an older journal holds after the record: shown once.
-            let isOlderEvent = type == "effect_undone" || (type == "undo_failed" && record["summary"] != nil)
+            let isOlderEvent = kind == .effectUndone || (kind == .undoFailed && record["summary"] != nil)
             if let seq, isOlderEvent, undoShown.contains(seq) {
                 _ = filter.include(record)
                 return lines
@@ -94,7 +94,7 @@ public struct LogRenderer {
     /// The steps a journal started, in order (for `log --step` errors).
     public static func steps(_ records: [JSON]) -> [String] {
         var names: [String] = []
-        for record in records where record["t"]?.stringValue == "step_started" {
+        for record in records where record.recordKind == .stepStarted {
             if let name = record["step"]?.stringValue, !names.contains(name) { names.append(name) }
         }
         return names
@@ -112,32 +112,32 @@ public struct LogRenderer {
             TerminalText.escape(record["summary"]?.stringValue ?? record["seq"]?.intValue.flatMap { summaries[$0] }
                                 ?? "effect \(record["seq"]?.intValue ?? 0)")
         }
-        switch record["t"]?.stringValue ?? "" {
-        case "step_started": return "\(time)  ▶ \(text("step"))"
-        case "step_finished":
+        switch record.recordKind {
+        case .stepStarted: return "\(time)  ▶ \(text("step"))"
+        case .stepFinished:
             let duration: String
             if case .double(let d) = record["duration"] { duration = Clock.duration(d) } else { duration = "" }
             if text("status") == "failed" { return "\(time)  ✘ \(text("step")) failed after \(duration): \(lines("error"))" }
             let count = record["effects"]?.intValue ?? 0
             return "\(time)  ✔ \(text("step")) (\(count) effect\(count == 1 ? "" : "s"), \(duration))"
-        case "effect_planned", "effect_applied": return "\(time)      \(text("sign")) \(text("summary"))"
-        case "effect_failed": return "\(time)      ✘ effect \(record["seq"]?.intValue ?? 0) failed: \(lines("error"))"
-        case "no_change": return "\(time)      = \(text("summary")) (already so)"
-        case "log": return "\(time)      \(text("level") == "info" ? "" : text("level") + ": ")\(lines("message"))"
-        case "effect_undone": return "\(time)      ↺ undone: \(text("summary"))"
-        case "undone":
+        case .effectPlanned, .effectApplied: return "\(time)      \(text("sign")) \(text("summary"))"
+        case .effectFailed: return "\(time)      ✘ effect \(record["seq"]?.intValue ?? 0) failed: \(lines("error"))"
+        case .noChange: return "\(time)      = \(text("summary")) (already so)"
+        case .log: return "\(time)      \(text("level") == "info" ? "" : text("level") + ": ")\(lines("message"))"
+        case .effectUndone: return "\(time)      ↺ undone: \(text("summary"))"
+        case .undone:
             let checked = record["seq"]?.intValue.map { !applied.contains($0) } == true ? " (checked: it may not have happened)" : ""
             return "\(time)      ↺ undone: \(summary())\(checked)"
-        case "undo_failed":
+        case .undoFailed:
             let what = record["undoing"]?.stringValue.map { TerminalText.escape($0) } ?? summary()
             return "\(time)      ↺ could not undo: \(what): \(lines("error"))"
-        case "undo_skipped": return "\(time)      ↺ could not undo: \(summary()): \(lines("reason"))"
-        case "hook_failed": return "\(time)      \(text("hook")) hook failed: \(lines("error"))"
-        case "run_failing": return "\(time)  failing: \(lines("error"))"
-        case "undo_started": return "\(time)  undo started by \(text("user")) (pid \(record["pid"]?.intValue ?? 0))"
-        case "undo_finished":
+        case .undoSkipped: return "\(time)      ↺ could not undo: \(summary()): \(lines("reason"))"
+        case .hookFailed: return "\(time)      \(text("hook")) hook failed: \(lines("error"))"
+        case .runFailing: return "\(time)  failing: \(lines("error"))"
+        case .undoStarted: return "\(time)  undo started by \(text("user")) (pid \(record["pid"]?.intValue ?? 0))"
+        case .undoFinished:
             return "\(time)  undo finished: \(record["undone"]?.intValue ?? 0) reversed, \(record["failed"]?.intValue ?? 0) failed"
-        case "run_finished": return "\(time)  finished: \(text("status"))"
+        case .runFinished: return "\(time)  finished: \(text("status"))"
         default: return nil
         }
     }
@@ -164,14 +164,14 @@ public struct LogFilter {
     }
 
     public mutating func include(_ record: JSON, unfinishedEffect: Bool = false) -> Bool {
-        let type = record["t"]?.stringValue ?? ""
+        let kind = record.recordKind
         let recordStep = record["step"]?.stringValue
         var current = open.last
-        switch type {
-        case "step_started":
+        switch kind {
+        case .stepStarted:
             if let recordStep { open.append(recordStep) }
             current = recordStep
-        case "step_finished":
+        case .stepFinished:
             if let index = open.lastIndex(where: { $0 == recordStep }) { open.remove(at: index) }
             current = recordStep
         default:
@@ -181,12 +181,12 @@ public struct LogFilter {
             guard let current, isAsked(current) else { return false }
         }
         guard failuresOnly else { return true }
-        switch type {
-        case "step_finished": return record["status"]?.stringValue == "failed"
-        case "intent": return unfinishedEffect
-        case "effect_failed", "undo_failed", "undo_skipped", "hook_failed", "run_failing": return true
-        case "log": return ["error", "warn"].contains(record["level"]?.stringValue ?? "")
-        case "run_finished", "undo_finished": return true
+        switch kind {
+        case .stepFinished: return record["status"]?.stringValue == "failed"
+        case .intent: return unfinishedEffect
+        case .effectFailed, .undoFailed, .undoSkipped, .hookFailed, .runFailing: return true
+        case .log: return ["error", "warn"].contains(record["level"]?.stringValue ?? "")
+        case .runFinished, .undoFinished: return true
         default: return false
         }
     }

@@ -77,10 +77,10 @@ public final class RunOutput {
     func flushConsole() { console?.flush() }
 
     /// One event: to the journal always, to stdout as JSON in --json mode.
-    func event(_ type: String, _ fields: [(String, JSON)], journaled: Bool = true) {
-        if journaled { journal?.append(type, fields) }
+    func event(_ kind: JournalRecordKind, _ fields: [(String, JSON)], journaled: Bool = true) {
+        if journaled { journal?.append(kind, fields) }
         guard mode == .json else { return }
-        var record: [(String, JSON)] = [("event", .string(type)), ("v", .int(RunOutput.schemaVersion)),
+        var record: [(String, JSON)] = [("event", .string(kind.rawValue)), ("v", .int(RunOutput.schemaVersion)),
                                         ("at", .string(Clock.iso8601(Clock.wall())))]
         record.append(contentsOf: fields)
         let text = TerminalText.jsonLine(redactor.mask(JSON.object(record).serialized)) + "\n"
@@ -108,7 +108,7 @@ public final class RunOutput {
                                         ("host", .string(Posix.hostName)), ("pid", .int(Int64(getpid()))),
                                         ("version", .string(RunbookVersion.current))]
         if let planFile, let planned { fields += [("plan_file", .string(planFile)), ("planned_effects", .int(Int64(planned)))] }
-        event("run_started", fields)
+        event(.runStarted, fields)
         line(paint("run \(id)", "1") + "  \(shown(runbook))" + (dryRun ? paint("  (dry-run: nothing will be changed)", "36") : ""))
         if let planFile, let planned {
             line(paint("held to the reviewed plan \(shown(planFile)) (\(planned) effect\(planned == 1 ? "" : "s"))", "36"))
@@ -116,7 +116,7 @@ public final class RunOutput {
     }
 
     func stepStarted(_ name: String, index: Int) {
-        event("step_started", [("step", .string(name)), ("index", .int(Int64(index)))])
+        event(.stepStarted, [("step", .string(name)), ("index", .int(Int64(index)))])
         meter.stepStarted(at: Clock.monotonic())
         line(paint("▶ ", "34") + shown(name))
     }
@@ -125,8 +125,8 @@ public final class RunOutput {
         // A real run's journal already holds the effect: its intent has every field, its
         // `applied` record the result. The event is for --json (and a dry-run's journal,
         // where the plan has no intents).
-        if dryRun { journal?.append("effect_planned", seq: record.seq) { record.writeFields(into: $0) } }
-        if mode == .json { event(dryRun ? "effect_planned" : "effect_applied", record.json.objectValue ?? [], journaled: false) }
+        if dryRun { journal?.planned(record) }
+        if mode == .json { event(dryRun ? .effectPlanned : .effectApplied, record.json.objectValue ?? [], journaled: false) }
         // A switch, not a dictionary literal built for every effect.
         let code: String
         switch record.sign {
@@ -139,12 +139,12 @@ public final class RunOutput {
     }
 
     func noChange(_ summary: String) {
-        event("no_change", [("summary", .string(summary))])
+        event(.noChange, [("summary", .string(summary))])
         line(paint("  = " + shown(summary) + " (already so)", "2"), mayWait: true)
     }
 
     func log(_ level: String, _ message: String) {
-        event("log", [("level", .string(level)), ("message", .string(message))])
+        event(.log, [("level", .string(level)), ("message", .string(message))])
         let prefix: String
         switch level {
         case "warn": prefix = paint("  warning: ", "33")
@@ -167,7 +167,7 @@ public final class RunOutput {
                                             ("elapsed", .double(reading.elapsed))]
             if let rate = reading.rate { fields.append(("rate", .double(rate))) }
             if let remaining = reading.remaining { fields.append(("eta", .double(remaining))) }
-            event("progress", fields)
+            event(.progress, fields)
         }
         guard progressBar, total > 0, done >= total || now - lastProgressDrawn >= 0.1 else { return }
         lastProgressDrawn = now
@@ -186,7 +186,7 @@ public final class RunOutput {
         var fields: [(String, JSON)] = [("step", .string(name)), ("status", .string(failed == nil ? "succeeded" : "failed")),
                                         ("duration", .double(duration)), ("effects", .int(Int64(effects)))]
         if let failed { fields.append(("error", .string(failed))) }
-        event("step_finished", fields)
+        event(.stepFinished, fields)
         let counts = effects == 0 ? "" : "  \(effects) effect\(effects == 1 ? "" : "s")"
         if let failed {
             line(paint("✘ ", "31") + shown(name) + paint("  failed after \(Clock.duration(duration))", "31") + ": "
@@ -198,7 +198,7 @@ public final class RunOutput {
 
     /// What `undo --dry-run` would do for effect `seq`.
     func undoPlanned(_ action: String, seq: Int) {
-        event("undo_planned", [("seq", .int(Int64(seq))), ("action", .string(action))])
+        event(.undoPlanned, [("seq", .int(Int64(seq))), ("action", .string(action))])
         line("  ↺ would " + shown(action))
     }
 
@@ -210,7 +210,7 @@ public final class RunOutput {
             var fields: [(String, JSON)] = [("summary", .string(summary))]
             if let seq { fields.insert(("seq", .int(Int64(seq))), at: 0) }
             if let failed { fields.append(("error", .string(failed))) }
-            event(failed == nil ? "effect_undone" : "undo_failed", fields, journaled: seq == nil)
+            event(failed == nil ? .effectUndone : .undoFailed, fields, journaled: seq == nil)
         }
         guard mode == .human else { return }
         if let failed { line(paint("  ↺ could not undo: ", "31") + shown(summary) + ": " + shown(failed, keepingLines: true)) }
@@ -220,7 +220,7 @@ public final class RunOutput {
     func hook(_ kind: String, failed: String?) {
         var fields: [(String, JSON)] = [("hook", .string(kind))]
         if let failed { fields.append(("error", .string(failed))) }
-        event(failed == nil ? "hook_ran" : "hook_failed", fields)
+        event(failed == nil ? .hookRan : .hookFailed, fields)
         if let failed { line(paint("  \(kind) hook failed: ", "31") + shown(failed, keepingLines: true)) }
     }
 
@@ -236,40 +236,5 @@ public final class RunOutput {
         flushConsole()
         let masked = TerminalText.escape(redactor.mask(text), keepingLines: true) + "\n"
         _ = try? Posix.writeAll(2, Array(masked.utf8), path: "stderr")
-    }
-}
-
-/// One effect as it was planned or applied: what the plan, the log and --json show.
-public struct EffectRecord: Sendable {
-    public var seq: Int
-    public var step: String
-    public var kind: String
-    public var sign: ChangeSign
-    public var summary: String
-    public var identity: JSON
-    public var result: JSON?
-
-    public var json: JSON {
-        var fields: [(String, JSON)] = [("seq", .int(Int64(seq))), ("step", .string(step)), ("kind", .string(kind)),
-                                        ("sign", .string(sign.rawValue)), ("summary", .string(summary)),
-                                        ("identity", identity)]
-        if let result { fields.append(("result", result)) }
-        return .object(fields)
-    }
-
-    /// Appends the fields of `json` after its `seq` (`,"step":...`) without making it first:
-    /// an effect's journal intent (LiveExecutor; JournalWriter writes the seq). A test holds
-    /// the two to the same text.
-    func writeFields(into out: ByteBuffer) {
-        out.append(literal: #","step":"#)
-        JSON.writeString(step, into: out)
-        out.append(literal: #","kind":"#)
-        JSON.writeString(kind, into: out)
-        out.append(literal: #","sign":"#)
-        JSON.writeString(sign.rawValue, into: out)
-        out.append(literal: #","summary":"#)
-        JSON.writeString(summary, into: out)
-        JSON.writeField("identity", identity, into: out)
-        if let result { JSON.writeField("result", result, into: out) }
     }
 }

@@ -180,25 +180,25 @@ public final class Engine {
             failure?.hostError = fatal
         }
 
-        var status = "succeeded"
+        var status = RunStatus.succeeded
         var exit = ExitStatus.done
         var undoneUpTo = 0
-        var failureStatus = "failed"
+        var failureStatus = RunStatus.failed
         if let failure {
             session.phase = .failing
             session.forgetKnownDirectories()  // the automatic undo below removes directories
             SignalTrap.ignoreFurther()
             state.clearStop()
             let interrupted = failure.kind == .interrupted || SignalTrap.wasReceived
-            status = interrupted ? "interrupted" : "failed"
+            status = interrupted ? .interrupted : .failed
             failureStatus = status
             exit = interrupted ? .interrupted : (failure.hostError is LockHeld ? .locked : .failed)
-            output.event("run_failing", [("error", .string(failure.description)), ("interrupted", .bool(interrupted))])
+            output.event(.runFailing, [("error", .string(failure.description)), ("interrupted", .bool(interrupted))])
             if let live = executor as? LiveExecutor, declaration.onFailure == .undo, !live.applied.isEmpty {
                 output.message("undoing \(live.applied.count) applied effect\(live.applied.count == 1 ? "" : "s") (on_failure = \"undo\")")
                 let entries = live.applied.map { UndoEntry(seq: $0.record.seq, summary: $0.record.summary, undo: $0.undo, uncertain: false) }
                 let tally = UndoProcess.run(entries, world: world, output: output, journal: journal, dryRun: false)
-                if tally.ok && tally.irreversible.isEmpty { status = "undone" }
+                if tally.ok && tally.irreversible.isEmpty { status = .undone }
                 undoneUpTo = entries.map(\.seq).max() ?? 0
             }
             runHooks(session.cleanupHooks, kind: "cleanup", error: redactor.mask(failure.description), state: state, output: output)
@@ -207,7 +207,7 @@ public final class Engine {
         runHooks(session.finallyHooks, kind: "finally", error: failure.map { redactor.mask($0.description) }, state: state, output: output)
         // Changes made by hooks after the automatic undo are still applied: the run is not
         // "undone" then, so `runbook undo` can reverse them.
-        if status == "undone", let live = executor as? LiveExecutor,
+        if status == .undone, let live = executor as? LiveExecutor,
            live.applied.contains(where: { $0.record.seq > undoneUpTo }) || session.effects.count > effectsBeforeFinally
         {
             status = failureStatus
@@ -218,12 +218,12 @@ public final class Engine {
         var lateFailure: String?
         if failure == nil, let divergence = session.divergence {
             lateFailure = divergence
-            status = "failed"
+            status = .failed
             exit = .failed
         }
         if failure == nil, lateFailure == nil, let fatal = session.fatalFailure {
             lateFailure = String(describing: fatal)
-            status = "failed"
+            status = .failed
             exit = fatal is LockHeld ? .locked : .failed
         }
         if failure == nil, lateFailure == nil, let reviewed, session.effects.count < reviewed.effects.count {
@@ -236,21 +236,21 @@ public final class Engine {
                                     root: config.root, planRun: id, effects: session.effects)
             do {
                 try plan.save(path, redactor: redactor)
-                output.event("plan_saved", [("path", .string(path)), ("effects", .int(Int64(session.effects.count)))])
+                output.event(.planSaved, [("path", .string(path)), ("effects", .int(Int64(session.effects.count)))])
             } catch {
                 lateFailure = "cannot save the plan: \(error)"
-                status = "failed"
+                status = .failed
                 exit = .failed
             }
         }
 
         let duration = Clock.monotonic() - started
         let message = failure.map { redactor.mask($0.description) } ?? lateFailure
-        output.event("run_finished", [("status", .string(status)), ("exit", .int(Int64(exit.rawValue))),
+        output.event(.runFinished, [("status", .string(status.rawValue)), ("exit", .int(Int64(exit.rawValue))),
                                       ("duration", .double(duration)), ("effects", .int(Int64(session.effects.count)))]
                      + (message.map { [("error", JSON.string($0))] } ?? []))
         journal.sync()
-        record.status = options.dryRun && failure == nil && lateFailure == nil ? "planned" : status
+        record.status = options.dryRun && failure == nil && lateFailure == nil ? .planned : status
         record.finished = Clock.wall()
         record.error = message
         try? store.save(record)
@@ -316,7 +316,7 @@ public final class Engine {
         }
     }
 
-    private func summarize(session: RunSession, id: String, status: String, exit: ExitStatus, failure: String?, duration: Double,
+    private func summarize(session: RunSession, id: String, status: RunStatus, exit: ExitStatus, failure: String?, duration: Double,
                            output: RunOutput)
     {
         let effects = session.effects
@@ -325,10 +325,10 @@ public final class Engine {
             return
         }
         switch status {
-        case "succeeded":
+        case .succeeded:
             output.message(" in \(Clock.duration(duration)): \(effects.count) effect\(effects.count == 1 ? "" : "s") applied (run \(id))",
                            lead: "done", code: "32")
-        case "undone":
+        case .undone:
             output.error("run \(id) failed: \(failure ?? "")")
             output.error("  its changes were undone. Details: runbook log \(id) --failures")
         default:
@@ -393,10 +393,10 @@ public final class Engine {
         defer { withExtendedLifetime(undoLock) {} }
         let refusal: String?
         switch record.status {
-        case "running": refusal = "run \(runID) is still running (pid \(record.pid) on \(record.host)); stop it first, or watch it: runbook log \(runID) --follow"
-        case "undoing": refusal = "run \(runID) is being undone right now (pid \(record.pid))"
-        case "undone": refusal = "run \(runID) was already undone; there is nothing left to reverse"
-        case "planned": refusal = "run \(runID) was a dry-run: it changed nothing"
+        case .running: refusal = "run \(runID) is still running (pid \(record.pid) on \(record.host)); stop it first, or watch it: runbook log \(runID) --follow"
+        case .undoing: refusal = "run \(runID) is being undone right now (pid \(record.pid))"
+        case .undone: refusal = "run \(runID) was already undone; there is nothing left to reverse"
+        case .planned: refusal = "run \(runID) was a dry-run: it changed nothing"
         default: refusal = record.dryRun ? "run \(runID) was a dry-run: it changed nothing" : nil
         }
         if let refusal { return invocationFailure(RunbookError.usage(refusal), output: output) }
@@ -428,22 +428,22 @@ public final class Engine {
                           platform: PlatformAdapter(kind: config.platform))
         output.message("  \(record.runbook) (\(record.status), \(entries.count) effect\(entries.count == 1 ? "" : "s") to reverse)"
                        + (dryRun ? "  (dry-run)" : ""), lead: "undo of run \(runID)", code: "1")
-        output.event("undo_started", [("run", .string(runID)), ("effects", .int(Int64(entries.count))), ("dry_run", .bool(dryRun)),
+        output.event(.undoStarted, [("run", .string(runID)), ("effects", .int(Int64(entries.count))), ("dry_run", .bool(dryRun)),
                                       ("pid", .int(Int64(getpid()))), ("user", .string(Posix.userName))])
         if dryRun {
             let tally = UndoProcess.run(entries, world: world, output: output, journal: nil, dryRun: true)
-            output.event("undo_finished", [("run", .string(runID)), ("dry_run", .bool(true)), ("undone", .int(0)), ("failed", .int(0)),
+            output.event(.undoFinished, [("run", .string(runID)), ("dry_run", .bool(true)), ("undone", .int(0)), ("failed", .int(0)),
                                            ("irreversible", .int(Int64(tally.irreversible.count)))])
             return RunResult(status: .done, runID: runID, effects: [], error: nil)
         }
         let previousStatus = record.status
-        record.status = "undoing"
+        record.status = .undoing
         record.pid = getpid()
         try? store.save(record)
         let tally = UndoProcess.run(entries, world: world, output: output, journal: journal, dryRun: false)
-        record.status = tally.ok ? "undone" : previousStatus
+        record.status = tally.ok ? .undone : previousStatus
         try? store.save(record)
-        output.event("undo_finished", [("run", .string(runID)), ("dry_run", .bool(false)), ("undone", .int(Int64(tally.undone))),
+        output.event(.undoFinished, [("run", .string(runID)), ("dry_run", .bool(false)), ("undone", .int(Int64(tally.undone))),
                                        ("failed", .int(Int64(tally.failed))), ("irreversible", .int(Int64(tally.irreversible.count)))])
         if tally.ok {
             output.message(": \(tally.undone) effect\(tally.undone == 1 ? "" : "s") reversed"

@@ -5,7 +5,7 @@
 struct UndoEntry {
     var seq: Int
     var summary: String
-    var undo: [UndoStep]?
+    var undo: [any UndoAction]?
     /// The intent was journaled but not the outcome: it may or may not have happened.
     var uncertain: Bool
     /// Why there is no undo, when there is a reason beyond "it cannot be undone".
@@ -23,32 +23,32 @@ public enum UndoProcess {
     /// Undoes `entries` newest first; each outcome goes to the journal and the console.
     static func run(_ entries: [UndoEntry], world: World, output: RunOutput, journal: JournalWriter?, dryRun: Bool) -> Tally {
         var tally = Tally()
-        var deferred: [UndoStep] = []
+        var deferred: [any UndoAction] = []
         // Entries whose undo includes a deferred step (a reload): journaled `undone` only once
         // that step ran, so an undo killed or failing before it leaves them for the next undo
         // (which then reloads the restored configuration instead of skipping it).
-        var awaiting: [(entry: UndoEntry, steps: [UndoStep])] = []
+        var awaiting: [(entry: UndoEntry, steps: [any UndoAction])] = []
         for entry in entries.sorted(by: { $0.seq > $1.seq }) {
             guard let steps = entry.undo else {
                 let reason = entry.noUndoReason ?? "cannot be undone"
                 tally.irreversible.append(entry.summary)
                 output.undone(entry.summary, failed: reason, seq: entry.seq)
-                journal?.append("undo_skipped", [("seq", .int(Int64(entry.seq))), ("reason", .string(reason))])
+                journal?.undoSkipped(seq: entry.seq, reason: reason)
                 continue
             }
             if dryRun {
-                for step in steps { output.undoPlanned(UndoRunner.describe(step), seq: entry.seq) }
+                for step in steps { output.undoPlanned(step.description, seq: entry.seq) }
                 continue
             }
             do {
-                var owed: [UndoStep] = []
+                var owed: [any UndoAction] = []
                 for step in steps {
-                    if UndoRunner.isDeferred(step.op) {
+                    if type(of: step).runsLast {
                         owed.append(step)
-                        if !deferred.contains(step) { deferred.append(step) }
+                        if !deferred.contains(where: { $0.isSame(as: step) }) { deferred.append(step) }
                         continue
                     }
-                    try UndoRunner.run(step, in: world)
+                    try UndoActions.run(step, in: world)
                 }
                 if !owed.isEmpty {
                     awaiting.append((entry, owed))
@@ -60,18 +60,18 @@ public enum UndoProcess {
             }
         }
         // Reloads and the like run last, once each, against the restored world.
-        var deferredErrors: [(step: UndoStep, error: Error)] = []
+        var deferredErrors: [(step: any UndoAction, error: Error)] = []
         for step in deferred {
             do {
-                try UndoRunner.run(step, in: world)
-                output.message("  ↺ " + UndoRunner.describe(step))
+                try UndoActions.run(step, in: world)
+                output.message("  ↺ " + step.description)
             } catch {
                 deferredErrors.append((step, error))
             }
         }
         for (entry, owed) in awaiting {
-            if let failure = deferredErrors.first(where: { owed.contains($0.step) }) {
-                failed(entry, failure.error, what: UndoRunner.describe(failure.step))
+            if let failure = deferredErrors.first(where: { failed in owed.contains { $0.isSame(as: failed.step) } }) {
+                failed(entry, failure.error, what: failure.step.description)
             } else {
                 succeeded(entry)
             }
@@ -81,15 +81,13 @@ public enum UndoProcess {
         // `runbook undo` and `runbook log` read, the summary coming from the intent); the
         // events with the summary are for --json.
         func succeeded(_ entry: UndoEntry) {
-            journal?.append("undone", seq: entry.seq) { _ in }
+            journal?.undone(seq: entry.seq)
             output.undone(entry.uncertain ? entry.summary + " (checked: it may not have happened)" : entry.summary, failed: nil,
                           seq: entry.seq)
             tally.undone += 1
         }
         func failed(_ entry: UndoEntry, _ error: Error, what: String? = nil) {
-            var fields: [(String, JSON)] = [("seq", .int(Int64(entry.seq))), ("error", .string(String(describing: error)))]
-            if let what { fields.append(("undoing", .string(what))) }
-            journal?.append("undo_failed", fields)
+            journal?.undoFailed(seq: entry.seq, error: error, undoing: what)
             output.undone(what ?? entry.summary, failed: String(describing: error), seq: entry.seq)
             tally.failed += 1
         }
@@ -99,7 +97,7 @@ public enum UndoProcess {
 
     /// The record types `entries(fromJournal:)` reads, and the fields of them it reads; it
     /// ignores every other.
-    static let journalTypes: Set<String> = ["intent", "applied", "undone"]
+    static let journalTypes: Set<JournalRecordKind> = [.intent, .applied, .undone]
     static let journalKeys: Set<String> = ["t", "seq", "summary", "undo", "undo_withheld"]
 
     /// How many effects `runbook undo` would take back, from a journal's records.
@@ -130,13 +128,13 @@ public enum UndoProcess {
         var entries: [UndoEntry] { undone.isEmpty ? all : all.filter { !undone.contains($0.seq) } }
 
         mutating func read(_ record: JSON) {
-            guard let type = record["t"]?.stringValue, let seq = record["seq"]?.intValue.map(Int.init) else { return }
-            func steps(_ json: JSON?) -> [UndoStep]? {
+            guard let kind = record.recordKind, let seq = record["seq"]?.intValue.map(Int.init) else { return }
+            func steps(_ json: JSON?) -> [any UndoAction]? {
                 guard let items = json?.arrayValue else { return nil }
-                return items.compactMap(UndoStep.init(json:))
+                return items.compactMap(UndoActions.decode)
             }
-            switch type {
-            case "intent":
+            switch kind {
+            case .intent:
                 let entry = UndoEntry(seq: seq, summary: record["summary"]?.stringValue ?? "effect \(seq)",
                                       undo: steps(record["undo"]), uncertain: true,
                                       noUndoReason: record["undo_withheld"]?.stringValue)
@@ -146,7 +144,7 @@ public enum UndoProcess {
                     position[seq] = all.count
                     all.append(entry)
                 }
-            case "applied":
+            case .applied:
                 guard let index = position[seq] else { return }
                 all[index].uncertain = false
                 if let replaced = steps(record["undo"]) {
@@ -156,7 +154,7 @@ public enum UndoProcess {
                     all[index].undo = nil
                     all[index].noUndoReason = withheld
                 }
-            case "undone":
+            case .undone:
                 undone.insert(seq)
             default: break
             }
