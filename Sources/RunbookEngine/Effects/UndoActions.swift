@@ -2,7 +2,7 @@
 
 public enum UndoActions {
     /// Every kind of undo step, by type: a primitive with a new kind of undo adds its type here.
-    nonisolated(unsafe) static let all: [any UndoAction.Type] = [
+    static let all: [any UndoAction.Type] = [
         RemoveDirectoryUndo.self,
         RemoveEntryUndo.self,
         RestoreBackupUndo.self,
@@ -27,7 +27,7 @@ public enum UndoActions {
         UpdateCheckoutBackUndo.self,
     ]
 
-    nonisolated(unsafe) private static let byName: [String: any UndoAction.Type] = {
+    private static let byName: [String: any UndoAction.Type] = {
         var byName: [String: any UndoAction.Type] = [:]
         for type in all {
             precondition(byName[type.op] == nil, "two undo actions are named \(type.op)")
