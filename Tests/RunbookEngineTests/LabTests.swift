@@ -91,6 +91,41 @@ struct LabTests {
         #expect(lab.leftovers(of: processes) == [], "down leaves nothing behind")
     }
 
+    @Test("the sample store answers the client through d1 and d2, every handler's php-fpm and its database on cloud-db1")
+    func sampleStoreThroughTheWholeChain() throws {
+        let lab = try Lab.up()
+        let planted = try lab.script(["sample-store", lab.directory])
+        #expect(planted.exitCode == 0, "\(planted)")
+        func page(_ address: String, _ path: String = "/") throws -> ProcessResult {
+            try lab.exec("client", ["curl", "-sS", "-m", "5", "-H", "Host: shop.example.com", "http://\(address)\(path)"])
+        }
+        // d1 and d2 hand the page to the handlers; the store reads its name from cloud-db1 over TCP.
+        var handlers: Set<String> = []
+        for address in ["192.0.2.1", "198.51.100.1"] {
+            for _ in 0..<4 {
+                let answer = try page(address)
+                #expect(answer.exitCode == 0 && answer.stdout.hasPrefix("store: The Lab Shop\ndatabase: 10.0.0.5\nhandler: "),
+                        "the store's page through \(address)\n\(answer)")
+                if let line = answer.stdoutLines.last, line.hasPrefix("handler: ") { handlers.insert(String(line.dropFirst(9))) }
+            }
+        }
+        #expect(handlers == ["dispatch1.make-a-store.com", "dispatch2.make-a-store.com", "tmp-cloud.make-a-store.com"],
+                "every handler's php-fpm served the page: \(handlers)")
+
+        // The value is read live from the store's own database.
+        let primary = try lab.database("cloud-db1")
+        defer { primary.close() }
+        _ = try primary.executeText("UPDATE shop.settings SET value = 'Renamed Shop' WHERE name = 'store_name'")
+        let renamed = try page("192.0.2.1")
+        #expect(renamed.stdout.hasPrefix("store: Renamed Shop\n"), "\(renamed)")
+
+        // A static file is nginx's own answer, on a floating address too.
+        let script = try lab.exec("client", ["curl", "-sS", "-m", "5", "-D", "-", "-H", "Host: shop.example.com",
+                                              "http://203.0.113.1/mas_assets/js/store.js"])
+        #expect(script.stdout.contains("Content-Type: application/javascript") && script.stdout.hasSuffix("// the store's shared script\n"),
+                "\(script)")
+    }
+
     @Test("up killed midway: down removes the half-made lab entirely")
     func killedUpThenDown() throws {
         for delay in [1.0, 3.0] {
