@@ -30,10 +30,12 @@ final class Lab {
     }
 
     /// Builds and starts the lab; a failed `up` is taken down before the error is thrown.
-    static func up() throws -> Lab {
+    /// The lab's owner is this test process (or `owner`): if it is killed, the lab's
+    /// guardian takes the lab down.
+    static func up(owner: pid_t = getpid()) throws -> Lab {
         let lab = try Lab()
         let started = Clock.monotonic()
-        let result = try lab.script(["up", lab.directory], timeout: 90)
+        let result = try lab.script(["up", "--owner", String(owner), lab.directory], timeout: 90)
         lab.upMilliseconds = Int((Clock.monotonic() - started) * 1000)
         guard result.exitCode == 0 else { throw TestSetupError("scripts/lab up failed\n\(result)") }
         try lab.readEnv()

@@ -147,6 +147,21 @@ struct LabTests {
         }
     }
 
+    @Test("a lab whose owner process ends (a killed test) is taken down by its guardian")
+    func ownerEndsLabGoesDown() throws {
+        let owner = try ChildProcess(executable: "/bin/sleep", arguments: ["600"], environment: [:],
+                                     stdoutPath: "/dev/null", stderrPath: "/dev/null")
+        let lab = try Lab.up(owner: owner.pid)
+        let processes = lab.recordedProcesses()
+        #expect(processes.values.contains { $0.contains("scripts/lab guard") }, "up started a guardian: \(processes)")
+        owner.send(SIGKILL)
+        _ = owner.wait(timeout: 10)
+        let deadline = Clock.monotonic() + 30
+        while !lab.leftovers(of: processes).isEmpty, Clock.monotonic() < deadline { usleep(100_000) }
+        #expect(lab.leftovers(of: processes) == [], "the guardian took the lab down")
+        #expect(Files.read(lab.directory + "/log/guardian.log")?.contains("owner \(owner.pid) ended") == true)
+    }
+
     @Test("bad input: one line each, and nothing is touched")
     func badInput() throws {
         let box = try Sandbox()
@@ -172,6 +187,6 @@ struct LabTests {
         unlink(lab.directory + "/lab.id")
         // A usage error names the commands.
         let usage = try lab.script(["up"])
-        #expect(usage.exitCode == 2 && usage.stderr.hasPrefix("usage: scripts/lab up DIR"), "\(usage)")
+        #expect(usage.exitCode == 2 && usage.stderr.hasPrefix("usage: scripts/lab up [--owner PID] DIR"), "\(usage)")
     }
 }
