@@ -155,3 +155,33 @@ final class Lab {
         return left
     }
 }
+
+extension Lab {
+    /// `scripts/lab reset`: the hosts' folders back to how `up` left them, and no database
+    /// or user that `up` did not make (d2's replica included).
+    func reset() throws {
+        let result = try script(["reset", directory])
+        guard result.exitCode == 0 else { throw TestSetupError("scripts/lab reset failed\n\(result)") }
+    }
+}
+
+/// One lab per test process, started by the first test that asks and reset before every
+/// use; one test at a time. Nothing takes it down at the end of a test: its guardian does
+/// when the test process ends (`up --owner`), and removes its files.
+enum SharedLab {
+    nonisolated(unsafe) private static var lab: Lab?
+    private static let lock = NSLock()
+
+    static func use<T>(_ body: (Lab) throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        if let lab {
+            try lab.reset()
+        } else {
+            let started = try Lab.up()
+            print("lab: the shared lab came up in \(started.upMilliseconds) ms in \(started.directory)")
+            lab = started
+        }
+        return try body(lab!)
+    }
+}

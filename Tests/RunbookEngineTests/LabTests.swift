@@ -93,7 +93,10 @@ struct LabTests {
 
     @Test("the sample store answers the client through d1 and d2, every handler's php-fpm and its database on cloud-db1")
     func sampleStoreThroughTheWholeChain() throws {
-        let lab = try Lab.up()
+        try SharedLab.use { lab in try sampleStore(lab) }
+    }
+
+    private func sampleStore(_ lab: Lab) throws {
         let planted = try lab.script(["sample-store", lab.directory])
         #expect(planted.exitCode == 0, "\(planted)")
         func page(_ address: String, _ path: String = "/") throws -> ProcessResult {
@@ -124,6 +127,48 @@ struct LabTests {
                                               "http://203.0.113.1/mas_assets/js/store.js"])
         #expect(script.stdout.contains("Content-Type: application/javascript") && script.stdout.hasSuffix("// the store's shared script\n"),
                 "\(script)")
+    }
+
+    @Test("reset takes the shared lab back to how up left it: files, nginx's config, databases on cloud-db1, d2 and master")
+    func resetRestoresTheSharedLab() throws {
+        let (directory, page) = try SharedLab.use { lab -> (String, String) in
+            let d2Home = try lab.files("d2") + "/usr/home"
+            try Files.write(d2Home + "/left-by-a-test", "x\n")
+            #expect(try lab.script(["sample-store", lab.directory]).exitCode == 0)
+            let primary = try lab.database("cloud-db1")
+            defer { primary.close() }
+            _ = try primary.executeText("CREATE DATABASE leftover")
+            _ = try primary.executeText("CREATE USER 'leftover'@'10.0.%' IDENTIFIED BY 'x'")
+            let master = try lab.database("master")
+            defer { master.close() }
+            _ = try master.executeText("CREATE DATABASE divinity_leftover")
+            return (lab.directory, try lab.exec("client", ["curl", "-sS", "-m", "5", "-H", "Host: shop.example.com", "http://192.0.2.1/"]).stdout)
+        }
+        #expect(page.hasPrefix("store: The Lab Shop\n"), "the store answered before the reset: \(page)")
+
+        try SharedLab.use { lab in
+            #expect(lab.directory == directory, "one lab per test process")
+            let d2Home = try lab.files("d2") + "/usr/home"
+            #expect(try Posix.list(d2Home).sorted() == [".lab-host"], "d2's /usr/home is as up left it")
+            #expect(Files.read(try lab.files("d1") + "/usr/local/etc/nginx/installs.conf")?.contains("shop.example.com") == false)
+            for host in ["cloud-db1", "d2", "master"] {
+                let db = try lab.database(host)
+                defer { db.close() }
+                let databases = try db.query("SHOW DATABASES").rows.compactMap { $0[0].string }.sorted()
+                #expect(databases == ["information_schema", "mysql", "performance_schema", "sys"], "\(host): \(databases)")
+                let users = try db.query("SELECT user FROM mysql.user WHERE user IN ('shop', 'leftover')").rows
+                #expect(users.isEmpty, "\(host) has no user a test made")
+            }
+            let replica = try lab.firstRow("d2", "SHOW SLAVE STATUS")
+            #expect(replica["Slave_IO_Running"] == "Yes" && replica["Slave_SQL_Running"] == "Yes", "\(replica)")
+            // nginx rereads its config: the store's name now gets the dispatcher's own page.
+            var answer = ""
+            let deadline = Clock.monotonic() + 5
+            repeat {
+                answer = try lab.exec("client", ["curl", "-sS", "-m", "5", "-H", "Host: shop.example.com", "http://192.0.2.1/"]).stdout
+            } while answer != "dispatch1.make-a-store.com\n" && Clock.monotonic() < deadline && usleep(50_000) == 0
+            #expect(answer == "dispatch1.make-a-store.com\n")
+        }
     }
 
     @Test("up killed midway: down removes the half-made lab entirely")
@@ -159,7 +204,9 @@ struct LabTests {
         let deadline = Clock.monotonic() + 30
         while !lab.leftovers(of: processes).isEmpty, Clock.monotonic() < deadline { usleep(100_000) }
         #expect(lab.leftovers(of: processes) == [], "the guardian took the lab down")
-        #expect(Files.read(lab.directory + "/log/guardian.log")?.contains("owner \(owner.pid) ended") == true)
+        // ... and then removed its files (the datadirs weigh tens of MB).
+        while Files.exists(lab.directory + "/lab.id"), Clock.monotonic() < deadline { usleep(100_000) }
+        #expect(!Files.exists(lab.directory + "/lab.id") && !Files.exists(lab.directory + "/hosts"), "the guardian removed the lab's files")
     }
 
     @Test("bad input: one line each, and nothing is touched")
