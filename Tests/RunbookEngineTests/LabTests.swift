@@ -232,6 +232,16 @@ struct LabTests {
         #expect(notRunning.exitCode == 1 && notRunning.stderrLines.count == 1 && notRunning.stderr.contains("host d1 is not running"),
                 "\(notRunning)")
         unlink(lab.directory + "/lab.id")
+        // A missing program is named with its Debian package (a PATH with bash and realpath only;
+        // util-linux's unshare is the first the lab needs that is not in an sbin folder).
+        let bin = box.base + "/bin"
+        try Files.mkdir(bin)
+        for program in ["bash", "realpath"] { try Files.symlink("/usr/bin/" + program, bin + "/" + program) }
+        let missing = try ChildProcess(executable: LabScript.path, arguments: ["up", box.base + "/other"], environment: ["PATH": bin],
+                                       stdoutPath: box.base + "/out/missing.stdout", stderrPath: box.base + "/out/missing.stderr").wait()
+        #expect(missing.exitCode == 1 && missing.stderrLines == ["lab: unshare is not installed (Debian package util-linux; scripts/setup installs it)"],
+                "\(missing)")
+        #expect(!Files.exists(box.base + "/other"), "nothing was made")
         // A usage error names the commands.
         let usage = try lab.script(["up"])
         #expect(usage.exitCode == 2 && usage.stderr.hasPrefix("usage: scripts/lab up [--owner PID] DIR"), "\(usage)")
