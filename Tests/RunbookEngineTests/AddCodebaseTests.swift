@@ -17,7 +17,7 @@ extension DemoWorld {
     func runbook(_ arguments: [String], environment extra: [String: String]) throws -> ProcessResult {
         let output = box.base + "/out/add-codebase-\(UInt32.random(in: 0...UInt32.max))"
         let child = try ChildProcess(executable: try RunbookBinary.require(),
-                                     arguments: ["--config", directory + "/config.toml", "--runbooks", box.runbooks] + arguments,
+                                     arguments: ["--config", directory + "/config.toml", "--runbooks", box.runbooks] + scripted(arguments),
                                      environment: box.environment(extra), stdoutPath: output + ".stdout", stderrPath: output + ".stderr")
         return child.wait(timeout: 60)
     }

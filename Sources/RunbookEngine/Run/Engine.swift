@@ -12,6 +12,11 @@ public struct RunOptions: Sendable {
     public var savePlan: String?
     /// Hold the run to this reviewed plan (`--plan-file FILE`).
     public var planFile: String?
+    /// Hold the run to this plan, reviewed in this process (the confirmation's: what it
+    /// showed and the operator answered "y" to), as to a `--plan-file`.
+    public var shownPlan: ReviewedPlan?
+    /// A dry-run that succeeds gives back its plan, ready to hold a run to (RunResult.plan).
+    public var keepPlan = false
     public init() {}
 }
 
@@ -21,6 +26,8 @@ public struct RunResult {
     /// The effects applied (or, in a dry-run, planned), in order.
     public var effects: [EffectRecord]
     public var error: String?
+    /// With RunOptions.keepPlan: the plan a successful dry-run made.
+    public var plan: ReviewedPlan?
 }
 
 public final class Engine {
@@ -149,6 +156,13 @@ public final class Engine {
 
         output.runStarted(id: id, runbook: declaration.name, dryRun: options.dryRun, arguments: record.arguments,
                           file: declaration.file, planFile: options.planFile, planned: reviewed?.effects.count)
+        // Which configuration and root this run uses: an exported RUNBOOK_CONFIG or a
+        // forgotten --root is seen before anything is changed.
+        output.message("  config \(config.sourcePath ?? "none (built-in defaults)"), root \(config.root)")
+        if let shown = options.shownPlan {
+            output.message("  held to the plan shown above (\(shown.effects.count) effect\(shown.effects.count == 1 ? "" : "s"), "
+                           + "planned by dry-run \(shown.planRun))")
+        }
         let started = Clock.monotonic()
         SignalTrap.install(state.interruptHandle)
         defer { SignalTrap.restore() }
@@ -231,12 +245,16 @@ public final class Engine {
             output.log("warn", "the run needed \(session.effects.count) of the \(reviewed.effects.count) reviewed effects; "
                        + "from effect \(next.seq) on (\(next.sign.rawValue) \(next.summary)) they were found already done")
         }
-        if failure == nil, lateFailure == nil, let path = options.savePlan, options.dryRun {
+        var keptPlan: ReviewedPlan?
+        if failure == nil, lateFailure == nil, options.dryRun, options.savePlan != nil || options.keepPlan {
             let plan = ReviewedPlan(runbook: declaration.name, file: declaration.file, arguments: record.arguments,
                                     root: config.root, planRun: id, effects: session.effects)
             do {
-                try plan.save(path, redactor: redactor)
-                output.event("plan_saved", [("path", .string(path)), ("effects", .int(Int64(session.effects.count)))])
+                if let path = options.savePlan {
+                    try plan.save(path, redactor: redactor)
+                    output.event("plan_saved", [("path", .string(path)), ("effects", .int(Int64(session.effects.count)))])
+                }
+                if options.keepPlan { keptPlan = try ReviewedPlan.shown(plan, redactor: redactor) }
             } catch {
                 lateFailure = "cannot save the plan: \(error)"
                 status = "failed"
@@ -264,7 +282,7 @@ public final class Engine {
             let command = (["runbook", "run", nameOrPath] + words + ["--plan-file", path]).map(Engine.shellWord).joined(separator: " ")
             output.message("Plan saved to \(path). To apply exactly this plan: \(command)")
         }
-        return RunResult(status: exit, runID: id, effects: session.effects, error: message)
+        return RunResult(status: exit, runID: id, effects: session.effects, error: message, plan: keptPlan)
     }
 
     /// The reviewed plan this run is held to (`--plan-file`), after checking it was made
@@ -278,6 +296,12 @@ public final class Engine {
             guard Posix.lstatInfo(directory.isEmpty ? "." : directory)?.kind == .directory else {
                 throw RunbookError.usage("--save-plan \(path): the directory \(directory) does not exist")
             }
+        }
+        if let shown = options.shownPlan {
+            if let refusal = shown.refusal(path: "shown above", runbook: runbook, arguments: arguments, root: config.root) {
+                throw RunbookError.usage(refusal)
+            }
+            return shown
         }
         guard let path = options.planFile else { return nil }
         let plan = try ReviewedPlan.load(path)
