@@ -41,6 +41,8 @@ struct RunCommand: ParsableCommand {
         case .proceed:
             break
         case .refuse(let reason):
+            // A mistake in the command line is worth more than the missing consent.
+            do { try engine.checkInvocation(name, words: words) } catch { throw exitWith(error, json: json) }
             throw exitWith(RunbookError.usage(reason), json: json)
         case .ask(let descriptor):
             switch Confirmation.ask(engine: engine, name: name, words: words, options: runOptions, on: descriptor) {

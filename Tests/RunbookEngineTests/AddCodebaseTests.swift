@@ -240,7 +240,7 @@ extension DemoWorld {
         // Two runs at once do not pick the same folder: while one checks out, the other is
         // refused by the "shared-codes" lock (exit 3) and changes nothing.
         let slow = try ChildProcess(executable: try RunbookBinary.require(),
-                                    arguments: ["--config", world.directory + "/config.toml", "run", "add-codebase", "--plan", "free"],
+                                    arguments: ["--config", world.directory + "/config.toml"] + scripted(["run", "add-codebase", "--plan", "free"]),
                                     environment: box.environment(environment.merging(["SLOW_CHECKOUT": "3"]) { $1 }),
                                     stdoutPath: box.base + "/out/slow.stdout", stderrPath: box.base + "/out/slow.stderr")
         #expect(slow.waitForOutput("svn checkout -r 1"), "\(slow.stdout)")

@@ -114,6 +114,11 @@ struct ConfirmationTests {
                 #expect(refused.stderrLines.count == 1 && refused.stdout.isEmpty, "one line\n\(refused)")
             }
         }
+        // A mistake in the command line is reported first: fixing it is the next step anyway.
+        let typo = try sandbox.startAsTyped(["run", "demo", "--dir", dir, "--cuont", "1"]).wait(timeout: 30)
+        #expect(typo.exitCode == 2 && typo.stderrLines.count == 1, "\(typo)")
+        #expect(typo.stderr.contains("--cuont") && typo.stderr.contains("runbook describe demo") && !typo.stderr.contains("--yes"),
+                "\(typo)")
         #expect(sandbox.runIDs().isEmpty, "a refused run records nothing, not even a plan")
         #expect(!Files.exists(dir), "nothing was touched")
 

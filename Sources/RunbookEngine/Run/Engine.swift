@@ -77,6 +77,30 @@ public final class Engine {
 
     // MARK: Running
 
+    /// Finds what is wrong with invoking runbook `nameOrPath` with `words` (an unknown
+    /// runbook, a file that does not load, a bad argument, a bad root), as `run` would
+    /// before it touches anything; the error is exit 2. The confirmation checks this
+    /// before it refuses a run for want of consent: a typo is reported first.
+    public func checkInvocation(_ nameOrPath: String, words: [String]) throws {
+        _ = try load(nameOrPath, words: words, slot: SessionSlot())
+        _ = try RootedPaths(root: config.root)
+    }
+
+    /// The runbook loaded into a fresh state bound to `slot`, and its arguments bound.
+    private func load(_ nameOrPath: String, words: [String], slot: SessionSlot) throws
+        -> (LuaState, RunbookDeclaration, BoundArguments)
+    {
+        let (name, path) = try catalog.locate(nameOrPath)
+        let state = try makeState(slot: slot)
+        let declaration = try RunbookCatalog.loadDeclaration(name: name, path: path, into: state)
+        do {
+            return (state, declaration, try ArgumentBinder.bind(words, to: declaration))
+        } catch let error as RunbookError where error.exitStatus == .usage {
+            // Where to read what the runbook takes.
+            throw RunbookError.usage("\(error) (see `runbook describe \(declaration.name)`)")
+        }
+    }
+
     public func run(_ nameOrPath: String, words: [String], options: RunOptions) -> RunResult {
         // Held while the console's writer thread starts: it never takes SIGINT/SIGTERM.
         var heldSignals = StopSignals.hold()
@@ -93,15 +117,7 @@ public final class Engine {
         var reviewed: ReviewedPlan?
         // Everything that can be wrong with the invocation is found before anything is touched.
         do {
-            let (name, path) = try catalog.locate(nameOrPath)
-            state = try makeState(slot: slot)
-            declaration = try RunbookCatalog.loadDeclaration(name: name, path: path, into: state)
-            do {
-                bound = try ArgumentBinder.bind(words, to: declaration)
-            } catch let error as RunbookError where error.exitStatus == .usage {
-                // Where to read what the runbook takes.
-                throw RunbookError.usage("\(error) (see `runbook describe \(declaration.name)`)")
-            }
+            (state, declaration, bound) = try load(nameOrPath, words: words, slot: slot)
             paths = try RootedPaths(root: config.root)
             reviewed = try reviewedPlan(options, runbook: declaration.name, arguments: bound.masked(declaration))
         } catch {
