@@ -98,6 +98,22 @@ struct ConfirmationTests {
         expectSameTree(try #require(atTheQuestion), TreeFingerprint(sandbox.tree), "after the stopped run")
     }
 
+    @Test("stdout into a pipe (| tee run.log): the plan and the question go to the terminal on stderr")
+    func questionOnStderrWhenStdoutIsPiped() throws {
+        let sandbox = try Sandbox()
+        let dir = sandbox.tree + "/demo"
+        let log = sandbox.base + "/run.log"
+        let result = try sandbox.runbookOnTerminal(["run", "demo", "--dir", dir, "--count", "1"], answer: "y",
+                                                   environment: ["TERM": "dumb"], stdoutTo: log) {}
+        #expect(result.exitCode == 0, "\(result)")
+        let (shown, _) = try Self.split(result)
+        #expect(shown.contains("  + create directory \(dir)/site_1"), "the plan is on the terminal\n\(result)")
+        let written = try #require(Files.read(log))
+        #expect(!written.contains("[y/N]") && !written.contains("Plan of dry-run"), "the log has the run only:\n\(written)")
+        #expect(written.contains("held to the plan shown above (7 effects"), "\(written)")
+        #expect(Files.exists(dir + "/site_1/lib"))
+    }
+
     @Test("off a terminal a real run without --yes is refused before it touches anything; with --yes it is applied")
     func offATerminalNeedsYes() throws {
         let sandbox = try Sandbox()

@@ -24,13 +24,16 @@ extension Sandbox {
     /// Runs `runbook <engine options> ARGS...` with a terminal and answers its question
     /// the way a person does: once `[y/N]` is on the screen, `whileAsked` runs (the
     /// prompt waits meanwhile), then `answer` is typed. The input goes through a FIFO,
-    /// written only when the question is there.
+    /// written only when the question is there. `stdoutTo`: runbook's stdout goes
+    /// through a pipe into this file (`runbook run ... | cat > FILE`), not to the terminal.
     func runbookOnTerminal(_ arguments: [String], answer: String, environment extra: [String: String] = [:],
-                           timeout: Double = 60, whileAsked: () throws -> Void) throws -> ProcessResult
+                           stdoutTo file: String? = nil, timeout: Double = 60,
+                           whileAsked: () throws -> Void) throws -> ProcessResult
     {
         let name = base + "/out/tty-\(UInt32.random(in: 0...UInt32.max))"
         guard mkfifo(name + ".in", 0o600) == 0 else { throw TestSetupError("mkfifo \(name).in failed") }
-        let command = ([try RunbookBinary.require()] + engineOptions + arguments).map(shellQuoted).joined(separator: " ")
+        var command = ([try RunbookBinary.require()] + engineOptions + arguments).map(shellQuoted).joined(separator: " ")
+        if let file { command += " | cat > " + shellQuoted(file) }
         let shell = "exec script -qfec \(shellQuoted(command)) /dev/null < \(shellQuoted(name + ".in"))"
         let child = try ChildProcess(executable: "/bin/sh", arguments: ["-c", shell], environment: environment(extra),
                                      stdoutPath: name + ".stdout", stderrPath: name + ".stderr")
