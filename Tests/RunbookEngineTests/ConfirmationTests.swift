@@ -98,6 +98,27 @@ struct ConfirmationTests {
         expectSameTree(try #require(atTheQuestion), TreeFingerprint(sandbox.tree), "after the stopped run")
     }
 
+    @Test("the question never shows a secret, and the run held to the shown plan still applies it")
+    func secretsStayMaskedInTheQuestion() throws {
+        let sandbox = try Sandbox()
+        try sandbox.addRunbook("secretive", """
+            return runbook { summary = "writes a marker",
+              params = { dir = { type = "path", required = true }, token = { type = "string", secret = true } },
+              run = function(args)
+                fs.write(args.dir .. "/marker", "token set\\n")
+                fs.mkdir(args.dir .. "/cache-" .. args.token)  -- an identity (a path) that holds the secret
+              end }
+            """)
+        let secret = "s3cr3t-Sh0wn-T0ken"
+        let result = try sandbox.runbookOnTerminal(["run", "secretive", "--dir", sandbox.tree], answer: "y",
+                                                   environment: ["TERM": "dumb", "RUNBOOK_ARG_TOKEN": secret]) {}
+        #expect(result.exitCode == 0, "\(result)")
+        #expect(!result.stdout.contains(secret), "\(result)")
+        let (shown, _) = try Self.split(result)
+        #expect(shown.contains("  + create directory \(sandbox.tree)/cache-\(Redactor.mask)"), "\(result)")
+        #expect(Files.exists(sandbox.tree + "/cache-" + secret), "the masked identity still matched the real one")
+    }
+
     @Test("stdout into a pipe (| tee run.log): the plan and the question go to the terminal on stderr")
     func questionOnStderrWhenStdoutIsPiped() throws {
         let sandbox = try Sandbox()
