@@ -167,4 +167,20 @@ struct ConfirmationTests {
         let planned = try sandbox.startAsTyped(["run", "demo", "--dir", dir + "2", "--dry-run"]).wait(timeout: 30)
         #expect(planned.exitCode == 0 && !Files.exists(dir + "2"), "\(planned)")
     }
+
+    @Test("the run header names the config file in effect, also one from RUNBOOK_CONFIG, and its root")
+    func headerNamesConfigAndRoot() throws {
+        let sandbox = try Sandbox()
+        let other = sandbox.base + "/exported.toml"
+        try Files.write(other, "root = \"\(sandbox.tree)\"\n")
+        // No --config: an exported RUNBOOK_CONFIG is what redirects the run.
+        let result = try ChildProcess(executable: try RunbookBinary.require(),
+                                      arguments: ["--state-dir", sandbox.state, "--runbooks", sandbox.runbooks,
+                                                  "run", "demo", "--dir", "/demo", "--count", "1", "--dry-run"],
+                                      environment: sandbox.environment(["RUNBOOK_CONFIG": other]),
+                                      stdoutPath: sandbox.base + "/out/header.stdout", stderrPath: sandbox.base + "/out/header.stderr")
+            .wait(timeout: 30)
+        #expect(result.exitCode == 0, "\(result)")
+        #expect(result.stdoutLines.dropFirst().first == "  config \(other), root \(sandbox.tree)", "the second line\n\(result)")
+    }
 }
