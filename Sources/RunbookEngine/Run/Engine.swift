@@ -174,7 +174,7 @@ public final class Engine {
                           file: declaration.file, planFile: options.planFile, planned: reviewed?.effects.count)
         // Which configuration and root this run uses: an exported RUNBOOK_CONFIG or a
         // forgotten --root is seen before anything is changed.
-        output.message("  config \(config.sourcePath ?? "none (built-in defaults)"), root \(config.root)")
+        output.message("  config \(config.sourcePath.map(EngineConfig.absolute) ?? "none (built-in defaults)"), root \(config.root)")
         if let shown = options.shownPlan {
             output.message("  held to the plan shown above (\(shown.effects.count) effect\(shown.effects.count == 1 ? "" : "s"), "
                            + "planned by dry-run \(shown.planRun))")
