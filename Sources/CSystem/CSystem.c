@@ -14,3 +14,9 @@ int rb_has_default_acl(const char *path) {
     return 1;
 }
 #endif
+
+static long tree_generation;
+
+void rb_tree_generation_bump(void) { __atomic_add_fetch(&tree_generation, 1, __ATOMIC_SEQ_CST); }
+
+long rb_tree_generation(void) { return __atomic_load_n(&tree_generation, __ATOMIC_SEQ_CST); }

@@ -104,6 +104,23 @@ struct ArgumentTests {
         #expect(!Files.exists(sandbox.tree + "/x"))
     }
 
+    @Test("a relative path argument is the path from the current directory, resolved before the run starts")
+    func relativePathsAreResolved() throws {
+        let sandbox = try Sandbox()
+        try sandbox.addRunbook("site", argumentsRunbook)
+        try Files.mkdir(sandbox.tree + "/here")
+        // `cd TREE/here && runbook run site --dir sites ...`
+        let child = try ChildProcess(executable: "/bin/sh",
+                                     arguments: ["-c", "cd \"$1\" && shift && exec \"$@\"", "sh", sandbox.tree + "/here",
+                                                 try RunbookBinary.require()] + sandbox.engineOptions
+                                         + ["run", "site", "--dir", "sites", "--hostname", "shop.example.com"],
+                                     environment: sandbox.environment([:]), stdoutPath: sandbox.base + "/out/rel.stdout",
+                                     stderrPath: sandbox.base + "/out/rel.stderr")
+        let result = child.wait(timeout: 30)
+        #expect(result.exitCode == 0, "\(result)")
+        #expect(Files.exists(sandbox.tree + "/here/sites"), "the relative --dir is under the current directory\n\(result)")
+    }
+
     @Test("an unknown runbook is a bad invocation too")
     func unknownRunbook() throws {
         let sandbox = try Sandbox()

@@ -92,7 +92,9 @@ enum HostileInput {
         func scalar(_ value: ArgumentValue, _ raw: String) -> String? {
             switch (spec.type, value) {
             case (.string, .string(let s)), (.enum, .string(let s)), (.path, .string(let s)), (.email, .string(let s)):
-                if s != raw { return "stored '\(s)' for '\(raw)'" }
+                // A relative path is stored as the path from the current directory.
+                let expected = spec.type == .path && !raw.hasPrefix("/") ? PathName.normalize(Posix.currentDirectory + "/" + raw) ?? raw : raw
+                if s != expected { return "stored '\(s)' for '\(raw)'" }
                 if spec.type == .enum && !spec.values.contains(s) { return "not one of the values" }
                 if spec.type == .path && (s.split(separator: "/").contains("..") || HostileInput.breaksTheLine(s)) { return "a path with .. or controls" }
                 if spec.type == .email && !s.unicodeScalars.allSatisfy(\.isASCII) { return "a non-ASCII email accepted" }
@@ -188,7 +190,8 @@ enum HostileInput {
         }
         var parsed = 0, refused = 0, failures = 0
         for text in texts {
-            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+            // Counted in bytes: "\r\n" is one Character to Swift, but a line end to TOML.
+            let lines = text.utf8.reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }
             var problem: String?
             do {
                 _ = try TOMLReader.parse(text, file: "generated.toml")

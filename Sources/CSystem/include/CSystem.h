@@ -18,4 +18,10 @@ int rb_has_default_acl(const char *path);
 pid_t rb_spawn_child(const char *path, char *const argv[], char *const envp[], int stdin_fd, int stdout_fd,
                      int stderr_fd, const int *close_fds, int close_count, int *error_out);
 
+/// A counter bumped (atomically, from any thread) whenever something outside the engine's
+/// walk may have changed the files: the walk closes the directories it keeps open when it
+/// sees the counter move (RootedWalk.swift).
+void rb_tree_generation_bump(void);
+long rb_tree_generation(void);
+
 #endif

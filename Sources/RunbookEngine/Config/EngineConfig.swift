@@ -63,7 +63,7 @@ public struct EngineConfig: Sendable {
     /// Resolves the configuration: defaults, then the file, then environment and flags.
     public static func resolve(_ overrides: EngineOverrides) throws -> EngineConfig {
         let home = Posix.environment("HOME") ?? "/root"
-        var config = EngineConfig(stateDir: getuid() == 0 ? "/var/lib/runbook" : home + "/.local/state/runbook")
+        var config = EngineConfig(stateDir: getuid() == 0 ? systemStateDir : home + "/.local/state/runbook")
         let path = overrides.configPath ?? Posix.environment("RUNBOOK_CONFIG") ?? defaultConfigPath()
         if let path {
             try config.read(file: path)
@@ -73,6 +73,12 @@ public struct EngineConfig: Sendable {
         if let root = overrides.root { config.root = root }
         if overrides.durable { config.durable = true }
         config.runbookDirs = overrides.runbookDirs + config.runbookDirs
+        // Then ./runbooks of the current directory (where `runbook new NAME` puts a new one),
+        // then the ones installed with the program.
+        let local = absolute("runbooks")
+        if Posix.lstatInfo(local)?.kind == .directory, !config.runbookDirs.map(absolute).contains(local) {
+            config.runbookDirs.append(local)
+        }
         if let project = ProjectLocation.find() {
             config.runbookDirs.append(project + "/runbooks")
             config.stdlibDirs.append(project + "/stdlib")
@@ -82,8 +88,22 @@ public struct EngineConfig: Sendable {
         return config
     }
 
+    /// Where root's runs are kept: Debian's /var/lib, FreeBSD's /var/db.
+    static var systemStateDir: String {
+        #if os(FreeBSD)
+        return "/var/db/runbook"
+        #else
+        return "/var/lib/runbook"
+        #endif
+    }
+
+    /// The system's config file: /etc/runbook (Debian), /usr/local/etc/runbook (FreeBSD's
+    /// ports), or PREFIX/etc/runbook beside an installed program (scripts/install).
     static func defaultConfigPath() -> String? {
-        Posix.lstatInfo("/etc/runbook/config.toml") != nil ? "/etc/runbook/config.toml" : nil
+        var candidates = ["/etc/runbook/config.toml", "/usr/local/etc/runbook/config.toml"]
+        let bin = PathName.parent(ProjectLocation.executablePath())
+        if PathName.base(bin) == "bin" { candidates.append(PathName.parent(bin) + "/etc/runbook/config.toml") }
+        return candidates.first { Posix.lstatInfo($0) != nil }
     }
 
     static func absolute(_ path: String) -> String {
@@ -130,7 +150,12 @@ public struct EngineConfig: Sendable {
                 guard let name = value.stringValue, let kind = PlatformKind(rawValue: name) else { throw fail(key, "\"linux\" or \"freebsd\"") }
                 platform = kind
             case "hosts":
-                for (name, entry) in value.objectValue ?? [] {
+                guard let hostsTable = value.objectValue else { throw fail(key, "a table of [hosts.NAME] tables") }
+                for (name, entry) in hostsTable {
+                    try EngineConfig.checkKeys(entry, in: "hosts.\(name)", file: path, known: [
+                        "address": "a string", "user": "a string", "port": "an integer", "ssh_options": "an array of strings",
+                        "identity_file": "a string", "runbook": "a string or an array of strings",
+                    ])
                     guard let address = entry["address"]?.stringValue else {
                         throw RunbookError.usage("\(path): [hosts.\(name)] needs an 'address'")
                     }
@@ -142,15 +167,64 @@ public struct EngineConfig: Sendable {
                             ?? entry["runbook"]?.stringValue.map { [$0] } ?? ["runbook"])
                 }
             case "databases":
-                for (name, entry) in value.objectValue ?? [] {
+                guard let databasesTable = value.objectValue else { throw fail(key, "a table of [databases.NAME] tables") }
+                for (name, entry) in databasesTable {
+                    try EngineConfig.checkKeys(entry, in: "databases.\(name)", file: path, known: [
+                        "socket": "a string", "host": "a string", "port": "an integer", "user": "a string", "database": "a string",
+                        "connect_timeout": "an integer", "read_timeout": "an integer", "password": "a string", "password_file": "a string",
+                    ])
                     databases[name] = try DatabaseConfig(name: name, table: entry, file: path, resolve: resolvePath)
                 }
             default:
-                throw RunbookError.usage("\(path): unknown setting '\(key)'")
+                let known = ["root", "state_dir", "runbooks", "stdlib", "durable", "lock_database", "settings", "sendmail", "platform",
+                             "hosts", "databases"]
+                let hint = EngineConfig.closest(to: key, among: known).map { " (did you mean '\($0)'?)" } ?? ""
+                throw RunbookError.usage("\(path): unknown setting '\(key)'\(hint)")
             }
         }
         if let lockDatabase, databases[lockDatabase] == nil {
             throw RunbookError.usage("\(path): lock_database '\(lockDatabase)' is not a [databases.\(lockDatabase)] entry")
+        }
+    }
+}
+
+extension EngineConfig {
+    /// The known name a misspelt one most likely meant: at most two letters added, removed,
+    /// changed or swapped (`pasword` -> `password`).
+    static func closest(to name: String, among known: [String]) -> String? {
+        func distance(_ a: [Character], _ b: [Character]) -> Int {
+            var table = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
+            for i in 0...a.count { table[i][0] = i }
+            for j in 0...b.count { table[0][j] = j }
+            for i in stride(from: 1, through: a.count, by: 1) {
+                for j in stride(from: 1, through: b.count, by: 1) {
+                    table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                    if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1) }
+                }
+            }
+            return table[a.count][b.count]
+        }
+        let scored = known.map { ($0, distance(Array(name), Array($0))) }.filter { $0.1 <= 2 }
+        return scored.min { $0.1 < $1.1 }?.0
+    }
+
+    /// A `[section]` holds only the keys it knows, each of its type: a misspelt key
+    /// (`pasword = ...`) is an error naming it, never ignored.
+    static func checkKeys(_ table: JSON, in section: String, file: String, known: KeyValuePairs<String, String>) throws {
+        guard let entries = table.objectValue else { throw RunbookError.usage("\(file): [\(section)] must be a table") }
+        for (key, value) in entries {
+            guard let expected = known.first(where: { $0.key == key })?.value else {
+                let hint = closest(to: key, among: known.map(\.key)).map { "did you mean '\($0)'? " } ?? ""
+                throw RunbookError.usage("\(file): [\(section)] has an unknown key '\(key)' (\(hint)known: \(known.map(\.key).joined(separator: ", ")))")
+            }
+            let fits: Bool
+            switch value {
+            case .string: fits = expected.contains("a string")
+            case .int: fits = expected == "an integer"
+            case .array(let items): fits = expected.contains("array of strings") && items.allSatisfy { $0.stringValue != nil }
+            default: fits = false
+            }
+            guard fits else { throw RunbookError.usage("\(file): [\(section)] \(key) must be \(expected)") }
         }
     }
 }
@@ -190,6 +264,8 @@ enum ProjectLocation {
             if Posix.lstatInfo(directory + "/runbooks")?.kind == .directory, Posix.lstatInfo(directory + "/stdlib") != nil {
                 return directory
             }
+            // An installed program: PREFIX/bin/runbook with PREFIX/share/runbook.
+            if Posix.lstatInfo(directory + "/share/runbook/runbooks")?.kind == .directory { return directory + "/share/runbook" }
             if directory == "/" { break }
             directory = PathName.parent(directory)
         }

@@ -1,6 +1,8 @@
-// A small TOML reader for the engine's configuration: tables, dotted table headers,
-// strings (basic and literal), integers, floats, booleans and arrays. Errors name the file
-// and line. (A full TOML library would cost more build time than this file.)
+// The engine's configuration is TOML 1.0 (https://toml.io/en/v1.0.0): this reader takes
+// every valid document and refuses every invalid one with the file, the line and what is
+// wrong — a config read wrongly (a CRLF file read as one comment, a table defined twice
+// merged) sends a run into the wrong root. Values come out as JSON: tables as objects in
+// file order, dates and times as their text. Values are read in TOMLValues.swift.
 
 public enum TOMLReader {
     public struct ParseError: Error, CustomStringConvertible {
@@ -12,249 +14,289 @@ public enum TOMLReader {
 
     /// Parses TOML text into a JSON object (tables become objects).
     public static func parse(_ text: String, file: String) throws -> JSON {
-        var root: [(String, JSON)] = []
-        var currentPath: [String] = []
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        var lineNumber = 0
-        var index = 0
-        while index < lines.count {
-            lineNumber = index + 1
-            var line = stripComment(lines[index]).trimmed
-            index += 1
-            if line.isEmpty { continue }
-            if line.hasPrefix("[[") {
-                throw ParseError(file: file, line: lineNumber, problem: "arrays of tables are not supported here")
-            }
-            if line.hasPrefix("[") {
-                guard line.hasSuffix("]") else { throw ParseError(file: file, line: lineNumber, problem: "unclosed table header") }
-                let name = String(line.dropFirst().dropLast()).trimmed
-                currentPath = try splitKey(name, file: file, line: lineNumber)
-                try ensureTable(&root, currentPath, file: file, line: lineNumber)
-                continue
-            }
-            guard let equals = findEquals(line) else {
-                throw ParseError(file: file, line: lineNumber, problem: "expected 'key = value'")
-            }
-            let key = try splitKey(String(line[..<equals]).trimmed, file: file, line: lineNumber)
-            var valueText = String(line[line.index(after: equals)...]).trimmed
-            // Arrays may span lines.
-            while valueText.hasPrefix("[") && !bracketsBalanced(valueText) && index < lines.count {
-                valueText += " " + stripComment(lines[index]).trimmed
-                index += 1
-            }
-            var parser = ValueParser(bytes: Array(valueText.utf8), file: file, line: lineNumber)
-            let value = try parser.value()
-            parser.skipSpace()
-            guard parser.index == parser.bytes.count else {
-                throw ParseError(file: file, line: lineNumber, problem: "unexpected text after the value of \(ArgumentValidator.quoted(key.joined(separator: ".")))")
-            }
-            try set(&root, currentPath + key, value, file: file, line: lineNumber)
-            line = ""
-        }
-        lines.removeAll()
-        return .object(root)
+        var document = Document(bytes: Array(text.utf8), file: file)
+        try document.parse()
+        return document.root.json
     }
 
-    static func stripComment(_ line: String) -> String {
-        var inBasic = false, inLiteral = false, escaped = false
-        for (offset, character) in line.enumerated() {
-            if escaped { escaped = false; continue }
-            if inBasic && character == "\\" { escaped = true; continue }
-            if character == "\"" && !inLiteral { inBasic.toggle() }
-            if character == "'" && !inBasic { inLiteral.toggle() }
-            if character == "#" && !inBasic && !inLiteral { return String(line.prefix(offset)) }
-        }
-        return line
+    /// The document in the tagged JSON of the TOML test suites: every scalar as
+    /// `{"type": "integer", "value": "1"}` (string, integer, float, bool, datetime,
+    /// datetime-local, date-local, time-local), tables and arrays as themselves.
+    public static func parseTagged(_ text: String, file: String) throws -> JSON {
+        var document = Document(bytes: Array(text.utf8), file: file)
+        try document.parse()
+        return document.root.tagged
+    }
+}
+
+/// A table while the document is read: how it came to be decides what may still add to it.
+final class TOMLTable {
+    enum Origin: Equatable {
+        /// Made as the parent of a header or dotted key: a later header may define it.
+        case implicit
+        /// Defined by a `[header]`.
+        case header
+        /// Made by dotted keys in the section numbered so: only that section may add to it.
+        case dotted(section: Int)
+        /// An inline table `{ ... }`: complete as written.
+        case inline
     }
 
-    static func findEquals(_ line: String) -> String.Index? {
-        var inQuote: Character? = nil
-        var index = line.startIndex
-        while index < line.endIndex {
-            let character = line[index]
-            if let quote = inQuote { if character == quote { inQuote = nil } }
-            else if character == "\"" || character == "'" { inQuote = character }
-            else if character == "=" { return index }
-            index = line.index(after: index)
-        }
-        return nil
+    var origin: Origin
+    private(set) var keys: [String] = []
+    private var values: [String: TOMLNode] = [:]
+
+    init(_ origin: Origin) { self.origin = origin }
+
+    subscript(key: String) -> TOMLNode? { values[key] }
+
+    func insert(_ key: String, _ node: TOMLNode) {
+        if values[key] == nil { keys.append(key) }
+        values[key] = node
     }
 
-    static func bracketsBalanced(_ text: String) -> Bool {
-        var depth = 0
-        var inQuote: Character? = nil
-        for character in text {
-            if let quote = inQuote { if character == quote { inQuote = nil }; continue }
-            if character == "\"" || character == "'" { inQuote = character }
-            if character == "[" { depth += 1 }
-            if character == "]" { depth -= 1 }
-        }
-        return depth == 0
-    }
+    var json: JSON { .object(keys.map { ($0, values[$0]!.json) }) }
+    var tagged: JSON { .object(keys.map { ($0, values[$0]!.tagged) }) }
+}
 
-    static func splitKey(_ key: String, file: String, line: Int) throws -> [String] {
-        var parts: [String] = []
-        // Split on dots outside quotes: a quoted key may hold dots (`[settings.pins."tea@make-a-store.com"]`,
-        // how stdlib/codebase.lua pins a customer); splitting on every dot broke such keys.
-        var raws: [String] = []
-        var current = ""
-        var quote: Character? = nil
-        for character in key {
-            if let open = quote {
-                if character == open { quote = nil }
-            } else if character == "\"" || character == "'" {
-                quote = character
-            } else if character == "." {
-                raws.append(current)
-                current = ""
-                continue
-            }
-            current.append(character)
-        }
-        raws.append(current)
-        for raw in raws {
-            var part = String(raw).trimmed
-            if part.count >= 2, (part.hasPrefix("\"") && part.hasSuffix("\"")) || (part.hasPrefix("'") && part.hasSuffix("'")) {
-                part = String(part.dropFirst().dropLast())
-            } else if part.isEmpty || !part.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) {
-                throw ParseError(file: file, line: line, problem: "invalid key \(ArgumentValidator.quoted(key))")
-            }
-            parts.append(part)
-        }
-        return parts
-    }
+/// A value while the document is read.
+enum TOMLNode {
+    case value(JSON)
+    /// A date or time: its text and its TOML type (datetime, datetime-local, ...).
+    case date(String, kind: String)
+    case table(TOMLTable)
+    /// An array written as a value (`[1, 2]`): complete as written.
+    case array([TOMLNode])
+    /// An array of tables (`[[name]]`), appended to by each header.
+    case tables(TOMLTableArray)
 
-    static func ensureTable(_ object: inout [(String, JSON)], _ path: [String], file: String, line: Int) throws {
-        guard let first = path.first else { return }
-        var child: [(String, JSON)] = []
-        if let existing = object.firstIndex(where: { $0.0 == first }) {
-            guard case .object(let pairs) = object[existing].1 else {
-                throw ParseError(file: file, line: line, problem: "\(ArgumentValidator.quoted(first)) is already a value, not a table")
-            }
-            child = pairs
-            try ensureTable(&child, Array(path.dropFirst()), file: file, line: line)
-            object[existing].1 = .object(child)
-        } else {
-            try ensureTable(&child, Array(path.dropFirst()), file: file, line: line)
-            object.append((first, .object(child)))
+    var json: JSON {
+        switch self {
+        case .value(let value): return value
+        case .date(let text, _): return .string(text)
+        case .table(let table): return table.json
+        case .array(let items): return .array(items.map(\.json))
+        case .tables(let array): return .array(array.tables.map(\.json))
         }
     }
 
-    static func set(_ object: inout [(String, JSON)], _ path: [String], _ value: JSON, file: String, line: Int) throws {
-        guard let first = path.first else { return }
-        if path.count == 1 {
-            guard !object.contains(where: { $0.0 == first }) else {
-                throw ParseError(file: file, line: line, problem: "\(ArgumentValidator.quoted(first)) is defined twice")
-            }
-            object.append((first, value))
-            return
-        }
-        try ensureTable(&object, [first], file: file, line: line)
-        let position = object.firstIndex { $0.0 == first }!
-        guard case .object(var child) = object[position].1 else { return }
-        try set(&child, Array(path.dropFirst()), value, file: file, line: line)
-        object[position].1 = .object(child)
-    }
-
-    struct ValueParser {
-        let bytes: [UInt8]
-        let file: String
-        let line: Int
-        var index = 0
-        /// Arrays inside arrays: each level is a recursive call, and 100,000 of them
-        /// overflowed the stack (found by the input campaign, docs/reliability.md).
-        var depth = 0
-        static let maximumDepth = 32
-
-        init(bytes: [UInt8], file: String, line: Int) {
-            self.bytes = bytes
-            self.file = file
-            self.line = line
-        }
-
-        func fail(_ problem: String) -> ParseError { ParseError(file: file, line: line, problem: problem) }
-
-        mutating func skipSpace() { while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 } }
-
-        mutating func value() throws -> JSON {
-            skipSpace()
-            guard index < bytes.count else { throw fail("missing value") }
-            switch bytes[index] {
-            case UInt8(ascii: "\""): return .string(try basicString())
-            case UInt8(ascii: "'"):
-                index += 1
-                let start = index
-                while index < bytes.count, bytes[index] != UInt8(ascii: "'") { index += 1 }
-                guard index < bytes.count else { throw fail("unterminated string") }
-                defer { index += 1 }
-                return .string(String(decoding: bytes[start..<index], as: UTF8.self))
-            case UInt8(ascii: "["):
-                guard depth < Self.maximumDepth else { throw fail("arrays nested more than \(Self.maximumDepth) deep") }
-                depth += 1
-                defer { depth -= 1 }
-                index += 1
-                var items: [JSON] = []
-                while true {
-                    skipSpace()
-                    guard index < bytes.count else { throw fail("unterminated array") }
-                    if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
-                    items.append(try value())
-                    skipSpace()
-                    if index < bytes.count, bytes[index] == UInt8(ascii: ",") { index += 1 }
-                }
-            default:
-                let start = index
-                while index < bytes.count, ![UInt8(ascii: ","), UInt8(ascii: "]"), 0x20, 0x09].contains(bytes[index]) { index += 1 }
-                let word = String(decoding: bytes[start..<index], as: UTF8.self)
-                if word == "true" { return .bool(true) }
-                if word == "false" { return .bool(false) }
-                let digits = word.replacingAll("_", with: "")
-                if let integer = Int64(digits) { return .int(integer) }
-                if digits.hasPrefix("0o"), let integer = Int64(digits.dropFirst(2), radix: 8) { return .int(integer) }
-                if digits.hasPrefix("0x"), let integer = Int64(digits.dropFirst(2), radix: 16) { return .int(integer) }
-                if let double = Double(digits) { return .double(double) }
-                throw fail("cannot read the value \(ArgumentValidator.quoted(word)) (strings need quotes)")
-            }
-        }
-
-        mutating func basicString() throws -> String {
-            index += 1
-            var result = ""
-            var start = index
-            while index < bytes.count {
-                let byte = bytes[index]
-                if byte == UInt8(ascii: "\"") {
-                    result += String(decoding: bytes[start..<index], as: UTF8.self)
-                    index += 1
-                    return result
-                }
-                if byte == UInt8(ascii: "\\") {
-                    result += String(decoding: bytes[start..<index], as: UTF8.self)
-                    index += 1
-                    guard index < bytes.count else { break }
-                    switch bytes[index] {
-                    case UInt8(ascii: "n"): result += "\n"
-                    case UInt8(ascii: "t"): result += "\t"
-                    case UInt8(ascii: "\\"): result += "\\"
-                    case UInt8(ascii: "\""): result += "\""
-                    default: throw fail("unsupported escape in a string")
-                    }
-                    index += 1
-                    start = index
-                    continue
-                }
-                index += 1
-            }
-            throw fail("unterminated string")
+    var tagged: JSON {
+        func tag(_ type: String, _ value: String) -> JSON { .object([("type", .string(type)), ("value", .string(value))]) }
+        switch self {
+        case .value(.string(let text)): return tag("string", text)
+        case .value(.int(let number)): return tag("integer", String(number))
+        case .value(.double(let number)):
+            return tag("float", number.isNaN ? "nan" : number.isInfinite ? (number < 0 ? "-inf" : "inf") : "\(number)")
+        case .value(.bool(let flag)): return tag("bool", flag ? "true" : "false")
+        case .value(let other): return other
+        case .date(let text, let kind): return tag(kind, text)
+        case .table(let table): return table.tagged
+        case .array(let items): return .array(items.map(\.tagged))
+        case .tables(let array): return .array(array.tables.map(\.tagged))
         }
     }
 }
 
-extension String {
-    var trimmed: String {
-        var scalars = Substring(self)
-        while let first = scalars.first, first == " " || first == "\t" || first == "\r" || first == "\n" { scalars.removeFirst() }
-        while let last = scalars.last, last == " " || last == "\t" || last == "\r" || last == "\n" { scalars.removeLast() }
-        return String(scalars)
+final class TOMLTableArray {
+    var tables: [TOMLTable] = []
+}
+
+/// The document grammar: expressions one per line — a key/value pair, a `[table]` or an
+/// `[[array.of.tables]]` header — with comments and blank lines between.
+struct Document {
+    var reader: TOMLScanner
+    let root = TOMLTable(.header)
+    private var current: TOMLTable
+    private var section = 0
+
+    init(bytes: [UInt8], file: String) {
+        reader = TOMLScanner(bytes: bytes, file: file)
+        current = root
+    }
+
+    mutating func parse() throws {
+        if reader.bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+            throw reader.error("the file starts with a byte order mark: save it as UTF-8 without one")
+        }
+        try reader.checkUTF8()
+        while !reader.atEnd {
+            reader.skipWhitespace()
+            guard let byte = reader.peek else { break }
+            if byte == UInt8(ascii: "[") {
+                try header()
+            } else if !reader.isLineEnd(byte) && byte != UInt8(ascii: "#") {
+                try keyValue(into: current, section: section)
+            }
+            try reader.endOfLine()
+        }
+    }
+
+    // MARK: Headers
+
+    private mutating func header() throws {
+        reader.index += 1
+        let isArray = reader.peek == UInt8(ascii: "[")
+        if isArray { reader.index += 1 }
+        reader.skipWhitespace()
+        let key = try reader.key()
+        reader.skipWhitespace()
+        try reader.expect("]", "a table header ends with ']'")
+        if isArray { try reader.expect("]", "an array-of-tables header ends with ']]'") }
+        section += 1
+        let parent = try walk(key.dropLast(), creating: .implicit, forHeader: true)
+        let name = key[key.count - 1]
+        let shown = key.joined(separator: ".")
+        if isArray {
+            switch parent[name] {
+            case nil:
+                let array = TOMLTableArray()
+                parent.insert(name, .tables(array))
+                current = append(to: array)
+            case .tables(let array):
+                current = append(to: array)
+            default:
+                throw reader.error("\(ArgumentValidator.quoted(shown)) is already defined and is not an array of tables")
+            }
+            return
+        }
+        switch parent[name] {
+        case nil:
+            let table = TOMLTable(.header)
+            parent.insert(name, .table(table))
+            current = table
+        case .table(let table) where table.origin == .implicit:
+            table.origin = .header
+            current = table
+        case .table:
+            throw reader.error("table \(ArgumentValidator.quoted(shown)) is defined twice")
+        default:
+            throw reader.error("\(ArgumentValidator.quoted(shown)) is already defined and is not a table")
+        }
+    }
+
+    private func append(to array: TOMLTableArray) -> TOMLTable {
+        let table = TOMLTable(.header)
+        array.tables.append(table)
+        return table
+    }
+
+    /// The table at `path` below the root, made where missing. A header walks through the last
+    /// table of an array of tables; dotted keys may only enter tables their own section made.
+    private func walk(_ path: ArraySlice<String>, from start: TOMLTable? = nil, creating origin: TOMLTable.Origin,
+                      forHeader: Bool) throws -> TOMLTable
+    {
+        var table = start ?? root
+        var walked: [String] = []
+        for name in path {
+            walked.append(name)
+            switch table[name] {
+            case nil:
+                let made = TOMLTable(origin)
+                table.insert(name, .table(made))
+                table = made
+            case .table(let next):
+                if next.origin == .inline { throw reader.error("inline table \(ArgumentValidator.quoted(walked.joined(separator: "."))) cannot be extended") }
+                if !forHeader {
+                    switch next.origin {
+                    case .implicit: next.origin = origin
+                    case .dotted(let made) where made == section: break
+                    default:
+                        throw reader.error("table \(ArgumentValidator.quoted(walked.joined(separator: "."))) is defined elsewhere; dotted keys cannot add to it")
+                    }
+                }
+                table = next
+            case .tables(let array) where forHeader:
+                guard let last = array.tables.last else { throw reader.error("\(ArgumentValidator.quoted(walked.joined(separator: "."))) is empty") }
+                table = last
+            default:
+                throw reader.error("\(ArgumentValidator.quoted(walked.joined(separator: "."))) is already a value, not a table")
+            }
+        }
+        return table
+    }
+
+    // MARK: Key/value pairs
+
+    /// `key = value` into `table` (dotted keys make or enter sub-tables of `section`).
+    mutating func keyValue(into table: TOMLTable, section: Int) throws {
+        let key = try reader.key()
+        reader.skipWhitespace()
+        try reader.expect("=", "expected '=' after the key \(ArgumentValidator.quoted(key.joined(separator: ".")))")
+        reader.skipWhitespace()
+        let value = try self.value()
+        let parent = try walk(key.dropLast(), from: table, creating: .dotted(section: section), forHeader: false)
+        let name = key[key.count - 1]
+        guard parent[name] == nil else { throw reader.error("key \(ArgumentValidator.quoted(key.joined(separator: "."))) is defined twice") }
+        parent.insert(name, value)
+    }
+
+    mutating func value() throws -> TOMLNode {
+        switch reader.peek {
+        case UInt8(ascii: "["): return try array()
+        case UInt8(ascii: "{"): return try inlineTable()
+        default: return try reader.scalarNode()
+        }
+    }
+
+    /// `[ v, v, ... ]`: newlines and comments between values, a trailing comma allowed.
+    private mutating func array() throws -> TOMLNode {
+        let line = reader.line
+        reader.index += 1
+        var items: [TOMLNode] = []
+        while true {
+            try reader.skipBlankAndComments()
+            guard let byte = reader.peek else { throw reader.error("the array opened on line \(line) is not closed") }
+            if byte == UInt8(ascii: "]") {
+                reader.index += 1
+                return .array(items)
+            }
+            try reader.nest()
+            items.append(try value())
+            reader.unnest()
+            try reader.skipBlankAndComments()
+            if reader.peek == UInt8(ascii: ",") {
+                reader.index += 1
+            } else if reader.peek != UInt8(ascii: "]") {
+                throw reader.error("expected ',' or ']' in the array opened on line \(line)")
+            }
+        }
+    }
+
+    /// `{ k = v, k.k = v }`: on one line, no trailing comma, complete as written.
+    private mutating func inlineTable() throws -> TOMLNode {
+        reader.index += 1
+        let table = TOMLTable(.inline)
+        // Its dotted keys belong to it alone: a section number no header uses.
+        section += 1_000_000
+        defer { section -= 1_000_000 }
+        let own = section
+        reader.skipWhitespace()
+        if reader.peek == UInt8(ascii: "}") {
+            reader.index += 1
+            return .table(table)
+        }
+        try reader.nest()
+        defer { reader.unnest() }
+        while true {
+            reader.skipWhitespace()
+            try keyValue(into: table, section: own)
+            reader.skipWhitespace()
+            guard let byte = reader.peek else { throw reader.error("an inline table is not closed") }
+            if byte == UInt8(ascii: "}") {
+                reader.index += 1
+                freeze(table)
+                return .table(table)
+            }
+            guard byte == UInt8(ascii: ",") else {
+                throw reader.error(reader.isLineEnd(byte) ? "an inline table must be on one line" : "expected ',' or '}' in an inline table")
+            }
+            reader.index += 1
+        }
+    }
+
+    /// An inline table and the tables its dotted keys made are complete as written.
+    private func freeze(_ table: TOMLTable) {
+        table.origin = .inline
+        for key in table.keys { if case .table(let inner)? = table[key] { freeze(inner) } }
     }
 }

@@ -53,6 +53,15 @@ public enum ArgumentValidator {
                 throw fail("contains control or direction-changing characters")
             }
             guard raw.split(separator: "/").allSatisfy({ $0 != ".." }) else { throw fail("must not contain '..' (\(shown))") }
+            // A relative path means what it means to any command: from the current directory.
+            // Resolved here, so a runbook never meets "path is not absolute" in the middle of a run.
+            if !raw.hasPrefix("/") {
+                let directory = Posix.currentDirectory
+                guard directory.hasPrefix("/"), let resolved = PathName.normalize(PathName.join(directory, raw)) else {
+                    throw fail("is relative and the current directory cannot be read: give an absolute path")
+                }
+                return .string(resolved)
+            }
             return .string(raw)
         case .hostname:
             // ASCII as typed: lowercasing maps some other characters to ASCII letters (the

@@ -30,6 +30,13 @@ enum TemplateModule {
             `Sources/RunbookEngine/Modules/TemplateModule.swift`: templates hold no code, and nginx's
             `{ }` and PHP's `$` never clash with `{{ }}`. Rendering only builds a string; `fs.write`
             writes it (an effect with its undo).
+
+            Partials (`{{> name}}`) and delimiter changes (`{{=<% %>=}}`) are refused with one line
+            naming the template line. Why: every template the platform renders is one file whose
+            pieces are built in Lua (a server block per site, joined), and a partial would hide a
+            second file read behind a tag; render the other template first and pass its text as a
+            variable (`{{{server_blocks}}}`). No config of the platform needs other delimiters
+            (nginx, PHP and cron never write `{{`).
             """))
 
         // template.render(text, vars) -> string (pure: usable outside `run` too)

@@ -13,6 +13,8 @@
 // and every walk below it checks each component again. A customer's own directories are
 // never kept.
 
+import CSystem
+
 extension RootedPaths {
     /// The most symlinks one path may go through (Linux's own limit).
     static let maximumLinks = 40
@@ -29,9 +31,9 @@ extension RootedPaths {
     /// Something other than the walk may have changed the tree (a program the engine started,
     /// an effect that removes, renames, mounts or changes owners or modes): every kept
     /// directory is closed, in every RootedPaths of the process.
-    public static func treeMayHaveChanged() { treeGeneration &+= 1 }
+    public static func treeMayHaveChanged() { rb_tree_generation_bump() }
 
-    nonisolated(unsafe) static var treeGeneration = 0
+    static var treeGeneration: Int { rb_tree_generation() }
 
     /// Closes the directories kept open between calls.
     public func forgetOpenedDirectories() {
@@ -48,7 +50,9 @@ extension RootedPaths {
     func noteMadeDirectory(_ real: String) {
         guard !openedDirectories.isEmpty, let virtual = try? virtualPath(of: real) else { return }
         let parent = PathName.parent(virtual)
-        guard openedDirectories[parent] != nil else { return }
+        // Only when no one else may replace an entry of the kept directory (it may be kept
+        // and still open to others' writes, 0777).
+        guard let kept = openedDirectories[parent], RootedPaths.onlyRootCanReplace(RootedPaths.effectiveUser, in: kept.info) else { return }
         if madeDirectories.count >= RootedPaths.maximumOpenedDirectories { madeDirectories.removeAll(keepingCapacity: true) }
         madeDirectories[virtual] = parent
     }
