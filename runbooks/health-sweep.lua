@@ -25,7 +25,7 @@ return runbook {
     the dead sites are asked again, and the report is mailed to --mail-to (default
     settings.health_sweep.mail_to). The run fails (exit 1) when any site was dead, even if
     it answers again after the clearing. Without dead sites it changes nothing. From cron:
-      */10 * * * * root runbook run health-sweep
+      */10 * * * * root runbook run health-sweep --yes
     `runbook undo RUN_ID` puts the cleared cache files back (the cache table's rows cannot
     be: they are rebuilt on demand).
   ]],

@@ -14,7 +14,7 @@ return runbook {
     (cloud handlers serve no sites and are only listed), naming each one and how many to order. Thresholds default to
     settings.ip_pool.min_movable and settings.ip_pool.min_fixed, else 2 and 0. Reads only:
     run it from cron as often as you like, e.g.
-      0 * * * * root runbook run ip-pool-check || true
+      0 * * * * root runbook run ip-pool-check --yes || true
     (cron mails the output of a failed run).
   ]],
   params = {

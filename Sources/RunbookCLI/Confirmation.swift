@@ -1,44 +1,74 @@
-// The question a real run asks on a terminal: it plans first (a dry-run, recorded in the
-// history like any other), shows the plan's counts by sign and its steps, and runs only
-// after "y". Runs without a terminal (cron, the queue, scripts), with --yes, --json or a
-// reviewed plan (--plan-file) never ask.
+// A real run changes the world only with the operator's consent: `--yes`, a reviewed plan
+// (`--plan-file`), or "y" to the question asked on a terminal. The question shows the plan
+// (a dry-run, recorded in the history like any other), and the run that follows is held
+// to exactly that plan, as `--plan-file` holds one: a world that changed between the
+// question and the answer stops the run before the first differing effect. Without a
+// terminal to ask on (cron, a pipe, `< /dev/null`, --json) and without consent, the run is
+// refused before it touches anything (exit 2), as Terraform's apply is without -auto-approve.
 
+import ArgumentParser
 import RunbookEngine
 
 enum Confirmation {
-    /// True when this run must ask: a real run, interactive on both ends, nothing saying not to.
-    static func needed(dryRun: Bool, json: Bool, yes: Bool, planFile: String?) -> Bool {
-        !dryRun && !json && !yes && planFile == nil && isatty(0) == 1 && isatty(1) == 1
+    enum Decision {
+        /// Consent given (or no real run): go ahead.
+        case proceed
+        /// Ask, showing the plan and the question on this descriptor (stdout or stderr).
+        case ask(on: Int32)
+        /// No consent and no terminal to ask on: this line says how to proceed.
+        case refuse(String)
     }
 
-    /// Plans the run and asks. Nil: go ahead; otherwise the exit status to end with
-    /// (nothing was changed).
-    static func ask(engine: Engine, name: String, words: [String], options: RunOptions) -> ExitStatus? {
+    static let howToProceed = "add --yes to apply without a question, or review a plan first "
+        + "(--dry-run --save-plan FILE) and apply it with --plan-file FILE"
+
+    /// Whether this run may go ahead, must ask, or is refused. A run with --save-plan
+    /// and without --dry-run goes ahead to the engine, which refuses it (exit 2).
+    static func decide(dryRun: Bool, json: Bool, yes: Bool, planFile: String?, savePlan: String?) -> Decision {
+        if dryRun || yes || planFile != nil || savePlan != nil { return .proceed }
+        if json { return .refuse("a real run with --json cannot ask before it changes anything: " + howToProceed) }
+        guard isatty(0) == 1 else {
+            return .refuse("a real run asks before it changes anything, and stdin is not a terminal: " + howToProceed)
+        }
+        // The plan and question go where the operator sees them: stdout, or stderr when
+        // stdout is a pipe or a file (`runbook run x | tee run.log`).
+        if isatty(1) == 1 { return .ask(on: 1) }
+        if isatty(2) == 1 { return .ask(on: 2) }
+        return .refuse("a real run asks before it changes anything, and neither stdout nor stderr is a terminal: " + howToProceed)
+    }
+
+    /// Plans the run, shows the plan and asks. The plan to hold the run to on "y";
+    /// otherwise the exit status to end with (nothing was changed).
+    static func ask(engine: Engine, name: String, words: [String], options: RunOptions,
+                    on descriptor: Int32) -> Result<ReviewedPlan, ExitCode>
+    {
         var planOptions = options
         planOptions.dryRun = true
         planOptions.output = .quiet
-        let plan = engine.run(name, words: words, options: planOptions)
-        guard plan.status == .done, let planID = plan.runID else {
-            if let planID = plan.runID {
-                printError("runbook: the plan failed: \(plan.error ?? "unknown error")")
+        planOptions.keepPlan = true
+        let made = engine.run(name, words: words, options: planOptions)
+        guard made.status == .done, let plan = made.plan else {
+            if let planID = made.runID {
+                printError("runbook: the plan failed: \(made.error ?? "unknown error")")
                 printError("  nothing was changed. Details: runbook log \(planID) --failures")
             } else {
-                printError("runbook: \(plan.error ?? "the plan failed")")
+                printError("runbook: \(made.error ?? "the plan failed")")
             }
-            return plan.status
+            return .failure(ExitCode(made.status.rawValue))
         }
-        printLine("Plan (dry-run \(planID); every effect: runbook log \(planID)):")
-        for (step, count) in PlanSummary.steps(plan.effects) {
-            printLine("  \(step): \(count) effect\(count == 1 ? "" : "s")")
-        }
-        printLine("  " + PlanSummary.counts(plan.effects))
-        _ = try? Posix.writeAll(1, Array("Apply these changes? [y/N] ".utf8), path: "stdout")
+        let colour = isatty(descriptor) == 1 && Posix.environment("NO_COLOR") == nil
+        let listing = PlanListing(plan: plan, colour: colour).lines()
+        write(listing.map { $0 + "\n" }.joined() + "Apply exactly these changes? [y/N] ", to: descriptor)
         let answer = readLine(0).lowercased()
         guard answer == "y" || answer == "yes" else {
-            printLine("Not applied: nothing was changed. (--yes skips this question.)")
-            return .failed
+            write("Not applied: nothing was changed. (--yes skips this question.)\n", to: descriptor)
+            return .failure(ExitCode(ExitStatus.failed.rawValue))
         }
-        return nil
+        return .success(plan)
+    }
+
+    private static func write(_ text: String, to descriptor: Int32) {
+        _ = try? Posix.writeAll(descriptor, Array(text.utf8), path: descriptor == 1 ? "stdout" : "stderr")
     }
 
     /// One line from `descriptor`, without its newline and surrounding blanks.

@@ -11,7 +11,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var options: EngineOptions
     @Flag(name: .customLong("dry-run"), help: "Plan only: show every change, make none.") var dryRun = false
     @Flag(name: .long, help: "One JSON object per line for every event; nothing else on stdout.") var json = false
-    @Flag(name: .long, help: "Do not ask for confirmation (asked only on a terminal).") var yes = false
+    @Flag(name: .long, help: "Apply without asking (needed off a terminal, and with --json, unless --plan-file).") var yes = false
     @Option(name: .customLong("save-plan"), help: ArgumentHelp("With --dry-run: save the plan for review to this file.", valueName: "FILE")) var savePlan: String?
     @Option(name: .customLong("plan-file"), help: ArgumentHelp("Run only while every effect matches this reviewed plan.", valueName: "FILE")) var planFile: String?
     @Flag(name: .long, help: "fsync the journal before every effect (power-loss safety, slower).") var durable = false
@@ -37,12 +37,18 @@ struct RunCommand: ParsableCommand {
         runOptions.lockTimeout = max(0, lockTimeout)
         runOptions.savePlan = savePlan
         runOptions.planFile = planFile
-        // A real run with --save-plan is refused by the engine (exit 2) before anything: no
-        // confirmation, whose own dry-run would write the plan file first.
-        if savePlan == nil, Confirmation.needed(dryRun: dryRun, json: json, yes: yes, planFile: planFile),
-           let refused = Confirmation.ask(engine: engine, name: name, words: words, options: runOptions)
-        {
-            throw ExitCode(refused.rawValue)
+        switch Confirmation.decide(dryRun: dryRun, json: json, yes: yes, planFile: planFile, savePlan: savePlan) {
+        case .proceed:
+            break
+        case .refuse(let reason):
+            // A mistake in the command line is worth more than the missing consent.
+            do { try engine.checkInvocation(name, words: words) } catch { throw exitWith(error, json: json) }
+            throw exitWith(RunbookError.usage(reason), json: json)
+        case .ask(let descriptor):
+            switch Confirmation.ask(engine: engine, name: name, words: words, options: runOptions, on: descriptor) {
+            case .success(let plan): runOptions.shownPlan = plan
+            case .failure(let status): throw status
+            }
         }
         let result = engine.run(name, words: words, options: runOptions)
         if result.status != .done { throw ExitCode(result.status.rawValue) }

@@ -17,7 +17,7 @@ extension DemoWorld {
     func runbook(_ arguments: [String], environment extra: [String: String]) throws -> ProcessResult {
         let output = box.base + "/out/add-codebase-\(UInt32.random(in: 0...UInt32.max))"
         let child = try ChildProcess(executable: try RunbookBinary.require(),
-                                     arguments: ["--config", directory + "/config.toml", "--runbooks", box.runbooks] + arguments,
+                                     arguments: ["--config", directory + "/config.toml", "--runbooks", box.runbooks] + scripted(arguments),
                                      environment: box.environment(extra), stdoutPath: output + ".stdout", stderrPath: output + ".stderr")
         return child.wait(timeout: 60)
     }
@@ -240,7 +240,7 @@ extension DemoWorld {
         // Two runs at once do not pick the same folder: while one checks out, the other is
         // refused by the "shared-codes" lock (exit 3) and changes nothing.
         let slow = try ChildProcess(executable: try RunbookBinary.require(),
-                                    arguments: ["--config", world.directory + "/config.toml", "run", "add-codebase", "--plan", "free"],
+                                    arguments: ["--config", world.directory + "/config.toml"] + scripted(["run", "add-codebase", "--plan", "free"]),
                                     environment: box.environment(environment.merging(["SLOW_CHECKOUT": "3"]) { $1 }),
                                     stdoutPath: box.base + "/out/slow.stdout", stderrPath: box.base + "/out/slow.stderr")
         #expect(slow.waitForOutput("svn checkout -r 1"), "\(slow.stdout)")

@@ -113,7 +113,7 @@ struct ArgumentTests {
         let child = try ChildProcess(executable: "/bin/sh",
                                      arguments: ["-c", "cd \"$1\" && shift && exec \"$@\"", "sh", sandbox.tree + "/here",
                                                  try RunbookBinary.require()] + sandbox.engineOptions
-                                         + ["run", "site", "--dir", "sites", "--hostname", "shop.example.com"],
+                                         + scripted(["run", "site", "--dir", "sites", "--hostname", "shop.example.com"]),
                                      environment: sandbox.environment([:]), stdoutPath: sandbox.base + "/out/rel.stdout",
                                      stderrPath: sandbox.base + "/out/rel.stderr")
         let result = child.wait(timeout: 30)

@@ -55,7 +55,7 @@ final class DemoWorld {
     func runbook(_ arguments: [String]) throws -> ProcessResult {
         counter += 1
         let child = try ChildProcess(executable: try RunbookBinary.require(),
-                                     arguments: ["--config", directory + "/config.toml", "--runbooks", box.runbooks] + arguments,
+                                     arguments: ["--config", directory + "/config.toml", "--runbooks", box.runbooks] + scripted(arguments),
                                      environment: box.environment([:]), stdoutPath: box.base + "/out/rb-\(counter).stdout",
                                      stderrPath: box.base + "/out/rb-\(counter).stderr")
         return child.wait(timeout: 60)

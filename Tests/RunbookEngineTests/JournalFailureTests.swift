@@ -28,7 +28,7 @@ struct JournalFailureTests {
         let prlimit = "/usr/bin/prlimit"
         try #require(Posix.lstatInfo(prlimit) != nil, "prlimit (util-linux) is needed")
         func underTheLimit(_ arguments: [String], output name: String) throws -> ProcessResult {
-            try ChildProcess(executable: prlimit, arguments: ["--fsize=8192", "--", try RunbookBinary.require()] + sandbox.engineOptions + arguments,
+            try ChildProcess(executable: prlimit, arguments: ["--fsize=8192", "--", try RunbookBinary.require()] + sandbox.engineOptions + scripted(arguments),
                              environment: sandbox.environment([:]),
                              stdoutPath: sandbox.base + "/out/\(name).stdout", stderrPath: sandbox.base + "/out/\(name).stderr")
                 .wait(timeout: 30)
@@ -80,7 +80,7 @@ struct JournalFailureTests {
         let prlimit = "/usr/bin/prlimit"
         try #require(Posix.lstatInfo(prlimit) != nil, "prlimit (util-linux) is needed")
         let result = try ChildProcess(executable: prlimit, arguments: ["--fsize=8192", "--", try RunbookBinary.require()] + sandbox.engineOptions
-                                          + ["run", "catcher", "--dir", sandbox.tree],
+                                          + ["run", "catcher", "--dir", sandbox.tree, "--yes"],
                                       environment: sandbox.environment([:]),
                                       stdoutPath: sandbox.base + "/out/run.stdout", stderrPath: sandbox.base + "/out/run.stderr")
             .wait(timeout: 30)

@@ -172,7 +172,7 @@ final class CampaignWorld {
         let prefix = box.base + "/out/campaign-\(counter)"
         return try ChildProcess(executable: ProcessRunner.resolve("nsenter") ?? "/usr/bin/nsenter",
                                 arguments: ["--net=/run/netns/" + namespace, try RunbookBinary.require(), "--config", config,
-                                            "--runbooks", box.runbooks] + arguments,
+                                            "--runbooks", box.runbooks] + scripted(arguments),
                                 environment: box.environment(extra), stdoutPath: prefix + ".stdout", stderrPath: prefix + ".stderr")
     }
 

@@ -1,6 +1,6 @@
 // Reviewed plans: `run --dry-run --save-plan FILE` writes what was reviewed; `run
 // --plan-file FILE` applies it only while the world is as it was at the review, and takes
-// the failure path at the first difference. A real run on a terminal asks first.
+// the failure path at the first difference. (The confirmation on a terminal: ConfirmationTests.)
 
 import Testing
 @testable import RunbookEngine
@@ -140,32 +140,6 @@ struct ReviewedPlanTests {
         #expect(real.exitCode == 0, "\(real)")
         #expect(Files.read(sandbox.tree + "/marker") == "token set\n")
         #expect(Files.exists(sandbox.tree + "/cache-" + secret), "the masked identity still matched the real one")
-    }
-
-    @Test("on a terminal a real run shows the plan and asks; only y applies it")
-    func terminalRunAsksFirst() throws {
-        let sandbox = try Sandbox()
-        let dir = sandbox.tree + "/demo"
-        let no = try sandbox.runbookOnTerminal(["run", "demo", "--dir", dir, "--count", "2"], input: "n\n")
-        #expect(no.exitCode == 1, "\(no)")
-        #expect(no.stdout.contains("Create the sites: 6 effects"), "the steps with their counts\n\(no)")
-        #expect(no.stdout.contains("10 to create, 0 to change, 0 to remove, 0 cannot be undone"), "\(no)")
-        #expect(no.stdout.contains("Apply these changes? [y/N]"), "\(no)")
-        #expect(no.stdout.contains("Not applied: nothing was changed"), "\(no)")
-        #expect(!Files.exists(dir), "answering n changes nothing")
-
-        let yes = try sandbox.runbookOnTerminal(["run", "demo", "--dir", dir, "--count", "2"], input: "y\n")
-        #expect(yes.exitCode == 0, "\(yes)")
-        #expect(yes.stdout.contains("Apply these changes? [y/N]"), "\(yes)")
-        #expect(yes.stdout.contains("10 effects applied"), "\(yes)")
-        #expect(Files.read(dir + "/site_2/config.php") != nil)
-
-        // --yes, and a run that is not on a terminal, do not ask.
-        let skipped = try sandbox.runbookOnTerminal(["run", "demo", "--dir", dir + "2", "--count", "1", "--yes"])
-        #expect(skipped.exitCode == 0 && !skipped.stdout.contains("[y/N]"), "\(skipped)")
-        let piped = try sandbox.runbook(["run", "demo", "--dir", dir + "3", "--count", "1"])
-        #expect(piped.exitCode == 0 && !piped.stdout.contains("[y/N]"), "\(piped)")
-        #expect(Files.exists(dir + "2/site_1") && Files.exists(dir + "3/site_1"))
     }
 
     @Test("--save-plan without --dry-run on a terminal is refused before the question, and writes no plan")

@@ -56,7 +56,7 @@ extension Sandbox {
     /// `runbook` run inside a network namespace.
     func runbook(inNamespace ns: String, _ arguments: [String]) throws -> ProcessResult {
         let child = try ChildProcess(executable: ProcessRunner.resolve("ip") ?? "/sbin/ip",
-                                     arguments: ["netns", "exec", ns, try RunbookBinary.require()] + engineOptions + arguments,
+                                     arguments: ["netns", "exec", ns, try RunbookBinary.require()] + engineOptions + scripted(arguments),
                                      environment: environment([:]), stdoutPath: base + "/out/ns.stdout", stderrPath: base + "/out/ns.stderr")
         return child.wait(timeout: 60)
     }

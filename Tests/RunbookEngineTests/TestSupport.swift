@@ -69,6 +69,22 @@ enum Files {
     }
 }
 
+// MARK: - Scripted invocations
+
+/// `arguments` as a script passes them: a real run (`run` without --dry-run, --yes or
+/// --plan-file) gets --yes, as cron lines and the queue worker pass it; off a terminal a
+/// real run without it is refused (exit 2). Everything else is left as given. The flag
+/// goes right after `run`, before any `--` that ends the options.
+func scripted(_ arguments: [String]) -> [String] {
+    var index = 0
+    // Engine options (`--config FILE`, ...) may come before the subcommand.
+    while index + 1 < arguments.count, arguments[index].hasPrefix("--") { index += 2 }
+    guard index < arguments.count, arguments[index] == "run" else { return arguments }
+    let rest = arguments[(index + 1)...].prefix { $0 != "--" }
+    if rest.contains("--dry-run") || rest.contains("--yes") || rest.contains("--plan-file") { return arguments }
+    return Array(arguments[...index]) + ["--yes"] + arguments[(index + 1)...]
+}
+
 // MARK: - Tree fingerprints
 
 /// What an operator would compare to say "the tree is exactly as it was": every path with
@@ -438,8 +454,14 @@ final class Sandbox {
         return environment
     }
 
-    /// Starts `runbook <engine options> ARGS...` without waiting.
+    /// Starts `runbook <engine options> ARGS...` without waiting (a real run with --yes: `scripted`).
     func start(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ChildProcess {
+        try startAsTyped(scripted(arguments), environment: extra)
+    }
+
+    /// Starts `runbook <engine options> ARGS...` exactly as given (a real run without
+    /// --yes is refused off a terminal).
+    func startAsTyped(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ChildProcess {
         outputCounter += 1
         let prefix = base + "/out/\(outputCounter)"
         return try ChildProcess(executable: try RunbookBinary.require(), arguments: engineOptions + arguments,

@@ -12,6 +12,11 @@ public struct RunOptions: Sendable {
     public var savePlan: String?
     /// Hold the run to this reviewed plan (`--plan-file FILE`).
     public var planFile: String?
+    /// Hold the run to this plan, reviewed in this process (the confirmation's: what it
+    /// showed and the operator answered "y" to), as to a `--plan-file`.
+    public var shownPlan: ReviewedPlan?
+    /// A dry-run that succeeds gives back its plan, ready to hold a run to (RunResult.plan).
+    public var keepPlan = false
     public init() {}
 }
 
@@ -21,6 +26,8 @@ public struct RunResult {
     /// The effects applied (or, in a dry-run, planned), in order.
     public var effects: [EffectRecord]
     public var error: String?
+    /// With RunOptions.keepPlan: the plan a successful dry-run made.
+    public var plan: ReviewedPlan?
 }
 
 public final class Engine {
@@ -70,6 +77,30 @@ public final class Engine {
 
     // MARK: Running
 
+    /// Finds what is wrong with invoking runbook `nameOrPath` with `words` (an unknown
+    /// runbook, a file that does not load, a bad argument, a bad root), as `run` would
+    /// before it touches anything; the error is exit 2. The confirmation checks this
+    /// before it refuses a run for want of consent: a typo is reported first.
+    public func checkInvocation(_ nameOrPath: String, words: [String]) throws {
+        _ = try load(nameOrPath, words: words, slot: SessionSlot())
+        _ = try RootedPaths(root: config.root)
+    }
+
+    /// The runbook loaded into a fresh state bound to `slot`, and its arguments bound.
+    private func load(_ nameOrPath: String, words: [String], slot: SessionSlot) throws
+        -> (LuaState, RunbookDeclaration, BoundArguments)
+    {
+        let (name, path) = try catalog.locate(nameOrPath)
+        let state = try makeState(slot: slot)
+        let declaration = try RunbookCatalog.loadDeclaration(name: name, path: path, into: state)
+        do {
+            return (state, declaration, try ArgumentBinder.bind(words, to: declaration))
+        } catch let error as RunbookError where error.exitStatus == .usage {
+            // Where to read what the runbook takes.
+            throw RunbookError.usage("\(error) (see `runbook describe \(declaration.name)`)")
+        }
+    }
+
     public func run(_ nameOrPath: String, words: [String], options: RunOptions) -> RunResult {
         // Held while the console's writer thread starts: it never takes SIGINT/SIGTERM.
         var heldSignals = StopSignals.hold()
@@ -86,15 +117,7 @@ public final class Engine {
         var reviewed: ReviewedPlan?
         // Everything that can be wrong with the invocation is found before anything is touched.
         do {
-            let (name, path) = try catalog.locate(nameOrPath)
-            state = try makeState(slot: slot)
-            declaration = try RunbookCatalog.loadDeclaration(name: name, path: path, into: state)
-            do {
-                bound = try ArgumentBinder.bind(words, to: declaration)
-            } catch let error as RunbookError where error.exitStatus == .usage {
-                // Where to read what the runbook takes.
-                throw RunbookError.usage("\(error) (see `runbook describe \(declaration.name)`)")
-            }
+            (state, declaration, bound) = try load(nameOrPath, words: words, slot: slot)
             paths = try RootedPaths(root: config.root)
             reviewed = try reviewedPlan(options, runbook: declaration.name, arguments: bound.masked(declaration))
         } catch {
@@ -149,6 +172,13 @@ public final class Engine {
 
         output.runStarted(id: id, runbook: declaration.name, dryRun: options.dryRun, arguments: record.arguments,
                           file: declaration.file, planFile: options.planFile, planned: reviewed?.effects.count)
+        // Which configuration and root this run uses: an exported RUNBOOK_CONFIG or a
+        // forgotten --root is seen before anything is changed.
+        output.message("  config \(config.sourcePath.map(EngineConfig.absolute) ?? "none (built-in defaults)"), root \(config.root)")
+        if let shown = options.shownPlan {
+            output.message("  held to the plan shown above (\(shown.effects.count) effect\(shown.effects.count == 1 ? "" : "s"), "
+                           + "planned by dry-run \(shown.planRun))")
+        }
         let started = Clock.monotonic()
         SignalTrap.install(state.interruptHandle)
         defer { SignalTrap.restore() }
@@ -231,12 +261,16 @@ public final class Engine {
             output.log("warn", "the run needed \(session.effects.count) of the \(reviewed.effects.count) reviewed effects; "
                        + "from effect \(next.seq) on (\(next.sign.rawValue) \(next.summary)) they were found already done")
         }
-        if failure == nil, lateFailure == nil, let path = options.savePlan, options.dryRun {
+        var keptPlan: ReviewedPlan?
+        if failure == nil, lateFailure == nil, options.dryRun, options.savePlan != nil || options.keepPlan {
             let plan = ReviewedPlan(runbook: declaration.name, file: declaration.file, arguments: record.arguments,
                                     root: config.root, planRun: id, effects: session.effects)
             do {
-                try plan.save(path, redactor: redactor)
-                output.event(.planSaved, [("path", .string(path)), ("effects", .int(Int64(session.effects.count)))])
+                if let path = options.savePlan {
+                    try plan.save(path, redactor: redactor)
+                    output.event(.planSaved, [("path", .string(path)), ("effects", .int(Int64(session.effects.count)))])
+                }
+                if options.keepPlan { keptPlan = try ReviewedPlan.shown(plan, redactor: redactor) }
             } catch {
                 lateFailure = "cannot save the plan: \(error)"
                 status = .failed
@@ -264,7 +298,7 @@ public final class Engine {
             let command = (["runbook", "run", nameOrPath] + words + ["--plan-file", path]).map(Engine.shellWord).joined(separator: " ")
             output.message("Plan saved to \(path). To apply exactly this plan: \(command)")
         }
-        return RunResult(status: exit, runID: id, effects: session.effects, error: message)
+        return RunResult(status: exit, runID: id, effects: session.effects, error: message, plan: keptPlan)
     }
 
     /// The reviewed plan this run is held to (`--plan-file`), after checking it was made
@@ -278,6 +312,12 @@ public final class Engine {
             guard Posix.lstatInfo(directory.isEmpty ? "." : directory)?.kind == .directory else {
                 throw RunbookError.usage("--save-plan \(path): the directory \(directory) does not exist")
             }
+        }
+        if let shown = options.shownPlan {
+            if let refusal = shown.refusal(path: "shown above", runbook: runbook, arguments: arguments, root: config.root) {
+                throw RunbookError.usage(refusal)
+            }
+            return shown
         }
         guard let path = options.planFile else { return nil }
         let plan = try ReviewedPlan.load(path)

@@ -2,9 +2,11 @@
 // the reviewed effects with their identities, and what the plan was made for (runbook,
 // arguments with secrets masked, root, engine version). A real run given the plan checks
 // each effect against it before applying it and stops at the first one that differs:
-// the world changed since the review.
+// the world changed since the review. The confirmation on a terminal holds a run to the
+// plan it showed the same way: that plan goes through the same text and reader
+// (`shown(...)`), so both are compared exactly alike.
 
-public struct ReviewedPlan {
+public struct ReviewedPlan: Sendable {
     /// The file format's name and version; a plan of another format is refused.
     public static let format = "runbook-plan/1"
 
@@ -16,6 +18,9 @@ public struct ReviewedPlan {
     /// The dry-run that made the plan (its log: `runbook log ID`).
     public var planRun: String
     public var effects: [EffectRecord]
+    /// What the operator should do when the world changed since the review (not saved:
+    /// it depends on how the plan was reviewed).
+    public var remedy = "make a new plan with --dry-run --save-plan"
 
     public init(runbook: String, file: String, arguments: JSON, root: String, planRun: String, effects: [EffectRecord]) {
         self.runbook = runbook
@@ -61,9 +66,27 @@ public struct ReviewedPlan {
 
     /// Reads a plan file; every problem is one line naming the file (exit 2).
     public static func load(_ path: String) throws -> ReviewedPlan {
+        let text: String
+        do { text = try Posix.readText(path) } catch {
+            throw RunbookError.usage("cannot read the plan file \(path): \(error)")
+        }
+        return try parse(text, source: path)
+    }
+
+    /// The plan a dry-run just made, as a run is held to it: written and read back as a
+    /// plan file would be (secrets masked, results dropped), so a plan shown on a terminal
+    /// and one saved for review hold a run exactly alike.
+    public static func shown(_ plan: ReviewedPlan, redactor: Redactor) throws -> ReviewedPlan {
+        var read = try parse(redactor.mask(plan.text), source: "shown")
+        read.remedy = "run it again to see the new plan"
+        return read
+    }
+
+    /// A plan from its text; `source` names it in errors (the file's path).
+    static func parse(_ text: String, source path: String) throws -> ReviewedPlan {
         let json: JSON
         do {
-            json = try JSON.parse(try Posix.readText(path))
+            json = try JSON.parse(text)
         } catch {
             throw RunbookError.usage("cannot read the plan file \(path): \(error)")
         }

@@ -133,7 +133,7 @@ public final class RunSession {
         if let reviewed, phase == .running {
             if let divergence { throw LuaHostFailure(divergence) }
             if let difference = reviewed.difference(reviewed.comparable(record, runID: id, redactor: redactor)) {
-                divergence = difference + "; the world changed since the review: stopped before it (make a new plan with --dry-run --save-plan)"
+                divergence = difference + "; the world changed since the review: stopped before it (\(reviewed.remedy))"
                 throw LuaHostFailure(divergence!)
             }
         }

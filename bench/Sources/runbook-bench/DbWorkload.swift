@@ -97,7 +97,7 @@ enum DbWorkload {
                 let state = base + "/state-\(number)"
                 try makeDirectory(state)
                 defer { try? removeTree(state) }
-                let engine = try runChild([programs.runbook, "--config", server.config, "run", "inserts", "--count", String(n),
+                let engine = try runChild([programs.runbook, "--config", server.config, "run", "--yes", "inserts", "--count", String(n),
                                              "--runbooks", runbooks, "--state-dir", state], errorLog: errorLog)
                 try check(server, n, "runbook run inserts")
 

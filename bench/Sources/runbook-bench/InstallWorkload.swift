@@ -13,7 +13,7 @@
 enum InstallWorkload {
     static let engineTarget = 100e6 // ns
 
-    static let arguments = ["run", "install", "--email", "bench@example.com", "--hostname", "shop.example.com",
+    static let arguments = ["run", "--yes", "install", "--email", "bench@example.com", "--hostname", "shop.example.com",
                             "--hostname", "www.shop.example.com", "--plan", "paid"]
 
     struct Figures {

@@ -195,7 +195,7 @@ enum NginxWorkload {
         for item in cases where item.installs > 0 { try state.call(prepare, [.integer(Int64(item.installs))]) }
 
         func arguments(_ index: Int, state: String, output: String) -> [String] {
-            ["--config", cases[index].config, "run", "nginx-render", "--connection", "internal", "--output", output,
+            ["--config", cases[index].config, "run", "--yes", "nginx-render", "--connection", "internal", "--output", output,
              "--runbooks", runbooks, "--state-dir", state]
         }
 

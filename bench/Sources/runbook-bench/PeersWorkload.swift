@@ -143,7 +143,7 @@ enum PeersWorkload {
         let w0Runs = options.repetitions ?? (quick ? 3 : 7)
         let state = base + "/state"
         try makeDirectory(state)
-        let runbookNoop = [programs.runbook, "run", "noop", "--runbooks", runbooks, "--state-dir", state]
+        let runbookNoop = [programs.runbook, "run", "--yes", "noop", "--runbooks", runbooks, "--state-dir", state]
         var noop = Array(repeating: Samples(), count: peers.count + 1)
         for round in 0...w0Runs {
             let wall = try runChild(runbookNoop, errorLog: errorLog).nanoseconds
@@ -171,7 +171,7 @@ enum PeersWorkload {
             for round in 0...w1Runs {
                 let runState = base + "/state-tree"
                 try makeDirectory(runState)
-                let words = [programs.runbook, "run", "tree", "--dir", tree, "--count", String(peer.items), "--codebase", codebase,
+                let words = [programs.runbook, "run", "--yes", "tree", "--dir", tree, "--count", String(peer.items), "--codebase", codebase,
                              "--runbooks", runbooks, "--state-dir", runState]
                 let mine = try runChild(words, errorLog: errorLog).nanoseconds
                 try removeTree(runState)

@@ -58,7 +58,7 @@ enum RelinkWorkload {
             let state = base + "/state-\(number)"
             try makeDirectory(state)
             defer { try? removeTree(state) }
-            let relink = try runChild([programs.runbook, "run", "relink", "--dir", tree, "--from", codeA, "--to", codeB,
+            let relink = try runChild([programs.runbook, "run", "--yes", "relink", "--dir", tree, "--from", codeA, "--to", codeB,
                                        "--runbooks", runbooks, "--state-dir", state], errorLog: errorLog)
             guard pointsInto(codeB) else { throw BenchFailure("the runbook did not retarget the links to \(codeB)") }
             let c = try runChild([programs.cBaseline, "relink", tree, d, l, codeA], errorLog: errorLog)

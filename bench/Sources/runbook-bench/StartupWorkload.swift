@@ -42,7 +42,7 @@ enum StartupWorkload {
         let cases = [
             Case(label: "minimal Swift (bench-hello)", argv: [programs.hello]),
             Case(label: "lua5.4 -e ''", argv: [programs.lua, "-e", ""]),
-            Case(label: "runbook run noop", argv: [programs.runbook, "run", "noop", "--runbooks", runbooks, "--state-dir", state]),
+            Case(label: "runbook run noop", argv: [programs.runbook, "run", "--yes", "noop", "--runbooks", runbooks, "--state-dir", state]),
         ]
         // Warm up (page cache, the dynamic loader's caches), then interleave the cases in
         // every round so drift on the machine hits them alike.

@@ -50,7 +50,7 @@ enum TreeWorkload {
         func runbookArguments(_ state: String, _ words: [String]) -> [String] {
             [programs.runbook] + words + ["--runbooks", runbooks, "--state-dir", state]
         }
-        let treeWords = ["run", "tree", "--dir", tree, "--count", String(count), "--codebase", codebase + "/lib"]
+        let treeWords = ["run", "--yes", "tree", "--dir", tree, "--count", String(count), "--codebase", codebase + "/lib"]
 
         /// One round: every case once, on the same starting state (an empty tree).
         func round(_ number: Int) throws -> Round {
