@@ -84,15 +84,9 @@ local function choose_group(install, master, from, wanted)
 end
 
 -- Frees one address of the master database's pool (ips.release frees all of an install's);
--- db.update cannot set NULL, so it is a db.exec whose undo gives it back to install and site.
+-- undo gives it back to the install and site.
 local function release_address(pool)
-  local undo
-  if pool.install_site_id then
-    undo = { "UPDATE server_ips SET install_id = ?, install_site_id = ? WHERE id = ?", { pool.install_id, pool.install_site_id, pool.id } }
-  else
-    undo = { "UPDATE server_ips SET install_id = ? WHERE id = ?", { pool.install_id, pool.id } }
-  end
-  db.exec("master", "UPDATE server_ips SET install_id = NULL, install_site_id = NULL WHERE id = ?", { pool.id }, { undo = undo })
+  db.update("master", "server_ips", { install_id = db.NULL, install_site_id = db.NULL }, { id = pool.id })
 end
 
 -- Removes the install's copy on another server. A folder standing in for it (the demo's

@@ -233,9 +233,9 @@ struct PhpSerializeTests {
     }
 } }
 
-// MARK: - install_config.lua, json.lua
+// MARK: - install_config.lua (json: NullAndJsonTests.swift)
 
-extension StdlibTests { @Suite("stdlib: install_config.lua and json.lua")
+extension StdlibTests { @Suite("stdlib: install_config.lua")
 struct InstallConfigTests {
     @Test("config.php: one assignment per line, quotes and backslashes escaped, read back and changed in place")
     func renderParseSet() throws {
@@ -268,24 +268,6 @@ struct InstallConfigTests {
         #expect(appended == "<?php\n$config['a'] = 1;\n$config['db_host'] = 'x';\n?>\n")
         let bad = lua.error(#"return require("install_config").render({ ["db host"] = "x" })"#)
         #expect(bad?.contains("invalid key") == true, "\(bad ?? "no error")")
-    }
-
-    @Test("json: sorted keys, escapes, round trip")
-    func json() throws {
-        let lua = try StdlibLua()
-        let text = try lua.string(#"""
-            local json = require("json")
-            return json.encode({ plan = "paid", hostname = "shop.example.com", sites = { "a", "b\n\"c\"" }, n = 3, ok = true, f = 0.5 })
-            """#)
-        #expect(text == #"{"f":0.5,"hostname":"shop.example.com","n":3,"ok":true,"plan":"paid","sites":["a","b\n\"c\""]}"#)
-        let again = try lua.string(#"""
-            local json = require("json")
-            local v = json.decode('{"a": [1, 2.5, "x\\u00e9"], "b": {"c": null}, "d": false}')
-            return json.encode(v) .. "|" .. math.type(v.a[1]) .. "|" .. tostring(v.b.c == json.null)
-            """#)
-        #expect(again == #"{"a":[1,2.5,"xé"],"b":{"c":null},"d":false}|integer|true"#)
-        let bad = lua.error(#"return require("json").decode('{"a": }')"#)
-        #expect(bad?.contains("json.decode: unexpected '}' at offset 6") == true, "\(bad ?? "no error")")
     }
 } }
 

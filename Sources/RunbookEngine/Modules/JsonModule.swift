@@ -45,7 +45,7 @@ enum JsonModule {
             Reads one JSON value. Objects and arrays become tables; `null` becomes `json.null`
             (so an array keeps its length and an object its keys); whole numbers become integers,
             others floats. Bad text raises one line naming the byte where it goes wrong:
-            `json.decode: invalid JSON at byte 6: unexpected token`. Nesting deeper than 100
+            `json.decode: invalid JSON at byte 6: unexpected token` (for `{"a": tru}`). Nesting deeper than 100
             levels is refused.
             """,
             example: #"local args = json.decode(job.args); print(args.hostname)"#)) { call in
