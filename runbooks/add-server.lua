@@ -15,6 +15,7 @@ local ids = require("ids")
 local nginx = require("nginx")
 local php_fpm = require("php_fpm")
 local servers = require("servers")
+local setting = require("settings")
 
 -- What each role copies from this server when settings.add_server.config_files does not say:
 -- a dispatcher runs nginx and php-fpm (it is also a PHP handler of the installs it serves);
@@ -66,7 +67,7 @@ return runbook {
     if args.carp and not args.carp:find("^[%w]+$") then error("--carp must be an interface name like carp3, got " .. args.carp, 0) end
     local conf_path = settings.php_fpm_conf or "/usr/local/etc/php-fpm.conf"
     local internal_home = settings.internal_home or "/home/internal"
-    local add_settings = type(settings.add_server) == "table" and settings.add_server or {}
+    local add_settings = setting.table("add_server")
     local lists = type(add_settings.config_files) == "table" and add_settings.config_files or {}
     local files = type(lists[args.role]) == "table" and lists[args.role] or CONFIG_FILES[args.role]
 
@@ -209,9 +210,9 @@ return runbook {
           log.info(("%s is a backup PHP handler of the paid installs until their homes and shared code are there; then "
             .. "UPDATE handlers SET weight = 1 WHERE id = %d and rebuild nginx"):format(args.hostname, handler_row.id))
         end
-        if type(settings.dispatchers) == "table" then
+        if settings.dispatchers ~= nil then
           local listed = false
-          for _, name in ipairs(settings.dispatchers) do listed = listed or name == args.hostname end
+          for _, name in ipairs(setting.table("dispatchers")) do listed = listed or name == args.hostname end
           if not listed then log.warn(("add %s to settings.dispatchers in the configuration"):format(args.hostname)) end
         end
         log.info("each dispatcher has its own nginx: run rebuild-nginx on the others too")

@@ -9,6 +9,7 @@ local ids = require("ids")
 local installs = require("installs")
 local install_handlers = require("install_handlers")
 local servers = require("servers")
+local setting = require("settings")
 
 local CONNECTION = "internal"
 
@@ -25,10 +26,6 @@ local TAKES = {
   weight = { server = true, id = "required", weight = "required" },
   list = { ip = "optional", hostname = "optional", id = "optional" },
 }
-
-local function settings_table(name)
-  return type(settings[name]) == "table" and settings[name] or {}
-end
 
 -- "10.0.4.2" -> 32-bit number; nil when it is no IPv4 address.
 local function ipv4(text)
@@ -223,7 +220,7 @@ return runbook {
     if action == "add" then
       local row
       step("Check the new server", function()
-        local vlan = settings_table("cloud_manager").vlan or "10.0.0.0/8"
+        local vlan = setting.table("cloud_manager").vlan or "10.0.0.0/8"
         if not in_network(args.ip, vlan) then
           error(("--ip %s is not a private address of the VLAN (%s): a cloud server is reached at its 10.x address"):format(args.ip, vlan), 0)
         end

@@ -6,6 +6,7 @@
 -- mailed, and the run fails so that cron notices.
 local install_caches = require("install_caches")
 local installs = require("installs")
+local setting = require("settings")
 
 -- "127.0.0.1" -> "127.0.0.1", "2001:db8::1" -> "[2001:db8::1]" (a URL's host).
 local function url_host(ip)
@@ -42,8 +43,8 @@ return runbook {
     cleanup(function()
       log.warn(("caches cleared before the failure stay cleared: `runbook log %s` lists them"):format(context.run_id))
     end)
-    local config = type(settings.health_sweep) == "table" and settings.health_sweep or {}
-    local nginx_settings = type(settings.nginx) == "table" and settings.nginx or {}
+    local config = setting.table("health_sweep")
+    local nginx_settings = setting.table("nginx")
     local port = math.tointeger(nginx_settings.http_port) or 80
     local mail_to = args.mail_to or config.mail_to
     if args.path and (args.path:sub(1, 1) ~= "/" or args.path:find("[%s%c]")) then

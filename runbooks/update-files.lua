@@ -1,13 +1,14 @@
 -- runbooks/update-files.lua: the guide's "Updating specific files": "If only few files are
 -- to be updated they must be updated on all the servers."
 
+local servers = require("servers")
+
 -- How this server reaches the others (settings.servers[HOSTNAME].sync), as install does.
 local function sync_targets()
   local targets = {}
-  for hostname, server in pairs(type(settings.servers) == "table" and settings.servers or {}) do
-    if type(server) == "table" and type(server.sync) == "string" then targets[#targets + 1] = { hostname = hostname, sync = server.sync } end
+  for _, server in ipairs(servers.all()) do
+    if type(server.sync) == "string" then targets[#targets + 1] = { hostname = server.hostname, sync = server.sync } end
   end
-  table.sort(targets, function(a, b) return a.hostname < b.hostname end)
   return targets
 end
 

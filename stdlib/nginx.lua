@@ -51,6 +51,7 @@
 -- valid nginx is for `nginx -t` to say (service.reload runs it before reloading).
 
 local php = require("php")
+local setting = require("settings")
 
 local M = {}
 
@@ -445,7 +446,7 @@ function M.rebuild(options)
     error("--nginx-config must be an absolute path, got " .. tostring(nginx_config), 0)
   end
   local render_options = {}
-  for key, value in pairs(options.render or (type(settings.nginx) == "table" and settings.nginx) or {}) do
+  for key, value in pairs(options.render or setting.table("nginx")) do
     render_options[key] = value
   end
   if render_options.path_prefix == nil and context.root ~= "/" then
