@@ -22,7 +22,7 @@ local CONNECTION = "internal"
 -- The handler on which to install the shared code: --handler (an id or a hostname), else
 -- settings.this_server. Refused, in one line, when it is not in the handlers table, or when
 -- it is another server than this one (the checkout is made here).
-local function find_handler(wanted)
+local function handler_here(wanted)
   local this_server = setting.lower("this_server")
   wanted = wanted or this_server
   if not wanted then
@@ -122,7 +122,7 @@ local function prepare(args)
   end
 
   step("Find the handler on which to install the shared code", function()
-    p.handler = find_handler(args.handler)
+    p.handler = handler_here(args.handler)
     log.info(("handler %d: %s (%s)"):format(p.handler.id, p.handler.hostname, p.handler.kind))
     if p.handler.kind ~= "dispatcher" then
       log.warn(("handler %d is a %s handler: installs are mastered on dispatchers, so stdlib/codebase.lua gives "

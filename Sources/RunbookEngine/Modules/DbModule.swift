@@ -16,20 +16,14 @@ enum DbModule {
             After a lost connection (errors 2006, 2013) the next call reconnects.
 
             SQL always takes bound parameters: `?` placeholders and a `params` array. Lua values
-            become SQL values as follows: `db.NULL` (and `nil` in a `params` array) → `NULL`,
-            `true`/`false` → `1`/`0`, integers and floats as numbers, strings as text (or as bytes
-            when not valid UTF-8 or containing a NUL). Tables and functions are refused.
-
-            `db.NULL` is the value that means SQL `NULL` where `nil` cannot: a `set` table
-            (`db.update("internal", "installs", { custom_rewrites = db.NULL }, { id = 7 })`), a
-            `row` of `db.insert`, a `where` table (`{ install_id = db.NULL }` matches the rows whose
-            `install_id` is `NULL`: `where` compares with `<=>`) or a `params` array where a `nil`
-            would end the list early. It is the same value as `json.null` (a NULL light userdata,
-            `type(db.NULL) == "userdata"`). The undo of an update that set `NULL` puts the old
-            value back; an update from `NULL` to a value is undone to `NULL`. Names (databases, tables, columns) cannot be
-            parameters: a runbook that builds SQL text from a name passes it through
-            `db.quote_name` — never its own backticks (a test of the shipped runbooks fails on
-            a string literal that opens or closes backticks around a concatenation).
+            become SQL values as follows: `db.NULL` → `NULL` (a `nil` would end a `params` array
+            or leave a column out of a table), `true`/`false` → `1`/`0`, integers and floats as
+            numbers, strings as text (or as bytes when not valid UTF-8 or containing a NUL).
+            Tables and functions are refused. Names
+            (databases, tables, columns) cannot be parameters: a runbook that builds SQL text
+            from a name passes it through `db.quote_name` — never its own backticks (a test of
+            the shipped runbooks fails on a string literal that opens or closes backticks around
+            a concatenation).
 
             Rows come back as Lua tables keyed by column name: integer columns as integers, `FLOAT`
             and `DOUBLE` as floats, `DECIMAL`, `JSON`, text, `DATE`/`TIME`/`DATETIME`/`TIMESTAMP` (as
@@ -45,9 +39,6 @@ enum DbModule {
             The administration functions (`create_database` to `load_sql_file`) carry out the
             guide's database set-up and its SQL updates ("mut").
             """))
-
-        // db.NULL: SQL NULL as a value a table can hold (the null marker, as json.null).
-        try? state.setField("NULL", in: "db", .null)
 
         // db.query(connection, sql [, params]) -> array of rows (tables by column name)
         state.register("query", in: "db", doc: APIFunction(.read, "connection: string  a `[databases.NAME]` of the configuration", "sql: string  a read-only statement with `?` placeholders", "params?: any[]  the values for the placeholders",
@@ -360,6 +351,20 @@ enum DbModule {
             doc: "Runs a whole SQL file (a schema) in `database`; cannot be undone (`!`).")) { call in
             try SQLUpdates.loadSQLFile(call, try slot.require(call.name), planned)
         }
+
+        // db.NULL: SQL NULL as a value a table can hold (the null marker, as json.null). The
+        // conversion of the null marker cannot fail.
+        state.document(global: APIGlobal("db.NULL", type: "lightuserdata", doc: """
+            SQL `NULL` as a value, where `nil` cannot say it: in a `set` table
+            (`db.update("internal", "installs", { custom_rewrites = db.NULL }, { id = install.id })`),
+            a `row` of `db.insert`, a `where` table (`{ install_id = db.NULL }` matches the rows
+            whose `install_id` is `NULL`: `where` compares with `<=>`) or a `params` array, where a
+            `nil` would end the list early. The undo of an update that set `NULL` puts the old
+            value back; an update from `NULL` to a value is undone to `NULL`. Rows read back still
+            leave a `NULL` column out (`nil`, not `db.NULL`). It is the same value as `json.null`:
+            Lua's NULL light userdata (`type(db.NULL) == "userdata"`).
+            """))
+        try? state.setField("NULL", in: "db", .null)
     }
 
     // MARK: Helpers

@@ -17,11 +17,8 @@ enum JsonModule {
             deep are refused.
             """))
 
-        // json.null: JSON null as a value a table can hold (the null marker, as db.NULL).
-        try? state.setField("null", in: "json", .null)
-
         // json.encode(value) -> text (compact, one line, object keys sorted)
-        state.register("encode", in: "json", doc: APIFunction(.pure, "value: any  a table, string, number, boolean, `nil` or `json.null`",
+        state.register("encode", in: "json", doc: APIFunction(.pure, "value: table|string|number|boolean|lightuserdata|nil  a table, string, number, boolean, `nil` or `json.null`",
             returns: ["string  the JSON text, on one line"],
             doc: """
             Writes a value as compact JSON: `nil` and `json.null` as `null`, integers as integers,
@@ -63,6 +60,15 @@ enum JsonModule {
             }
             return 1
         }
+
+        // json.null: JSON null as a value a table can hold (the null marker, as db.NULL). The
+        // conversion of the null marker cannot fail.
+        state.document(global: APIGlobal("json.null", type: "lightuserdata", doc: """
+            JSON `null` inside a table, where `nil` cannot keep a key or a place in a list:
+            `json.encode({ note = json.null })` is `{"note":null}`, and `json.decode` gives it for
+            every `null`. The same value as `db.NULL`.
+            """))
+        try? state.setField("null", in: "json", .null)
     }
 
     // MARK: Lua -> JSON text
