@@ -122,4 +122,13 @@ struct NullAndJsonTests {
             #expect(error?.contains(message) == true, "\(code): \(error ?? "no error")")
         }
     }
+
+    @Test("a template refuses a null as it refuses a missing name; a section skips it")
+    func templatesAreStrictAboutNull() throws {
+        let lua = try Self.jsonLua()
+        TemplateModule.register(into: lua.state, slot: SessionSlot())
+        #expect(try lua.string(#"return template.render("a{{#x}}-{{x}}{{/x}}b", json.decode('{"x": null}'))"#) == "ab")
+        let error = lua.error(#"return template.render("port {{x}};", json.decode('{"x": null}'))"#)
+        #expect(error?.contains("{{x}} is null (json.null), not a value") == true, "\(error ?? "no error")")
+    }
 }

@@ -63,8 +63,8 @@ struct MustacheTemplate {
                 case .function:
                     throw TemplateError(template: name, line: line, problem: "{{\(tag)}} is a function, not a value")
                 case .null:
-                    // json.null / db.NULL: a value that is there and empty.
-                    break
+                    // As strict as a missing name: a null in a config is a mistake to show.
+                    throw TemplateError(template: name, line: line, problem: "{{\(tag)}} is null (json.null), not a value")
                 }
             case .section(let tag, let line, let inverted, let children):
                 let value = try lookup(tag, stack, line: line)
