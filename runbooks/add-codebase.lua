@@ -91,14 +91,14 @@ end
 local function prepare(args)
   local p = { plan = args.plan, free = args.plan == "free" and 1 or 0 }
 
-  local base = settings.shared_codes or DEFAULT_SHARED_CODES
+  local base = setting.string("shared_codes") or DEFAULT_SHARED_CODES
   if type(base) ~= "string" or base:sub(1, 1) ~= "/" then
     error("the shared codes folder must be an absolute path, got " .. tostring(base), 0)
   end
   p.base = base:gsub("/+$", "")
   if p.base == "" then error("the shared codes folder cannot be /", 0) end
 
-  p.repository = args.repository or settings.svn_repository
+  p.repository = args.repository or setting.string("svn_repository")
   if type(p.repository) ~= "string" or p.repository == "" then
     error("--repository is required: settings.svn_repository is not set", 0)
   end

@@ -68,8 +68,8 @@ end
 
 -- The install's cron line (as the install runbook writes it).
 local function cron_line(install)
-  return ("*/5 * * * * %s %s %s/heavymetal/lib/cron/cron.php"):format(settings.cron_user or "www",
-    settings.php or "/usr/local/bin/php", install.home_dir)
+  return ("*/5 * * * * %s %s %s/heavymetal/lib/cron/cron.php"):format(setting.string("cron_user") or "www",
+    setting.string("php") or "/usr/local/bin/php", install.home_dir)
 end
 
 local function cron_remove(server, install)
@@ -87,7 +87,7 @@ end
 local function other_dispatchers()
   local names = {}
   for _, row in ipairs(db.query(CONNECTION, "SELECT hostname FROM handlers WHERE kind = 'dispatcher' ORDER BY id")) do
-    if row.hostname ~= settings.this_server then names[#names + 1] = row.hostname end
+    if row.hostname ~= setting.string("this_server") then names[#names + 1] = row.hostname end
   end
   return names
 end

@@ -103,15 +103,16 @@ return runbook {
         if taken then error(("hostname %s is already a site of install %d"):format(name, taken.install_id), 0) end
       end
       local pin = codebase.pin(args.email)
-      local wanted = args.server or (pin and pin.handler) or settings.this_server
+      local wanted = args.server or (pin and pin.handler) or setting.string("this_server")
       if wanted == nil then error("which server is this? set this_server in [settings] (a handlers.hostname) or give --server", 0) end
       master = handlers.find("internal", wanted)
       if not master then error("--server " .. tostring(wanted) .. ": no such handler in the handlers table", 0) end
       if master.kind ~= "dispatcher" then error(("handler %d (%s) is a %s, not a dispatcher: it cannot be an install's master"):format(
         master.id, master.hostname, master.kind), 0) end
-      if settings.this_server and master.hostname ~= settings.this_server then
+      local this_server = setting.string("this_server")
+      if this_server and master.hostname ~= this_server then
         error(("the install's master is %s (%s): run the install there, not on %s"):format(master.hostname,
-          args.server and "--server" or "settings.pins", settings.this_server), 0)
+          args.server and "--server" or "settings.pins", this_server), 0)
       end
       on_servers[1] = master
       if not free then
@@ -322,9 +323,10 @@ return runbook {
                                                     source = m.source, target = m.target })
           mount.bind(m.source, m.target)
         end
-        if settings.ftp_owner then
-          for _, m in ipairs(mounts) do fs.chown(m.source, settings.ftp_owner) end
-          fs.chown(ftp, settings.ftp_owner)
+        local owner = setting.string("ftp_owner")
+        if owner then
+          for _, m in ipairs(mounts) do fs.chown(m.source, owner) end
+          fs.chown(ftp, owner)
         end
       end)
 
@@ -343,8 +345,8 @@ return runbook {
         end)
 
         step("Create crons for the servers other than the master", function()
-          local line = ("*/5 * * * * %s %s %s/heavymetal/lib/cron/cron.php"):format(settings.cron_user or "www",
-            settings.php or "/usr/local/bin/php", home)
+          local line = ("*/5 * * * * %s %s %s/heavymetal/lib/cron/cron.php"):format(setting.string("cron_user") or "www",
+            setting.string("php") or "/usr/local/bin/php", home)
           for i = 2, #on_servers do
             local server = servers.check(on_servers[i].hostname, { "cron_file" })
             cron.add(line, { file = server.cron_file })
@@ -360,7 +362,7 @@ return runbook {
         for _, row in ipairs(site_ips) do lines[#lines + 1] = "  " .. row.ip end
         lines[#lines + 1] = ""
         lines[#lines + 1] = "Your FTP user is " .. install.ftp_user .. "."
-        mail.send({ to = args.email, from = settings.welcome_from or "support@make-a-store.com",
+        mail.send({ to = args.email, from = setting.string("welcome_from") or "support@make-a-store.com",
                     subject = "Your store " .. hostnames[1] .. " is ready", body = table.concat(lines, "\n") .. "\n" })
       end)
 

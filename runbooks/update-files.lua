@@ -2,6 +2,7 @@
 -- to be updated they must be updated on all the servers."
 
 local servers = require("servers")
+local setting = require("settings")
 
 -- How this server reaches the others (settings.servers[HOSTNAME].sync), as install does.
 local function sync_targets()
@@ -45,8 +46,9 @@ return runbook {
         SELECT g.id, g.dir, g.revision, h.hostname AS master FROM shared_code_groups g JOIN handlers h ON h.id = g.handler_id
         WHERE g.id = ?]], { args.group })
       if not group then error("--group " .. args.group .. ": no such shared code group", 0) end
-      if settings.this_server and group.master ~= settings.this_server then
-        error(("group %d's master is %s: run update-files there, not on %s"):format(group.id, group.master, settings.this_server), 0)
+      local this_server = setting.string("this_server")
+      if this_server and group.master ~= this_server then
+        error(("group %d's master is %s: run update-files there, not on %s"):format(group.id, group.master, this_server), 0)
       end
       if not args.revision:find("^%d+$") and args.revision ~= "HEAD" then
         error("--revision must be a number or HEAD, got " .. args.revision, 0)

@@ -98,7 +98,7 @@ local function prepare(args)
     end
     if p.master.hostname:lower() ~= this_server then
       error(("shared code group %d's master is %s, not this server (%s): run update-shared-code there"):format(
-        group.id, p.master.hostname, settings.this_server), 0)
+        group.id, p.master.hostname, setting.string("this_server")), 0)
     end
     if not fs.exists(group.dir) then error(("the checkout of group %d, %s, does not exist"):format(group.id, group.dir), 0) end
     local status = vcs.status(group.dir)

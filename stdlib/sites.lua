@@ -181,7 +181,7 @@ end
 
 -- openssl as a read (also in a dry-run): its result, or nil and why it could not run.
 local function run_openssl(argv)
-  local command = { settings.openssl or "openssl" }
+  local command = { setting.string("openssl") or "openssl" }
   for _, word in ipairs(argv) do command[#command + 1] = word end
   local ok, result = pcall(cmd.run, command, { read_only = true, timeout = 30 })
   if not ok then return nil, tostring(result) end
