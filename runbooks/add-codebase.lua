@@ -9,8 +9,11 @@
 -- record that shows the work running, done or failed. Run it on the handler that gets the
 -- codebase: the checkout is made on this machine.
 local codebase = require("codebase")
+local handlers = require("handlers")
 local ids = require("ids")
 local queue = require("queue")
+local setting = require("settings")
+local svn = require("svn")
 
 local DEFAULT_SHARED_CODES = "/home/shared_codes"
 local DEFAULT_LIMIT = 50
@@ -19,44 +22,21 @@ local CONNECTION = "internal"
 -- The handler on which to install the shared code: --handler (an id or a hostname), else
 -- settings.this_server. Refused, in one line, when it is not in the handlers table, or when
 -- it is another server than this one (the checkout is made here).
-local function find_handler(wanted)
-  local this_server = type(settings.this_server) == "string" and settings.this_server:lower() or nil
+local function handler_here(wanted)
+  local this_server = setting.lower("this_server")
   wanted = wanted or this_server
   if not wanted then
     error("--handler is required: settings.this_server is not set, so the handler of this server is not known", 0)
   end
-  local row
-  if wanted:match("^%d+$") then
-    local id = #wanted <= 10 and math.tointeger(tonumber(wanted)) or nil
-    row = id and db.query_one(CONNECTION, "SELECT id, hostname, kind FROM handlers WHERE id = ?", { id })
-  else
-    row = db.query_one(CONNECTION, "SELECT id, hostname, kind FROM handlers WHERE hostname = ?", { wanted:lower() })
-  end
+  local row = handlers.find(CONNECTION, wanted)
   if not row then
-    local known = {}
-    for _, handler in ipairs(db.query(CONNECTION, "SELECT id, hostname FROM handlers ORDER BY id")) do
-      known[#known + 1] = handler.id .. " " .. handler.hostname
-    end
-    error(("handler '%s' is not in the handlers table (known: %s)"):format(
-      wanted, #known > 0 and table.concat(known, ", ") or "none"), 0)
+    error(("handler '%s' is not in the handlers table (known: %s)"):format(wanted, handlers.known(CONNECTION)), 0)
   end
   if this_server and row.hostname:lower() ~= this_server then
     error(("handler %d is %s, but this server is %s (settings.this_server): the checkout is made on this machine, "
       .. "so run add-codebase on %s"):format(row.id, row.hostname, this_server, row.hostname), 0)
   end
   return row
-end
-
--- svn ARGS... as a read (it runs in a dry-run too); the output, or a one-line refusal.
-local function svn_read(what, argv)
-  local command = { "svn" }
-  for _, word in ipairs(argv) do command[#command + 1] = word end
-  local result = cmd.run(command, { read_only = true, timeout = 300 })
-  if result.status ~= 0 then
-    local reason = (result.stderr:match("svn: (E%d+:[^\n]*)") or result.stderr:match("[^\n]+") or "exit " .. result.status)
-    error(("cannot read %s: %s"):format(what, reason), 0)
-  end
-  return result.stdout
 end
 
 -- "1" < "2" < "10"; numbers before anything else.
@@ -111,14 +91,14 @@ end
 local function prepare(args)
   local p = { plan = args.plan, free = args.plan == "free" and 1 or 0 }
 
-  local base = settings.shared_codes or DEFAULT_SHARED_CODES
+  local base = setting.string("shared_codes") or DEFAULT_SHARED_CODES
   if type(base) ~= "string" or base:sub(1, 1) ~= "/" then
     error("the shared codes folder must be an absolute path, got " .. tostring(base), 0)
   end
   p.base = base:gsub("/+$", "")
   if p.base == "" then error("the shared codes folder cannot be /", 0) end
 
-  p.repository = args.repository or settings.svn_repository
+  p.repository = args.repository or setting.string("svn_repository")
   if type(p.repository) ~= "string" or p.repository == "" then
     error("--repository is required: settings.svn_repository is not set", 0)
   end
@@ -142,7 +122,7 @@ local function prepare(args)
   end
 
   step("Find the handler on which to install the shared code", function()
-    p.handler = find_handler(args.handler)
+    p.handler = handler_here(args.handler)
     log.info(("handler %d: %s (%s)"):format(p.handler.id, p.handler.hostname, p.handler.kind))
     if p.handler.kind ~= "dispatcher" then
       log.warn(("handler %d is a %s handler: installs are mastered on dispatchers, so stdlib/codebase.lua gives "
@@ -162,13 +142,13 @@ local function prepare(args)
       error(("revision '%s' is not a Subversion revision (a number or HEAD)"):format(tostring(wanted)), 0)
     end
     local what = ("revision %s of %s"):format(spelled, p.repository)
-    local resolved = svn_read(what, { "info", "--non-interactive", "--show-item", "revision", "-r", spelled:upper(), p.repository })
+    local resolved = svn.read(what, { "info", "--show-item", "revision", "-r", spelled:upper(), p.repository }, { timeout = 300 })
     p.revision = resolved:match("^%s*(%d+)%s*$")
     if not p.revision then error(("cannot read %s: svn printed '%s'"):format(what, resolved), 0) end
     -- The installs link heavymetal/ and html/ of the codebase: refuse anything else (the
     -- repository root instead of the trunk, a file).
     local top = {}
-    for name in svn_read(what, { "list", "--non-interactive", "-r", p.revision, p.repository }):gmatch("[^\n]+") do
+    for name in svn.read(what, { "list", "-r", p.revision, p.repository }, { timeout = 300 }):gmatch("[^\n]+") do
       top[name] = true
     end
     if not (top["heavymetal/"] and top["html/"]) then
@@ -183,7 +163,7 @@ local function prepare(args)
     p.group_id = ids.next(CONNECTION, "shared_code_groups")
     -- A pin may name a group before it exists (from this runbook's dry-run): the new group
     -- is then reserved for that customer, which only --own for that customer may make.
-    for email, pin in pairs(type(settings.pins) == "table" and settings.pins or {}) do
+    for email, pin in pairs(setting.table("pins")) do
       if type(pin) == "table" and math.tointeger(pin.group) == p.group_id
          and not (args.own and tostring(email):lower() == args.own:lower()) then
         error(("settings.pins reserves group %d, the id the new group would get, for %s: run add-codebase --own %s, "

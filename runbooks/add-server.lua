@@ -15,6 +15,7 @@ local ids = require("ids")
 local nginx = require("nginx")
 local php_fpm = require("php_fpm")
 local servers = require("servers")
+local setting = require("settings")
 
 -- What each role copies from this server when settings.add_server.config_files does not say:
 -- a dispatcher runs nginx and php-fpm (it is also a PHP handler of the installs it serves);
@@ -64,9 +65,9 @@ return runbook {
       end
     end
     if args.carp and not args.carp:find("^[%w]+$") then error("--carp must be an interface name like carp3, got " .. args.carp, 0) end
-    local conf_path = settings.php_fpm_conf or "/usr/local/etc/php-fpm.conf"
-    local internal_home = settings.internal_home or "/home/internal"
-    local add_settings = type(settings.add_server) == "table" and settings.add_server or {}
+    local conf_path = setting.string("php_fpm_conf") or "/usr/local/etc/php-fpm.conf"
+    local internal_home = setting.string("internal_home") or "/home/internal"
+    local add_settings = setting.table("add_server")
     local lists = type(add_settings.config_files) == "table" and add_settings.config_files or {}
     local files = type(lists[args.role]) == "table" and lists[args.role] or CONFIG_FILES[args.role]
 
@@ -120,7 +121,7 @@ return runbook {
       new_conf = php_fpm.allow(here_text, dispatcher_ips)
       if dispatcher then
         for _, handler in ipairs(db.query("internal", "SELECT id, hostname, kind FROM handlers ORDER BY id")) do
-          if handler.hostname == settings.this_server then
+          if handler.hostname == setting.string("this_server") then
             edits[#edits + 1] = { hostname = handler.hostname, text = here_text }
           else
             local there = servers.reach(handler.hostname)
@@ -138,7 +139,7 @@ return runbook {
                       public_ip = args.public_ip, kind = args.role, weight = args.weight or (dispatcher and 0 or 1),
                       carp_interface = args.carp }
       log.info(("new %s %s (%s): server %d, handler %d, %d addresses; files from %s"):format(args.role, args.hostname,
-        args.private_ip, server_row.id, handler_row.id, #addresses, tostring(settings.this_server)))
+        args.private_ip, server_row.id, handler_row.id, #addresses, tostring(setting.string("this_server"))))
     end)
 
     step("Copy their config files from any of the other servers", function()
@@ -159,7 +160,7 @@ return runbook {
     step("Add to crontab its lib/cron/cron.php", function()
       local folder = new.cron_file:match("^(.*)/[^/]+$")
       if folder and folder ~= "" and not fs.exists(folder) then fs.mkdir(folder) end
-      cron.add(("*/5 * * * * %s %s %s/lib/cron/cron.php"):format(settings.cron_user or "www", settings.php or "/usr/local/bin/php",
+      cron.add(("*/5 * * * * %s %s %s/lib/cron/cron.php"):format(setting.string("cron_user") or "www", setting.string("php") or "/usr/local/bin/php",
         internal_home), { file = new.cron_file })
     end)
 
@@ -209,9 +210,9 @@ return runbook {
           log.info(("%s is a backup PHP handler of the paid installs until their homes and shared code are there; then "
             .. "UPDATE handlers SET weight = 1 WHERE id = %d and rebuild nginx"):format(args.hostname, handler_row.id))
         end
-        if type(settings.dispatchers) == "table" then
+        if settings.dispatchers ~= nil then
           local listed = false
-          for _, name in ipairs(settings.dispatchers) do listed = listed or name == args.hostname end
+          for _, name in ipairs(setting.table("dispatchers")) do listed = listed or name == args.hostname end
           if not listed then log.warn(("add %s to settings.dispatchers in the configuration"):format(args.hostname)) end
         end
         log.info("each dispatcher has its own nginx: run rebuild-nginx on the others too")

@@ -7,6 +7,7 @@
 local install_config = require("install_config")
 local install_tree = require("install_tree")
 local installs = require("installs")
+local servers = require("servers")
 
 local function group_row(id)
   return db.query_one("internal", [[
@@ -18,17 +19,15 @@ end
 -- (settings.servers."HOST".sync = "/..."), and the ones it does not.
 local function other_copies(home)
   local folders, others = {}, {}
-  for hostname, server in pairs(type(settings.servers) == "table" and settings.servers or {}) do
-    if type(server) == "table" and type(server.sync) == "string" then
+  for _, server in ipairs(servers.all()) do
+    if type(server.sync) == "string" then
       if server.sync:sub(1, 1) == "/" then
-        if fs.exists(server.sync .. home) then folders[#folders + 1] = { hostname = hostname, prefix = server.sync } end
+        if fs.exists(server.sync .. home) then folders[#folders + 1] = { hostname = server.hostname, prefix = server.sync } end
       else
-        others[#others + 1] = hostname
+        others[#others + 1] = server.hostname
       end
     end
   end
-  table.sort(folders, function(a, b) return a.hostname < b.hostname end)
-  table.sort(others)
   return folders, others
 end
 

@@ -281,12 +281,11 @@ return runbook {
       if ssl == "new" then
         set.ssl_pem, set.ssl_key = sites.install_certificate(install, new, args.ssl_pem, args.ssl_key)
         changed.ssl_pem, changed.ssl_key = set.ssl_pem, set.ssl_key
+      elseif ssl == "drop" then
+        set.ssl_pem, set.ssl_key = db.NULL, db.NULL
       end
       db.update("internal", "install_sites", set, { id = site.id })
       if ssl == "drop" then
-        -- (db.update cannot set NULL.)
-        db.exec("internal", "UPDATE install_sites SET ssl_pem = NULL, ssl_key = NULL WHERE id = ?", { site.id },
-          { undo = { "UPDATE install_sites SET ssl_pem = ?, ssl_key = ? WHERE id = ?", { site.ssl_pem, site.ssl_key, site.id } } })
         changed.ssl_pem, changed.ssl_key = nil, nil
         log.warn(("%s is served without SSL now: its certificate %s stays in the certs folder; the guide's Change ssl gives it a new one"):format(
           new, site.ssl_pem))
@@ -298,9 +297,7 @@ return runbook {
         lock("ip-pool")
         for _, r in ipairs(replacements) do
           db.update("internal", "install_site_ips", { ip = r.new_pool.ip }, { id = r.row.id })
-          db.exec("master", "UPDATE server_ips SET install_id = NULL, install_site_id = NULL WHERE id = ?", { r.old_pool.id },
-            { undo = { "UPDATE server_ips SET install_id = ?, install_site_id = ? WHERE id = ?",
-                       { r.old_pool.install_id, r.old_pool.install_site_id, r.old_pool.id } } })
+          db.update("master", "server_ips", { install_id = db.NULL, install_site_id = db.NULL }, { id = r.old_pool.id })
           db.update("master", "server_ips", { install_id = install.id, install_site_id = site.id }, { id = r.new_pool.id })
           log.info(("%s replaces %s (%s)"):format(r.new_pool.ip, r.row.ip, r.new_pool.movable == 1 and "movable" or "fixed"))
         end

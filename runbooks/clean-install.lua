@@ -11,6 +11,7 @@
 local dns = require("dns")
 local ips = require("ips")
 local nginx = require("nginx")
+local servers = require("servers")
 
 local function check_name(name)
   if type(name) ~= "string" or not name:find("^[%w_]+$") or #name > 56 then
@@ -23,15 +24,6 @@ end
 -- database user, who may give one a name holding backticks.
 local function quoted(name) return db.quote_name(check_name(name)) end
 
--- How this server reaches the other servers (settings.servers[HOSTNAME]).
-local function other_servers()
-  local list = {}
-  for hostname, server in pairs(type(settings.servers) == "table" and settings.servers or {}) do
-    if type(server) == "table" then list[#list + 1] = { hostname = hostname, sync = server.sync, cron_file = server.cron_file } end
-  end
-  table.sort(list, function(a, b) return a.hostname < b.hostname end)
-  return list
-end
 
 local function purge(name)
   check_name(name)
@@ -110,7 +102,7 @@ return runbook {
 
     step("Remove the install's folders and crons", function()
       if fs.exists(install.home_dir) then fs.remove(install.home_dir) end
-      for _, server in ipairs(other_servers()) do
+      for _, server in ipairs(servers.all()) do
         if type(server.sync) == "string" and server.sync:sub(1, 1) == "/" and fs.exists(server.sync .. install.home_dir) then
           fs.remove(server.sync .. install.home_dir)
         elseif type(server.sync) == "string" and server.sync:sub(1, 1) ~= "/" then

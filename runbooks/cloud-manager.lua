@@ -9,6 +9,7 @@ local ids = require("ids")
 local installs = require("installs")
 local install_handlers = require("install_handlers")
 local servers = require("servers")
+local setting = require("settings")
 
 local CONNECTION = "internal"
 
@@ -25,10 +26,6 @@ local TAKES = {
   weight = { server = true, id = "required", weight = "required" },
   list = { ip = "optional", hostname = "optional", id = "optional" },
 }
-
-local function settings_table(name)
-  return type(settings[name]) == "table" and settings[name] or {}
-end
 
 -- "10.0.4.2" -> 32-bit number; nil when it is no IPv4 address.
 local function ipv4(text)
@@ -71,8 +68,8 @@ end
 
 -- The install's cron line (as the install runbook writes it).
 local function cron_line(install)
-  return ("*/5 * * * * %s %s %s/heavymetal/lib/cron/cron.php"):format(settings.cron_user or "www",
-    settings.php or "/usr/local/bin/php", install.home_dir)
+  return ("*/5 * * * * %s %s %s/heavymetal/lib/cron/cron.php"):format(setting.string("cron_user") or "www",
+    setting.string("php") or "/usr/local/bin/php", install.home_dir)
 end
 
 local function cron_remove(server, install)
@@ -90,7 +87,7 @@ end
 local function other_dispatchers()
   local names = {}
   for _, row in ipairs(db.query(CONNECTION, "SELECT hostname FROM handlers WHERE kind = 'dispatcher' ORDER BY id")) do
-    if row.hostname ~= settings.this_server then names[#names + 1] = row.hostname end
+    if row.hostname ~= setting.string("this_server") then names[#names + 1] = row.hostname end
   end
   return names
 end
@@ -223,7 +220,7 @@ return runbook {
     if action == "add" then
       local row
       step("Check the new server", function()
-        local vlan = settings_table("cloud_manager").vlan or "10.0.0.0/8"
+        local vlan = setting.table("cloud_manager").vlan or "10.0.0.0/8"
         if not in_network(args.ip, vlan) then
           error(("--ip %s is not a private address of the VLAN (%s): a cloud server is reached at its 10.x address"):format(args.ip, vlan), 0)
         end

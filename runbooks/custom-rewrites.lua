@@ -69,12 +69,9 @@ return runbook {
     end)
 
     step("Put it into the custom_rewrites column in installs table", function()
-      if serialized then
-        db.update("internal", "installs", { custom_rewrites = serialized }, { id = install.id })
-      elseif install.custom_rewrites ~= nil then
-        -- (db.update cannot set NULL: one statement with its undo.)
-        db.exec("internal", "UPDATE installs SET custom_rewrites = NULL WHERE id = ?", { install.id },
-          { undo = { "UPDATE installs SET custom_rewrites = ? WHERE id = ?", { install.custom_rewrites, install.id } } })
+      if serialized or install.custom_rewrites ~= nil then
+        -- No rules left: the column goes back to NULL (undo puts the old rules back).
+        db.update("internal", "installs", { custom_rewrites = serialized or db.NULL }, { id = install.id })
       else
         log.info("install " .. install.id .. " has no rules: nothing to clear")
       end

@@ -20,6 +20,8 @@ local install_config = require("install_config")
 local install_tree = require("install_tree")
 local installs = require("installs")
 local nginx = require("nginx")
+local servers = require("servers")
+local setting = require("settings")
 
 local GROUP_COLUMNS = [[
   SELECT g.id, g.dir, g.free, g.revision, g.`limit`, g.handler_id, COUNT(i.id) AS installs
@@ -31,12 +33,6 @@ end
 
 local function group_name(group)
   return ("%s (group %d)"):format(group.dir:match("([^/]+)/*$") or group.dir, group.id)
-end
-
--- How this server reaches another one (settings.servers."HOSTNAME"), as the install runbook reads it.
-local function server_settings(hostname)
-  local servers = type(settings.servers) == "table" and settings.servers or {}
-  return type(servers[hostname]) == "table" and servers[hostname] or nil
 end
 
 -- The free group the install moves to: --codebase, else the free group at the same revision
@@ -84,15 +80,9 @@ local function choose_group(install, master, from, wanted)
 end
 
 -- Frees one address of the master database's pool (ips.release frees all of an install's);
--- db.update cannot set NULL, so it is a db.exec whose undo gives it back to install and site.
+-- undo gives it back to the install and site.
 local function release_address(pool)
-  local undo
-  if pool.install_site_id then
-    undo = { "UPDATE server_ips SET install_id = ?, install_site_id = ? WHERE id = ?", { pool.install_id, pool.install_site_id, pool.id } }
-  else
-    undo = { "UPDATE server_ips SET install_id = ? WHERE id = ?", { pool.install_id, pool.id } }
-  end
-  db.exec("master", "UPDATE server_ips SET install_id = NULL, install_site_id = NULL WHERE id = ?", { pool.id }, { undo = undo })
+  db.update("master", "server_ips", { install_id = db.NULL, install_site_id = db.NULL }, { id = pool.id })
 end
 
 -- Removes the install's copy on another server. A folder standing in for it (the demo's
@@ -166,9 +156,10 @@ return runbook {
         error(("install %d (%s): its master handler %s is not in the handlers table"):format(install.id, install.fs_name,
           tostring(install.master_handler_id)), 0)
       end
-      if type(settings.this_server) == "string" and master.hostname:lower() ~= settings.this_server:lower() then
+      local this_server = setting.string("this_server")
+      if this_server and master.hostname:lower() ~= this_server:lower() then
         error(("install %d (%s) has its master on %s: run downgrade there, not on %s"):format(install.id, install.fs_name,
-          master.hostname, settings.this_server), 0)
+          master.hostname, this_server), 0)
       end
       local clouds = db.query("internal", [[
         SELECT h.hostname FROM install_handlers ih JOIN handlers h ON h.id = ih.handler_id WHERE ih.install_id = ? ORDER BY h.id]],
@@ -333,7 +324,7 @@ return runbook {
       step("Remove the install from the other servers: it is served from its master only now", function()
         local cron_marker = home .. "/"
         for _, hostname in ipairs(others) do
-          local server = server_settings(hostname)
+          local server = servers.reach(hostname)
           if not server or type(server.sync) ~= "string" then
             log.warn(("how does this server reach %s? no sync in [settings.servers.\"%s\"]: remove %s and its cron line there by hand"):format(
               hostname, hostname, home))

@@ -13,6 +13,8 @@
 -- installs by walking the homes folder, never by asking the database: it runs exactly when
 -- the database is down.
 
+local setting = require("settings")
+
 -- The db_host assignment: prefix (with the key's quote as capture 2), the value's quote,
 -- the value, and the rest of the line (`;`, a comment, a "\r").
 local DB_HOST_LINE = "^(%s*%$config%s*%[%s*(['\"])db_host%2%s*%]%s*=%s*)(['\"])(.-)%3(%s*;.*)$"
@@ -87,7 +89,7 @@ return runbook {
       log.warn(("the config.php files changed before the failure keep the new database host: `runbook log %s` "
         .. "lists them, `runbook undo %s` puts them back"):format(context.run_id, context.run_id))
     end)
-    local hosts = settings.database_hosts or {}
+    local hosts = setting.table("database_hosts")
     local master = args.master_host or hosts.master
     local slave = args.slave_host or hosts.slave
     for name, value in pairs({ master = master, slave = slave }) do
@@ -102,7 +104,7 @@ return runbook {
     local to = args.destination == "master" and master or slave
     local from = args.destination == "master" and slave or master
     local homes = args.homes or as_list(settings.homes) or { "/usr/home" }
-    local peer = args.peer or settings.failover_peer
+    local peer = args.peer or setting.string("failover_peer")
     if not args.local_only and not peer then
       error("which is the other dispatcher? give --peer NAME (a [hosts.NAME] of the config) or set failover_peer "
         .. "in [settings]; --local-only changes this server only", 0)

@@ -14,6 +14,8 @@
 -- other way round, with take_on = "LINK_UP" in [settings.failover_ips]). It needs no
 -- database: it runs exactly when the other dispatcher (and maybe more) is in trouble.
 
+local setting = require("settings")
+
 -- Parses the config file (the format of Python's ConfigParser, which the old ip_manager
 -- read): `[section]` headers, `key = value` or `key : value` lines, indented continuation
 -- lines that add to the previous value, `#` and `;` comment lines, blank lines.
@@ -114,7 +116,7 @@ return runbook {
     -- ... ip_manager --carp=carp2 --action=LINK_DOWN ... will add" them. carp(4) itself
     -- raises LINK_UP on the host that becomes MASTER: hosts whose devd reports it that way
     -- set take_on = "LINK_UP" in [settings.failover_ips] (docs/failover.md).
-    local options = type(settings.failover_ips) == "table" and settings.failover_ips or {}
+    local options = setting.table("failover_ips")
     local take_on = options.take_on or "LINK_DOWN"
     if take_on ~= "LINK_DOWN" and take_on ~= "LINK_UP" then
       error("settings.failover_ips.take_on must be \"LINK_DOWN\" or \"LINK_UP\", got " .. tostring(take_on), 0)

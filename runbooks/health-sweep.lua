@@ -6,6 +6,7 @@
 -- mailed, and the run fails so that cron notices.
 local install_caches = require("install_caches")
 local installs = require("installs")
+local setting = require("settings")
 
 -- "127.0.0.1" -> "127.0.0.1", "2001:db8::1" -> "[2001:db8::1]" (a URL's host).
 local function url_host(ip)
@@ -42,8 +43,8 @@ return runbook {
     cleanup(function()
       log.warn(("caches cleared before the failure stay cleared: `runbook log %s` lists them"):format(context.run_id))
     end)
-    local config = type(settings.health_sweep) == "table" and settings.health_sweep or {}
-    local nginx_settings = type(settings.nginx) == "table" and settings.nginx or {}
+    local config = setting.table("health_sweep")
+    local nginx_settings = setting.table("nginx")
     local port = math.tointeger(nginx_settings.http_port) or 80
     local mail_to = args.mail_to or config.mail_to
     if args.path and (args.path:sub(1, 1) ~= "/" or args.path:find("[%s%c]")) then
@@ -54,9 +55,9 @@ return runbook {
     local first_dead, dead_installs = {}, {}   -- install id -> its first dead site; those sites in order
 
     step("It checks all sites", function()
-      local here = db.query_one("internal", "SELECT id, hostname FROM handlers WHERE hostname = ?", { tostring(settings.this_server) })
+      local here = db.query_one("internal", "SELECT id, hostname FROM handlers WHERE hostname = ?", { tostring(setting.string("this_server")) })
       if not here then
-        error(("this server (settings.this_server = %s) is not in the handlers table"):format(tostring(settings.this_server)), 0)
+        error(("this server (settings.this_server = %s) is not in the handlers table"):format(tostring(setting.string("this_server"))), 0)
       end
       local only
       if args.install then
@@ -118,13 +119,13 @@ return runbook {
       end
     end)
 
-    local summary = ("%d of %d sites served by %s were dead"):format(#dead, checked, tostring(settings.this_server))
+    local summary = ("%d of %d sites served by %s were dead"):format(#dead, checked, tostring(setting.string("this_server")))
     step("It mails us", function()
       if not mail_to then
         log.warn("no --mail-to and no settings.health_sweep.mail_to: the report is not mailed")
         return
       end
-      mail.send({ to = mail_to, from = config.mail_from or "runbook@" .. tostring(settings.this_server),
+      mail.send({ to = mail_to, from = config.mail_from or "runbook@" .. tostring(setting.string("this_server")),
                   subject = summary, body = summary .. ":\n\n" .. table.concat(lines, "\n") .. "\n" })
     end)
 

@@ -10,12 +10,15 @@
 -- its statement and the MySQL error — where the guide says to look first.
 local codebase = require("codebase")
 local dns = require("dns")
+local handlers = require("handlers")
 local ids = require("ids")
 local install_config = require("install_config")
 local install_tree = require("install_tree")
 local ips = require("ips")
 local nginx = require("nginx")
 local queue = require("queue")
+local servers = require("servers")
+local setting = require("settings")
 local site_checks = require("sites")
 
 -- settings.homes may be one folder or a list of them: installs go in the first.
@@ -47,23 +50,6 @@ local function unique_name(base, home_base)
     if not taken then return name end
   end
   error("no free install name for " .. base .. "1 ... " .. base .. "9999", 0)
-end
-
--- A handler by id or hostname.
-local function find_handler(value)
-  local row
-  if tostring(value):find("^%d+$") then
-    row = db.query_one("internal", "SELECT id, hostname, kind FROM handlers WHERE id = ?", { math.tointeger(tonumber(value)) })
-  else
-    row = db.query_one("internal", "SELECT id, hostname, kind FROM handlers WHERE hostname = ?", { value })
-  end
-  return row
-end
-
--- How this server reaches another one (settings.servers[HOSTNAME]): sync, cron_file.
-local function server_settings(hostname)
-  local servers = type(settings.servers) == "table" and settings.servers or {}
-  return type(servers[hostname]) == "table" and servers[hostname] or nil
 end
 
 return runbook {
@@ -117,15 +103,16 @@ return runbook {
         if taken then error(("hostname %s is already a site of install %d"):format(name, taken.install_id), 0) end
       end
       local pin = codebase.pin(args.email)
-      local wanted = args.server or (pin and pin.handler) or settings.this_server
+      local wanted = args.server or (pin and pin.handler) or setting.string("this_server")
       if wanted == nil then error("which server is this? set this_server in [settings] (a handlers.hostname) or give --server", 0) end
-      master = find_handler(wanted)
+      master = handlers.find("internal", wanted)
       if not master then error("--server " .. tostring(wanted) .. ": no such handler in the handlers table", 0) end
       if master.kind ~= "dispatcher" then error(("handler %d (%s) is a %s, not a dispatcher: it cannot be an install's master"):format(
         master.id, master.hostname, master.kind), 0) end
-      if settings.this_server and master.hostname ~= settings.this_server then
+      local this_server = setting.string("this_server")
+      if this_server and master.hostname ~= this_server then
         error(("the install's master is %s (%s): run the install there, not on %s"):format(master.hostname,
-          args.server and "--server" or "settings.pins", settings.this_server), 0)
+          args.server and "--server" or "settings.pins", this_server), 0)
       end
       on_servers[1] = master
       if not free then
@@ -272,7 +259,7 @@ return runbook {
       end)
 
       step("Config file is being populated and saved to /heavymetal/config.php", function()
-        local hosts = type(settings.database_hosts) == "table" and settings.database_hosts or {}
+        local hosts = setting.table("database_hosts")
         fs.write(home .. "/heavymetal/config.php", install_config.render({
           db_host = hosts.master or "localhost",
           db_name = install.db_name,
@@ -302,8 +289,8 @@ return runbook {
 
       step("Add values to the vars related to memcache and sphinx", function()
         local vars = {}
-        local memcache = type(settings.memcache) == "table" and settings.memcache or {}
-        local sphinx = type(settings.sphinx) == "table" and settings.sphinx or {}
+        local memcache = setting.table("memcache")
+        local sphinx = setting.table("sphinx")
         if memcache.servers then vars[#vars + 1] = { "memcache.servers", tostring(memcache.servers) } end
         vars[#vars + 1] = { "memcache.prefix", install.fs_name .. ":" }
         if sphinx.host then vars[#vars + 1] = { "sphinx.host", tostring(sphinx.host) } end
@@ -336,20 +323,17 @@ return runbook {
                                                     source = m.source, target = m.target })
           mount.bind(m.source, m.target)
         end
-        if settings.ftp_owner then
-          for _, m in ipairs(mounts) do fs.chown(m.source, settings.ftp_owner) end
-          fs.chown(ftp, settings.ftp_owner)
+        local owner = setting.string("ftp_owner")
+        if owner then
+          for _, m in ipairs(mounts) do fs.chown(m.source, owner) end
+          fs.chown(ftp, owner)
         end
       end)
 
       if #on_servers > 1 then
         step("The install directory is synced with all the servers", function()
           for i = 2, #on_servers do
-            local server = server_settings(on_servers[i].hostname)
-            if not server or type(server.sync) ~= "string" then
-              error(("how does this server reach %s? set sync in [settings.servers.\"%s\"] (a folder, HOST: or rsync://)"):format(
-                on_servers[i].hostname, on_servers[i].hostname), 0)
-            end
+            local server = servers.check(on_servers[i].hostname)
             if server.sync:sub(1, 1) == "/" then
               local destination = server.sync .. home
               if fs.exists(destination) then error(destination .. " already exists on " .. on_servers[i].hostname, 0) end
@@ -361,14 +345,10 @@ return runbook {
         end)
 
         step("Create crons for the servers other than the master", function()
-          local line = ("*/5 * * * * %s %s %s/heavymetal/lib/cron/cron.php"):format(settings.cron_user or "www",
-            settings.php or "/usr/local/bin/php", home)
+          local line = ("*/5 * * * * %s %s %s/heavymetal/lib/cron/cron.php"):format(setting.string("cron_user") or "www",
+            setting.string("php") or "/usr/local/bin/php", home)
           for i = 2, #on_servers do
-            local server = server_settings(on_servers[i].hostname)
-            if not server or type(server.cron_file) ~= "string" then
-              error(("where are the crons of %s? set cron_file in [settings.servers.\"%s\"]"):format(
-                on_servers[i].hostname, on_servers[i].hostname), 0)
-            end
+            local server = servers.check(on_servers[i].hostname, { "cron_file" })
             cron.add(line, { file = server.cron_file })
           end
         end)
@@ -382,7 +362,7 @@ return runbook {
         for _, row in ipairs(site_ips) do lines[#lines + 1] = "  " .. row.ip end
         lines[#lines + 1] = ""
         lines[#lines + 1] = "Your FTP user is " .. install.ftp_user .. "."
-        mail.send({ to = args.email, from = settings.welcome_from or "support@make-a-store.com",
+        mail.send({ to = args.email, from = setting.string("welcome_from") or "support@make-a-store.com",
                     subject = "Your store " .. hostnames[1] .. " is ready", body = table.concat(lines, "\n") .. "\n" })
       end)
 

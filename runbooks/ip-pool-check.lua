@@ -3,6 +3,8 @@
 -- that we need more.") Reads the master database's server_ips, prints the free movable and
 -- fixed addresses of every server, and fails — so cron mails its output — when a server
 -- has fewer free addresses than the threshold. Changes nothing.
+local setting = require("settings")
+
 return runbook {
   summary = "Report the free movable and fixed IPs of every server; fail below a threshold (for cron)",
   doc = [[
@@ -22,7 +24,7 @@ return runbook {
     min_fixed = { type = "int", doc = "the fewest free fixed IPs a dispatcher may have (default settings.ip_pool.min_fixed, else 0)" },
   },
   run = function(args)
-    local pool = type(settings.ip_pool) == "table" and settings.ip_pool or {}
+    local pool = setting.table("ip_pool")
     local min_movable = args.min_movable or math.tointeger(pool.min_movable) or 2
     local min_fixed = args.min_fixed or math.tointeger(pool.min_fixed) or 0
     if min_movable < 0 or min_fixed < 0 then error("thresholds cannot be negative", 0) end

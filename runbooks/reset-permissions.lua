@@ -4,6 +4,7 @@
 -- What is the fix? Chown ftp:ftp on the dir in question ... Also check if the cron_mounts
 -- is running or run manually if there is some error there."
 local installs = require("installs")
+local setting = require("settings")
 
 -- The install whose FTP user (or id, name, hostname) this is; "_del" users are disabled.
 local function find_install(ref)
@@ -35,7 +36,7 @@ return runbook {
   locks = function(args) return { "ftp:" .. args.user } end,
   run = function(args)
     local install = find_install(args.user)
-    local owner = args.owner or settings.ftp_owner or "ftp:ftp"
+    local owner = args.owner or setting.string("ftp_owner") or "ftp:ftp"
     local home = install.home_dir
     local mounts = db.query("internal", "SELECT id, source, target FROM startup_mounts WHERE install_id = ? ORDER BY id", { install.id })
     log.info(("install %d (%s), FTP user %s, %d bind mounts"):format(install.id, install.fs_name, tostring(install.ftp_user), #mounts))

@@ -1,13 +1,15 @@
 -- runbooks/update-files.lua: the guide's "Updating specific files": "If only few files are
 -- to be updated they must be updated on all the servers."
 
+local servers = require("servers")
+local setting = require("settings")
+
 -- How this server reaches the others (settings.servers[HOSTNAME].sync), as install does.
 local function sync_targets()
   local targets = {}
-  for hostname, server in pairs(type(settings.servers) == "table" and settings.servers or {}) do
-    if type(server) == "table" and type(server.sync) == "string" then targets[#targets + 1] = { hostname = hostname, sync = server.sync } end
+  for _, server in ipairs(servers.all()) do
+    if type(server.sync) == "string" then targets[#targets + 1] = { hostname = server.hostname, sync = server.sync } end
   end
-  table.sort(targets, function(a, b) return a.hostname < b.hostname end)
   return targets
 end
 
@@ -44,8 +46,9 @@ return runbook {
         SELECT g.id, g.dir, g.revision, h.hostname AS master FROM shared_code_groups g JOIN handlers h ON h.id = g.handler_id
         WHERE g.id = ?]], { args.group })
       if not group then error("--group " .. args.group .. ": no such shared code group", 0) end
-      if settings.this_server and group.master ~= settings.this_server then
-        error(("group %d's master is %s: run update-files there, not on %s"):format(group.id, group.master, settings.this_server), 0)
+      local this_server = setting.string("this_server")
+      if this_server and group.master ~= this_server then
+        error(("group %d's master is %s: run update-files there, not on %s"):format(group.id, group.master, this_server), 0)
       end
       if not args.revision:find("^%d+$") and args.revision ~= "HEAD" then
         error("--revision must be a number or HEAD, got " .. args.revision, 0)

@@ -15,6 +15,9 @@
 -- catalog cache files, files in local/tmp. cache table is truncated", and its home synced;
 -- finally "apc cache is deleted too".
 local install_caches = require("install_caches")
+local servers = require("servers")
+local setting = require("settings")
+local svn = require("svn")
 
 local CONNECTION = "internal" -- installs, shared_code_groups, handlers
 local INSTALLS = "installs"   -- the server of the installs' own databases
@@ -34,31 +37,8 @@ end
 
 local function parent(path) return path:match("^(.*)/[^/]+$") or "/" end
 
--- svn ARGS... as a read (it runs in a dry-run too): its output, or a one-line error.
-local function svn_read(what, argv)
-  local command = { "svn", "--non-interactive" }
-  for _, word in ipairs(argv) do command[#command + 1] = word end
-  local result = cmd.run(command, { read_only = true, timeout = 600 })
-  if result.status ~= 0 then
-    local reason = result.stderr:match("svn: (E%d+:[^\n]*)") or result.stderr:match("[^\n]+") or ("exit " .. result.status)
-    error(("cannot read %s: %s"):format(what, reason), 0)
-  end
-  return result.stdout
-end
-
 -- A URL with a peg revision (a name holding "@" needs the trailing "@" svn asks for).
 local function at(url, revision) return url .. "@" .. revision end
-
--- How this server reaches another one (settings.servers[HOSTNAME]), as install reads it.
-local function sync_target(hostname)
-  local servers = type(settings.servers) == "table" and settings.servers or {}
-  local server = servers[hostname]
-  if type(server) ~= "table" or type(server.sync) ~= "string" or server.sync == "" then
-    error(("how does this server reach %s? set sync in [settings.servers.\"%s\"] (a folder, HOST: or rsync://)"):format(
-      hostname, hostname), 0)
-  end
-  return server.sync
-end
 
 -- rsync.push of a local folder's contents to the same path on another server. When `sync` is
 -- a folder (the demo world's dispatch2), the copy can be undone: a first copy is removed, and
@@ -112,13 +92,13 @@ local function prepare(args)
       error(("shared code group %d names handler %d as its master, which is not in the handlers table"):format(
         group.id, group.handler_id), 0)
     end
-    local this_server = type(settings.this_server) == "string" and settings.this_server:lower() or nil
+    local this_server = setting.lower("this_server")
     if not this_server then
       error("which server is this? set this_server in [settings] (a handlers.hostname): the update runs on the group's master only", 0)
     end
     if p.master.hostname:lower() ~= this_server then
       error(("shared code group %d's master is %s, not this server (%s): run update-shared-code there"):format(
-        group.id, p.master.hostname, settings.this_server), 0)
+        group.id, p.master.hostname, setting.string("this_server")), 0)
     end
     if not fs.exists(group.dir) then error(("the checkout of group %d, %s, does not exist"):format(group.id, group.dir), 0) end
     local status = vcs.status(group.dir)
@@ -128,7 +108,7 @@ local function prepare(args)
     -- will conflict, and the repository's version is taken (the next step). Said now, so a
     -- dry-run shows it.
     local changed = {}
-    for line in svn_read("the status of " .. group.dir, { "status", "-q", on_disk(group.dir) }):gmatch("[^\n]+") do
+    for line in svn.read("the status of " .. group.dir, { "status", "-q", on_disk(group.dir) }):gmatch("[^\n]+") do
       local path = line:match("^%S+%s+(/.*)$") or line:match("^.......%s*(/.*)$")
       if path then changed[#changed + 1] = line:sub(1, 1) .. " " .. as_named(path):sub(#group.dir + 2) end
     end
@@ -143,17 +123,17 @@ local function prepare(args)
     if group.free == 0 then
       for _, handler in ipairs(db.query(CONNECTION, "SELECT id, hostname FROM handlers WHERE kind = 'dispatcher' AND id <> ? ORDER BY id",
         { p.master.id })) do
-        p.servers[#p.servers + 1] = { hostname = handler.hostname, sync = sync_target(handler.hostname) }
+        p.servers[#p.servers + 1] = { hostname = handler.hostname, sync = servers.check(handler.hostname).sync }
       end
     end
 
     -- The revision, resolved once: the checkout, the SQL updates and the records all use it.
-    p.url = svn_read("the repository of " .. group.dir, { "info", "--show-item", "url", on_disk(group.dir) }):match("^%s*(.-)%s*$")
+    p.url = svn.read("the repository of " .. group.dir, { "info", "--show-item", "url", on_disk(group.dir) }):match("^%s*(.-)%s*$")
     local wanted = args.revision:gsub("^[rR](%d+)$", "%1")
     if not (wanted:match("^%d+$") or wanted:upper() == "HEAD") then
       error(("--revision %s is not a Subversion revision (a number or HEAD)"):format(args.revision), 0)
     end
-    local resolved = svn_read(("revision %s of %s"):format(wanted, p.url),
+    local resolved = svn.read(("revision %s of %s"):format(wanted, p.url),
       { "info", "--show-item", "revision", "-r", wanted:upper(), p.url })
     p.revision = resolved:match("^%s*(%d+)%s*$")
     if not p.revision then error(("cannot read revision %s of %s: svn printed '%s'"):format(wanted, p.url, resolved), 0) end
@@ -178,11 +158,11 @@ local function prepare(args)
     -- The SQL updates of the revision: each plugin's folder of sql/, as the install's "mut"
     -- reads the checkout.
     p.plugins = {}
-    local top = svn_read("the top of " .. p.url, { "list", at(p.url, p.revision) })
+    local top = svn.read("the top of " .. p.url, { "list", at(p.url, p.revision) })
     if not top:find("^sql/\n") and not top:find("\nsql/\n") then
       log.warn(("revision %s has no sql/ folder: no SQL updates"):format(p.revision))
     else
-      for line in svn_read("the SQL updates of revision " .. p.revision, { "list", "-R", at(p.url .. "/sql", p.revision) }):gmatch("[^\n]+") do
+      for line in svn.read("the SQL updates of revision " .. p.revision, { "list", "-R", at(p.url .. "/sql", p.revision) }):gmatch("[^\n]+") do
         local plugin, file = line:match("^([^/]+)/([^/]+)$")
         if plugin and file:sub(-4) == ".sql" and file:sub(1, 1) ~= "." then
           p.plugins[plugin] = p.plugins[plugin] or {}
@@ -347,7 +327,7 @@ return runbook {
       for _, plugin in ipairs(p.plugin_names) do
         for _, file in ipairs(p.plugins[plugin]) do
           if p.needed[plugin .. "/" .. file] then
-            local text = svn_read("sql/" .. plugin .. "/" .. file .. " of revision " .. p.revision,
+            local text = svn.read("sql/" .. plugin .. "/" .. file .. " of revision " .. p.revision,
               { "cat", at(p.url .. "/sql/" .. plugin .. "/" .. file, p.revision) })
             fs.mkdir(stage .. "/" .. plugin)
             fs.write(stage .. "/" .. plugin .. "/" .. file, text)

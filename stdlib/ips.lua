@@ -111,21 +111,14 @@ function M.allocate(connection, options)
   return result
 end
 
--- Frees every address an install holds (downgrade, removal). db.update cannot set NULL, so
--- each address is one db.exec whose undo gives it back to the install and site.
+-- Frees every address an install holds (downgrade, removal): one db.update per address, whose
+-- undo gives it back to the install and site.
 function M.release(connection, install_id)
   install_id = as_id(install_id, "install_id")
   lock("ip-pool")
-  local rows = db.query(connection,
-    "SELECT id, install_id, install_site_id FROM server_ips WHERE install_id = ? ORDER BY id", { install_id })
+  local rows = db.query(connection, "SELECT id FROM server_ips WHERE install_id = ? ORDER BY id", { install_id })
   for _, row in ipairs(rows) do
-    local undo
-    if row.install_site_id then
-      undo = { "UPDATE server_ips SET install_id = ?, install_site_id = ? WHERE id = ?", { row.install_id, row.install_site_id, row.id } }
-    else
-      undo = { "UPDATE server_ips SET install_id = ? WHERE id = ?", { row.install_id, row.id } }
-    end
-    db.exec(connection, "UPDATE server_ips SET install_id = NULL, install_site_id = NULL WHERE id = ?", { row.id }, { undo = undo })
+    db.update(connection, "server_ips", { install_id = db.NULL, install_site_id = db.NULL }, { id = row.id })
   end
   return #rows
 end

@@ -51,6 +51,7 @@
 -- valid nginx is for `nginx -t` to say (service.reload runs it before reloading).
 
 local php = require("php")
+local setting = require("settings")
 
 local M = {}
 
@@ -438,14 +439,14 @@ M.DEFAULT_OUTPUT = "/usr/local/etc/nginx/installs.conf"
 -- Returns { changed = bool, servers =, upstreams = }.
 function M.rebuild(options)
   options = options or {}
-  local output = options.output or settings.nginx_installs_config or M.DEFAULT_OUTPUT
-  local nginx_config = options.nginx_config or settings.nginx_config
+  local output = options.output or setting.string("nginx_installs_config") or M.DEFAULT_OUTPUT
+  local nginx_config = options.nginx_config or setting.string("nginx_config")
   if type(output) ~= "string" or output:sub(1, 1) ~= "/" then error("--output must be an absolute path, got " .. tostring(output), 0) end
   if nginx_config ~= nil and (type(nginx_config) ~= "string" or nginx_config:sub(1, 1) ~= "/") then
     error("--nginx-config must be an absolute path, got " .. tostring(nginx_config), 0)
   end
   local render_options = {}
-  for key, value in pairs(options.render or (type(settings.nginx) == "table" and settings.nginx) or {}) do
+  for key, value in pairs(options.render or setting.table("nginx")) do
     render_options[key] = value
   end
   if render_options.path_prefix == nil and context.root ~= "/" then

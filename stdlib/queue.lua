@@ -30,7 +30,6 @@
 -- `connection` is the internal database ("internal").
 
 local ids = require("ids")
-local json = require("json")
 
 local M = {}
 

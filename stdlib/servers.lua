@@ -2,10 +2,11 @@
 -- that copy to them read it: [settings.servers."HOSTNAME"] sync = a folder that stands for
 -- the server's / (the demo world's /srv/dispatch2), "HOST:" (ssh, a [hosts.HOST] of the
 -- configuration) or "rsync://..." (a daemon), and cron_file = the cron.d file of its crons
--- as this server writes it. Used by add-server, cloud-manager and stdlib/sites (the install
--- runbook still reads settings.servers itself).
+-- as this server writes it. Every runbook that reaches another server reads it here.
+-- A [settings.servers."HOST"] that is not a table stops the run (stdlib/settings.lua).
 --
 --   servers.reach(hostname) -> the settings table {sync =, cron_file =}, or nil
+--   servers.all() -> every configured server, sorted by hostname: {hostname =, sync =, cron_file =}
 --   servers.check(hostname [, needs]) -> the same, or errors in one line naming the setting
 --       to add; needs = {"sync"} (default) or {"sync", "cron_file"}
 --   servers.folder(server, path) -> where `path` of that server is here when it is reached
@@ -24,18 +25,28 @@
 --       settings.staging_dir (default /var/tmp/runbook-staging)/HOST/PATH with fs.write and
 --       sent with rsync (that copy cannot be undone: `!`); errors for rsync://
 
+local setting = require("settings")
+
 local M = {}
 
 function M.reach(hostname)
-  local all = type(settings.servers) == "table" and settings.servers or {}
-  local server = all[hostname]
-  return type(server) == "table" and server or nil
+  return setting.entry("servers", hostname)
+end
+
+function M.all()
+  local list = {}
+  for hostname in pairs(setting.table("servers")) do
+    local server = setting.entry("servers", hostname)
+    list[#list + 1] = { hostname = hostname, sync = server.sync, cron_file = server.cron_file }
+  end
+  table.sort(list, function(a, b) return tostring(a.hostname) < tostring(b.hostname) end)
+  return list
 end
 
 function M.check(hostname, needs)
   local server = M.reach(hostname)
   for _, key in ipairs(needs or { "sync" }) do
-    if not server or type(server[key]) ~= "string" then
+    if not server or type(server[key]) ~= "string" or server[key] == "" then
       if key == "sync" then
         error(("how does this server reach %s? set sync in [settings.servers.\"%s\"] (a folder, HOST: or rsync://)"):format(
           hostname, hostname), 0)
@@ -108,7 +119,7 @@ function M.write(server, path, text, options)
       tostring(server.hostname or "the server"), tostring(server.sync), path), 0)
   end
   -- Nothing else writes a file over ssh: rsync sends a copy staged here.
-  local stage = (settings.staging_dir or "/var/tmp/runbook-staging") .. "/" .. host .. path
+  local stage = (setting.string("staging_dir") or "/var/tmp/runbook-staging") .. "/" .. host .. path
   local up = parent(stage)
   if not fs.exists(up) then fs.mkdir(up) end
   fs.write(stage, text, options)

@@ -52,6 +52,7 @@
 local ids = require("ids")
 local ips = require("ips")
 local servers_config = require("servers")   -- (`servers` is the list of an install's servers below)
+local setting = require("settings")
 
 local M = {}
 
@@ -79,8 +80,8 @@ function M.user_of(name, except_site_id)
 end
 
 function M.check_here(install, what)
-  local here = settings.this_server
-  if type(here) == "string" and install.master and install.master:lower() ~= here:lower() then
+  local here = setting.string("this_server")
+  if here and install.master and install.master:lower() ~= here:lower() then
     error(("install %d (%s) has its master on %s: run %s there, not on %s"):format(install.id, install.fs_name,
       install.master, what, here), 0)
   end
@@ -180,7 +181,7 @@ end
 
 -- openssl as a read (also in a dry-run): its result, or nil and why it could not run.
 local function run_openssl(argv)
-  local command = { settings.openssl or "openssl" }
+  local command = { setting.string("openssl") or "openssl" }
   for _, word in ipairs(argv) do command[#command + 1] = word end
   local ok, result = pcall(cmd.run, command, { read_only = true, timeout = 30 })
   if not ok then return nil, tostring(result) end

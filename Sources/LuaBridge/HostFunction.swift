@@ -130,6 +130,28 @@ extension LuaState {
         rb_pop(L, module == nil ? 1 : 2)
     }
 
+    /// Sets `module.name` to a value (a constant such as `db.NULL`); the module table is
+    /// created on first use, as `register` does.
+    public func setField(_ name: String, in module: String, _ value: LuaValue) throws {
+        enterHost()
+        defer { leaveHost() }
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        rb_pushglobaltable(L)
+        lua_pushstring(L, module)
+        lua_rawget(L, -2)
+        if lua_type(L, -1) != LUA_TTABLE {
+            rb_pop(L, 1)
+            lua_createtable(L, 0, 8)
+            lua_pushstring(L, module)
+            lua_pushvalue(L, -2)
+            lua_rawset(L, -4)
+        }
+        lua_pushstring(L, name)
+        try LuaConversion.push(L, value)
+        lua_rawset(L, -3)
+    }
+
     /// A Lua function value for a Swift closure, to pass into Lua (as an argument, a field).
     public func function(named name: String, _ body: @escaping LuaHostFunction) -> LuaRef {
         enterHost()

@@ -71,6 +71,7 @@ enum LuaConversion {
             return .number(rb_tonumberx(L, index, nil))
         case LUA_TSTRING: return .string(bytes(L, at: index))
         case LUA_TTABLE: return .table(try table(L, at: index, state: state, depth: depth, walk: &walk))
+        case LUA_TLIGHTUSERDATA where lua_touserdata(L, index) == nil: return .null
         case LUA_TFUNCTION:
             guard let state else { throw ConversionError(description: "a function cannot be converted here") }
             lua_pushvalue(L, index)
@@ -168,6 +169,7 @@ enum LuaConversion {
         case .number(let d): lua_pushnumber(L, d)
         case .string(let bytes): pushBytes(L, bytes)
         case .function(let ref): ref.push(L)
+        case .null: lua_pushlightuserdata(L, nil)
         case .table(let table):
             guard depth < maximumDepth else {
                 throw ConversionError(description: "table nested more than \(maximumDepth) levels deep")

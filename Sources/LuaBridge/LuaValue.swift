@@ -10,6 +10,10 @@ public enum LuaValue: Hashable {
     case string([UInt8])
     case table(LuaTable)
     case function(LuaRef)
+    /// The null marker (`db.NULL`, `json.null`): Lua's NULL light userdata, the convention
+    /// lua-cjson set. It stands for SQL NULL or JSON null where nil cannot: a table field
+    /// that is there, an element of a list that keeps its place.
+    case null
 
     /// The Lua type name, as `type()` would print it.
     public var typeName: String {
@@ -20,6 +24,7 @@ public enum LuaValue: Hashable {
         case .string: return "string"
         case .table: return "table"
         case .function: return "function"
+        case .null: return "userdata"
         }
     }
 

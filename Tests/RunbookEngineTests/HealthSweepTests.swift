@@ -113,6 +113,14 @@ import Testing
         ] {
             try SiteTesting.expectRefused(world, arguments, problem)
         }
+        // A mistyped setting is named, with the type it needs and where it is set (it was read as
+        // "not set" and the sweep went on without it).
+        let config = try #require(Files.read(world.directory + "/config.toml"))
+        try Files.write(world.directory + "/config.toml", config.replacingOccurrences(of: "[settings]\n",
+            with: "[settings]\nhealth_sweep = \"daily\"\n"))
+        try SiteTesting.expectRefused(world, ["health-sweep"],
+            "settings.health_sweep must be a table, got string (config.toml [settings.health_sweep])")
+        try Files.write(world.directory + "/config.toml", config)
         #expect(pristine.differences(from: try world.state()).isEmpty)
     }
 }

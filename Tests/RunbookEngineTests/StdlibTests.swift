@@ -233,9 +233,53 @@ struct PhpSerializeTests {
     }
 } }
 
-// MARK: - install_config.lua, json.lua
+// MARK: - settings.lua
 
-extension StdlibTests { @Suite("stdlib: install_config.lua and json.lua")
+extension StdlibTests { @Suite("stdlib: settings.lua")
+struct SettingsTests {
+    /// A bare state whose `settings` global is `value` (as config.toml's [settings] gives it).
+    static func lua(_ value: LuaValue) throws -> StdlibLua {
+        let lua = try StdlibLua()
+        try lua.state.setGlobal("settings", value)
+        return lua
+    }
+
+    @Test("a setting that is there is returned; one that is not reads as an empty table or nil")
+    func readsWhatIsThere() throws {
+        let lua = try Self.lua(["health_sweep": ["mail_to": "ops@example.com"], "this_server": "Dispatch1.Example.com",
+                                "servers": ["d2": ["sync": "/srv/d2"]]])
+        let text = try lua.string("""
+            local setting = require("settings")
+            return table.concat({ setting.table("health_sweep").mail_to, tostring(next(setting.table("nginx"))),
+              setting.string("this_server"), setting.lower("this_server"), tostring(setting.string("staging_dir")),
+              setting.entry("servers", "d2").sync, tostring(setting.entry("servers", "d3")) }, "|")
+            """)
+        #expect(text == "ops@example.com|nil|Dispatch1.Example.com|dispatch1.example.com|nil|/srv/d2|nil")
+    }
+
+    @Test("a mistyped setting stops the run in one line naming it, the type it needs and where it is set")
+    func mistypedSettingsAreNamed() throws {
+        let lua = try Self.lua(["health_sweep": "daily", "this_server": ["a"], "servers": ["d2": "/srv/d2"], "nginx": 80])
+        let cases: [(String, String)] = [
+            (#"return require("settings").table("health_sweep")"#,
+             "settings.health_sweep must be a table, got string (config.toml [settings.health_sweep])"),
+            (#"return require("settings").table("nginx")"#, "settings.nginx must be a table, got number (config.toml [settings.nginx])"),
+            (#"return require("settings").lower("this_server")"#,
+             #"settings.this_server must be a string, got table (config.toml [settings] this_server = "...")"#),
+            (#"return require("settings").entry("servers", "d2")"#,
+             #"settings.servers."d2" must be a table, got string (config.toml [settings.servers."d2"])"#),
+            (#"return require("servers").reach("d2")"#,
+             #"settings.servers."d2" must be a table, got string (config.toml [settings.servers."d2"])"#),
+        ]
+        for (code, message) in cases {
+            #expect(lua.error(code) == message, "\(code)")
+        }
+    }
+} }
+
+// MARK: - install_config.lua (json: NullAndJsonTests.swift)
+
+extension StdlibTests { @Suite("stdlib: install_config.lua")
 struct InstallConfigTests {
     @Test("config.php: one assignment per line, quotes and backslashes escaped, read back and changed in place")
     func renderParseSet() throws {
@@ -268,24 +312,6 @@ struct InstallConfigTests {
         #expect(appended == "<?php\n$config['a'] = 1;\n$config['db_host'] = 'x';\n?>\n")
         let bad = lua.error(#"return require("install_config").render({ ["db host"] = "x" })"#)
         #expect(bad?.contains("invalid key") == true, "\(bad ?? "no error")")
-    }
-
-    @Test("json: sorted keys, escapes, round trip")
-    func json() throws {
-        let lua = try StdlibLua()
-        let text = try lua.string(#"""
-            local json = require("json")
-            return json.encode({ plan = "paid", hostname = "shop.example.com", sites = { "a", "b\n\"c\"" }, n = 3, ok = true, f = 0.5 })
-            """#)
-        #expect(text == #"{"f":0.5,"hostname":"shop.example.com","n":3,"ok":true,"plan":"paid","sites":["a","b\n\"c\""]}"#)
-        let again = try lua.string(#"""
-            local json = require("json")
-            local v = json.decode('{"a": [1, 2.5, "x\\u00e9"], "b": {"c": null}, "d": false}')
-            return json.encode(v) .. "|" .. math.type(v.a[1]) .. "|" .. tostring(v.b.c == json.null)
-            """#)
-        #expect(again == #"{"a":[1,2.5,"xé"],"b":{"c":null},"d":false}|integer|true"#)
-        let bad = lua.error(#"return require("json").decode('{"a": }')"#)
-        #expect(bad?.contains("json.decode: unexpected '}' at offset 6") == true, "\(bad ?? "no error")")
     }
 } }
 

@@ -67,7 +67,8 @@ struct RunbookLint {
                   tokens[index + 1].isSymbol("."), tokens[index + 2].kind == .name else { continue }
             if index > 0, tokens[index - 1].isSymbol(".") || tokens[index - 1].isSymbol(":") { continue }
             let name = token.text + "." + tokens[index + 2].text
-            guard api.function(name) == nil else { continue }
+            // A documented module value (`db.NULL`) is no unknown function either.
+            guard api.function(name) == nil, !api.globals.contains(where: { $0.name == name }) else { continue }
             let known = api.functions.map(\.name).filter { $0.hasPrefix(token.text + ".") }
             let close = known.filter { ArgumentBinder.editDistance(Array($0), Array(name)) <= 2 }
             let hint = close.isEmpty ? " (\(token.text) has: \(known.map { String($0.dropFirst(token.text.count + 1)) }.joined(separator: ", ")))"

@@ -58,7 +58,7 @@ enum CmdModule {
                 return 1
             }
             let outcome = try session.perform(RunCommandEffect(argv: argv, undoArgv: undo, timeout: timeout))
-            try DbModule.push(outcome.result ?? .null, to: call)
+            try JsonModule.push(outcome.result ?? .null, to: call)
             return 1
         }
     }

@@ -16,17 +16,19 @@ enum DbModule {
             After a lost connection (errors 2006, 2013) the next call reconnects.
 
             SQL always takes bound parameters: `?` placeholders and a `params` array. Lua values
-            become SQL values as follows: `nil` → `NULL`, `true`/`false` → `1`/`0`, integers and
-            floats as numbers, strings as text (or as bytes when not valid UTF-8 or containing a NUL).
-            Tables and functions are refused. Names (databases, tables, columns) cannot be
-            parameters: a runbook that builds SQL text from a name passes it through
-            `db.quote_name` — never its own backticks (a test of the shipped runbooks fails on
-            a string literal that opens or closes backticks around a concatenation).
+            become SQL values as follows: `db.NULL` → `NULL` (a `nil` would end a `params` array
+            or leave a column out of a table), `true`/`false` → `1`/`0`, integers and floats as
+            numbers, strings as text (or as bytes when not valid UTF-8 or containing a NUL).
+            Tables and functions are refused. Names
+            (databases, tables, columns) cannot be parameters: a runbook that builds SQL text
+            from a name passes it through `db.quote_name` — never its own backticks (a test of
+            the shipped runbooks fails on a string literal that opens or closes backticks around
+            a concatenation).
 
             Rows come back as Lua tables keyed by column name: integer columns as integers, `FLOAT`
             and `DOUBLE` as floats, `DECIMAL`, `JSON`, text, `DATE`/`TIME`/`DATETIME`/`TIMESTAMP` (as
             MySQL prints them) and binary columns as strings. A `NULL` column is absent from the row
-            (`nil`).
+            (`nil`, not `db.NULL`: `if row.ssl_pem then` reads as before).
 
             `insert`, `update` and `delete` take a table name (`sites` or `schema.sites`) and
             `column = value` tables. Names may only contain letters, digits, `_` and `$`
@@ -106,7 +108,7 @@ enum DbModule {
             let outcome = try run(name, sql, session) {
                 try session.perform(ExecuteSQL(connection: name, sql: sql, params: params, undo: undo))
             }
-            try DbModule.push(outcome.result ?? .null, to: call)
+            try JsonModule.push(outcome.result ?? .null, to: call)
             return 1
         }
 
@@ -175,7 +177,7 @@ enum DbModule {
             let outcome = try run(name, "INSERT INTO \(table)", session) {
                 try session.perform(InsertRow(connection: name, table: table, row: row, primaryKey: key))
             }
-            try DbModule.push(outcome.result ?? .null, to: call)
+            try JsonModule.push(outcome.result ?? .null, to: call)
             return 1
         }
 
@@ -220,7 +222,7 @@ enum DbModule {
             let outcome = try run(name, "UPDATE \(table)", session) {
                 try session.perform(UpdateRows(connection: name, table: table, changes: changes, filter: filter, primaryKey: key, before: changing))
             }
-            try DbModule.push(outcome.result ?? .int(0), to: call)
+            try JsonModule.push(outcome.result ?? .int(0), to: call)
             return 1
         }
 
@@ -252,7 +254,7 @@ enum DbModule {
             let outcome = try run(name, "DELETE FROM \(table)", session) {
                 try session.perform(DeleteRows(connection: name, table: table, filter: filter, before: before))
             }
-            try DbModule.push(outcome.result ?? .int(0), to: call)
+            try JsonModule.push(outcome.result ?? .int(0), to: call)
             return 1
         }
 
@@ -349,6 +351,20 @@ enum DbModule {
             doc: "Runs a whole SQL file (a schema) in `database`; cannot be undone (`!`).")) { call in
             try SQLUpdates.loadSQLFile(call, try slot.require(call.name), planned)
         }
+
+        // db.NULL: SQL NULL as a value a table can hold (the null marker, as json.null). The
+        // conversion of the null marker cannot fail.
+        state.document(global: APIGlobal("db.NULL", type: "lightuserdata", doc: """
+            SQL `NULL` as a value, where `nil` cannot say it: in a `set` table
+            (`db.update("internal", "installs", { custom_rewrites = db.NULL }, { id = install.id })`),
+            a `row` of `db.insert`, a `where` table (`{ install_id = db.NULL }` matches the rows
+            whose `install_id` is `NULL`: `where` compares with `<=>`) or a `params` array, where a
+            `nil` would end the list early. The undo of an update that set `NULL` puts the old
+            value back; an update from `NULL` to a value is undone to `NULL`. Rows read back still
+            leave a `NULL` column out (`nil`, not `db.NULL`). It is the same value as `json.null`:
+            Lua's NULL light userdata (`type(db.NULL) == "userdata"`).
+            """))
+        try? state.setField("NULL", in: "db", .null)
     }
 
     // MARK: Helpers
@@ -396,7 +412,7 @@ enum DbModule {
 
     static func sqlValue(_ value: LuaValue, call: LuaCall, position: Int32) throws -> SQLValue {
         switch value {
-        case .nil: return .null
+        case .nil, .null: return .null
         case .boolean(let b): return .int(b ? 1 : 0)
         case .integer(let i): return .int(i)
         case .number(let d): return .double(d)
@@ -422,29 +438,5 @@ enum DbModule {
             }
         }
         return .table(table)
-    }
-
-    /// Pushes `json` as the call's result: an object as a table made straight from its pairs.
-    static func push(_ json: JSON, to call: LuaCall) throws {
-        if case .object(let pairs) = json {
-            try call.push(fields: pairs.map { ($0.0, luaValue($0.1)) })
-        } else {
-            try call.push(luaValue(json))
-        }
-    }
-
-    static func luaValue(_ json: JSON) -> LuaValue {
-        switch json {
-        case .null: return .nil
-        case .bool(let b): return .boolean(b)
-        case .int(let i): return .integer(i)
-        case .double(let d): return .number(d)
-        case .string(let s): return .string(s)
-        case .array(let items): return .table(LuaTable(array: items.map(luaValue)))
-        case .object(let pairs):
-            var table = LuaTable()
-            for (key, value) in pairs { table[key] = luaValue(value) }
-            return .table(table)
-        }
     }
 }

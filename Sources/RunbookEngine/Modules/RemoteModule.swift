@@ -40,7 +40,7 @@ enum RemoteModule {
             }
             let undo = try options["undo"].tableValue.map { try CmdModule.argvList($0, call: call, position: 3) }
             let outcome = try session.perform(RemoteCommand(host: host, command: argv, undo: undo, timeout: timeout))
-            try DbModule.push(outcome.result ?? .null, to: call)
+            try JsonModule.push(outcome.result ?? .null, to: call)
             return 1
         }
 

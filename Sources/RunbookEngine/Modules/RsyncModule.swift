@@ -64,7 +64,7 @@ enum RsyncModule {
                 let outcome = try session.perform(RsyncEffect(
                     argv: argv, source: source.shown, destination: destination.shown, delete: options["delete"].boolValue == true,
                     password: password, undoArgv: undo, remote: source.remote || destination.remote))
-                try DbModule.push(outcome.result ?? .null, to: call)
+                try JsonModule.push(outcome.result ?? .null, to: call)
                 return 1
             }
         }

@@ -242,6 +242,7 @@ enum RunModule {
                 case .string(let bytes): parts.append(String(decoding: bytes, as: UTF8.self))
                 case .table: parts.append("table")
                 case .function: parts.append("function")
+                case .null: parts.append("null")
                 }
             }
         }

@@ -26,7 +26,7 @@ enum VcsModule {
                 throw LuaHostFailure("vcs.checkout: \(path.shown) already exists (use vcs.update for a working copy)")
             }
             let outcome = try session.perform(VcsCheckout(kind_: kind, url: url, path: path, revision: revision))
-            try DbModule.push(outcome.result ?? .null, to: call)
+            try JsonModule.push(outcome.result ?? .null, to: call)
             return 1
         }
 
@@ -57,7 +57,7 @@ enum VcsModule {
             let outcome = try session.perform(VcsUpdate(kind_: kind, path: path, fromRevision: current, revision: revision))
             let conflicts = session.isDryRun ? [] : try kind.conflicts(path.real)
             if !conflicts.isEmpty { session.output.log("warn", "conflicts in \(path.shown): " + conflicts.joined(separator: ", ")) }
-            try call.push(["revision": DbModule.luaValue(outcome.result ?? .null),
+            try call.push(["revision": JsonModule.luaValue(outcome.result ?? .null),
                            "conflicts": .table(LuaTable(array: conflicts.map { .string($0) }))])
             return 1
         }

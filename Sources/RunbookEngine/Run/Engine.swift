@@ -45,7 +45,7 @@ public final class Engine {
     func makeState(slot: SessionSlot) throws -> LuaState {
         let state = try LuaState(sandbox: LuaSandbox(modulePaths: config.stdlibDirs))
         Engine.registerModules(into: state, slot: slot)
-        try state.setGlobal("settings", DbModule.luaValue(config.settings))
+        try state.setGlobal("settings", JsonModule.luaValue(config.settings))
         return state
     }
 
@@ -56,6 +56,7 @@ public final class Engine {
         FsModule.register(into: state, slot: slot)
         DbModule.register(into: state, slot: slot)
         TemplateModule.register(into: state, slot: slot)
+        JsonModule.register(into: state)
         CmdModule.register(into: state, slot: slot)
         MountModule.register(into: state, slot: slot)
         NetModule.register(into: state, slot: slot)

@@ -62,6 +62,9 @@ struct MustacheTemplate {
                                         problem: "{{\(tag)}} is a table, not a value (go through it with {{#\(tag)}}...{{/\(tag)}})")
                 case .function:
                     throw TemplateError(template: name, line: line, problem: "{{\(tag)}} is a function, not a value")
+                case .null:
+                    // As strict as a missing name: a null in a config is a mistake to show.
+                    throw TemplateError(template: name, line: line, problem: "{{\(tag)}} is null (json.null), not a value")
                 }
             case .section(let tag, let line, let inverted, let children):
                 let value = try lookup(tag, stack, line: line)
@@ -95,6 +98,7 @@ struct MustacheTemplate {
         case .string(let bytes): return bytes.isEmpty
         case .table(let table): return table.isEmpty
         case .function: return false
+        case .null: return true
         }
     }
 
