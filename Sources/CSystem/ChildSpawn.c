@@ -2,6 +2,7 @@
 // child when its parent dies, so this is fork and exec by hand. Between the two, the child
 // calls only async-signal-safe functions: the parent has threads, and the child has a copy
 // of their locks but not the threads that would release them.
+#define _GNU_SOURCE  // pipe2
 #include "CSystem.h"
 
 #include <errno.h>
@@ -31,7 +32,7 @@ static int die_with_parent(void) {
 
 /// The child's side: never returns. Reports a failure as its errno on `report`.
 static void become_program(const char *path, char *const argv[], char *const envp[], const int fds[3],
-                           const int *close_fds, int close_count, pid_t parent, const sigset_t *parent_mask,
+                           const int *close_fds, int close_count, pid_t parent,
                            int report) {
     int error = 0;
     if (setpgid(0, 0) != 0) error = errno;
@@ -40,20 +41,28 @@ static void become_program(const char *path, char *const argv[], char *const env
     if (!error && getppid() != parent) error = ESRCH;
     for (int target = 0; !error && target < 3; target++) {
         if (fds[target] >= 0 && fds[target] != target && dup2(fds[target], target) < 0) error = errno;
+        // The engine's pipes are close-on-exec; dup2 gives a plain copy, but a pipe end that
+        // already is 0, 1 or 2 keeps the flag unless cleared here.
+        if (!error && fds[target] == target && fcntl(target, F_SETFD, 0) != 0) error = errno;
     }
     for (int index = 0; !error && index < close_count; index++) {
         if (close_fds[index] > 2) close(close_fds[index]);
     }
     if (!error) {
         // Signals the engine catches or ignores start with their default action in the
-        // program; then the mask the parent had before the fork is restored.
+        // program.
         struct sigaction defaults = {0};
         defaults.sa_handler = SIG_DFL;
         sigemptyset(&defaults.sa_mask);
         for (int number = 1; number < NSIG; number++) {
             if (number != SIGKILL && number != SIGSTOP) sigaction(number, &defaults, NULL);
         }
-        sigprocmask(SIG_SETMASK, parent_mask, NULL);
+        // A program starts with no signal blocked, whatever the thread that started it had
+        // blocked (the engine blocks SIGINT/SIGTERM while it records a run, and its helper
+        // threads block all): it must stop when told to.
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         execve(path, argv, envp);
         error = errno;
     }
@@ -77,7 +86,7 @@ pid_t rb_spawn_child(const char *path, char *const argv[], char *const envp[], i
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &saved);
     pid_t pid = fork();
-    if (pid == 0) become_program(path, argv, envp, fds, close_fds, close_count, parent, &saved, report[1]);
+    if (pid == 0) become_program(path, argv, envp, fds, close_fds, close_count, parent, report[1]);
     int fork_error = errno;
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
     close(report[1]);
@@ -100,3 +109,5 @@ pid_t rb_spawn_child(const char *path, char *const argv[], char *const envp[], i
     }
     return pid;
 }
+
+int rb_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

@@ -14,7 +14,7 @@ public struct RunbookCommand: ParsableCommand {
         version: RunbookVersion.current,
         subcommands: [ListCommand.self, DescribeCommand.self, RunCommand.self, CheckCommand.self,
                       HistoryCommand.self, LogCommand.self, UndoCommand.self, QueueCommand.self,
-                      ApiCommand.self, NewCommand.self,
+                      ApiCommand.self, NewCommand.self, ConfigCommand.self,
                       CompletionCommand.self, ManCommand.self]
     )
 
@@ -41,8 +41,8 @@ extension RunbookCommand {
             index += 1
         }
         guard !leading.isEmpty, index < arguments.count else { return arguments }
-        // `queue` has subcommands of its own: the options go after `queue work`.
-        let command = arguments[index] == "queue" && index + 1 < arguments.count ? 2 : 1
+        // `queue` and `config` have subcommands of their own: the options go after `queue work`.
+        let command = ["queue", "config"].contains(arguments[index]) && index + 1 < arguments.count ? 2 : 1
         return Array(arguments[index..<(index + command)]) + leading + Array(arguments[(index + command)...])
     }
 

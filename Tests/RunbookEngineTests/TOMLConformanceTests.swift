@@ -202,6 +202,24 @@ struct TOMLConformanceTests {
         #expect(throws: TOMLReader.ParseError.self) { try TOMLReader.parse(inline, file: "deep.toml") }
     }
 
+    @Test("runbook config parse: the tagged JSON of the TOML test suites; invalid TOML is one line and exit 1")
+    func configParsePrintsTheTaggedDocument() throws {
+        let sandbox = try Sandbox()
+        let good = sandbox.base + "/good.toml"
+        try Files.write(good, "a = 1\nb = 1979-05-27T07:32:00Z\n[t]\nc = [\"x\", 2.5, true]\n")
+        let parsed = try sandbox.runbook(["config", "parse", good])
+        #expect(parsed.exitCode == 0, "\(parsed)")
+        let document = try JSON.parse(parsed.stdout)
+        #expect(document["a"]?["type"]?.stringValue == "integer" && document["a"]?["value"]?.stringValue == "1", "\(parsed)")
+        #expect(document["b"]?["type"]?.stringValue == "datetime", "\(parsed)")
+        #expect(document["t"]?["c"]?.arrayValue?.map { $0["type"]?.stringValue ?? "?" } == ["string", "float", "bool"], "\(parsed)")
+        let bad = sandbox.base + "/bad.toml"
+        try Files.write(bad, "a = 1\na = 2\n")
+        let refused = try sandbox.runbook(["config", "parse", bad])
+        #expect(refused.exitCode == 1 && refused.stdout.isEmpty, "\(refused)")
+        #expect(refused.stderrLines.filter { !$0.isEmpty } == ["runbook: \(bad):2: key 'a' is defined twice"], "\(refused)")
+    }
+
     @Test("the config file: CRLF lines are read, a misspelt key is named, a table defined twice is refused, nothing runs")
     func configFileMistakes() throws {
         let sandbox = try Sandbox()

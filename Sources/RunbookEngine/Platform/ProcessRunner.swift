@@ -66,7 +66,10 @@ public enum ProcessRunner {
             throw ProcessFailure(argv: argv, result: nil, problem: "not found in PATH")
         }
         var stdinPipe: [Int32] = [0, 0], stdoutPipe: [Int32] = [0, 0], stderrPipe: [Int32] = [0, 0]
-        guard pipe(&stdinPipe) == 0, pipe(&stdoutPipe) == 0, pipe(&stderrPipe) == 0 else {
+        // Close-on-exec from the start: a program another thread starts at the same moment
+        // must not inherit this one's pipe ends (it would hold its stdin open forever). The
+        // child's own three are made plain by dup2 in rb_spawn_child.
+        guard rb_pipe_cloexec(&stdinPipe) == 0, rb_pipe_cloexec(&stdoutPipe) == 0, rb_pipe_cloexec(&stderrPipe) == 0 else {
             throw ProcessFailure(argv: argv, result: nil, problem: "cannot create pipes")
         }
         // Through the C helper, not posix_spawn: the child must die with the engine (SIGKILL
