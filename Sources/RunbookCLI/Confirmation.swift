@@ -56,7 +56,7 @@ enum Confirmation {
             }
             return .failure(ExitCode(made.status.rawValue))
         }
-        let colour = isatty(descriptor) == 1 && Posix.environment("NO_COLOR") == nil
+        let colour = TerminalColour.wanted(onTerminal: isatty(descriptor) == 1)
         let listing = PlanListing(plan: plan, colour: colour).lines()
         write(listing.map { $0 + "\n" }.joined() + "Apply exactly these changes? [y/N] ", to: descriptor)
         let answer = readLine(0).lowercased()

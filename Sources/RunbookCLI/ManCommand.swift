@@ -60,7 +60,7 @@ enum ManPage {
         ("RUNBOOK_STATE_DIR", "The state directory (like --state-dir)."),
         ("RUNBOOK_HOME", "The project directory with runbooks/ and stdlib/."),
         ("RUNBOOK_ARG_NAME", "The value of runbook parameter name when it is not on the command line (secrets)."),
-        ("NO_COLOR", "No colour in the output."),
+        ("NO_COLOR", "Set to anything but empty: no colour in the output (TERM=dumb: none either)."),
         ("SUDO_USER", "Recorded as the user of a run when set."),
     ]
 

@@ -33,7 +33,7 @@ public final class RunOutput {
         self.mode = mode
         self.redactor = redactor
         let terminal = mode == .human && isatty(1) == 1
-        colour = terminal && Posix.environment("NO_COLOR") == nil
+        colour = TerminalColour.wanted(onTerminal: terminal)
         progressBar = terminal && Posix.environment("TERM") != "dumb"
         console = mode == .human && !terminal ? DelayedWriter(descriptor: 1, path: "stdout") : nil
     }

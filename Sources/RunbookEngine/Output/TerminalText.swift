@@ -108,3 +108,14 @@ public enum TerminalText {
         return nil
     }
 }
+
+/// Whether output to a terminal is coloured: not when NO_COLOR is set to something (an empty
+/// NO_COLOR counts as unset, as no-color.org says), nor on a terminal that says it cannot
+/// (TERM=dumb).
+public enum TerminalColour {
+    public static func wanted(onTerminal terminal: Bool) -> Bool {
+        guard terminal else { return false }
+        if let noColour = Posix.environment("NO_COLOR"), !noColour.isEmpty { return false }
+        return Posix.environment("TERM") != "dumb"
+    }
+}
