@@ -12,6 +12,7 @@
 // runs: run ids (the document's ids are mapped to the real ones, also in later commands),
 // durations, clock times, user@host, and the home directory (shown as /home/author).
 
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -4,6 +4,7 @@
 // namespace, mount or process behind — also after `up` was killed midway.
 
 import Foundation
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 
@@ -183,7 +184,7 @@ struct LabTests {
             // Whatever `up` had started by then: its namespaces and their processes.
             var started: [pid_t: String] = lab.recordedProcesses()
             for namespace in lab.namespaces() {
-                let pids = (try? RunbookEngine.ProcessRunner.run(["ip", "netns", "pids", namespace], timeout: 10))?.outputText ?? ""
+                let pids = (try? RunbookSupport.ProcessRunner.run(["ip", "netns", "pids", namespace], timeout: 10))?.outputText ?? ""
                 for pid in pids.split(separator: "\n").compactMap({ pid_t($0) }) { started[pid] = Lab.commandLine(pid) }
             }
             let down = try lab.script(["down", lab.directory])

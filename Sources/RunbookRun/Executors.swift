@@ -1,0 +1,83 @@
+// The two ways to perform an effect: apply it (journaled first) or plan it (overlay).
+
+import RunbookSupport
+import LuaBridge
+import RunbookCore
+import RunbookJournal
+
+/// Performs effects for a run. Runbook code is the same whichever executor it gets.
+public protocol EffectExecutor: AnyObject {
+    var isDryRun: Bool { get }
+    func perform(_ effect: any Effect, record: EffectRecord) throws -> EffectOutcome
+}
+
+/// Applies effects, writing each intent (with its undo) to the journal before it happens
+/// and its outcome after.
+package final class LiveExecutor: EffectExecutor {
+    package let world: World
+    package let journal: JournalWriter
+    /// Effects applied so far, with how to undo each: the failure path reads this.
+    package private(set) var applied: [(record: EffectRecord, undo: [any UndoAction]?)] = []
+    /// Test hooks: SIGKILL the process right before or after effect number k (crash campaigns).
+    private let crashBefore = FaultHooks.fromEnvironment?.crashBeforeEffect
+    private let crashAfter = FaultHooks.fromEnvironment?.crashAfterEffect
+
+    package var isDryRun: Bool { false }
+
+    package init(world: World, journal: JournalWriter) {
+        self.world = world
+        self.journal = journal
+    }
+
+    /// Drops entries that were undone already (restored after a failed config test).
+    package func forget(_ seqs: [Int]) { applied.removeAll { seqs.contains($0.record.seq) } }
+
+    package func perform(_ effect: any Effect, record: EffectRecord) throws -> EffectOutcome {
+        let undo = try effect.prepareUndo(world)
+        // Write-ahead: an effect the journal does not hold is not applied.
+        do {
+            try journal.intent(record, undo: undo, sync: journal.durable || undo == nil || effect.reachesAnotherHost)
+        } catch {
+            throw JournalUnwritable(description: "\(record.summary): not done, the run's journal cannot record it (\(error))")
+        }
+        if let crashBefore, crashBefore == record.seq { kill(getpid(), SIGKILL) }
+        let outcome: EffectOutcome
+        do {
+            outcome = try effect.apply(world)
+        } catch {
+            journal.effectFailed(seq: record.seq, error: error)
+            throw error
+        }
+        // The outcome goes out with the next record (the next effect's intent, as a rule) or
+        // within 0.2 s: one write(2) per effect instead of two (W1, W4 in
+        // docs/performance.md). If the process dies first, undo finds an intent without an
+        // outcome and undoes it as "may have happened" — as after a death between the effect
+        // and its record. An outcome that changes the undo is written at once.
+        let holdBack = outcome.undo == nil && !journal.durable
+        journal.applied(seq: record.seq, result: outcome.result, undo: outcome.undo, holdBack: holdBack)
+        var appliedRecord = record
+        appliedRecord.result = outcome.result
+        applied.append((appliedRecord, outcome.undo ?? undo))
+        // What a crash right here leaves: the journal as written, nothing flushed for it.
+        if let crashAfter, crashAfter == record.seq { kill(getpid(), SIGKILL) }
+        return outcome
+    }
+}
+
+/// An effect's intent the journal could not take: the effect was not applied, and the run
+/// ends (RunSession.stopRun), since nothing more can be applied safely.
+package struct JournalUnwritable: Error, CustomStringConvertible {
+    package var description: String
+}
+
+/// Records effects in the plan and lays them over the real filesystem; writes nothing.
+package final class PlanExecutor: EffectExecutor {
+    package let overlay: Overlay
+    package var isDryRun: Bool { true }
+
+    package init(overlay: Overlay) { self.overlay = overlay }
+
+    package func perform(_ effect: any Effect, record: EffectRecord) throws -> EffectOutcome {
+        effect.simulate(overlay)
+    }
+}
