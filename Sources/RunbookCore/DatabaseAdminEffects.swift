@@ -151,7 +151,10 @@ package struct CreateDatabase: Effect {
         return EffectOutcome(undo: [DropDatabaseUndo(connection: connection, database: database)])
     }
 
-    package func simulate(_ overlay: Overlay) -> EffectOutcome { EffectOutcome() }
+    package func simulate(_ overlay: Overlay) -> EffectOutcome {
+        overlay.databases.setDatabase(connection, database, exists: true)
+        return EffectOutcome()
+    }
 
     package init(connection: String, database: String, charset: String?, collation: String?) {
         self.connection = connection
@@ -179,6 +182,11 @@ package struct DropDatabase: Effect {
 
     package func apply(_ world: World) throws -> EffectOutcome {
         try world.databases.connection(connection).executeText("DROP DATABASE " + (try SQLIdentifier.quote(try AdminName.database(database))))
+        return EffectOutcome()
+    }
+
+    package func simulate(_ overlay: Overlay) -> EffectOutcome {
+        overlay.databases.setDatabase(connection, database, exists: false)
         return EffectOutcome()
     }
 
@@ -238,6 +246,11 @@ package struct CreateUser: Effect {
         return EffectOutcome(undo: [DropUserUndo(connection: connection, user: user, host: host)])
     }
 
+    package func simulate(_ overlay: Overlay) -> EffectOutcome {
+        overlay.databases.setUser(connection, AdminName.account(user, host), exists: true)
+        return EffectOutcome()
+    }
+
     /// A '...' literal: quotes doubled (valid in every sql_mode) and backslashes escaped
     /// unless NO_BACKSLASH_ESCAPES makes them literal. NUL bytes are refused earlier.
     package static func stringLiteral(_ text: String, backslashEscapes: Bool) -> String {
@@ -290,6 +303,11 @@ package struct DropUser: Effect {
     package func apply(_ world: World) throws -> EffectOutcome {
         let account = AdminName.account(try AdminName.user(user), try AdminName.host(host))
         try world.databases.connection(connection).executeText("DROP USER \(account)")
+        return EffectOutcome()
+    }
+
+    package func simulate(_ overlay: Overlay) -> EffectOutcome {
+        overlay.databases.setUser(connection, AdminName.account(user, host), exists: false)
         return EffectOutcome()
     }
 
@@ -357,38 +375,5 @@ package struct DropUserUndo: UndoAction {
     package func run(in world: World) throws {
         let account = AdminName.account(try AdminName.user(user), try AdminName.host(host))
         try world.databases.connection(connection).executeText("DROP USER IF EXISTS \(account)")
-    }
-}
-
-// MARK: - What a dry-run plans
-
-/// In a dry-run nothing reaches the server, so later reads in the same run would not see a
-/// database or user planned earlier. The primitives record what they planned here (one per
-/// Lua state, which is one per run) and consult it before the server.
-package final class PlannedAdministration {
-    private var databases: [String: Bool] = [:]
-    private var users: [String: Bool] = [:]
-    /// Databases whose content the plan changes (created, or SQL files planned into them).
-    private var changed: Set<String> = []
-    private var updates: [String: Set<String>] = [:]
-
-    package init() {}
-
-    private func key(_ connection: String, _ name: String) -> String { connection + "\u{0}" + name }
-
-    package func databaseExists(_ connection: String, _ database: String) -> Bool? { databases[key(connection, database)] }
-    package func userExists(_ connection: String, _ account: String) -> Bool? { users[key(connection, account)] }
-    package func setDatabase(_ connection: String, _ database: String, exists: Bool) {
-        databases[key(connection, database)] = exists
-        if exists { changed.insert(key(connection, database)) } else { changed.remove(key(connection, database)) }
-        updates[key(connection, database)] = nil
-    }
-    package func setUser(_ connection: String, _ account: String, exists: Bool) { users[key(connection, account)] = exists }
-    package func markChanged(_ connection: String, _ database: String) { changed.insert(key(connection, database)) }
-    package func isChanged(_ connection: String, _ database: String) -> Bool { changed.contains(key(connection, database)) }
-    package func plannedUpdates(_ connection: String, _ database: String) -> Set<String> { updates[key(connection, database)] ?? [] }
-    package func addPlannedUpdate(_ connection: String, _ database: String, file: String) {
-        updates[key(connection, database), default: []].insert(file)
-        changed.insert(key(connection, database))
     }
 }

@@ -234,7 +234,8 @@ package struct ExecuteSQL: Effect {
     }
 
     package func simulate(_ overlay: Overlay) -> EffectOutcome {
-        EffectOutcome(result: .object([("affected_rows", .string(SymbolicValue.text("affected rows"))),
+        overlay.databases.markOpaque(connection)
+        return EffectOutcome(result: .object([("affected_rows", .string(SymbolicValue.text("affected rows"))),
                                        ("insert_id", .string(SymbolicValue.text("insert id")))]))
     }
 

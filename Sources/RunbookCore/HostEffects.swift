@@ -175,8 +175,13 @@ package struct VcsCheckout: Effect {
         }
     }
 
+    /// A Subversion checkout of a numbered revision is at that revision; anything else
+    /// (the latest, a git branch) is known only once checked out.
     package func simulate(_ overlay: Overlay) -> EffectOutcome {
         overlay.makeDirectory(path.real, mode: 0o755)
+        if kind_ == .svn, let revision, !revision.isEmpty, revision.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+            return EffectOutcome(result: .string(revision))
+        }
         return EffectOutcome(result: .string(SymbolicValue.text("revision")))
     }
 

@@ -1,5 +1,7 @@
 // The filesystem as a run sees it: the real one, or (in a dry-run) the real one with the
 // planned changes laid over it, so later reads in the same run see earlier planned writes.
+// The overlay is a dry-run's whole plan state: files, mounts, crontabs, addresses and
+// databases (DatabasePlan.swift); effects record themselves in it in `simulate`.
 
 import RunbookSupport
 
@@ -56,6 +58,8 @@ public final class Overlay: FileSystemView {
     package var plannedCrontabs: [String: String] = [:]
     /// Planned addresses ("interface address"): true added, false removed.
     package var plannedAddresses: [String: Bool] = [:]
+    /// Planned databases, users and SQL update files.
+    package let databases = DatabasePlan()
     private let live: LiveFileSystem
     private var hasShadowingNodes = false
     private var hasPlannedDirectories = false

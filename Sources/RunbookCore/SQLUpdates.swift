@@ -118,7 +118,12 @@ package struct ApplySQLFile: Effect {
     }
 
     package func simulate(_ overlay: Overlay) -> EffectOutcome {
-        EffectOutcome(result: record.map { .string($0.filename) } ?? .int(Int64(statements.count)))
+        if let record {
+            overlay.databases.addPlannedUpdate(connection, database, file: record.filename)
+            return EffectOutcome(result: .string(record.filename))
+        }
+        overlay.databases.markChanged(connection, database)
+        return EffectOutcome(result: .int(Int64(statements.count)))
     }
 
     package init(connection: String, database: String, file: String, statements: [SQLStatement], record: UpdateRecord?) {

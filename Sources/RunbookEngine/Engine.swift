@@ -67,7 +67,7 @@ public final class Engine {
     }
 
     /// The runbook loaded into a fresh state bound to `slot`, and its arguments bound.
-    private func load(_ nameOrPath: String, words: [String], slot: SessionSlot) throws
+    func load(_ nameOrPath: String, words: [String], slot: SessionSlot) throws
         -> (LuaState, RunbookDeclaration, BoundArguments)
     {
         let (name, path) = try catalog.locate(nameOrPath)
@@ -81,209 +81,9 @@ public final class Engine {
         }
     }
 
-    public func run(_ nameOrPath: String, words: [String], options: RunOptions) -> RunResult {
-        // Held while the console's writer thread starts: it never takes SIGINT/SIGTERM.
-        var heldSignals = StopSignals.hold()
-        defer { heldSignals.release() }
-        let redactor = Redactor()
-        let output = RunOutput(mode: options.output, redactor: redactor)
-        defer { output.close() }
-        heldSignals.release()
-        let slot = SessionSlot()
-        let state: LuaState
-        let declaration: RunbookDeclaration
-        let bound: BoundArguments
-        let paths: RootedPaths
-        var reviewed: ReviewedPlan?
-        // Everything that can be wrong with the invocation is found before anything is touched.
-        do {
-            (state, declaration, bound) = try load(nameOrPath, words: words, slot: slot)
-            paths = try RootedPaths(root: config.root)
-            reviewed = try reviewedPlan(options, runbook: declaration.name, arguments: bound.masked(declaration))
-        } catch {
-            return invocationFailure(error, output: output)
-        }
-        bound.secrets.forEach(redactor.add)
-        let databases = DatabaseConnections(configs: config.databases, redactor: redactor)
-        var argumentTable = LuaTable()
-        for (name, value) in bound.values { argumentTable[name] = value.lua }
-
-        // From here until the run's trap is in place, SIGINT/SIGTERM wait: a run stopped while
-        // it is being recorded would leave a folder with half a record. Stopped before, the
-        // run records nothing; after, it ends "interrupted" (exit 130) like any other.
-        heldSignals = StopSignals.hold()
-        var record = RunRecord(id: "", runbook: declaration.name, arguments: bound.masked(declaration),
-                               dryRun: options.dryRun, root: config.root)
-        let id: String
-        let journal: JournalWriter
-        do {
-            id = try store.createRun(record)
-            record.id = id
-            journal = try JournalWriter(path: store.journalPath(id), durable: config.durable, redactor: redactor)
-        } catch {
-            return invocationFailure(RunbookError.usage("cannot write the run's state in \(store.directory): \(error)"), output: output)
-        }
-        journal.holdsEveryRecord = options.dryRun
-        output.journal = journal
-        let locks = LockManager(directory: store.locksDirectory, runID: id, timeout: options.lockTimeout,
-                                databases: databases, lockDatabase: config.lockDatabase)
-        let world = World(paths: paths, backups: BackupStore(directory: store.backupsDirectory(id)), databases: databases,
-                          platform: PlatformAdapter(kind: config.platform))
-        let overlay = Overlay(paths: paths)
-        let executor: EffectExecutor = options.dryRun ? PlanExecutor(overlay: overlay) : LiveExecutor(world: world, journal: journal)
-        let session = RunSession(id: id, paths: paths, view: options.dryRun ? overlay : LiveFileSystem(paths: paths), databases: databases,
-                                 redactor: redactor, executor: executor, output: output, locks: locks, config: config)
-        session.reviewed = reviewed
-        slot.session = session
-        session.lua = state
-        session.phase = .running
-        var context: LuaValue = [
-            "run_id": .string(id), "dry_run": .boolean(options.dryRun), "root": .string(config.root),
-            "user": .string(record.user), "host": .string(record.host), "runbook": .string(declaration.name),
-        ]
-        // Set by `runbook queue work` for the run that works a queue record (stdlib/queue.lua).
-        if case .table(var table) = context, let queueID = Posix.environment(QueueWorker.queueIDVariable).flatMap(Int64.init),
-           queueID > 0
-        {
-            table["queue_id"] = .integer(queueID)
-            context = .table(table)
-        }
-        try? state.setGlobal("context", context)
-
-        output.runStarted(id: id, runbook: declaration.name, dryRun: options.dryRun, arguments: record.arguments,
-                          file: declaration.file, planFile: options.planFile, planned: reviewed?.effects.count)
-        // Which configuration and root this run uses: an exported RUNBOOK_CONFIG or a
-        // forgotten --root is seen before anything is changed.
-        output.message("  config \(config.sourcePath.map(EngineConfig.absolute) ?? "none (built-in defaults)"), root \(config.root)")
-        if let shown = options.shownPlan {
-            output.message("  held to the plan shown above (\(shown.effects.count) effect\(shown.effects.count == 1 ? "" : "s"), "
-                           + "planned by dry-run \(shown.planRun))")
-        }
-        let started = Clock.monotonic()
-        SignalTrap.install(state.interruptHandle)
-        defer { SignalTrap.restore() }
-        heldSignals.release()
-
-        var failure: LuaError?
-        do {
-            if let locksFunction = declaration.locks {
-                let names = try state.call(locksFunction, [.table(argumentTable)])
-                for name in lockNames(names) { try locks.acquire(name) }
-            }
-            try state.call(declaration.run, [.table(argumentTable)])
-            // Reloads queued outside any step run at the end of the run.
-            try session.flushReloads()
-        } catch let error as LuaError {
-            failure = error
-        } catch let error as LockHeld {
-            var wrapped = LuaError(kind: .runtime, message: error.description)
-            wrapped.hostError = error
-            failure = wrapped
-        } catch {
-            failure = LuaError(kind: .runtime, message: String(describing: error))
-        }
-        // A difference from the reviewed plan that the runbook caught with pcall still fails the run.
-        if failure == nil, let divergence = session.divergence { failure = LuaError(kind: .runtime, message: divergence) }
-        // So does a failure the run must end on (RunSession.stopRun).
-        if failure == nil, let fatal = session.fatalFailure {
-            failure = LuaError(kind: .runtime, message: String(describing: fatal))
-            failure?.hostError = fatal
-        }
-
-        var status = RunStatus.succeeded
-        var exit = ExitStatus.done
-        var undoneUpTo = 0
-        var failureStatus = RunStatus.failed
-        if let failure {
-            session.phase = .failing
-            session.forgetKnownDirectories()  // the automatic undo below removes directories
-            SignalTrap.ignoreFurther()
-            state.clearStop()
-            let interrupted = failure.kind == .interrupted || SignalTrap.wasReceived
-            status = interrupted ? .interrupted : .failed
-            failureStatus = status
-            exit = interrupted ? .interrupted : (failure.hostError is LockHeld ? .locked : .failed)
-            output.event(.runFailing, [("error", .string(failure.description)), ("interrupted", .bool(interrupted))])
-            if let live = executor as? LiveExecutor, declaration.onFailure == .undo, !live.applied.isEmpty {
-                output.message("undoing \(live.applied.count) applied effect\(live.applied.count == 1 ? "" : "s") (on_failure = \"undo\")")
-                let entries = live.applied.map { UndoEntry(seq: $0.record.seq, summary: $0.record.summary, undo: $0.undo, uncertain: false) }
-                let tally = UndoProcess.run(entries, world: world, output: output, journal: journal, dryRun: false)
-                if tally.ok && tally.irreversible.isEmpty { status = .undone }
-                undoneUpTo = entries.map(\.seq).max() ?? 0
-            }
-            runHooks(session.cleanupHooks, kind: "cleanup", error: redactor.mask(failure.description), state: state, output: output)
-        }
-        let effectsBeforeFinally = session.effects.count
-        runHooks(session.finallyHooks, kind: "finally", error: failure.map { redactor.mask($0.description) }, state: state, output: output)
-        // Changes made by hooks after the automatic undo are still applied: the run is not
-        // "undone" then, so `runbook undo` can reverse them.
-        if status == .undone, let live = executor as? LiveExecutor,
-           live.applied.contains(where: { $0.record.seq > undoneUpTo }) || session.effects.count > effectsBeforeFinally
-        {
-            status = failureStatus
-        }
-        session.phase = .finished
-        // Found after the run function: a finally hook held to the reviewed plan met a
-        // difference (nothing after it was applied), or the plan could not be saved.
-        var lateFailure: String?
-        if failure == nil, let divergence = session.divergence {
-            lateFailure = divergence
-            status = .failed
-            exit = .failed
-        }
-        if failure == nil, lateFailure == nil, let fatal = session.fatalFailure {
-            lateFailure = String(describing: fatal)
-            status = .failed
-            exit = fatal is LockHeld ? .locked : .failed
-        }
-        if failure == nil, lateFailure == nil, let reviewed, session.effects.count < reviewed.effects.count {
-            let next = reviewed.effects[session.effects.count]
-            output.log("warn", "the run needed \(session.effects.count) of the \(reviewed.effects.count) reviewed effects; "
-                       + "from effect \(next.seq) on (\(next.sign.rawValue) \(next.summary)) they were found already done")
-        }
-        var keptPlan: ReviewedPlan?
-        if failure == nil, lateFailure == nil, options.dryRun, options.savePlan != nil || options.keepPlan {
-            let plan = ReviewedPlan(runbook: declaration.name, file: declaration.file, arguments: record.arguments,
-                                    root: config.root, planRun: id, effects: session.effects)
-            do {
-                if let path = options.savePlan {
-                    try plan.save(path, redactor: redactor)
-                    output.event(.planSaved, [("path", .string(path)), ("effects", .int(Int64(session.effects.count)))])
-                }
-                if options.keepPlan { keptPlan = try ReviewedPlan.shown(plan, redactor: redactor) }
-            } catch {
-                lateFailure = "cannot save the plan: \(error)"
-                status = .failed
-                exit = .failed
-            }
-        }
-
-        let duration = Clock.monotonic() - started
-        let message = failure.map { redactor.mask($0.description) } ?? lateFailure
-        output.event(.runFinished, [("status", .string(status.rawValue)), ("exit", .int(Int64(exit.rawValue))),
-                                      ("duration", .double(duration)), ("effects", .int(Int64(session.effects.count)))]
-                     + (message.map { [("error", JSON.string($0))] } ?? []))
-        journal.sync()
-        record.status = options.dryRun && failure == nil && lateFailure == nil ? .planned : status
-        record.finished = Clock.wall()
-        record.error = message
-        try? store.save(record)
-        // Released once the journal and the run's record say it finished: the next holder
-        // of a lock never starts before them (`runbook history`, `log`, the load campaign).
-        locks.releaseAll()
-        summarize(session: session, id: id, status: status, exit: exit, failure: message, duration: duration, output: output)
-        if lateFailure == nil, failure == nil, let path = options.savePlan, options.dryRun {
-            // The runbook's arguments as typed (secrets never are: they come from the
-            // environment or a --NAME-file).
-            let command = (["runbook", "run", nameOrPath] + words + ["--plan-file", path]).map(Engine.shellWord).joined(separator: " ")
-            output.message("Plan saved to \(path). To apply exactly this plan: \(command)")
-        }
-        return RunResult(status: exit, runID: id, effects: session.effects, error: message, plan: keptPlan)
-    }
-
     /// The reviewed plan this run is held to (`--plan-file`), after checking it was made
     /// for this runbook and these arguments; also checks `--save-plan`. Errors are exit 2.
-    private func reviewedPlan(_ options: RunOptions, runbook: String, arguments: JSON) throws -> ReviewedPlan? {
+    func reviewedPlan(_ options: RunOptions, runbook: String, arguments: JSON) throws -> ReviewedPlan? {
         if let path = options.savePlan {
             guard options.dryRun else {
                 throw RunbookError.usage("--save-plan \(path) needs --dry-run: a plan is saved by a dry-run, then run with --plan-file \(path)")
@@ -315,7 +115,7 @@ public final class Engine {
         return plain ? word : "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
     }
 
-    private func lockNames(_ results: [LuaValue]) -> [String] {
+    func lockNames(_ results: [LuaValue]) -> [String] {
         var names: [String] = []
         for value in results {
             if let name = value.stringValue { names.append(name) }
@@ -325,7 +125,7 @@ public final class Engine {
     }
 
     /// Runs the hooks, last registered first; each gets the run's error (nil when it succeeded).
-    private func runHooks(_ hooks: [LuaRef], kind: String, error: String?, state: LuaState, output: RunOutput) {
+    func runHooks(_ hooks: [LuaRef], kind: String, error: String?, state: LuaState, output: RunOutput) {
         for hook in hooks.reversed() {
             do {
                 try state.call(hook, [error.map { LuaValue.string(Array($0.utf8)) } ?? .nil])
@@ -336,7 +136,7 @@ public final class Engine {
         }
     }
 
-    private func summarize(session: RunSession, id: String, status: RunStatus, exit: ExitStatus, failure: String?, duration: Double,
+    func summarize(session: RunSession, id: String, status: RunStatus, exit: ExitStatus, failure: String?, duration: Double,
                            output: RunOutput)
     {
         let effects = session.effects
@@ -365,7 +165,7 @@ public final class Engine {
         }
     }
 
-    private func invocationFailure(_ error: any Error, output: RunOutput) -> RunResult {
+    func invocationFailure(_ error: any Error, output: RunOutput) -> RunResult {
         let text = String(describing: error)
         if output.mode == .json {
             _ = try? Posix.writeAll(1, Array((TerminalText.jsonLine(RunOutput.invalidInvocationEvent(output.redactor.mask(text))) + "\n").utf8), path: "stdout")

@@ -7,17 +7,17 @@ import RunbookCore
 import RunbookRun
 
 package enum DatabaseAdministration {
-    /// Does `database` exist, as this run sees it (planned changes first in a dry-run)?
-    package static func databaseExists(_ name: String, _ database: String, _ session: RunSession, _ planned: PlannedAdministration) throws -> Bool {
-        if session.isDryRun, let exists = planned.databaseExists(name, database) { return exists }
+    /// Does `database` exist, as this run sees it (what it planned first, then the server)?
+    package static func databaseExists(_ name: String, _ database: String, _ session: RunSession) throws -> Bool {
+        if let exists = session.plannedDatabases.databaseExists(name, database) { return exists }
         return try DbModule.run(name, "information_schema.SCHEMATA", session) {
             try session.databases.connection(name)
                 .query("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", [.string(database)]).first?[0].int64 ?? 0
         } > 0
     }
 
-    package static func userExists(_ name: String, _ user: String, _ host: String, _ session: RunSession, _ planned: PlannedAdministration) throws -> Bool {
-        if session.isDryRun, let exists = planned.userExists(name, AdminName.account(user, host)) { return exists }
+    package static func userExists(_ name: String, _ user: String, _ host: String, _ session: RunSession) throws -> Bool {
+        if let exists = session.plannedDatabases.userExists(name, AdminName.account(user, host)) { return exists }
         return try DbModule.run(name, "mysql.user", session) {
             try session.databases.connection(name)
                 .query("SELECT COUNT(*) FROM mysql.user WHERE User = ? AND Host = ?", [.string(user), .string(host)]).first?[0].int64 ?? 0
@@ -25,13 +25,13 @@ package enum DatabaseAdministration {
     }
 
     /// db.create_database(connection, name [, {exists_ok=false, charset=, collation=}])
-    package static func createDatabase(_ call: LuaCall, _ session: RunSession, _ planned: PlannedAdministration) throws -> Int32 {
+    package static func createDatabase(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
         let name = try call.string(1)
         let database = try AdminName.database(try call.string(2))
         let options = try call.optionalTable(3) ?? LuaTable()
         let charset = try options["charset"].stringValue.map { try AdminName.charset($0, what: "character set") }
         let collation = try options["collation"].stringValue.map { try AdminName.charset($0, what: "collation") }
-        if try databaseExists(name, database, session, planned) {
+        if try databaseExists(name, database, session) {
             guard options["exists_ok"].boolValue == true else {
                 throw LuaHostFailure("db.create_database: database \(database) already exists on \(name); nothing was changed "
                                      + "(pass {exists_ok = true} to accept an existing database)")
@@ -43,25 +43,24 @@ package enum DatabaseAdministration {
         _ = try DbModule.run(name, "CREATE DATABASE \(database)", session) {
             try session.perform(CreateDatabase(connection: name, database: database, charset: charset, collation: collation))
         }
-        if session.isDryRun { planned.setDatabase(name, database, exists: true) }
         call.push(true)
         return 1
     }
 
     /// db.drop_database(connection, name) -> true if dropped, false if it did not exist
-    package static func dropDatabase(_ call: LuaCall, _ session: RunSession, _ planned: PlannedAdministration) throws -> Int32 {
+    package static func dropDatabase(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
         let name = try call.string(1)
         let database = try AdminName.database(try call.string(2))
         guard !AdminName.systemSchemas.contains(database.lowercased()) else {
             throw LuaHostFailure("db.drop_database refuses to drop the system schema \(database)")
         }
-        guard try databaseExists(name, database, session, planned) else {
+        guard try databaseExists(name, database, session) else {
             session.noChange("database \(database) does not exist on \(name)")
             call.push(false)
             return 1
         }
         // A database only planned by this dry-run has no tables to count on the server.
-        let plannedOnly = session.isDryRun && planned.databaseExists(name, database) == true
+        let plannedOnly = session.plannedDatabases.databaseExists(name, database) == true
         let tables = plannedOnly ? 0 : try DbModule.run(name, "information_schema.TABLES", session) {
             try session.databases.connection(name)
                 .query("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", [.string(database)]).first?[0].int64 ?? 0
@@ -69,14 +68,13 @@ package enum DatabaseAdministration {
         _ = try DbModule.run(name, "DROP DATABASE \(database)", session) {
             try session.perform(DropDatabase(connection: name, database: database, tables: Int(tables)))
         }
-        if session.isDryRun { planned.setDatabase(name, database, exists: false) }
         call.push(true)
         return 1
     }
 
     /// db.create_user(connection, user, {host="localhost", password=nil, database=NAME,
     /// privileges="ALL PRIVILEGES"}) -> the password (generated when none is given)
-    package static func createUser(_ call: LuaCall, _ session: RunSession, _ planned: PlannedAdministration) throws -> Int32 {
+    package static func createUser(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
         let name = try call.string(1)
         let user = try AdminName.user(try call.string(2))
         let options = try call.table(3)
@@ -104,24 +102,23 @@ package enum DatabaseAdministration {
         }
         // Masked from here on, before any line that could carry it is written.
         session.redactor.add(password)
-        if try userExists(name, user, host, session, planned) {
+        if try userExists(name, user, host, session) {
             throw LuaHostFailure("db.create_user: user \(AdminName.account(user, host)) already exists on \(name); nothing was changed")
         }
         _ = try DbModule.run(name, "CREATE USER \(AdminName.account(user, host))", session) {
             try session.perform(CreateUser(connection: name, user: user, host: host, database: database, privileges: privileges,
                                            password: SecretText(value: password), generated: generated))
         }
-        if session.isDryRun { planned.setUser(name, AdminName.account(user, host), exists: true) }
         call.push(password)
         return 1
     }
 
     /// db.drop_user(connection, user [, {host="localhost"}]) -> true if dropped, false if absent
-    package static func dropUser(_ call: LuaCall, _ session: RunSession, _ planned: PlannedAdministration) throws -> Int32 {
+    package static func dropUser(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
         let name = try call.string(1)
         let user = try AdminName.user(try call.string(2))
         let host = try AdminName.host((try call.optionalTable(3) ?? LuaTable())["host"].stringValue ?? "localhost")
-        guard try userExists(name, user, host, session, planned) else {
+        guard try userExists(name, user, host, session) else {
             session.noChange("user \(AdminName.account(user, host)) does not exist on \(name)")
             call.push(false)
             return 1
@@ -129,7 +126,6 @@ package enum DatabaseAdministration {
         _ = try DbModule.run(name, "DROP USER \(AdminName.account(user, host))", session) {
             try session.perform(DropUser(connection: name, user: user, host: host))
         }
-        if session.isDryRun { planned.setUser(name, AdminName.account(user, host), exists: false) }
         call.push(true)
         return 1
     }

@@ -261,9 +261,9 @@ package enum DbModule {
             return 1
         }
 
-        // Administration (RunbookCore/DatabaseAdminEffects.swift, RunbookModules/SQLUpdateFunctions.swift). What a
-        // dry-run plans to create or drop is remembered here, so later reads in the run see it.
-        let planned = PlannedAdministration()
+        // Administration (the effects: RunbookCore/DatabaseAdminEffects.swift and SQLUpdates.swift;
+        // the functions: DbAdminFunctions.swift, SQLUpdateFunctions.swift). What a dry-run
+        // plans to create or drop is in its plan state (RunbookCore/DatabasePlan.swift).
 
         // db.create_database(connection, name [, {exists_ok=false, charset=, collation=}]) -> true if created
         state.register("create_database", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "name: string  the database", "options?: db.CreateDatabaseOptions",
@@ -275,7 +275,7 @@ package enum DbModule {
             """,
             classes: [APIClass("db.CreateDatabaseOptions", "exists_ok?: boolean  an existing database is no error",
                                "charset?: string  the default character set", "collation?: string  the default collation")])) { call in
-            try DatabaseAdministration.createDatabase(call, try slot.require(call.name), planned)
+            try DatabaseAdministration.createDatabase(call, try slot.require(call.name))
         }
 
         // db.drop_database(connection, name) -> true if dropped, false if absent (cannot be undone)
@@ -285,7 +285,7 @@ package enum DbModule {
             Drops a database; cannot be undone (`!`, the plan says how many tables it holds). Refuses
             `mysql`, `information_schema`, `performance_schema` and `sys`.
             """)) { call in
-            try DatabaseAdministration.dropDatabase(call, try slot.require(call.name), planned)
+            try DatabaseAdministration.dropDatabase(call, try slot.require(call.name))
         }
 
         // db.create_user(connection, user, {database=, host="localhost", password=nil, privileges="ALL PRIVILEGES"})
@@ -307,7 +307,7 @@ package enum DbModule {
             classes: [APIClass("db.CreateUserOptions", "database: string  the database it gets privileges on",
                                "host?: string  default `\"localhost\"`", "password?: string  default: generated",
                                "privileges?: string  default `\"ALL PRIVILEGES\"`")])) { call in
-            try DatabaseAdministration.createUser(call, try slot.require(call.name), planned)
+            try DatabaseAdministration.createUser(call, try slot.require(call.name))
         }
 
         // db.drop_user(connection, user [, {host="localhost"}]) -> true if dropped (cannot be undone)
@@ -318,7 +318,7 @@ package enum DbModule {
             hash in the journal.
             """,
             classes: [APIClass("db.DropUserOptions", "host?: string  default `\"localhost\"`")])) { call in
-            try DatabaseAdministration.dropUser(call, try slot.require(call.name), planned)
+            try DatabaseAdministration.dropUser(call, try slot.require(call.name))
         }
 
         // db.apply_updates(connection, database, directory [, {plugin_id=, revision=, only={files}}]) -> file names applied
@@ -345,14 +345,14 @@ package enum DbModule {
             """,
             classes: [APIClass("db.ApplyUpdatesOptions", "plugin_id?: integer|string  recorded with each file",
                                "revision?: integer|string  recorded with each file", "only?: string[]  just these files of `dir`")])) { call in
-            try SQLUpdates.applyUpdates(call, try slot.require(call.name), planned)
+            try SQLUpdates.applyUpdates(call, try slot.require(call.name))
         }
 
         // db.load_sql_file(connection, database, path) -> statements run (cannot be undone)
         state.register("load_sql_file", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "database: string  the database", "path: string  the SQL file",
             returns: ["integer  the number of statements run"],
             doc: "Runs a whole SQL file (a schema) in `database`; cannot be undone (`!`).")) { call in
-            try SQLUpdates.loadSQLFile(call, try slot.require(call.name), planned)
+            try SQLUpdates.loadSQLFile(call, try slot.require(call.name))
         }
 
         // db.NULL: SQL NULL as a value a table can hold (the null marker, as json.null). The

@@ -12,7 +12,7 @@ package enum SQLUpdates {
 
     /// db.apply_updates(connection, database, directory [, {plugin_id=, revision=}])
     /// -> the file names applied (planned, in a dry-run), in order
-    package static func applyUpdates(_ call: LuaCall, _ session: RunSession, _ planned: PlannedAdministration) throws -> Int32 {
+    package static func applyUpdates(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
         let name = try call.string(1)
         let database = try AdminName.database(try call.string(2))
         let directory = try call.string(3)
@@ -32,25 +32,25 @@ package enum SQLUpdates {
             }
             names = names.filter { wanted.contains($0) }
         }
-        guard try usableDatabase(name, database, session, planned, call) else {
+        guard try usableDatabase(name, database, session, call) else {
             session.output.log("warn", "database \(database) does not exist on \(name) yet: planning every update in \(directory)")
-            let pending = names.filter { !planned.plannedUpdates(name, database).contains($0) }
-            return try applyAll(pending, directory: directory, appliedAt: true, name, database, pluginID, revision, session, planned, call)
+            let pending = names.filter { !session.plannedDatabases.plannedUpdates(name, database).contains($0) }
+            return try applyAll(pending, directory: directory, appliedAt: true, name, database, pluginID, revision, session, call)
         }
         let columns = try DbModule.run(name, "information_schema.COLUMNS", session) {
             try session.databases.connection(name).query(
                 "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
                 [.string(database), .string(table)]).rows.compactMap { $0[0].string?.lowercased() }
         }
-        var applied = session.isDryRun ? planned.plannedUpdates(name, database) : []
+        var applied = session.plannedDatabases.plannedUpdates(name, database)
         if columns.isEmpty {
             // Only a dry-run that itself created the database or loaded its schema gets past this.
-            guard session.isDryRun, planned.isChanged(name, database) else {
+            guard session.plannedDatabases.isChanged(name, database) else {
                 throw LuaHostFailure("db.apply_updates: database \(database) on \(name) has no table \(table) "
                                      + "(the install schema ships it: load the schema first, e.g. with db.load_sql_file)")
             }
             return try applyAll(names.filter { !applied.contains($0) }, directory: directory, appliedAt: true,
-                                name, database, pluginID, revision, session, planned, call)
+                                name, database, pluginID, revision, session, call)
         }
         for (column, given) in [("filename", true), ("plugin_id", pluginID != nil), ("revision", revision != nil)]
         where given && !columns.contains(column) {
@@ -76,20 +76,19 @@ package enum SQLUpdates {
             return 1
         }
         return try applyAll(pending, directory: directory, appliedAt: columns.contains("applied_at"),
-                            name, database, pluginID, revision, session, planned, call)
+                            name, database, pluginID, revision, session, call)
     }
 
     /// db.load_sql_file(connection, database, path) -> the number of statements run
-    package static func loadSQLFile(_ call: LuaCall, _ session: RunSession, _ planned: PlannedAdministration) throws -> Int32 {
+    package static func loadSQLFile(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
         let name = try call.string(1)
         let database = try AdminName.database(try call.string(2))
         let path = try call.string(3)
-        if try !usableDatabase(name, database, session, planned, call) {
+        if try !usableDatabase(name, database, session, call) {
             session.output.log("warn", "database \(database) does not exist on \(name) yet: planning \(path) anyway")
         }
         let statements = try read(path, session)
         try session.perform(ApplySQLFile(connection: name, database: database, file: path, statements: statements, record: nil))
-        if session.isDryRun { planned.markChanged(name, database) }
         call.push(statements.count)
         return 1
     }
@@ -100,14 +99,13 @@ package enum SQLUpdates {
     /// split stops the run before anything changed), then applies them in order.
     private static func applyAll(_ files: [String], directory: String, appliedAt: Bool, _ name: String, _ database: String,
                                  _ pluginID: SQLValue?, _ revision: SQLValue?, _ session: RunSession,
-                                 _ planned: PlannedAdministration, _ call: LuaCall) throws -> Int32
+                                 _ call: LuaCall) throws -> Int32
     {
         let parsed = try files.map { (file: $0, statements: try read(PathName.join(directory, $0), session)) }
         for (file, statements) in parsed {
             let record = UpdateRecord(filename: file, pluginID: pluginID, revision: revision, appliedAt: appliedAt)
             try session.perform(ApplySQLFile(connection: name, database: database, file: PathName.join(directory, file),
                                              statements: statements, record: record))
-            if session.isDryRun { planned.addPlannedUpdate(name, database, file: file) }
         }
         try call.push(.table(LuaTable(array: files.map { LuaValue.string($0) })))
         return 1
@@ -141,14 +139,15 @@ package enum SQLUpdates {
     }
 
     /// True when the database exists (as this run sees it). A dry-run goes on without a
-    /// database that is missing and unknown to the plan (it may be created by other means
-    /// planned earlier, e.g. db.exec) — the caller warns; a real run, or a dry-run that
-    /// planned to drop it, fails.
+    /// database that is missing when it planned SQL it cannot see into on that connection
+    /// (db.exec may create it) — the caller warns; otherwise (a real run, a dry-run that
+    /// planned to drop it or planned no such SQL) it fails.
     private static func usableDatabase(_ name: String, _ database: String, _ session: RunSession,
-                                       _ planned: PlannedAdministration, _ call: LuaCall) throws -> Bool
+                                       _ call: LuaCall) throws -> Bool
     {
-        if try DatabaseAdministration.databaseExists(name, database, session, planned) { return true }
-        guard session.isDryRun, planned.databaseExists(name, database) == nil else {
+        if try DatabaseAdministration.databaseExists(name, database, session) { return true }
+        let plan = session.plannedDatabases
+        guard plan.databaseExists(name, database) == nil, plan.hasOpaqueChanges(name) else {
             throw LuaHostFailure("\(call.name): database \(database) does not exist on \(name)")
         }
         return false

@@ -6,8 +6,11 @@ import RunbookCore
 import RunbookJournal
 
 /// Performs effects for a run. Runbook code is the same whichever executor it gets.
-public protocol EffectExecutor: AnyObject {
+package protocol EffectExecutor: AnyObject {
     var isDryRun: Bool { get }
+    /// What this run planned of databases so far, for reads that must see it: always
+    /// empty for a live run, whose changes are on the server.
+    var plannedDatabases: DatabasePlan { get }
     func perform(_ effect: any Effect, record: EffectRecord) throws -> EffectOutcome
 }
 
@@ -23,6 +26,7 @@ package final class LiveExecutor: EffectExecutor {
     private let crashAfter = FaultHooks.fromEnvironment?.crashAfterEffect
 
     package var isDryRun: Bool { false }
+    package let plannedDatabases = DatabasePlan()
 
     package init(world: World, journal: JournalWriter) {
         self.world = world
@@ -74,6 +78,7 @@ package struct JournalUnwritable: Error, CustomStringConvertible {
 package final class PlanExecutor: EffectExecutor {
     package let overlay: Overlay
     package var isDryRun: Bool { true }
+    package var plannedDatabases: DatabasePlan { overlay.databases }
 
     package init(overlay: Overlay) { self.overlay = overlay }
 

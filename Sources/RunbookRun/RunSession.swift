@@ -88,6 +88,8 @@ public final class RunSession {
     package private(set) var divergence: String?
 
     public var isDryRun: Bool { executor.isDryRun }
+    /// Databases and users this run planned (a dry-run's), consulted before the server.
+    package var plannedDatabases: DatabasePlan { executor.plannedDatabases }
 
     package init(id: String, paths: RootedPaths, view: FileSystemView, databases: DatabaseConnections, redactor: Redactor,
          executor: EffectExecutor, output: RunOutput, locks: LockManager?, config: EngineConfig)
