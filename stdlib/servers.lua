@@ -16,6 +16,13 @@
 --       extra files there are removed). Into a folder: the missing parent folder is made and
 --       a copy that was not there is removed again by undo; over something that was there
 --       already, or over ssh/rsync://, it cannot be undone (`!` in the plan).
+--   servers.daemon_password(server) -> for an rsync:// sync with password_file (the guide's
+--       /usr/local/etc/rsyncd_root.pwd: the daemon asks root for it), the password read
+--       from that file, for rsync.push's `password` (a secret: never on argv or in the plan);
+--       nil otherwise
+--   servers.removal(server, path) -> an argv that removes `path` there (the undo of a copy
+--       this run made): rm -rf through a folder; over rsync:// a sync of an empty folder
+--       that deletes only `path` (with password_file's --password-file); nil over ssh
 --   servers.read(server, path) -> the text of a file there, or nil when it is not there:
 --       through the folder, or over ssh (`cat`, a read: also in a dry-run); nil for rsync://
 --       (a daemon only copies)
@@ -72,6 +79,42 @@ local function on_disk(path)
   return (context.root:gsub("/+$", "")) .. path
 end
 
+local function is_daemon(server)
+  return type(server.sync) == "string" and server.sync:find("^rsync://") ~= nil
+end
+
+function M.daemon_password(server)
+  if not is_daemon(server) or server.password_file == nil then return nil end
+  if type(server.password_file) ~= "string" or server.password_file:sub(1, 1) ~= "/" then
+    error(("password_file of [settings.servers.\"%s\"] must be an absolute path"):format(tostring(server.hostname)), 0)
+  end
+  if not fs.exists(server.password_file) then
+    error(("password_file %s of [settings.servers.\"%s\"] does not exist"):format(server.password_file,
+      tostring(server.hostname)), 0)
+  end
+  -- rsync's own rule for a password file: the first line.
+  local password = fs.read(server.password_file):match("^([^\r\n]*)")
+  if password == "" then error(("password_file %s is empty"):format(server.password_file), 0) end
+  return password
+end
+
+function M.removal(server, path)
+  local there = M.folder(server, path)
+  if there then return { "rm", "-rf", "--", on_disk(there) } end
+  if not is_daemon(server) then return nil end
+  local up, name = path:match("^(.*)/([^/]+)/*$")
+  if not name then return nil end
+  local password_file = server.password_file and { "--password-file=" .. on_disk(server.password_file) } or {}
+  -- rsync deletes, in the folder it syncs, what the (empty) source lacks and the filter
+  -- includes: only NAME, with everything in it.
+  local argv = { "sh", "-c", 'empty=$(mktemp -d) || exit 1; rsync -r --delete "$@" "$empty/" "$0"; status=$?; rmdir "$empty"; exit $status',
+                 (server.sync:gsub("/+$", "")) .. up .. "/" }
+  for _, option in ipairs(password_file) do argv[#argv + 1] = option end
+  argv[#argv + 1] = "--include=/" .. name .. "/***"
+  argv[#argv + 1] = "--exclude=*"
+  return argv
+end
+
 function M.push(server, path, options)
   options = options or {}
   local info = fs.stat(path)
@@ -79,7 +122,10 @@ function M.push(server, path, options)
   local slash = info.type == "directory" and "/" or ""
   local copy = { delete = options.delete or nil, excludes = options.excludes }
   local there = M.folder(server, path)
-  if not there then return rsync.push(path .. slash, server.sync .. path .. slash, copy) end
+  if not there then
+    copy.password = M.daemon_password(server)
+    return rsync.push(path .. slash, server.sync .. path .. slash, copy)
+  end
   local up = parent(there)
   if up and up ~= "" and not fs.exists(up) then fs.mkdir(up) end
   if fs.exists(there) then
