@@ -136,8 +136,12 @@ return runbook {
         for _, row in ipairs(db.query("internal", "SELECT id, hostname, kind FROM handlers WHERE kind = 'dispatcher' AND id <> ? ORDER BY id",
           { master.id })) do
           on_servers[#on_servers + 1] = row
+          -- How the home and crons reach it, and its rsync daemon's password file, before
+          -- anything is touched.
+          servers.daemon_password(servers.check(row.hostname, { "sync", "cron_file" }))
         end
       end
+      install_db_hosts()
       log.info(("%s install of %s for %s on %s"):format(args.plan, table.concat(hostnames, ", "), args.email, master.hostname))
     end)
 

@@ -86,15 +86,14 @@ end
 function M.daemon_password(server)
   if not is_daemon(server) or server.password_file == nil then return nil end
   if type(server.password_file) ~= "string" or server.password_file:sub(1, 1) ~= "/" then
-    error(("password_file of [settings.servers.\"%s\"] must be an absolute path"):format(tostring(server.hostname)), 0)
+    error(("the password_file for %s in [settings.servers] must be an absolute path"):format(server.sync), 0)
   end
   if not fs.exists(server.password_file) then
-    error(("password_file %s of [settings.servers.\"%s\"] does not exist"):format(server.password_file,
-      tostring(server.hostname)), 0)
+    error(("the password_file for %s, %s, does not exist"):format(server.sync, server.password_file), 0)
   end
   -- rsync's own rule for a password file: the first line.
   local password = fs.read(server.password_file):match("^([^\r\n]*)")
-  if password == "" then error(("password_file %s is empty"):format(server.password_file), 0) end
+  if password == "" then error(("the password_file for %s, %s, is empty"):format(server.sync, server.password_file), 0) end
   return password
 end
 

@@ -180,6 +180,31 @@ struct LabInstallTests {
         }
     }
 
+    @Test("a password file that is not there, or a database host that is not a pattern, is refused in one line before anything is touched")
+    func badReachSettingsAreRefusedFirst() throws {
+        try SharedLab.use { lab in
+            let configFile = try lab.files("d1") + "/etc/runbook/config.toml"
+            let config = try #require(Files.read(configFile))
+            let pristine = try lab.state()
+            let cases = [
+                ("password_file = \"/usr/local/etc/rsyncd_root.pwd\"", "password_file = \"/usr/local/etc/rsyncd_gone.pwd\"",
+                 "failed: the password_file for rsync://root@10.0.0.2/root, /usr/local/etc/rsyncd_gone.pwd, does not exist"),
+                ("install_db_hosts = [\"10.0.0.%\", \"10.0.4.%\"]", "install_db_hosts = [\"10.0.0.%\", 5]",
+                 "failed: settings.install_db_hosts must be a host pattern or a list of them (\"10.0.0.%\")"),
+            ]
+            for (setting, broken, message) in cases {
+                try Files.write(configFile, config.replacingOccurrences(of: setting, with: broken))
+                var expected = pristine
+                expected.trees["d1"] = try lab.state().trees["d1"]
+                let run = try lab.runbookOnD1(install + ["--yes"])
+                #expect(run.exitCode == 1 && (run.stdout + run.stderr).contains(message), "\(run)")
+                #expect((run.stdout + run.stderr).contains("nothing was changed"), "\(run)")
+                let after = try lab.state()
+                #expect(after == expected, "\(expected.differences(from: after).joined(separator: "\n"))")
+            }
+        }
+    }
+
     @Test("an rsync daemon that refuses the password fails the install, and every host is left as it was")
     func refusedRsyncPasswordUndoesTheInstall() throws {
         try SharedLab.use { lab in
