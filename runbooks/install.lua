@@ -368,6 +368,7 @@ return runbook {
             else
               -- An rsync daemon asks for the guide's password file (rsyncd_root.pwd); the copy
               -- is new there, so undo removes it again (servers.removal).
+              if servers.exists(server, home) then error(home .. " already exists on " .. on_servers[i].hostname, 0) end
               rsync.push(home .. "/", server.sync .. home .. "/", { password = servers.daemon_password(server),
                                                                      undo = servers.removal(server, home) })
             end

@@ -23,6 +23,9 @@
 --   servers.removal(server, path) -> an argv that removes `path` there (the undo of a copy
 --       this run made): rm -rf through a folder; over rsync:// a sync of an empty folder
 --       that deletes only `path` (with password_file's --password-file); nil over ssh
+--   servers.exists(server, path) -> whether `path` is there: through the folder, over an
+--       rsync daemon (`rsync --list-only`, with password_file) or over ssh (`test -e`); a
+--       read, also in a dry-run. Errors when the server does not answer.
 --   servers.read(server, path) -> the text of a file there, or nil when it is not there:
 --       through the folder, or over ssh (`cat`, a read: also in a dry-run); nil for rsync://
 --       (a daemon only copies)
@@ -79,6 +82,12 @@ local function on_disk(path)
   return (context.root:gsub("/+$", "")) .. path
 end
 
+-- "d2:" or "d2:/prefix" -> "d2", "/prefix" (a [hosts.d2] reached over ssh); nil otherwise.
+local function ssh_of(server)
+  if type(server.sync) ~= "string" or server.sync:find("^rsync://") then return nil end
+  return server.sync:match("^([^/:]+):(.*)$")
+end
+
 local function is_daemon(server)
   return type(server.sync) == "string" and server.sync:find("^rsync://") ~= nil
 end
@@ -114,6 +123,30 @@ function M.removal(server, path)
   return argv
 end
 
+function M.exists(server, path)
+  local there = M.folder(server, path)
+  if there then return fs.exists(there) end
+  if is_daemon(server) then
+    local argv = { "rsync", "--list-only" }
+    if server.password_file then
+      M.daemon_password(server) -- checks the file, with its one-line errors
+      argv[#argv + 1] = "--password-file=" .. on_disk(server.password_file)
+    end
+    argv[#argv + 1] = (server.sync:gsub("/+$", "")) .. path
+    local result = cmd.run(argv, { read_only = true, timeout = 60 })
+    -- rsync: 0 listed, 23 "No such file or directory" (a partial transfer); anything else
+    -- is the daemon or the network refusing.
+    if result.status == 0 then return true end
+    if result.status == 23 and result.stderr:find("No such file or directory", 1, true) then return false end
+    error(("cannot tell whether %s is on %s: rsync exited with status %d: %s"):format(path, server.sync, result.status,
+      (result.stderr:match("[^\n]*%S[^\n]*") or "")), 0)
+  end
+  local host, prefix = ssh_of(server)
+  if not host then return nil end
+  local result = remote.run(host, { "test", "-e", prefix .. path }, { read_only = true, timeout = 60 })
+  return result.status == 0
+end
+
 function M.push(server, path, options)
   options = options or {}
   local info = fs.stat(path)
@@ -133,12 +166,6 @@ function M.push(server, path, options)
   end
   copy.undo = { "rm", "-rf", "--", on_disk(there) }
   return rsync.push(path .. slash, there .. slash, copy)
-end
-
--- "d2:" or "d2:/prefix" -> "d2", "/prefix" (a [hosts.d2] reached over ssh); nil otherwise.
-local function ssh_of(server)
-  if type(server.sync) ~= "string" or server.sync:find("^rsync://") then return nil end
-  return server.sync:match("^([^/:]+):(.*)$")
 end
 
 function M.read(server, path)

@@ -205,6 +205,27 @@ struct LabInstallTests {
         }
     }
 
+    @Test("a home of that name already on d2 stops the install before the copy: undo leaves d2's folder alone")
+    func homeOnTheOtherDispatcherIsNotOverwritten() throws {
+        try SharedLab.use { lab in
+            let theirs = try lab.files("d2") + "/usr/home/shopexam1"
+            try Files.mkdir(theirs)
+            try Files.write(theirs + "/keep.txt", "d2's own\n")
+            let pristine = try lab.state()
+            // The dry-run asks d2's daemon too (a read).
+            let plan = try lab.runbookOnD1(install + ["--dry-run"])
+            #expect(plan.exitCode == 1 && plan.stdout.contains("/usr/home/shopexam1 already exists on dispatch2.make-a-store.com"), "\(plan)")
+            let run = try lab.runbookOnD1(install + ["--yes"])
+            #expect(run.exitCode == 1 && run.stdout.contains("/usr/home/shopexam1 already exists on dispatch2.make-a-store.com"), "\(run)")
+            var after = try lab.state()
+            for host in ["cloud-db1", "d2"] {
+                after.databases[host] = after.databases[host]?.filter { !$0.hasPrefix("`internal`.`queue`") }
+            }
+            #expect(after == pristine, "\(pristine.differences(from: after).joined(separator: "\n"))")
+            #expect(Files.read(theirs + "/keep.txt") == "d2's own\n")
+        }
+    }
+
     @Test("an rsync daemon that refuses the password fails the install, and every host is left as it was")
     func refusedRsyncPasswordUndoesTheInstall() throws {
         try SharedLab.use { lab in
