@@ -277,9 +277,34 @@ package struct ExecuteSQLUndo: UndoAction {
     }
 }
 
+/// A whole row an undo step finds again by all its values: journaled as
+/// `{"connection": ..., "table": ..., "row": {COLUMN: VALUE, ...}}`.
+package protocol WholeRowUndo: UndoAction {
+    var connection: String { get }
+    var table: String { get }
+    var row: [(String, JSON)] { get }
+    init(connection: String, table: String, row: [(String, JSON)])
+}
+
+extension WholeRowUndo {
+    package init(args: JSON) throws {
+        self.init(connection: try args.undoString("connection", of: Self.op), table: try args.undoString("table", of: Self.op),
+                  row: args["row"]?.objectValue ?? [])
+    }
+
+    package var args: [(String, JSON)] { [("connection", .string(connection)), ("table", .string(table)), ("row", .object(row))] }
+
+    /// The quoted table, a WHERE clause matching every value, and the values to bind; nil
+    /// for an empty row (nothing to find).
+    func matcher() throws -> (table: String, clause: String, values: [SQLValue])? {
+        guard !row.isEmpty else { return nil }
+        return (try SQLIdentifier.validate(table, what: "table"), try whereClause(row.map(\.0)), row.map { SQLValueCoding.sql($0.1) })
+    }
+}
+
 /// Undo of a delete: the row is inserted again unless a row with exactly its values is
 /// there (the delete never happened, or this undo already ran).
-package struct ReinsertDeletedRowUndo: UndoAction {
+package struct ReinsertDeletedRowUndo: WholeRowUndo {
     package static let op = "db.reinsert_deleted"
     package let connection: String
     package let table: String
@@ -291,25 +316,16 @@ package struct ReinsertDeletedRowUndo: UndoAction {
         self.row = row
     }
 
-    package init(args: JSON) throws {
-        connection = try args.undoString("connection", of: Self.op)
-        table = try args.undoString("table", of: Self.op)
-        row = args["row"]?.objectValue ?? []
-    }
-
-    package var args: [(String, JSON)] { [("connection", .string(connection)), ("table", .string(table)), ("row", .object(row))] }
     package var description: String { "insert the deleted row back into \(table)" }
 
     package func run(in world: World) throws {
-        let row = self.row.map { ($0.0, SQLValueCoding.sql($0.1)) }
-        guard !row.isEmpty else { return }
-        let quoted = try SQLIdentifier.validate(table, what: "table")
+        guard let (quoted, clause, values) = try matcher() else { return }
         let database = try world.databases.connection(connection)
-        let present = try database.query("SELECT COUNT(*) FROM \(quoted) WHERE \(try whereClause(row.map(\.0)))", row.map(\.1))
+        let present = try database.query("SELECT COUNT(*) FROM \(quoted) WHERE \(clause)", values)
         if (present.first?[0].int64 ?? 0) > 0 { return }
         let columns = try row.map { try SQLIdentifier.validate($0.0, what: "column") }
         _ = try database.execute("INSERT INTO \(quoted) (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: row.count).joined(separator: ", ")))",
-                                 row.map(\.1))
+                                 values)
     }
 }
 
@@ -374,7 +390,7 @@ package struct RewindAutoIncrementUndo: UndoAction {
 
 /// Undo of an insert whose id never reached the journal: delete the one row that has
 /// exactly the inserted values, if there is exactly one.
-package struct DeleteInsertedRowUndo: UndoAction {
+package struct DeleteInsertedRowUndo: WholeRowUndo {
     package static let op = "db.delete_inserted"
     package let connection: String
     package let table: String
@@ -386,21 +402,11 @@ package struct DeleteInsertedRowUndo: UndoAction {
         self.row = row
     }
 
-    package init(args: JSON) throws {
-        connection = try args.undoString("connection", of: Self.op)
-        table = try args.undoString("table", of: Self.op)
-        row = args["row"]?.objectValue ?? []
-    }
-
-    package var args: [(String, JSON)] { [("connection", .string(connection)), ("table", .string(table)), ("row", .object(row))] }
     package var description: String { "delete the inserted row from \(table)" }
 
     package func run(in world: World) throws {
-        let row = self.row.map { ($0.0, SQLValueCoding.sql($0.1)) }
-        guard !row.isEmpty else { return }
-        let quoted = try SQLIdentifier.validate(table, what: "table")
-        let clause = try whereClause(row.map(\.0))
-        let matches = try world.databases.connection(connection).query("SELECT COUNT(*) FROM \(quoted) WHERE \(clause)", row.map(\.1))
+        guard let (quoted, clause, values) = try matcher() else { return }
+        let matches = try world.databases.connection(connection).query("SELECT COUNT(*) FROM \(quoted) WHERE \(clause)", values)
         let count = matches.first?[0].int64 ?? 0
         if count == 0 { return }
         guard count == 1 else {
@@ -411,9 +417,9 @@ package struct DeleteInsertedRowUndo: UndoAction {
         var id: Int64?
         if key.count == 1 {
             id = try world.databases.connection(connection).query(
-                "SELECT \(try SQLIdentifier.validate(key[0], what: "column")) FROM \(quoted) WHERE \(clause)", row.map(\.1)).first?[0].int64
+                "SELECT \(try SQLIdentifier.validate(key[0], what: "column")) FROM \(quoted) WHERE \(clause)", values).first?[0].int64
         }
-        _ = try world.databases.connection(connection).execute("DELETE FROM \(quoted) WHERE \(clause) LIMIT 1", row.map(\.1))
+        _ = try world.databases.connection(connection).execute("DELETE FROM \(quoted) WHERE \(clause) LIMIT 1", values)
         if let id { try RewindAutoIncrementUndo.rewind(connection, table, to: id, world) }
     }
 }

@@ -1,12 +1,13 @@
-// Effects on the system beyond files and rows: commands, bind mounts, IP addresses and
-// service reloads. Each renders its action through the platform adapter as an argv.
+// Effects on the system beyond files and rows: commands, bind mounts and service reloads
+// (addresses: AddressEffects.swift). Each renders its action through the platform adapter
+// as an argv.
 
 import RunbookSupport
 
 private func argvJSON(_ argv: [String]) -> JSON { .array(argv.map { .string($0) }) }
 
 @discardableResult
-private func runChecked(_ argv: [String], timeout: Double? = 120) throws -> ProcessResult {
+func runChecked(_ argv: [String], timeout: Double? = 120) throws -> ProcessResult {
     try ProcessRunner.check(argv, timeout: timeout)
 }
 
@@ -138,62 +139,6 @@ package struct Unmount: Effect {
     }
 }
 
-package struct AddAddress: Effect {
-    package let interface: String
-    package let address: String
-    package var kind: String { "net.add_ip" }
-    package var sign: ChangeSign { .create }
-    package var summary: String { "add address \(address) to \(interface)" }
-    package var identity: JSON { .object([("interface", .string(interface)), ("address", .string(address))]) }
-
-    package func prepareUndo(_ world: World) throws -> [any UndoAction]? {
-        [RemoveAddressUndo(interface: interface, address: address)]
-    }
-
-    package func apply(_ world: World) throws -> EffectOutcome {
-        try runChecked(world.platform.addAddress(interface: interface, address: address))
-        return EffectOutcome()
-    }
-
-    package func simulate(_ overlay: Overlay) -> EffectOutcome {
-        overlay.plannedAddresses[interface + " " + address] = true
-        return EffectOutcome()
-    }
-
-    package init(interface: String, address: String) {
-        self.interface = interface
-        self.address = address
-    }
-}
-
-package struct RemoveAddress: Effect {
-    package let interface: String
-    package let address: String
-    package var kind: String { "net.remove_ip" }
-    package var sign: ChangeSign { .remove }
-    package var summary: String { "remove address \(address) from \(interface)" }
-    package var identity: JSON { .object([("interface", .string(interface)), ("address", .string(address))]) }
-
-    package func prepareUndo(_ world: World) throws -> [any UndoAction]? {
-        [AddAddressUndo(interface: interface, address: address)]
-    }
-
-    package func apply(_ world: World) throws -> EffectOutcome {
-        try runChecked(world.platform.removeAddress(interface: interface, address: address))
-        return EffectOutcome()
-    }
-
-    package func simulate(_ overlay: Overlay) -> EffectOutcome {
-        overlay.plannedAddresses[interface + " " + address] = false
-        return EffectOutcome()
-    }
-
-    package init(interface: String, address: String) {
-        self.interface = interface
-        self.address = address
-    }
-}
-
 /// A service reload, run once per service at the end of a step after its config test
 /// passed. Undo reloads again, after every other undo step restored the files.
 package struct ReloadService: Effect {
@@ -289,56 +234,6 @@ package struct UnmountUndo: UndoAction {
     package func run(in world: World) throws {
         guard MountTable.current(platform: world.platform).contains(where: { $0.target == target }) else { return }
         try Unmount.unmount(target, world)
-    }
-}
-
-/// Adds an address the run removed, unless it is there.
-package struct AddAddressUndo: UndoAction {
-    package static let op = "net.add_ip"
-    package let interface: String
-    package let address: String
-
-    package init(interface: String, address: String) {
-        self.interface = interface
-        self.address = address
-    }
-
-    package init(args: JSON) throws {
-        interface = try args.undoString("interface", of: Self.op)
-        address = try args.undoString("address", of: Self.op)
-    }
-
-    package var args: [(String, JSON)] { [("interface", .string(interface)), ("address", .string(address))] }
-    package var description: String { "add \(address) to \(interface) again" }
-
-    package func run(in world: World) throws {
-        if NetworkState.addresses(interface, platform: world.platform).contains(address) { return }
-        try runChecked(world.platform.addAddress(interface: interface, address: address))
-    }
-}
-
-/// Removes an address the run added, if it is there.
-package struct RemoveAddressUndo: UndoAction {
-    package static let op = "net.remove_ip"
-    package let interface: String
-    package let address: String
-
-    package init(interface: String, address: String) {
-        self.interface = interface
-        self.address = address
-    }
-
-    package init(args: JSON) throws {
-        interface = try args.undoString("interface", of: Self.op)
-        address = try args.undoString("address", of: Self.op)
-    }
-
-    package var args: [(String, JSON)] { [("interface", .string(interface)), ("address", .string(address))] }
-    package var description: String { "remove \(address) from \(interface)" }
-
-    package func run(in world: World) throws {
-        guard NetworkState.addresses(interface, platform: world.platform).contains(address) else { return }
-        try runChecked(world.platform.removeAddress(interface: interface, address: address))
     }
 }
 
