@@ -205,8 +205,8 @@ package struct ExecuteSQL: Effect {
 
     /// The statement on one line (line breaks become spaces) and at most 100 characters.
     /// Every db.exec makes its summary, so the usual case — one line, not long — is taken
-    /// by its bytes without splitting the text into Characters (W4: it was a quarter of
-    /// the instructions of a run of 10,000 db.exec). The result is the same in every case.
+    /// by its bytes without splitting the text into Characters. The result is the same in
+    /// every case.
     package static func shortLine(_ text: String) -> String {
         let simple = text.utf8.withContiguousStorageIfAvailable { bytes in
             bytes.count <= 100 && !bytes.contains(where: { $0 == 0x0A || $0 == 0x0D })

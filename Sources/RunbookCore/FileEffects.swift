@@ -20,7 +20,7 @@ package struct MakeDirectory: Effect {
     package let mode: UInt32
     /// False when mkdir(2) alone gives exactly `mode`: the umask clears none of its bits,
     /// it has no setuid/setgid/sticky bit, and the parent is not setgid (whose bit a new
-    /// directory inherits). Then the chmod after it is left out (W1, docs/performance.md).
+    /// directory inherits). Then the chmod after it is left out.
     package var needsChmod = true
     package var kind: String { "fs.mkdir" }
     package var newEntry: String? { path.real }

@@ -18,9 +18,8 @@ public enum JournalReader {
     public static func forEach(_ path: String, types kinds: Set<JournalRecordKind>? = nil, keys: Set<String>? = nil,
                                _ body: (JSON) -> Void) throws {
         let types = kinds.map { Set($0.map(\.rawValue)) }
-        // The file's bytes as they are, split on newlines and parsed in place: `runbook
-        // undo` spent more time turning a journal into a String, splitting it by Characters
-        // and copying each line than in undoing (W1 undo in docs/performance.md). Strings
+        // The file's bytes as they are, split on newlines and parsed in place, not turned
+        // into a String split by Characters (which cost `runbook undo` more than undoing). Strings
         // in records decode as before (invalid UTF-8 becomes U+FFFD); a journal line never
         // holds a raw newline or carriage return (the writer escapes them).
         let bytes = try Posix.readFile(path)

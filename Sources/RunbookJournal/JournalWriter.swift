@@ -120,8 +120,17 @@ public final class JournalWriter {
         }
     }
 
-    /// An effect was applied: its result, and its undo when applying replaced it. `holdBack`
-    /// as for `append`.
+    /// An effect was applied: its result, and its undo when applying replaced it. The record
+    /// waits to go out with the next one (the next effect's intent, as a rule) or within
+    /// 0.2 s, so an effect costs one write(2), not two; one that changes the undo, or any in a
+    /// durable journal, is written at once. If the process dies first, undo finds an intent
+    /// without an outcome and undoes it as "may have happened", as after a death between the
+    /// effect and its record.
+    package func applied(seq: Int, result: JSON?, undo: [any UndoAction]?) {
+        applied(seq: seq, result: result, undo: undo, holdBack: undo == nil && !durable)
+    }
+
+    /// `applied` with the choice to hold the record back made by the caller (as for `append`).
     package func applied(seq: Int, result: JSON?, undo: [any UndoAction]?, holdBack: Bool) {
         append(.applied, seq: seq, holdBack: holdBack) { line in
             if let result { JSON.writeField("result", result, into: line) }

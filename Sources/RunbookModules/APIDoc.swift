@@ -1,7 +1,7 @@
 // The documentation a Lua function carries in its registration: signature, typed
 // arguments, results, the text for docs/api.md and the Lua Language Server definitions.
-// Each module passes it to `register(_:in:doc:)` beside the function's body, so a new
-// module's docs come with it. The doc is an autoclosure: a run never builds it; only
+// Each module's list of `LuaPrimitive`s names it beside the function it documents, so a
+// new module's docs come with it. The doc is an autoclosure: a run never builds it; only
 // `runbook api` and `runbook check` (through APIReference) do.
 
 import LuaBridge

@@ -28,10 +28,20 @@ package enum CmdModule {
             IPv6 addresses use `/128` and `inet6`.
             """))
         state.document(module: APIModule("cmd", title: "cmd: programs", doc: ""))
+        state.register(primitives, slot: slot)
+    }
 
+    /// Every `cmd` function, in the order docs/api.md shows them.
+    static var primitives: [LuaPrimitive] { [
         // cmd.run(argv [, {timeout=seconds, undo=argv, read_only=false}]) -> {status=, stdout=, stderr=}
         // Not run in a dry-run unless read_only; shown with `!` unless it declares its undo.
-        state.register("run", in: "cmd", doc: APIFunction(.effect, "argv: string[]  the program and its arguments; there is no shell", "options?: cmd.RunOptions",
+        LuaPrimitive("cmd.run", doc: runDoc, run),
+    ] }
+
+    // MARK: cmd.run
+
+    static var runDoc: APIFunction {
+        APIFunction(.effect, "argv: string[]  the program and its arguments; there is no shell", "options?: cmd.RunOptions",
             returns: ["cmd.Result"],
             doc: """
             The explicit escape hatch. A command marked `read_only = true` is not an effect: it runs
@@ -48,22 +58,23 @@ package enum CmdModule {
             """,
             classes: [APIClass("cmd.RunOptions", "timeout?: number  seconds before the command is killed (more than 0, at most a week)",
                                "undo?: string[]  the argv that reverses it", "read_only?: boolean  only reads: runs in a dry-run, not journaled"),
-                      APIClass("cmd.Result", "status: integer  the exit status", "stdout: string", "stderr: string")])) { call in
-            let session = try slot.require(call.name)
-            let argv = try argvList(try call.table(1), call: call, position: 1)
-            let options = try call.optionalTable(2) ?? LuaTable()
-            let timeout = try call.timeout(options, position: 2)
-            let undo = try options["undo"].tableValue.map { try argvList($0, call: call, position: 2) }
-            if options["read_only"].boolValue == true {
-                let result = try ProcessRunner.run(argv, timeout: timeout)
-                try call.push(["status": .integer(Int64(result.status)), "stdout": .string(result.outputText),
-                               "stderr": .string(result.errorText)])
-                return 1
-            }
-            let outcome = try session.perform(RunCommandEffect(argv: argv, undoArgv: undo, timeout: timeout))
-            try JsonModule.push(outcome.result ?? .null, to: call)
+                      APIClass("cmd.Result", "status: integer  the exit status", "stdout: string", "stderr: string")])
+    }
+
+    static func run(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let argv = try argvList(try call.table(1), call: call, position: 1)
+        let options = try call.optionalTable(2) ?? LuaTable()
+        let timeout = try call.timeout(options, position: 2)
+        let undo = try options["undo"].tableValue.map { try argvList($0, call: call, position: 2) }
+        if options["read_only"].boolValue == true {
+            let result = try ProcessRunner.run(argv, timeout: timeout)
+            try call.push(["status": .integer(Int64(result.status)), "stdout": .string(result.outputText),
+                           "stderr": .string(result.errorText)])
             return 1
         }
+        let outcome = try session.perform(RunCommandEffect(argv: argv, undoArgv: undo, timeout: timeout))
+        try JsonModule.push(outcome.result ?? .null, to: call)
+        return 1
     }
 
     /// An argv from a Lua array of strings: never a shell string.

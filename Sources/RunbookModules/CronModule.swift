@@ -15,28 +15,56 @@ package enum CronModule {
             `fs.write` undo.
             """))
 
+        state.register(primitives, slot: slot)
+    }
+
+    /// Every `cron` function, in the order docs/api.md shows them.
+    static var primitives: [LuaPrimitive] { [
         // cron.add(line [, {user="root"} | {file="/etc/cron.d/NAME"}]) -> true if added
-        state.register("add", in: "cron", doc: APIFunction(.effect, "line: string  the crontab line", "options?: cron.Options",
+        LuaPrimitive("cron.add", doc: addDoc, add),
+        // cron.remove(line [, {user=} | {file=}]) -> true if removed
+        LuaPrimitive("cron.remove", doc: removeDoc, remove),
+        // cron.list([{user=} | {file=}]) -> the lines (comments and blanks left out)
+        LuaPrimitive("cron.list", doc: listDoc, list),
+    ] }
+
+    // MARK: cron.add
+
+    static var addDoc: APIFunction {
+        APIFunction(.effect, "line: string  the crontab line", "options?: cron.Options",
             returns: ["boolean  `true` if added"],
             doc: "Adds the line unless it is there.",
             example: #"cron.add("*/5 * * * * /usr/local/bin/php /home/internal/lib/cron/cron.php", { user = "www" })"#,
             classes: [APIClass("cron.Options", "user?: string  whose crontab (default: the user running runbook)",
-                               "file?: string  a file of a cron.d folder instead")])) { call in try edit(call, slot: slot, adding: true) }
-        // cron.remove(line [, {user=} | {file=}]) -> true if removed
-        state.register("remove", in: "cron", doc: APIFunction(.effect, "line: string  the crontab line", "options?: cron.Options",
+                               "file?: string  a file of a cron.d folder instead")])
+    }
+
+    static func add(_ call: LuaCall, _ session: RunSession) throws -> Int32 { try edit(call, session, adding: true) }
+
+    // MARK: cron.remove
+
+    static var removeDoc: APIFunction {
+        APIFunction(.effect, "line: string  the crontab line", "options?: cron.Options",
             returns: ["boolean  `true` if removed"],
-            doc: "Removes the line if it is there.")) { call in try edit(call, slot: slot, adding: false) }
-        // cron.list([{user=} | {file=}]) -> the lines (comments and blanks left out)
-        state.register("list", in: "cron", doc: APIFunction(.read, "options?: cron.Options",
+            doc: "Removes the line if it is there.")
+    }
+
+    static func remove(_ call: LuaCall, _ session: RunSession) throws -> Int32 { try edit(call, session, adding: false) }
+
+    // MARK: cron.list
+
+    static var listDoc: APIFunction {
+        APIFunction(.read, "options?: cron.Options",
             returns: ["string[]  the lines, comments and blanks left out"],
-            doc: "The lines of the crontab or file.")) { call in
-            let session = try slot.require(call.name)
-            let options = try call.optionalTable(1) ?? LuaTable()
-            let lines = try current(options, session).split(separator: "\n").map(String.init)
-                .filter { !$0.trimmed.isEmpty && !$0.trimmed.hasPrefix("#") }
-            try call.push(.table(LuaTable(array: lines.map { .string($0) })))
-            return 1
-        }
+            doc: "The lines of the crontab or file.")
+    }
+
+    static func list(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let options = try call.optionalTable(1) ?? LuaTable()
+        let lines = try current(options, session).split(separator: "\n").map(String.init)
+            .filter { !$0.trimmed.isEmpty && !$0.trimmed.hasPrefix("#") }
+        try call.push(.table(LuaTable(array: lines.map { .string($0) })))
+        return 1
     }
 
     package static func current(_ options: LuaTable, _ session: RunSession) throws -> String {
@@ -49,8 +77,8 @@ package enum CronModule {
         return try Crontab.read(user: user)
     }
 
-    package static func edit(_ call: LuaCall, slot: SessionSlot, adding: Bool) throws -> Int32 {
-        let session = try slot.require(call.name)
+    /// Adds or removes one line: cron.add and cron.remove.
+    package static func edit(_ call: LuaCall, _ session: RunSession, adding: Bool) throws -> Int32 {
         let line = try call.string(1).trimmed
         guard !line.isEmpty, !line.contains("\n") else { throw call.argumentError(1, "a cron entry is one non-empty line") }
         let options = try call.optionalTable(2) ?? LuaTable()

@@ -2,6 +2,7 @@
 // (effects). Every path is confined under the run's root.
 
 import LuaBridge
+import RunbookRun
 import RunbookCore
 import RunbookSupport
 
@@ -28,9 +29,44 @@ package enum FsModule {
             write `"0755"` or `tonumber("755", 8)`: Lua has no octal literals, and `0755` is the
             decimal number 755 (mode 1363). A mode above `"7777"` is refused.
             """))
+        state.register(primitives, slot: slot)
+    }
 
+    /// Every `fs` function, in the order docs/api.md shows them.
+    static var primitives: [LuaPrimitive] { [
         // fs.mkdir(path [, {mode="0755", parents=true}]) -> true if created, false if it existed
-        state.register("mkdir", in: "fs", doc: APIFunction(.effect, "path: string  an absolute path", "options?: fs.MkdirOptions",
+        LuaPrimitive("fs.mkdir", doc: mkdirDoc, mkdir),
+        // fs.write(path, content [, {mode="0644", secret=false}]) -> true if changed
+        LuaPrimitive("fs.write", doc: writeDoc, write),
+        // fs.symlink(target, path) -> true if created or changed (like `ln -sfn target path`)
+        LuaPrimitive("fs.symlink", doc: symlinkDoc, symlink),
+        // fs.remove(path) -> true if something was removed (files, symlinks, whole trees)
+        LuaPrimitive("fs.remove", doc: removeDoc, remove),
+        // fs.rename(from, to) — replaces `to` if it exists (kept for undo)
+        LuaPrimitive("fs.rename", doc: renameDoc, rename),
+        // fs.chmod(path, "0640") -> true if changed
+        LuaPrimitive("fs.chmod", doc: chmodDoc, chmod),
+        // fs.chown(path, "user[:group]") -> true if changed (the link itself for symlinks)
+        LuaPrimitive("fs.chown", doc: chownDoc, chown),
+        // fs.relink_tree(dir, from_prefix, to_prefix) -> number of symlinks retargeted
+        // Every symlink under dir whose target starts with from_prefix, as one effect.
+        LuaPrimitive("fs.relink_tree", doc: relinkTreeDoc, relinkTree),
+        // fs.exists(path) -> boolean (sees planned changes in a dry-run)
+        LuaPrimitive("fs.exists", doc: existsDoc, exists),
+        // fs.read(path) -> content
+        LuaPrimitive("fs.read", doc: readDoc, read),
+        // fs.list(path) -> sorted array of names
+        LuaPrimitive("fs.list", doc: listDoc, list),
+        // fs.readlink(path) -> target, or nil when it is not a symlink
+        LuaPrimitive("fs.readlink", doc: readlinkDoc, readlink),
+        // fs.stat(path) -> {type=, mode="0755", uid=, gid=, size=} or nil
+        LuaPrimitive("fs.stat", doc: statDoc, stat),
+    ] }
+
+    // MARK: fs.mkdir
+
+    static var mkdirDoc: APIFunction {
+        APIFunction(.effect, "path: string  an absolute path", "options?: fs.MkdirOptions",
             returns: ["boolean  `true` if it created it, `false` if a directory is already there"],
             doc: """
             Creates the directory `path`. Raises an error if something else than a directory is
@@ -45,62 +81,62 @@ package enum FsModule {
             """,
             example: #"fs.mkdir("/usr/home/shop.example.com/releases", { mode = "0750" })"#,
             classes: [APIClass("fs.MkdirOptions", "mode?: string|integer  the mode, default `\"0755\"`",
-                               "parents?: boolean  create missing parents too (default `true`)")])) { call in
-            let session = try slot.require(call.name)
-            // "/x/" is "/x": its parent is "/", in a dry-run as in a real run.
-            let asked = try call.string(1)
-            let path = PathName.normalize(asked) ?? asked
-            let options = try call.optionalTable(2) ?? LuaTable()
-            let mode = try fileMode(options["mode"], call: call, position: 2) ?? 0o755
-            let parents = options["parents"].boolValue ?? true
-            let real = try session.paths.real(path)
-            if !session.isKnownAbsent(real), let info = session.view.info(real) {
-                guard info.kind == .directory else { throw LuaHostFailure("fs.mkdir \(path): exists and is not a directory") }
-                session.noChange("directory \(path)")
-                session.knownDirectory = real
-                call.push(false)
-                return 1
-            }
-            var missing: [String] = [path]
-            var existingParent: (info: FileInfo, modesExact: Bool)?
-            func lookUp(_ parent: String) throws -> (info: FileInfo, modesExact: Bool)? {
-                let real = try session.paths.real(parent)
-                if let known = session.knownParent, known.path == real { return (known.info, known.modesExact) }
-                guard let info = session.view.info(real) else { return nil }
-                // mkdir(2) gives a new directory here its mode minus the umask unless the parent
-                // is setgid (its bit passes down) or has a default ACL (which decides instead).
-                let modesExact = info.kind == .directory && info.mode & 0o2000 == 0 && !Posix.hasDefaultACL(real)
-                session.knownParent = (real, info, modesExact)
-                return (info, modesExact)
-            }
-            if parents {
-                var parent = PathName.parent(path)
-                while parent != "/" {
-                    existingParent = try lookUp(parent)
-                    if existingParent != nil { break }
-                    missing.append(parent)
-                    parent = PathName.parent(parent)
-                }
-            } else {
-                existingParent = try lookUp(PathName.parent(path))
-                guard existingParent?.info.kind == .directory else {
-                    throw LuaHostFailure("fs.mkdir \(path): the parent directory does not exist (pass parents = true)")
-                }
-            }
-            // mkdir(2) alone gives exactly `mode` unless the umask clears some of its bits, it
-            // has special bits, or the existing parent is setgid or has a default ACL.
-            let exactWithoutChmod = mode & 0o7000 == 0 && mode & Posix.fileCreationMask == 0 && existingParent?.modesExact == true
-            for directory in missing.reversed() {
-                try session.perform(MakeDirectory(path: try session.effectPath(directory), mode: mode, needsChmod: !exactWithoutChmod))
-            }
-            session.knownDirectory = real
-            session.createdDirectory(real)
-            call.push(true)
+                               "parents?: boolean  create missing parents too (default `true`)")])
+    }
+
+    static func mkdir(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        // "/x/" is "/x": its parent is "/", in a dry-run as in a real run.
+        let asked = try call.string(1)
+        let path = PathName.normalize(asked) ?? asked
+        let options = try call.optionalTable(2) ?? LuaTable()
+        let mode = try fileMode(options["mode"], call: call, position: 2) ?? 0o755
+        let parents = options["parents"].boolValue ?? true
+        let real = try session.paths.real(path)
+        if let info = session.files.infoBeforeCreating(real) {
+            guard info.kind == .directory else { throw LuaHostFailure("fs.mkdir \(path): exists and is not a directory") }
+            session.noChange("directory \(path)")
+            session.files.foundDirectory(real)
+            call.push(false)
             return 1
         }
+        let (missing, existingParent) = try directoriesToMake(path, parents: parents, session: session)
+        // mkdir(2) alone gives exactly `mode` unless the umask clears some of its bits, it
+        // has special bits, or the existing parent is setgid or has a default ACL.
+        let exactWithoutChmod = mode & 0o7000 == 0 && mode & Posix.fileCreationMask == 0 && existingParent?.givesExactModes == true
+        for directory in missing.reversed() {
+            try session.perform(MakeDirectory(path: try session.effectPath(directory), mode: mode, needsChmod: !exactWithoutChmod))
+        }
+        session.files.madeDirectory(real)
+        call.push(true)
+        return 1
+    }
 
-        // fs.write(path, content [, {mode="0644", secret=false}]) -> true if changed
-        state.register("write", in: "fs", doc: APIFunction(.effect, "path: string  an absolute path", "content: string  the bytes to write (may be binary)",
+    /// `path` and, with `parents`, its missing parents (deepest first), and the existing
+    /// directory the outermost of them is made in.
+    static func directoriesToMake(_ path: String, parents: Bool, session: RunSession) throws
+        -> (missing: [String], existingParent: CachingFileView.ExistingDirectory?)
+    {
+        guard parents else {
+            let existing = session.files.existingDirectory(try session.paths.real(PathName.parent(path)))
+            guard existing?.info.kind == .directory else {
+                throw LuaHostFailure("fs.mkdir \(path): the parent directory does not exist (pass parents = true)")
+            }
+            return ([path], existing)
+        }
+        var missing = [path]
+        var parent = PathName.parent(path)
+        while parent != "/" {
+            if let existing = session.files.existingDirectory(try session.paths.real(parent)) { return (missing, existing) }
+            missing.append(parent)
+            parent = PathName.parent(parent)
+        }
+        return (missing, nil)
+    }
+
+    // MARK: fs.write
+
+    static var writeDoc: APIFunction {
+        APIFunction(.effect, "path: string  an absolute path", "content: string  the bytes to write (may be binary)",
             "options?: fs.WriteOptions",
             returns: ["boolean  `true` if it wrote, `false` if the file already has this content and mode"],
             doc: """
@@ -118,33 +154,37 @@ package enum FsModule {
             """,
             example: #"fs.write(home .. "/config.php", config, { mode = "0640", secret = true })"#,
             classes: [APIClass("fs.WriteOptions", "mode?: string|integer  default: the mode of the existing file, else `\"0644\"`",
-                               "secret?: boolean  leave the content digest out of the journal (files that hold passwords)")])) { call in
-            let session = try slot.require(call.name)
-            let path = try call.string(1)
-            let content = try call.bytes(2)
-            let options = try call.optionalTable(3) ?? LuaTable()
-            let target = try session.effectPath(path)
-            let existing = session.view.info(target.real)
-            if let existing, existing.kind == .directory { throw LuaHostFailure("fs.write \(path): is a directory") }
-            // A new file, or one replacing a symlink (whose 0777 is no file mode), gets 0644.
-            let inherited = existing?.kind == .file ? existing?.mode : nil
-            let mode = try fileMode(options["mode"], call: call, position: 3) ?? inherited ?? 0o644
-            if let existing, existing.kind == .file, existing.mode == mode, (try? session.view.read(target.real)) == content {
-                session.noChange("\(path) has this content")
-                call.push(false)
-                return 1
-            }
-            guard session.view.info(PathName.parent(target.real))?.kind == .directory else {
-                throw LuaHostFailure("fs.write \(path): the directory \(PathName.parent(path)) does not exist")
-            }
-            try session.perform(WriteFile(path: target, bytes: content, mode: mode, replacing: existing != nil,
-                                          secret: options["secret"].boolValue ?? session.redactor.containsSecret(content)))
-            call.push(true)
+                               "secret?: boolean  leave the content digest out of the journal (files that hold passwords)")])
+    }
+
+    static func write(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let path = try call.string(1)
+        let content = try call.bytes(2)
+        let options = try call.optionalTable(3) ?? LuaTable()
+        let target = try session.effectPath(path)
+        let existing = session.files.info(target.real)
+        if let existing, existing.kind == .directory { throw LuaHostFailure("fs.write \(path): is a directory") }
+        // A new file, or one replacing a symlink (whose 0777 is no file mode), gets 0644.
+        let inherited = existing?.kind == .file ? existing?.mode : nil
+        let mode = try fileMode(options["mode"], call: call, position: 3) ?? inherited ?? 0o644
+        if let existing, existing.kind == .file, existing.mode == mode, (try? session.files.read(target.real)) == content {
+            session.noChange("\(path) has this content")
+            call.push(false)
             return 1
         }
+        guard session.files.parentIsDirectory(target.real) else {
+            throw LuaHostFailure("fs.write \(path): the directory \(PathName.parent(path)) does not exist")
+        }
+        try session.perform(WriteFile(path: target, bytes: content, mode: mode, replacing: existing != nil,
+                                      secret: options["secret"].boolValue ?? session.redactor.containsSecret(content)))
+        call.push(true)
+        return 1
+    }
 
-        // fs.symlink(target, path) -> true if created or changed (like `ln -sfn target path`)
-        state.register("symlink", in: "fs", doc: APIFunction(.effect, "target: string  what the link points to", "path: string  the link's absolute path",
+    // MARK: fs.symlink
+
+    static var symlinkDoc: APIFunction {
+        APIFunction(.effect, "target: string  what the link points to", "path: string  the link's absolute path",
             returns: ["boolean  `true` if it created or changed the link, `false` if it already points to `target`"],
             doc: """
             Makes `path` a symlink to `target`, like `ln -sfn target path`. Raises an error if
@@ -157,37 +197,37 @@ package enum FsModule {
             (`fs.symlink`). Undo: a new link is removed if it still points to `target`; a replaced
             link is restored from the backup. Dry-run: later `fs.readlink` returns the planned target.
             """,
-            example: #"fs.symlink(home .. "/releases/r2", home .. "/current")"#)) { call in
-            let session = try slot.require(call.name)
-            let target = try call.string(1)
-            let path = try call.string(2)
-            let link = try session.effectPath(path)
-            let realTarget = try session.paths.realLinkTarget(target)
-            let existing = session.isKnownAbsent(link.real) ? nil : session.view.info(link.real)
-            if let existing {
-                guard existing.kind == .symlink else {
-                    throw LuaHostFailure("fs.symlink \(path): exists and is not a symlink (remove it first)")
-                }
-                if session.view.readLink(link.real) == realTarget {
-                    session.noChange("\(path) -> \(target)")
-                    call.push(false)
-                    return 1
-                }
-            }
-            // The directory fs.mkdir made or found just before (a site's folder, then its
-            // links) is not looked up again.
-            guard session.knownDirectory.map({ PathName.isEntry(link.real, of: $0) }) == true
-                || session.view.info(PathName.parent(link.real))?.kind == .directory
-            else {
-                throw LuaHostFailure("fs.symlink \(path): the directory \(PathName.parent(path)) does not exist")
-            }
-            try session.perform(MakeSymlink(path: link, target: target, realTarget: realTarget, replacing: existing != nil))
-            call.push(true)
-            return 1
-        }
+            example: #"fs.symlink(home .. "/releases/r2", home .. "/current")"#)
+    }
 
-        // fs.remove(path) -> true if something was removed (files, symlinks, whole trees)
-        state.register("remove", in: "fs", doc: APIFunction(.effect, "path: string  an absolute path",
+    static func symlink(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let target = try call.string(1)
+        let path = try call.string(2)
+        let link = try session.effectPath(path)
+        let realTarget = try session.paths.realLinkTarget(target)
+        let existing = session.files.infoBeforeCreating(link.real)
+        if let existing {
+            guard existing.kind == .symlink else {
+                throw LuaHostFailure("fs.symlink \(path): exists and is not a symlink (remove it first)")
+            }
+            if session.files.readLink(link.real) == realTarget {
+                session.noChange("\(path) -> \(target)")
+                call.push(false)
+                return 1
+            }
+        }
+        guard session.files.parentIsDirectory(link.real) else {
+            throw LuaHostFailure("fs.symlink \(path): the directory \(PathName.parent(path)) does not exist")
+        }
+        try session.perform(MakeSymlink(path: link, target: target, realTarget: realTarget, replacing: existing != nil))
+        call.push(true)
+        return 1
+    }
+
+    // MARK: fs.remove
+
+    static var removeDoc: APIFunction {
+        APIFunction(.effect, "path: string  an absolute path",
             returns: ["boolean  `true` if it removed something, `false` if nothing was there"],
             doc: """
             Removes a file, a symlink (not what it points to) or a whole directory tree. Refuses to
@@ -198,23 +238,27 @@ package enum FsModule {
             Effect: `- remove PATH` or `- remove directory PATH` (`fs.remove`). Undo: restore the
             copy. Dry-run: the path and everything below it disappear from the overlay.
             """,
-            example: #"fs.remove(home .. "/releases/r0")"#)) { call in
-            let session = try slot.require(call.name)
-            let path = try call.string(1)
-            let target = try session.effectPath(path)
-            guard target.real != session.paths.root, path != "/" else { throw LuaHostFailure("fs.remove refuses to remove the root") }
-            guard let info = session.view.info(target.real) else {
-                session.noChange("\(path) does not exist")
-                call.push(false)
-                return 1
-            }
-            try session.perform(RemovePath(path: target, isDirectory: info.kind == .directory))
-            call.push(true)
+            example: #"fs.remove(home .. "/releases/r0")"#)
+    }
+
+    static func remove(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let path = try call.string(1)
+        let target = try session.effectPath(path)
+        guard target.real != session.paths.root, path != "/" else { throw LuaHostFailure("fs.remove refuses to remove the root") }
+        guard let info = session.files.info(target.real) else {
+            session.noChange("\(path) does not exist")
+            call.push(false)
             return 1
         }
+        try session.perform(RemovePath(path: target, isDirectory: info.kind == .directory))
+        call.push(true)
+        return 1
+    }
 
-        // fs.rename(from, to) — replaces `to` if it exists (kept for undo)
-        state.register("rename", in: "fs", doc: APIFunction(.effect, "from: string  an absolute path that exists", "to: string  the new absolute path",
+    // MARK: fs.rename
+
+    static var renameDoc: APIFunction {
+        APIFunction(.effect, "from: string  an absolute path that exists", "to: string  the new absolute path",
             doc: """
             Renames `from` to `to` (`rename(2)`: same filesystem only). If `to` exists it is
             replaced; it is saved first for undo. Raises an error if `from` does not exist. Returns
@@ -225,17 +269,21 @@ package enum FsModule {
             Undo: rename back; then restore the replaced entry. Dry-run: reads of `to` see what was at
             `from`; `from` no longer exists.
             """,
-            example: #"fs.rename(home .. "/config.php", home .. "/config.php.old")"#)) { call in
-            let session = try slot.require(call.name)
-            let from = try session.effectPath(try call.string(1))
-            let to = try session.effectPath(try call.string(2))
-            guard session.view.info(from.real) != nil else { throw LuaHostFailure("fs.rename \(from.shown): does not exist") }
-            try session.perform(RenamePath(from: from, to: to, replacing: session.view.info(to.real) != nil))
-            return 0
-        }
+            example: #"fs.rename(home .. "/config.php", home .. "/config.php.old")"#)
+    }
 
-        // fs.chmod(path, "0640") -> true if changed
-        state.register("chmod", in: "fs", doc: APIFunction(.effect, "path: string  an absolute path that exists", "mode: string|integer  like `\"0640\"`",
+    static func rename(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let from = try session.effectPath(try call.string(1))
+        let to = try session.effectPath(try call.string(2))
+        guard session.files.info(from.real) != nil else { throw LuaHostFailure("fs.rename \(from.shown): does not exist") }
+        try session.perform(RenamePath(from: from, to: to, replacing: session.files.info(to.real) != nil))
+        return 0
+    }
+
+    // MARK: fs.chmod
+
+    static var chmodDoc: APIFunction {
+        APIFunction(.effect, "path: string  an absolute path that exists", "mode: string|integer  like `\"0640\"`",
             returns: ["boolean  `true` if it changed the mode, `false` if it already had it"],
             doc: """
             Sets the mode of `path`. Raises an error if `path` does not exist.
@@ -243,26 +291,30 @@ package enum FsModule {
             Effect: `~ chmod PATH 644 -> 600` (`fs.chmod`). Undo: set the old mode.
             Dry-run: later `fs.stat` shows the new mode.
             """,
-            example: #"fs.chmod(home .. "/config.php", "0600")"#)) { call in
-            let session = try slot.require(call.name)
-            let target = try session.effectPath(try call.string(1))
-            guard let mode = try fileMode(try call.value(2), call: call, position: 2) else { throw call.argumentError(2, "mode expected") }
-            guard let info = session.view.info(target.real) else { throw LuaHostFailure("fs.chmod \(target.shown): does not exist") }
-            guard info.kind != .symlink else {
-                throw LuaHostFailure("fs.chmod \(target.shown): is a symlink (runbook does not change the mode of what a link points to)")
-            }
-            if info.mode == mode {
-                session.noChange("\(target.shown) mode \(String(mode, radix: 8))")
-                call.push(false)
-                return 1
-            }
-            try session.perform(ChangeMode(path: target, mode: mode, oldMode: info.mode))
-            call.push(true)
+            example: #"fs.chmod(home .. "/config.php", "0600")"#)
+    }
+
+    static func chmod(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let target = try session.effectPath(try call.string(1))
+        guard let mode = try fileMode(try call.value(2), call: call, position: 2) else { throw call.argumentError(2, "mode expected") }
+        guard let info = session.files.info(target.real) else { throw LuaHostFailure("fs.chmod \(target.shown): does not exist") }
+        guard info.kind != .symlink else {
+            throw LuaHostFailure("fs.chmod \(target.shown): is a symlink (runbook does not change the mode of what a link points to)")
+        }
+        if info.mode == mode {
+            session.noChange("\(target.shown) mode \(String(mode, radix: 8))")
+            call.push(false)
             return 1
         }
+        try session.perform(ChangeMode(path: target, mode: mode, oldMode: info.mode))
+        call.push(true)
+        return 1
+    }
 
-        // fs.chown(path, "user[:group]") -> true if changed (the link itself for symlinks)
-        state.register("chown", in: "fs", doc: APIFunction(.effect, "path: string  an absolute path that exists", "owner: string  `\"www\"`, `\"www:www\"` or `\"1001:1001\"`",
+    // MARK: fs.chown
+
+    static var chownDoc: APIFunction {
+        APIFunction(.effect, "path: string  an absolute path that exists", "owner: string  `\"www\"`, `\"www:www\"` or `\"1001:1001\"`",
             returns: ["boolean  `true` if it changed something, `false` if the owner was already so"],
             doc: """
             Sets the owner, and optionally the group, of `path`. Without a group the group is
@@ -272,26 +324,29 @@ package enum FsModule {
 
             Effect: `~ chown PATH to OWNER` (`fs.chown`). Undo: set the old owner and group.
             """,
-            example: #"fs.chown(home .. "/config.php", "www:www")"#)) { call in
-            let session = try slot.require(call.name)
-            let target = try session.effectPath(try call.string(1))
-            let owner = try call.string(2)
-            let (uid, gid) = try resolveOwner(owner)
-            guard let info = session.view.info(target.real) else { throw LuaHostFailure("fs.chown \(target.shown): does not exist") }
-            let newGid = gid ?? info.gid
-            if info.uid == uid && info.gid == newGid {
-                session.noChange("\(target.shown) owned by \(owner)")
-                call.push(false)
-                return 1
-            }
-            try session.perform(ChangeOwner(path: target, owner: owner, uid: uid, gid: newGid, old: (info.uid, info.gid)))
-            call.push(true)
+            example: #"fs.chown(home .. "/config.php", "www:www")"#)
+    }
+
+    static func chown(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let target = try session.effectPath(try call.string(1))
+        let owner = try call.string(2)
+        let (uid, gid) = try resolveOwner(owner)
+        guard let info = session.files.info(target.real) else { throw LuaHostFailure("fs.chown \(target.shown): does not exist") }
+        let newGid = gid ?? info.gid
+        if info.uid == uid && info.gid == newGid {
+            session.noChange("\(target.shown) owned by \(owner)")
+            call.push(false)
             return 1
         }
+        try session.perform(ChangeOwner(path: target, owner: owner, uid: uid, gid: newGid, old: (info.uid, info.gid)))
+        call.push(true)
+        return 1
+    }
 
-        // fs.relink_tree(dir, from_prefix, to_prefix) -> number of symlinks retargeted
-        // Every symlink under dir whose target starts with from_prefix, as one effect.
-        state.register("relink_tree", in: "fs", doc: APIFunction(.effect, "dir: string  the directory to walk", "from_prefix: string  an absolute target prefix",
+    // MARK: fs.relink_tree
+
+    static var relinkTreeDoc: APIFunction {
+        APIFunction(.effect, "dir: string  the directory to walk", "from_prefix: string  an absolute target prefix",
             "to_prefix: string  the absolute prefix that replaces it",
             returns: ["integer  the number of links changed"],
             doc: """
@@ -309,98 +364,118 @@ package enum FsModule {
             example: """
             local n = fs.relink_tree("/usr/home", "/usr/local/divinity/shared/r41", "/usr/local/divinity/shared/r42")
             log.info(n, "sites now use r42")
-            """)) { call in
-            let session = try slot.require(call.name)
-            let directory = try session.effectPath(try call.string(1))
-            let from = try call.string(2), to = try call.string(3)
-            guard from.hasPrefix("/"), to.hasPrefix("/") else { throw call.argumentError(2, "prefixes must be absolute paths") }
-            let realFrom = try session.paths.realLinkTarget(from), realTo = try session.paths.realLinkTarget(to)
-            guard session.view.info(directory.real)?.kind == .directory else {
-                throw LuaHostFailure("fs.relink_tree: \(directory.shown) is not a directory")
-            }
-            var links: [RelinkTree.Link] = []
-            collectLinks(in: directory.real, view: session.view) { path, target in
-                guard target == realFrom || target.hasPrefix(realFrom.hasSuffix("/") ? realFrom : realFrom + "/") else { return }
-                links.append(RelinkTree.Link(path: path, oldTarget: target, newTarget: realTo + target.dropFirst(realFrom.count)))
-            }
-            if links.isEmpty {
-                session.noChange("no symlink under \(directory.shown) points into \(from)")
-                call.push(0)
-                return 1
-            }
-            try session.perform(RelinkTree(directory: directory, fromPrefix: from, toPrefix: to, links: links))
-            call.push(links.count)
+            """)
+    }
+
+    static func relinkTree(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let directory = try session.effectPath(try call.string(1))
+        let from = try call.string(2), to = try call.string(3)
+        guard from.hasPrefix("/"), to.hasPrefix("/") else { throw call.argumentError(2, "prefixes must be absolute paths") }
+        let realFrom = try session.paths.realLinkTarget(from), realTo = try session.paths.realLinkTarget(to)
+        guard session.files.info(directory.real)?.kind == .directory else {
+            throw LuaHostFailure("fs.relink_tree: \(directory.shown) is not a directory")
+        }
+        var links: [RelinkTree.Link] = []
+        collectLinks(in: directory.real, view: session.files) { path, target in
+            guard target == realFrom || target.hasPrefix(realFrom.hasSuffix("/") ? realFrom : realFrom + "/") else { return }
+            links.append(RelinkTree.Link(path: path, oldTarget: target, newTarget: realTo + target.dropFirst(realFrom.count)))
+        }
+        if links.isEmpty {
+            session.noChange("no symlink under \(directory.shown) points into \(from)")
+            call.push(0)
             return 1
         }
+        try session.perform(RelinkTree(directory: directory, fromPrefix: from, toPrefix: to, links: links))
+        call.push(links.count)
+        return 1
+    }
 
-        // fs.exists(path) -> boolean (sees planned changes in a dry-run)
-        state.register("exists", in: "fs", doc: APIFunction(.read, "path: string  an absolute path",
+    // MARK: fs.exists
+
+    static var existsDoc: APIFunction {
+        APIFunction(.read, "path: string  an absolute path",
             returns: ["boolean  `true` if something is at `path`"],
             doc: """
             Does not follow a final symlink: a dangling link exists. Sees planned changes in a dry-run.
             """,
-            example: "if not fs.exists(home) then fs.mkdir(home) end")) { call in
-            let session = try slot.require(call.name)
-            call.push(session.view.info(try session.paths.real(try call.string(1))) != nil)
-            return 1
-        }
+            example: "if not fs.exists(home) then fs.mkdir(home) end")
+    }
 
-        // fs.read(path) -> content
-        state.register("read", in: "fs", doc: APIFunction(.read, "path: string  an absolute path",
+    static func exists(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        call.push(session.files.info(try session.paths.real(try call.string(1))) != nil)
+        return 1
+    }
+
+    // MARK: fs.read
+
+    static var readDoc: APIFunction {
+        APIFunction(.read, "path: string  an absolute path",
             returns: ["string  the file's content"],
             doc: """
             The content of the file at `path` (following symlinks). Raises
             `fs.read PATH: No such file or directory` (or the system's other reasons) on failure. Sees
             planned writes in a dry-run.
             """,
-            example: #"local version = fs.read(codebase .. "/VERSION")"#)) { call in
-            let session = try slot.require(call.name)
-            let path = try call.string(1)
-            do { call.push(bytes: try session.view.read(try session.paths.real(path, followingLast: true))) } catch let error as SystemError {
-                throw LuaHostFailure("fs.read \(path): \(String(cString: strerror(error.code)))")
-            }
-            return 1
-        }
+            example: #"local version = fs.read(codebase .. "/VERSION")"#)
+    }
 
-        // fs.list(path) -> sorted array of names
-        state.register("list", in: "fs", doc: APIFunction(.read, "path: string  an absolute directory path",
+    static func read(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let path = try call.string(1)
+        do { call.push(bytes: try session.files.read(try session.paths.real(path, followingLast: true))) } catch let error as SystemError {
+            throw LuaHostFailure("fs.read \(path): \(String(cString: strerror(error.code)))")
+        }
+        return 1
+    }
+
+    // MARK: fs.list
+
+    static var listDoc: APIFunction {
+        APIFunction(.read, "path: string  an absolute directory path",
             returns: ["string[]  the names, sorted"],
             doc: """
             The names in directory `path`, without `.` and `..`. Raises
             `fs.list PATH: Not a directory` (or `No such file or directory`) on failure. Sees planned
             entries and removals in a dry-run.
             """,
-            example: #"for _, name in ipairs(fs.list("/usr/home")) do print(name) end"#)) { call in
-            let session = try slot.require(call.name)
-            let path = try call.string(1)
-            do {
-                let names = try session.view.list(try session.paths.real(path, followingLast: true))
-                try call.push(.table(LuaTable(array: names.map { LuaValue.string($0) })))
-            } catch let error as SystemError {
-                throw LuaHostFailure("fs.list \(path): \(String(cString: strerror(error.code)))")
-            }
-            return 1
-        }
+            example: #"for _, name in ipairs(fs.list("/usr/home")) do print(name) end"#)
+    }
 
-        // fs.readlink(path) -> target, or nil when it is not a symlink
-        state.register("readlink", in: "fs", doc: APIFunction(.read, "path: string  an absolute path",
+    static func list(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let path = try call.string(1)
+        do {
+            let names = try session.files.list(try session.paths.real(path, followingLast: true))
+            try call.push(.table(LuaTable(array: names.map { LuaValue.string($0) })))
+        } catch let error as SystemError {
+            throw LuaHostFailure("fs.list \(path): \(String(cString: strerror(error.code)))")
+        }
+        return 1
+    }
+
+    // MARK: fs.readlink
+
+    static var readlinkDoc: APIFunction {
+        APIFunction(.read, "path: string  an absolute path",
             returns: ["string|nil  the link's target, or `nil` when `path` is not a symlink or does not exist"],
             doc: """
             The target of the symlink at `path` (under `--root`, with the root prefix removed).
             Sees planned links in a dry-run.
             """,
-            example: #"local current = fs.readlink(home .. "/current")"#)) { call in
-            let session = try slot.require(call.name)
-            if let target = session.view.readLink(try session.paths.real(try call.string(1))) {
-                call.push(session.paths.virtualLinkTarget(target))
-            } else {
-                call.pushNil()
-            }
-            return 1
-        }
+            example: #"local current = fs.readlink(home .. "/current")"#)
+    }
 
-        // fs.stat(path) -> {type=, mode="0755", uid=, gid=, size=} or nil
-        state.register("stat", in: "fs", doc: APIFunction(.read, "path: string  an absolute path",
+    static func readlink(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        if let target = session.files.readLink(try session.paths.real(try call.string(1))) {
+            call.push(session.paths.virtualLinkTarget(target))
+        } else {
+            call.pushNil()
+        }
+        return 1
+    }
+
+    // MARK: fs.stat
+
+    static var statDoc: APIFunction {
+        APIFunction(.read, "path: string  an absolute path",
             returns: ["fs.Stat|nil  `nil` if nothing is at `path`"],
             doc: """
             What is at `path`, without following a final symlink (`lstat`). `mode` is a four-digit
@@ -411,17 +486,18 @@ package enum FsModule {
             if st and st.mode ~= "0640" then fs.chmod(home .. "/config.php", "0640") end
             """,
             classes: [APIClass("fs.Stat", "type: \"file\"|\"directory\"|\"symlink\"|\"other\"", "mode: string  like `\"0644\"`",
-                               "uid: integer", "gid: integer", "size: integer  in bytes")])) { call in
-            let session = try slot.require(call.name)
-            guard let info = session.view.info(try session.paths.real(try call.string(1))) else {
-                call.pushNil()
-                return 1
-            }
-            let mode = String(info.mode, radix: 8)
-            try call.push(["type": .string(info.kind.rawValue), "mode": .string(String(repeating: "0", count: max(0, 4 - mode.count)) + mode),
-                           "uid": .integer(Int64(info.uid)), "gid": .integer(Int64(info.gid)), "size": .integer(info.size)])
+                               "uid: integer", "gid: integer", "size: integer  in bytes")])
+    }
+
+    static func stat(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        guard let info = session.files.info(try session.paths.real(try call.string(1))) else {
+            call.pushNil()
             return 1
         }
+        let mode = String(info.mode, radix: 8)
+        try call.push(["type": .string(info.kind.rawValue), "mode": .string(String(repeating: "0", count: max(0, 4 - mode.count)) + mode),
+                       "uid": .integer(Int64(info.uid)), "gid": .integer(Int64(info.gid)), "size": .integer(info.size)])
+        return 1
     }
 
     /// Walks a tree (not following symlinked directories) and reports every symlink.
@@ -433,6 +509,25 @@ package enum FsModule {
             case .directory: collectLinks(in: path, view: view, found)
             default: break
             }
+        }
+    }
+
+    /// Reads a file mode given as an octal string ("0755") or a number (already octal-valued,
+    /// e.g. tonumber("755", 8)). Lua has no octal literals: 0755 in Lua is decimal 755.
+    package static func fileMode(_ value: LuaValue, call: LuaCall, position: Int32) throws -> UInt32? {
+        switch value {
+        case .nil: return nil
+        case .string:
+            let text = value.stringValue ?? ""
+            guard let mode = UInt32(text, radix: 8), mode <= 0o7777 else {
+                throw call.argumentError(position, "mode '\(text)' is not an octal mode like \"0755\"")
+            }
+            return mode
+        case .integer(let number):
+            guard number >= 0 && number <= 0o7777 else { throw call.argumentError(position, "mode \(number) is out of range (use a string like \"0755\")") }
+            return UInt32(number)
+        default:
+            throw call.argumentError(position, "mode must be a string like \"0755\"")
         }
     }
 

@@ -18,8 +18,30 @@ package enum JsonModule {
             deep are refused.
             """))
 
+        state.register(primitives, slot: SessionSlot())  // pure: no function needs the run
+
+        // json.null: JSON null as a value a table can hold (the null marker, as db.NULL). The
+        // conversion of the null marker cannot fail.
+        state.document(global: APIGlobal("json.null", type: "lightuserdata", doc: """
+            JSON `null` inside a table, where `nil` cannot keep a key or a place in a list:
+            `json.encode({ note = json.null })` is `{"note":null}`, and `json.decode` gives it for
+            every `null`. The same value as `db.NULL`.
+            """))
+        try? state.setField("null", in: "json", .null)
+    }
+
+    /// Every `json` function, in the order docs/api.md shows them.
+    static var primitives: [LuaPrimitive] { [
         // json.encode(value) -> text (compact, one line, object keys sorted)
-        state.register("encode", in: "json", doc: APIFunction(.pure, "value: table|string|number|boolean|lightuserdata|nil  a table, string, number, boolean, `nil` or `json.null`",
+        LuaPrimitive("json.encode", doc: encodeDoc, anywhere: encode),
+        // json.decode(text) -> value (null -> json.null)
+        LuaPrimitive("json.decode", doc: decodeDoc, anywhere: decode),
+    ] }
+
+    // MARK: json.encode
+
+    static var encodeDoc: APIFunction {
+        APIFunction(.pure, "value: table|string|number|boolean|lightuserdata|nil  a table, string, number, boolean, `nil` or `json.null`",
             returns: ["string  the JSON text, on one line"],
             doc: """
             Writes a value as compact JSON: `nil` and `json.null` as `null`, integers as integers,
@@ -30,14 +52,19 @@ package enum JsonModule {
             strings, and strings that are not UTF-8; a table that holds itself or is nested more
             than 100 levels deep is refused as every argument is.
             """,
-            example: #"db.insert("internal", "queue", { runbook = "install", args = json.encode({ plan = "paid", hostname = name }) })"#)) { call in
-            let value = try call.value(1)
-            call.push(try encoded(value, call: call))
-            return 1
-        }
+            example: #"db.insert("internal", "queue", { runbook = "install", args = json.encode({ plan = "paid", hostname = name }) })"#)
+    }
 
-        // json.decode(text) -> value (null -> json.null)
-        state.register("decode", in: "json", doc: APIFunction(.pure, "text: string  one JSON value",
+    static func encode(_ call: LuaCall) throws -> Int32 {
+        let value = try call.value(1)
+        call.push(try encoded(value, call: call))
+        return 1
+    }
+
+    // MARK: json.decode
+
+    static var decodeDoc: APIFunction {
+        APIFunction(.pure, "text: string  one JSON value",
             returns: ["any  tables for objects and arrays, `json.null` for `null`"],
             doc: """
             Reads one JSON value. Objects and arrays become tables; `null` becomes `json.null`
@@ -46,30 +73,23 @@ package enum JsonModule {
             `json.decode: invalid JSON at byte 6: unexpected token` (for `{"a": tru}`). Nesting deeper than 100
             levels is refused.
             """,
-            example: #"local args = json.decode(job.args); print(args.hostname)"#)) { call in
-            let bytes = try call.bytes(1)
-            let parsed: JSON
-            do {
-                parsed = try JSON.parse(utf8: bytes)
-            } catch let failure as JSON.ParseError {
-                throw LuaHostFailure("\(call.name): \(failure.description)")
-            }
-            do {
-                try call.push(luaValue(parsed, null: .null))
-            } catch {
-                throw LuaHostFailure("\(call.name): \(error)")
-            }
-            return 1
-        }
+            example: #"local args = json.decode(job.args); print(args.hostname)"#)
+    }
 
-        // json.null: JSON null as a value a table can hold (the null marker, as db.NULL). The
-        // conversion of the null marker cannot fail.
-        state.document(global: APIGlobal("json.null", type: "lightuserdata", doc: """
-            JSON `null` inside a table, where `nil` cannot keep a key or a place in a list:
-            `json.encode({ note = json.null })` is `{"note":null}`, and `json.decode` gives it for
-            every `null`. The same value as `db.NULL`.
-            """))
-        try? state.setField("null", in: "json", .null)
+    static func decode(_ call: LuaCall) throws -> Int32 {
+        let bytes = try call.bytes(1)
+        let parsed: JSON
+        do {
+            parsed = try JSON.parse(utf8: bytes)
+        } catch let failure as JSON.ParseError {
+            throw LuaHostFailure("\(call.name): \(failure.description)")
+        }
+        do {
+            try call.push(luaValue(parsed, null: .null))
+        } catch {
+            throw LuaHostFailure("\(call.name): \(error)")
+        }
+        return 1
     }
 
     // MARK: Lua -> JSON text

@@ -8,10 +8,26 @@ import RunbookRun
 package enum NetModule {
     package static func register(into state: LuaState, slot: SessionSlot) {
         state.document(module: APIModule("net", title: "net: addresses", doc: ""))
+        state.register(primitives, slot: slot)
+    }
 
+    /// Every `net` function, in the order docs/api.md shows them.
+    static var primitives: [LuaPrimitive] { [
         // net.add_ip(interface, address [, {force=false}]) -> true if added
         // Refuses an address that still answers ping (another host has it) unless forced.
-        state.register("add_ip", in: "net", doc: APIFunction(.effect, "interface: string  like `igb1` or `eth0`", "address: string  an IPv4 or IPv6 address",
+        LuaPrimitive("net.add_ip", doc: addIpDoc, addIp),
+        // net.remove_ip(interface, address) -> true if removed
+        LuaPrimitive("net.remove_ip", doc: removeIpDoc, removeIp),
+        // net.addresses(interface) -> array of addresses (planned changes included in a dry-run)
+        LuaPrimitive("net.addresses", doc: addressesDoc, addresses),
+        // net.ping(address) -> true if it answers one echo request within a second
+        LuaPrimitive("net.ping", doc: pingDoc, ping),
+    ] }
+
+    // MARK: net.add_ip
+
+    static var addIpDoc: APIFunction {
+        APIFunction(.effect, "interface: string  like `igb1` or `eth0`", "address: string  an IPv4 or IPv6 address",
             "options?: net.AddOptions",
             returns: ["boolean  `true` if added, `false` if it was there"],
             doc: """
@@ -25,58 +41,71 @@ package enum NetModule {
               else net.add_ip("igb1", ip) end
             end
             """,
-            classes: [APIClass("net.AddOptions", "force?: boolean  add it even if it answers ping")])) { call in
-            let session = try slot.require(call.name)
-            let interface = try interfaceName(call, 1)
-            let address = try ipAddress(call, 2)
-            let force = try call.optionalTable(3)?["force"].boolValue ?? false
-            if addresses(session, interface).contains(address) {
-                session.noChange("\(address) is on \(interface)")
-                call.push(false)
-                return 1
-            }
-            if !force && NetworkState.answersPing(address, platform: session.platform) {
-                throw LuaHostFailure("net.add_ip: \(address) still answers ping, so another host has it; not taking it (pass {force = true} to take it anyway)")
-            }
-            try session.perform(AddAddress(interface: interface, address: address))
-            call.push(true)
+            classes: [APIClass("net.AddOptions", "force?: boolean  add it even if it answers ping")])
+    }
+
+    static func addIp(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let interface = try interfaceName(call, 1)
+        let address = try ipAddress(call, 2)
+        let force = try call.optionalTable(3)?["force"].boolValue ?? false
+        if addresses(session, interface).contains(address) {
+            session.noChange("\(address) is on \(interface)")
+            call.push(false)
             return 1
         }
+        if !force && NetworkState.answersPing(address, platform: session.platform) {
+            throw LuaHostFailure("net.add_ip: \(address) still answers ping, so another host has it; not taking it (pass {force = true} to take it anyway)")
+        }
+        try session.perform(AddAddress(interface: interface, address: address))
+        call.push(true)
+        return 1
+    }
 
-        // net.remove_ip(interface, address) -> true if removed
-        state.register("remove_ip", in: "net", doc: APIFunction(.effect, "interface: string  like `igb1` or `eth0`", "address: string  an IPv4 or IPv6 address",
+    // MARK: net.remove_ip
+
+    static var removeIpDoc: APIFunction {
+        APIFunction(.effect, "interface: string  like `igb1` or `eth0`", "address: string  an IPv4 or IPv6 address",
             returns: ["boolean  `true` if removed, `false` if absent"],
-            doc: "Removes the address from `interface`. Undo: add it back.")) { call in
-            let session = try slot.require(call.name)
-            let interface = try interfaceName(call, 1)
-            let address = try ipAddress(call, 2)
-            guard addresses(session, interface).contains(address) else {
-                session.noChange("\(address) is not on \(interface)")
-                call.push(false)
-                return 1
-            }
-            try session.perform(RemoveAddress(interface: interface, address: address))
-            call.push(true)
+            doc: "Removes the address from `interface`. Undo: add it back.")
+    }
+
+    static func removeIp(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let interface = try interfaceName(call, 1)
+        let address = try ipAddress(call, 2)
+        guard addresses(session, interface).contains(address) else {
+            session.noChange("\(address) is not on \(interface)")
+            call.push(false)
             return 1
         }
+        try session.perform(RemoveAddress(interface: interface, address: address))
+        call.push(true)
+        return 1
+    }
 
-        // net.addresses(interface) -> array of addresses (planned changes included in a dry-run)
-        state.register("addresses", in: "net", doc: APIFunction(.read, "interface: string  like `igb1` or `eth0`",
+    // MARK: net.addresses
+
+    static var addressesDoc: APIFunction {
+        APIFunction(.read, "interface: string  like `igb1` or `eth0`",
             returns: ["string[]  the addresses"],
-            doc: "The addresses of `interface`; in a dry-run the list includes planned changes.")) { call in
-            let session = try slot.require(call.name)
-            try call.push(.table(LuaTable(array: addresses(session, try interfaceName(call, 1)).map { .string($0) })))
-            return 1
-        }
+            doc: "The addresses of `interface`; in a dry-run the list includes planned changes.")
+    }
 
-        // net.ping(address) -> true if it answers one echo request within a second
-        state.register("ping", in: "net", doc: APIFunction(.read, "address: string  an IPv4 or IPv6 address",
+    static func addresses(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        try call.push(.table(LuaTable(array: addresses(session, try interfaceName(call, 1)).map { .string($0) })))
+        return 1
+    }
+
+    // MARK: net.ping
+
+    static var pingDoc: APIFunction {
+        APIFunction(.read, "address: string  an IPv4 or IPv6 address",
             returns: ["boolean  `true` if it answers"],
-            doc: "Sends one echo request and waits one second. Real in a dry-run.")) { call in
-            let session = try slot.require(call.name)
-            call.push(NetworkState.answersPing(try ipAddress(call, 1), platform: session.platform))
-            return 1
-        }
+            doc: "Sends one echo request and waits one second. Real in a dry-run.")
+    }
+
+    static func ping(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        call.push(NetworkState.answersPing(try ipAddress(call, 1), platform: session.platform))
+        return 1
     }
 
     package static func addresses(_ session: RunSession, _ interface: String) -> [String] {

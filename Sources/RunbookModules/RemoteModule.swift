@@ -20,9 +20,22 @@ package enum RemoteModule {
             ssh_options = ["StrictHostKeyChecking=yes"]
             ```
             """))
+        state.register(primitives, slot: slot)
+    }
 
+    /// Every `remote` function, in the order docs/api.md shows them.
+    static var primitives: [LuaPrimitive] { [
         // remote.run(host, argv [, {timeout=, undo=argv, read_only=false}]) -> {status=, stdout=, stderr=}
-        state.register("run", in: "remote", doc: APIFunction(.effect, "host: string  a `[hosts.NAME]` of the configuration", "argv: string[]  the program and its arguments",
+        LuaPrimitive("remote.run", doc: runDoc, run),
+        // remote.runbook(host, name, args) -> true: runs a runbook there with this run's
+        // dry-run flag; its step log is streamed back into this run's log.
+        LuaPrimitive("remote.runbook", doc: runbookDoc, runbook),
+    ] }
+
+    // MARK: remote.run
+
+    static var runDoc: APIFunction {
+        APIFunction(.effect, "host: string  a `[hosts.NAME]` of the configuration", "argv: string[]  the program and its arguments",
             "options?: cmd.RunOptions",
             returns: ["cmd.Result"],
             doc: """
@@ -31,26 +44,29 @@ package enum RemoteModule {
             quoted for the remote shell, so the remote side runs exactly this argv. `read_only`
             commands run in a dry-run; others are effects (`!` unless `undo`), journaled and fsynced
             before they run because they reach another host.
-            """)) { call in
-            let session = try slot.require(call.name)
-            let host = try hostConfig(call, session)
-            let argv = try CmdModule.argvList(try call.table(2), call: call, position: 2)
-            let options = try call.optionalTable(3) ?? LuaTable()
-            let timeout = try call.timeout(options, position: 3)
-            if options["read_only"].boolValue == true {
-                let result = try ProcessRunner.run(SSHCommand.argv(host, argv), timeout: timeout)
-                try call.push(["status": .integer(Int64(result.status)), "stdout": .string(result.outputText), "stderr": .string(result.errorText)])
-                return 1
-            }
-            let undo = try options["undo"].tableValue.map { try CmdModule.argvList($0, call: call, position: 3) }
-            let outcome = try session.perform(RemoteCommand(host: host, command: argv, undo: undo, timeout: timeout))
-            try JsonModule.push(outcome.result ?? .null, to: call)
+            """)
+    }
+
+    static func run(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let host = try hostConfig(call, session)
+        let argv = try CmdModule.argvList(try call.table(2), call: call, position: 2)
+        let options = try call.optionalTable(3) ?? LuaTable()
+        let timeout = try call.timeout(options, position: 3)
+        if options["read_only"].boolValue == true {
+            let result = try ProcessRunner.run(SSHCommand.argv(host, argv), timeout: timeout)
+            try call.push(["status": .integer(Int64(result.status)), "stdout": .string(result.outputText), "stderr": .string(result.errorText)])
             return 1
         }
+        let undo = try options["undo"].tableValue.map { try CmdModule.argvList($0, call: call, position: 3) }
+        let outcome = try session.perform(RemoteCommand(host: host, command: argv, undo: undo, timeout: timeout))
+        try JsonModule.push(outcome.result ?? .null, to: call)
+        return 1
+    }
 
-        // remote.runbook(host, name, args) -> true: runs a runbook there with this run's
-        // dry-run flag; its step log is streamed back into this run's log.
-        state.register("runbook", in: "remote", doc: APIFunction(.effect, "host: string  a `[hosts.NAME]` of the configuration", "name: string  the runbook",
+    // MARK: remote.runbook
+
+    static var runbookDoc: APIFunction {
+        APIFunction(.effect, "host: string  a `[hosts.NAME]` of the configuration", "name: string  the runbook",
             "args: table<string, any>  its arguments, by parameter name",
             returns: ["boolean  `true`"],
             doc: """
@@ -58,40 +74,41 @@ package enum RemoteModule {
             `--dry-run` when this run is a dry-run) and streams its step log back into this run's log
             as `[host] ...` lines. Fails when the remote run fails. Configure how runbook is started
             there with `runbook = ["/usr/local/bin/runbook", "--config", "..."]` in `[hosts.NAME]`.
-            """)) { call in
-            let session = try slot.require(call.name)
-            let host = try hostConfig(call, session)
-            let name = try call.string(2)
-            guard RunbookCatalog.isValidName(name) else { throw call.argumentError(2, "'\(name)' is not a runbook name") }
-            let arguments = try call.optionalTable(3) ?? LuaTable()
-            var remote = host.runbookCommand + ["run", name, "--json", "--yes"]
-            if session.isDryRun { remote.append("--dry-run") }
-            for (key, value) in arguments.sortedStringFields {
-                let text: String
-                switch value {
-                case .string(let bytes): text = String(decoding: bytes, as: UTF8.self)
-                case .integer(let i): text = String(i)
-                case .number(let d): text = String(d)
-                case .boolean(let b): text = b ? "true" : "false"
-                default: throw call.argumentError(3, "argument '\(key)' must be a string, number or boolean")
-                }
-                remote += ["--" + key.replacingAll("_", with: "-"), text]
+            """)
+    }
+
+    static func runbook(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let host = try hostConfig(call, session)
+        let name = try call.string(2)
+        guard RunbookCatalog.isValidName(name) else { throw call.argumentError(2, "'\(name)' is not a runbook name") }
+        let arguments = try call.optionalTable(3) ?? LuaTable()
+        var remote = host.runbookCommand + ["run", name, "--json", "--yes"]
+        if session.isDryRun { remote.append("--dry-run") }
+        for (key, value) in arguments.sortedStringFields {
+            let text: String
+            switch value {
+            case .string(let bytes): text = String(decoding: bytes, as: UTF8.self)
+            case .integer(let i): text = String(i)
+            case .number(let d): text = String(d)
+            case .boolean(let b): text = b ? "true" : "false"
+            default: throw call.argumentError(3, "argument '\(key)' must be a string, number or boolean")
             }
-            let result = try ProcessRunner.run(SSHCommand.argv(host, remote), timeout: nil)
-            for line in result.output.split(separator: UInt8(ascii: "\n")) {
-                guard let event = try? JSON.parse(String(decoding: line, as: UTF8.self)) else { continue }
-                let type = event["event"]?.stringValue ?? ""
-                let text = event["summary"]?.stringValue ?? event["step"]?.stringValue ?? event["message"]?.stringValue ?? ""
-                if ["step_started", "effect_applied", "effect_planned", "log", "step_finished"].contains(type) {
-                    session.output.log("info", "[\(host.name)] \(type.replacingAll("_", with: " ")): \(text)")
-                }
-            }
-            guard result.succeeded else {
-                throw LuaHostFailure("runbook \(name) on \(host.name) failed (exit \(result.status))" + (result.errorText.isEmpty ? "" : ": " + result.diagnostic))
-            }
-            call.push(true)
-            return 1
+            remote += ["--" + key.replacingAll("_", with: "-"), text]
         }
+        let result = try ProcessRunner.run(SSHCommand.argv(host, remote), timeout: nil)
+        for line in result.output.split(separator: UInt8(ascii: "\n")) {
+            guard let event = try? JSON.parse(String(decoding: line, as: UTF8.self)) else { continue }
+            let type = event["event"]?.stringValue ?? ""
+            let text = event["summary"]?.stringValue ?? event["step"]?.stringValue ?? event["message"]?.stringValue ?? ""
+            if ["step_started", "effect_applied", "effect_planned", "log", "step_finished"].contains(type) {
+                session.output.log("info", "[\(host.name)] \(type.replacingAll("_", with: " ")): \(text)")
+            }
+        }
+        guard result.succeeded else {
+            throw LuaHostFailure("runbook \(name) on \(host.name) failed (exit \(result.status))" + (result.errorText.isEmpty ? "" : ": " + result.diagnostic))
+        }
+        call.push(true)
+        return 1
     }
 
     package static func hostConfig(_ call: LuaCall, _ session: RunSession) throws -> HostConfig {

@@ -14,64 +14,74 @@ package enum RsyncModule {
             `rsync://[user@]host[:port]/module/path`, or `HOST:path` for a host named in the config
             (`[hosts.HOST]`, over ssh).
             """))
+        state.register(primitives, slot: slot)
+    }
 
+    /// Every `rsync` function, in the order docs/api.md shows them.
+    static var primitives: [LuaPrimitive] { [
         // rsync.push(source, destination [, options]) / rsync.pull(source, destination [, options])
         // options: delete=bool, password=secret (daemon), excludes={...}, undo=argv, checksum=bool
         // Endpoints: a local path, "rsync://host/module/path", or "HOST:path" for a [hosts.HOST].
         // In a dry-run rsync itself runs with --dry-run --itemize-changes and the plan lists the files.
-        for direction in ["push", "pull"] {
-            state.register(direction, in: "rsync", doc: APIFunction(.effect, "source: string  a local path, `rsync://...` or `HOST:path`",
-                "destination: string  a local path, `rsync://...` or `HOST:path`", "options?: rsync.Options",
-                returns: ["rsync.Result"],
-                doc: """
-                Copies a tree with `rsync -a`\(direction == "push" ? "" : " (the same as `rsync.push`; the name says which side is remote)"). \
-                A daemon `password` is written to a private temporary file passed as
-                `--password-file`, never put on the command line. Without `undo` the effect is `!`. In
-                a dry-run rsync itself runs with `--dry-run --itemize-changes` (read-only) and the plan
-                lists the files it would move.
-                """,
-                example: direction == "pull" ? nil : """
-                rsync.push(home .. "/", "rsync://sync@10.0.0.2/homes/" .. name .. "/", { password = args.rsync_password })
-                rsync.push(home .. "/", "d2:" .. home .. "/", { delete = true })
-                """,
-                classes: [APIClass("rsync.Options", "delete?: boolean  remove extra files", "checksum?: boolean  compare checksums",
-                                   "excludes?: string[]  patterns to leave out", "password?: string  for a daemon (a secret)",
-                                   "undo?: string[]  the argv that reverses it"),
-                          APIClass("rsync.Result", "changes: string[]  rsync's itemized lines")])) { call in
-                let session = try slot.require(call.name)
-                let source = try endpoint(try call.string(1), session, call, 1)
-                let destination = try endpoint(try call.string(2), session, call, 2)
-                let options = try call.optionalTable(3) ?? LuaTable()
-                let password = options["password"].stringValue
-                if let password { session.redactor.add(password) }
-                var argv = ["rsync", "-a", "--itemize-changes"]
-                if options["delete"].boolValue == true { argv.append("--delete") }
-                if options["checksum"].boolValue == true { argv.append("--checksum") }
-                for exclude in options["excludes"].tableValue?.array.compactMap(\.stringValue) ?? [] { argv.append("--exclude=" + exclude) }
-                if let host = source.host ?? destination.host { argv += ["-e", SSHCommand.rsyncShell(host)] }
-                argv += [source.argument, destination.argument]
-                let undo = try options["undo"].tableValue.map { try CmdModule.argvList($0, call: call, position: 3) }
-                if session.isDryRun, let planned = [source, destination].first(where: { onlyPlanned($0, session) }) {
-                    // rsync cannot read a tree this dry-run only planned (an install's new home).
-                    session.output.log("info", "rsync would copy \(source.shown) to \(destination.shown); "
-                                       + "\(planned.shown) is created by this run, so its files are known after apply")
-                } else if session.isDryRun {
-                    // rsync --dry-run reads both sides and changes neither.
-                    var preview = argv
-                    preview.insert("--dry-run", at: 1)
-                    let result = try RsyncRunner.run(preview, password: password, timeout: 300)
-                    guard result.succeeded else { throw ProcessFailure(argv: ["rsync --dry-run"], result: result, problem: "failed") }
-                    let lines = result.outputText.split(separator: "\n")
-                    session.output.log("info", "rsync would change \(lines.count) item\(lines.count == 1 ? "" : "s")"
-                                       + (lines.isEmpty ? "" : ":\n    " + lines.prefix(50).joined(separator: "\n    ")))
-                }
-                let outcome = try session.perform(RsyncEffect(
-                    argv: argv, source: source.shown, destination: destination.shown, delete: options["delete"].boolValue == true,
-                    password: password, undoArgv: undo, remote: source.remote || destination.remote))
-                try JsonModule.push(outcome.result ?? .null, to: call)
-                return 1
-            }
+        LuaPrimitive("rsync.push", doc: copyDoc("push"), copy),
+        LuaPrimitive("rsync.pull", doc: copyDoc("pull"), copy),
+    ] }
+
+    // MARK: rsync.push, rsync.pull
+
+    static func copyDoc(_ direction: String) -> APIFunction {
+        APIFunction(.effect, "source: string  a local path, `rsync://...` or `HOST:path`",
+            "destination: string  a local path, `rsync://...` or `HOST:path`", "options?: rsync.Options",
+            returns: ["rsync.Result"],
+            doc: """
+            Copies a tree with `rsync -a`\(direction == "push" ? "" : " (the same as `rsync.push`; the name says which side is remote)"). \
+            A daemon `password` is written to a private temporary file passed as
+            `--password-file`, never put on the command line. Without `undo` the effect is `!`. In
+            a dry-run rsync itself runs with `--dry-run --itemize-changes` (read-only) and the plan
+            lists the files it would move.
+            """,
+            example: direction == "pull" ? nil : """
+            rsync.push(home .. "/", "rsync://sync@10.0.0.2/homes/" .. name .. "/", { password = args.rsync_password })
+            rsync.push(home .. "/", "d2:" .. home .. "/", { delete = true })
+            """,
+            classes: [APIClass("rsync.Options", "delete?: boolean  remove extra files", "checksum?: boolean  compare checksums",
+                               "excludes?: string[]  patterns to leave out", "password?: string  for a daemon (a secret)",
+                               "undo?: string[]  the argv that reverses it"),
+                      APIClass("rsync.Result", "changes: string[]  rsync's itemized lines")])
+    }
+
+    static func copy(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let source = try endpoint(try call.string(1), session, call, 1)
+        let destination = try endpoint(try call.string(2), session, call, 2)
+        let options = try call.optionalTable(3) ?? LuaTable()
+        let password = options["password"].stringValue
+        if let password { session.redactor.add(password) }
+        var argv = ["rsync", "-a", "--itemize-changes"]
+        if options["delete"].boolValue == true { argv.append("--delete") }
+        if options["checksum"].boolValue == true { argv.append("--checksum") }
+        for exclude in options["excludes"].tableValue?.array.compactMap(\.stringValue) ?? [] { argv.append("--exclude=" + exclude) }
+        if let host = source.host ?? destination.host { argv += ["-e", SSHCommand.rsyncShell(host)] }
+        argv += [source.argument, destination.argument]
+        let undo = try options["undo"].tableValue.map { try CmdModule.argvList($0, call: call, position: 3) }
+        if session.isDryRun, let planned = [source, destination].first(where: { onlyPlanned($0, session) }) {
+            // rsync cannot read a tree this dry-run only planned (an install's new home).
+            session.output.log("info", "rsync would copy \(source.shown) to \(destination.shown); "
+                               + "\(planned.shown) is created by this run, so its files are known after apply")
+        } else if session.isDryRun {
+            // rsync --dry-run reads both sides and changes neither.
+            var preview = argv
+            preview.insert("--dry-run", at: 1)
+            let result = try RsyncRunner.run(preview, password: password, timeout: 300)
+            guard result.succeeded else { throw ProcessFailure(argv: ["rsync --dry-run"], result: result, problem: "failed") }
+            let lines = result.outputText.split(separator: "\n")
+            session.output.log("info", "rsync would change \(lines.count) item\(lines.count == 1 ? "" : "s")"
+                               + (lines.isEmpty ? "" : ":\n    " + lines.prefix(50).joined(separator: "\n    ")))
         }
+        let outcome = try session.perform(RsyncEffect(
+            argv: argv, source: source.shown, destination: destination.shown, delete: options["delete"].boolValue == true,
+            password: password, undoArgv: undo, remote: source.remote || destination.remote))
+        try JsonModule.push(outcome.result ?? .null, to: call)
+        return 1
     }
 
     package struct Endpoint {

@@ -2,6 +2,7 @@
 // and the read-only `context` table.
 
 import LuaBridge
+import RunbookRun
 
 package enum RunModule {
     package static func register(into state: LuaState, slot: SessionSlot) {
@@ -10,8 +11,55 @@ package enum RunModule {
             and the `context` and `settings` tables.
             """))
 
+        state.register(primitives, slot: slot)
+
+        // Set by the engine when the run starts (Engine.run), and from the config (makeState).
+        state.document(global: APIGlobal("context", type: "runbook.Context", doc: "A table set when the run starts.",
+            classes: [APIClass("runbook.Context", doc: "Facts about the run.",
+                               "run_id: string  the run id, `20261125-045407-f50919`",
+                               "dry_run: boolean  `true` in a dry-run",
+                               "root: string  the `--root` (`/` when not confined)",
+                               "user: string  who runs it (`$SUDO_USER` when set)",
+                               "host: string  this host's name",
+                               "runbook: string  the runbook's name",
+                               "queue_id?: integer  the queue record a `runbook queue work` run works on")]))
+        state.document(global: APIGlobal("settings", type: "table<string, any>", doc: """
+            The `[settings]` table from the configuration file, as Lua values (an empty table when
+            there is none). Available at the top level too.
+
+            ```lua
+            local home_base = settings.home_base or "/usr/home"
+            ```
+            """))
+    }
+
+    /// Every function of the run's vocabulary, in the order docs/api.md shows them.
+    static var primitives: [LuaPrimitive] { [
         // runbook { summary=, doc=, params=, on_failure=, run=, locks= } -> the declaration
-        state.register("runbook", doc: APIFunction(.pure, "declaration: runbook.Declaration  the runbook's fields",
+        LuaPrimitive("runbook", doc: runbookDoc, anywhere: runbook),
+        // step(name, fn): a named group of effects, logged with its duration and status
+        LuaPrimitive("step", doc: stepDoc, step),
+        // cleanup(fn): runs if the run fails or is interrupted, last registered first
+        LuaPrimitive("cleanup", doc: cleanupDoc, cleanup),
+        // finally(fn): always runs at the end, last registered first
+        LuaPrimitive("finally", doc: finallyDoc, finally),
+        // lock(name): held for the rest of the run; waits up to --lock-timeout
+        LuaPrimitive("lock", doc: lockDoc, lock),
+        // progress(done, total): progress of a long loop inside the current step
+        LuaPrimitive("progress", doc: progressDoc, progress),
+        // log.debug/info/warn/error(...): to the console and the run's log
+        LuaPrimitive("log.debug", doc: logDoc("debug"), log("debug")),
+        LuaPrimitive("log.info", doc: logDoc("info"), log("info")),
+        LuaPrimitive("log.warn", doc: logDoc("warn"), log("warn")),
+        LuaPrimitive("log.error", doc: logDoc("error"), log("error")),
+        // print(...): same as log.info
+        LuaPrimitive("print", doc: printDoc, print),
+    ] }
+
+    // MARK: runbook
+
+    static var runbookDoc: APIFunction {
+        APIFunction(.pure, "declaration: runbook.Declaration  the runbook's fields",
             returns: ["runbook.Declaration  the same table"],
             doc: """
             Checks that `declaration` is a table and returns it. A runbook file ends with
@@ -37,15 +85,20 @@ package enum RunModule {
                          "values?: string[]  the allowed values of an enum",
                          "list?: boolean  one or more values; the runbook gets an array",
                          "secret?: boolean  never logged; refused on the command line"),
-            ])) { call in
-            guard call.argumentCount == 1, !call.isNil(1) else { throw call.argumentError(1, "table expected, got \(call.typeName(1))") }
-            _ = try call.table(1)
-            call.pushArgument(1)
-            return 1
-        }
+            ])
+    }
 
-        // step(name, fn): a named group of effects, logged with its duration and status
-        state.register("step", doc: APIFunction(.run, "name: string  the step's name, in the words of the procedure",
+    static func runbook(_ call: LuaCall) throws -> Int32 {
+        guard call.argumentCount == 1, !call.isNil(1) else { throw call.argumentError(1, "table expected, got \(call.typeName(1))") }
+        _ = try call.table(1)
+        call.pushArgument(1)
+        return 1
+    }
+
+    // MARK: step
+
+    static var stepDoc: APIFunction {
+        APIFunction(.run, "name: string  the step's name, in the words of the procedure",
             "fn: fun()  the step's work",
             doc: """
             Runs `fn()` as a step called `name`. Logs the start (`▶ name`), then the end with the
@@ -66,37 +119,41 @@ package enum RunModule {
             step("Create the home", function()
               fs.mkdir(home .. "/releases")
             end)
-            """)) { [weak state] call in
-            let session = try slot.require(call.name)
-            let name = try call.string(1)
-            let body = try call.function(2)
-            guard let state else { return 0 }
-            let token = session.beginStep(name)
-            do {
-                _ = try state.call(body)
-                try session.flushReloads()
-            } catch let error as LuaError where error.message.hasSuffix(yieldRefusal) {
-                // Lua's own words do not say which call was wrong.
-                let refusal = LuaHostFailure("step '\(name)': coroutine.yield inside a step's function is not supported "
-                                             + "(a step cannot be suspended; yield before or after it)")
-                session.pendingReloads.removeAll()
-                session.endStep(token, failure: refusal.description)
-                throw refusal
-            } catch let error as LuaError {
-                session.pendingReloads.removeAll()
-                session.endStep(token, failure: error.description)
-                throw error
-            } catch {
-                session.pendingReloads.removeAll()
-                session.endStep(token, failure: String(describing: error))
-                throw error
-            }
-            session.endStep(token, failure: nil)
-            return 0
-        }
+            """)
+    }
 
-        // cleanup(fn): runs if the run fails or is interrupted, last registered first
-        state.register("cleanup", doc: APIFunction(.run, "fn: fun(error: string)  the hook",
+    static func step(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let name = try call.string(1)
+        let body = try call.function(2)
+        guard let state = session.lua else { return 0 }
+        let token = session.beginStep(name)
+        do {
+            _ = try state.call(body)
+            try session.flushReloads()
+        } catch let error as LuaError where error.message.hasSuffix(yieldRefusal) {
+            // Lua's own words do not say which call was wrong.
+            let refusal = LuaHostFailure("step '\(name)': coroutine.yield inside a step's function is not supported "
+                                         + "(a step cannot be suspended; yield before or after it)")
+            session.pendingReloads.removeAll()
+            session.endStep(token, failure: refusal.description)
+            throw refusal
+        } catch let error as LuaError {
+            session.pendingReloads.removeAll()
+            session.endStep(token, failure: error.description)
+            throw error
+        } catch {
+            session.pendingReloads.removeAll()
+            session.endStep(token, failure: String(describing: error))
+            throw error
+        }
+        session.endStep(token, failure: nil)
+        return 0
+    }
+
+    // MARK: cleanup
+
+    static var cleanupDoc: APIFunction {
+        APIFunction(.run, "fn: fun(error: string)  the hook",
             doc: """
             Registers `fn(error)` to run when the run fails or is interrupted: after the automatic
             undo (if `on_failure = "undo"`), before the `finally` hooks. `error` is the run's error
@@ -105,27 +162,35 @@ package enum RunModule {
             run. Register it before the work it cleans up after. Effects a hook makes are journaled
             like any other (the run is then `failed`, not `undone`, and `runbook undo` reverses them).
             """,
-            example: #"cleanup(function(problem) log.warn("install of " .. args.hostname .. " failed: " .. problem) end)"#)) { call in
-            let session = try slot.require(call.name)
-            session.cleanupHooks.append(try call.function(1))
-            return 0
-        }
+            example: #"cleanup(function(problem) log.warn("install of " .. args.hostname .. " failed: " .. problem) end)"#)
+    }
 
-        // finally(fn): always runs at the end, last registered first
-        state.register("finally", doc: APIFunction(.run, "fn: fun(error: string|nil)  the hook",
+    static func cleanup(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        session.cleanupHooks.append(try call.function(1))
+        return 0
+    }
+
+    // MARK: finally
+
+    static var finallyDoc: APIFunction {
+        APIFunction(.run, "fn: fun(error: string|nil)  the hook",
             doc: """
             Registers `fn(error)` to run at the end of every run, successful or not, after the
             `cleanup` hooks; `error` is the run's error message, or `nil` when it succeeded. Last
             registered first; errors are logged like `cleanup`'s.
             """,
-            example: #"finally(function() log.info("run " .. context.run_id .. " ends") end)"#)) { call in
-            let session = try slot.require(call.name)
-            session.finallyHooks.append(try call.function(1))
-            return 0
-        }
+            example: #"finally(function() log.info("run " .. context.run_id .. " ends") end)"#)
+    }
 
-        // lock(name): held for the rest of the run; waits up to --lock-timeout
-        state.register("lock", doc: APIFunction(.run, "name: string  1 to 200 bytes",
+    static func finally(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        session.finallyHooks.append(try call.function(1))
+        return 0
+    }
+
+    // MARK: lock
+
+    static var lockDoc: APIFunction {
+        APIFunction(.run, "name: string  1 to 200 bytes",
             doc: """
             Takes the named lock now and holds it until the run ends. If another run holds it, waits
             up to `--lock-timeout` seconds (default 0), then raises
@@ -139,21 +204,25 @@ package enum RunModule {
             [cli.md](cli.md#locks)). Dry-runs take locks too. To take locks before `run` starts, use
             the declaration's `locks` field instead.
             """,
-            example: #"lock("shared-code:" .. group.id)"#)) { call in
-            let session = try slot.require(call.name)
-            let name = try call.string(1)
-            do {
-                try session.locks?.acquire(name)
-            } catch {
-                // Work done without the lock is what the lock is there to prevent.
-                session.stopRun(because: error)
-                throw error
-            }
-            return 0
-        }
+            example: #"lock("shared-code:" .. group.id)"#)
+    }
 
-        // progress(done, total): progress of a long loop inside the current step
-        state.register("progress", doc: APIFunction(.run, "done: integer  items done so far", "total: integer  items in all",
+    static func lock(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let name = try call.string(1)
+        do {
+            try session.locks?.acquire(name)
+        } catch {
+            // Work done without the lock is what the lock is there to prevent.
+            session.stopRun(because: error)
+            throw error
+        }
+        return 0
+    }
+
+    // MARK: progress
+
+    static var progressDoc: APIFunction {
+        APIFunction(.run, "done: integer  items done so far", "total: integer  items in all",
             doc: """
             Reports progress of a loop in the current step. On a terminal (not `TERM=dumb`) it draws a
             bar with `done/total`, the rate and the time left; in the journal and with `--json` it
@@ -165,58 +234,48 @@ package enum RunModule {
               update(site)
               progress(i, #sites)
             end
-            """)) { call in
-            let session = try slot.require(call.name)
-            let done = try call.integer(1), total = try call.integer(2)
-            guard done >= 0 else { throw call.argumentError(1, "done must be 0 or more, got \(done)") }
-            guard total >= 0 else { throw call.argumentError(2, "total must be 0 or more, got \(total)") }
-            session.output.progress(done, total, step: session.currentStep)
+            """)
+    }
+
+    static func progress(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let done = try call.integer(1), total = try call.integer(2)
+        guard done >= 0 else { throw call.argumentError(1, "done must be 0 or more, got \(done)") }
+        guard total >= 0 else { throw call.argumentError(2, "total must be 0 or more, got \(total)") }
+        session.output.progress(done, total, step: session.currentStep)
+        return 0
+    }
+
+    // MARK: log.debug, log.info, log.warn, log.error
+
+    static func logDoc(_ level: String) -> APIFunction {
+        APIFunction(.run, "...: any  the message's parts, joined with spaces",
+            doc: """
+            Writes a message to the console\(level == "info" ? "" : " with the prefix `\(level == "warn" ? "warning" : level): `") \
+            and a `log` event to the journal. Arguments are converted to text much like
+            `tostring` (`nil`, `true`, numbers; tables and functions print as `table` and
+            `function`) and joined with spaces. Known secret values are replaced with `***`.
+            There is no level filter.\(level == "error" ? " It only logs; it does not fail the run (use `error(...)` for that)." : "")
+            """,
+            example: #"log.\#(level)("site", args.hostname, "has no SSL certificate")"#)
+    }
+
+    static func log(_ level: String) -> (LuaCall, RunSession) throws -> Int32 {
+        { call, session in
+            session.output.log(level, message(call))
             return 0
         }
+    }
 
-        for level in ["debug", "info", "warn", "error"] {
-            // log.debug/info/warn/error(...): to the console and the run's log
-            state.register(level, in: "log", doc: APIFunction(.run, "...: any  the message's parts, joined with spaces",
-                doc: """
-                Writes a message to the console\(level == "info" ? "" : " with the prefix `\(level == "warn" ? "warning" : level): `") \
-                and a `log` event to the journal. Arguments are converted to text much like
-                `tostring` (`nil`, `true`, numbers; tables and functions print as `table` and
-                `function`) and joined with spaces. Known secret values are replaced with `***`.
-                There is no level filter.\(level == "error" ? " It only logs; it does not fail the run (use `error(...)` for that)." : "")
-                """,
-                example: #"log.\#(level)("site", args.hostname, "has no SSL certificate")"#)) { call in
-                let session = try slot.require(call.name)
-                session.output.log(level, message(call))
-                return 0
-            }
-        }
+    // MARK: print
 
-        // print(...): same as log.info
-        state.register("print", doc: APIFunction(.run, "...: any  the message's parts, joined with spaces",
-            doc: "Same as `log.info(...)`.")) { call in
-            let session = try slot.require(call.name)
-            session.output.log("info", message(call))
-            return 0
-        }
+    static var printDoc: APIFunction {
+        APIFunction(.run, "...: any  the message's parts, joined with spaces",
+            doc: "Same as `log.info(...)`.")
+    }
 
-        // Set by the engine when the run starts (Engine.run), and from the config (makeState).
-        state.document(global: APIGlobal("context", type: "runbook.Context", doc: "A table set when the run starts.",
-            classes: [APIClass("runbook.Context", doc: "Facts about the run.",
-                               "run_id: string  the run id, `20261125-045407-f50919`",
-                               "dry_run: boolean  `true` in a dry-run",
-                               "root: string  the `--root` (`/` when not confined)",
-                               "user: string  who runs it (`$SUDO_USER` when set)",
-                               "host: string  this host's name",
-                               "runbook: string  the runbook's name",
-                               "queue_id?: integer  the queue record a `runbook queue work` run works on")]))
-        state.document(global: APIGlobal("settings", type: "table<string, any>", doc: """
-            The `[settings]` table from the configuration file, as Lua values (an empty table when
-            there is none). Available at the top level too.
-
-            ```lua
-            local home_base = settings.home_base or "/usr/home"
-            ```
-            """))
+    static func print(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        session.output.log("info", message(call))
+        return 0
     }
 
     /// Lua's error for a yield inside a function a host function called (a step's).

@@ -9,11 +9,25 @@ import RunbookSupport
 package enum ServiceModule {
     package static func register(into state: LuaState, slot: SessionSlot) {
         state.document(module: APIModule("service", title: "service: reloads and restarts", doc: ""))
+        state.register(primitives, slot: slot)
+    }
 
+    /// Every `service` function, in the order docs/api.md shows them.
+    static var primitives: [LuaPrimitive] { [
         // service.reload(name [, {config=path}]): queued; at the end of the step the config
         // test runs (nginx -t -c config); if it fails the files this run wrote under the
         // config's folder are restored, nothing is reloaded and the step fails.
-        state.register("reload", in: "service", doc: APIFunction(.effect, "name: string  the service, like `nginx`", "options?: service.ReloadOptions",
+        LuaPrimitive("service.reload", doc: reloadDoc, reload),
+        // service.restart(name): cannot be undone (shown with `!`)
+        LuaPrimitive("service.restart", doc: restartDoc, restart),
+        // service.status(name) -> {running=bool, output=text} (a read)
+        LuaPrimitive("service.status", doc: statusDoc, status),
+    ] }
+
+    // MARK: service.reload
+
+    static var reloadDoc: APIFunction {
+        APIFunction(.effect, "name: string  the service, like `nginx`", "options?: service.ReloadOptions",
             doc: """
             Queued: each service is reloaded once, at the end of the current step (or of the run when
             called outside a step), however often it was asked for. Before the reload its config test
@@ -31,34 +45,43 @@ package enum ServiceModule {
             planned files are not on disk yet. Undo of a reload reloads again — after every other undo
             step has restored the files, and only if the config test passes.
             """,
-            classes: [APIClass("service.ReloadOptions", "config?: string  the config file to test and load")])) { call in
-            let session = try slot.require(call.name)
-            let name = try serviceName(call, 1)
-            let config = try call.optionalTable(2)?["config"].stringValue
-            let realConfig = try config.map { try session.paths.real($0) }
-            session.queueReload(PendingReload(service: name, config: realConfig, shownConfig: config))
-            return 0
-        }
+            classes: [APIClass("service.ReloadOptions", "config?: string  the config file to test and load")])
+    }
 
-        // service.restart(name): cannot be undone (shown with `!`)
-        state.register("restart", in: "service", doc: APIFunction(.effect, "name: string  the service",
-            doc: "Restarts the service; cannot be undone (`!`).")) { call in
-            let session = try slot.require(call.name)
-            let name = try serviceName(call, 1)
-            try session.perform(RunCommandEffect(argv: session.platform.restartService(name), undoArgv: nil, timeout: 120))
-            return 0
-        }
+    static func reload(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let name = try serviceName(call, 1)
+        let config = try call.optionalTable(2)?["config"].stringValue
+        let realConfig = try config.map { try session.paths.real($0) }
+        session.queueReload(PendingReload(service: name, config: realConfig, shownConfig: config))
+        return 0
+    }
 
-        // service.status(name) -> {running=bool, output=text} (a read)
-        state.register("status", in: "service", doc: APIFunction(.read, "name: string  the service",
+    // MARK: service.restart
+
+    static var restartDoc: APIFunction {
+        APIFunction(.effect, "name: string  the service",
+            doc: "Restarts the service; cannot be undone (`!`).")
+    }
+
+    static func restart(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let name = try serviceName(call, 1)
+        try session.perform(RunCommandEffect(argv: session.platform.restartService(name), undoArgv: nil, timeout: 120))
+        return 0
+    }
+
+    // MARK: service.status
+
+    static var statusDoc: APIFunction {
+        APIFunction(.read, "name: string  the service",
             returns: ["service.Status"],
             doc: "Whether the service runs, from `service NAME status`.",
-            classes: [APIClass("service.Status", "running: boolean", "output: string  what the status command printed")])) { call in
-            let session = try slot.require(call.name)
-            let result = try ProcessRunner.run(session.platform.serviceStatus(try serviceName(call, 1)), timeout: 30)
-            try call.push(["running": .boolean(result.succeeded), "output": .string(result.outputText + result.errorText)])
-            return 1
-        }
+            classes: [APIClass("service.Status", "running: boolean", "output: string  what the status command printed")])
+    }
+
+    static func status(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let result = try ProcessRunner.run(session.platform.serviceStatus(try serviceName(call, 1)), timeout: 30)
+        try call.push(["running": .boolean(result.succeeded), "output": .string(result.outputText + result.errorText)])
+        return 1
     }
 
     package static func serviceName(_ call: LuaCall, _ position: Int32) throws -> String {

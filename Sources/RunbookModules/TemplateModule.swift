@@ -19,6 +19,7 @@
 //    value as it is ({{{x}}} and {{& x}} are accepted and mean the same).
 
 import LuaBridge
+import RunbookRun
 import RunbookSupport
 
 package enum TemplateModule {
@@ -39,9 +40,22 @@ package enum TemplateModule {
             variable (`{{{server_blocks}}}`). No config of the platform needs other delimiters
             (nginx, PHP and cron never write `{{`).
             """))
+        state.register(primitives, slot: slot)
+    }
 
+    /// Every `template` function, in the order docs/api.md shows them.
+    static var primitives: [LuaPrimitive] { [
         // template.render(text, vars) -> string (pure: usable outside `run` too)
-        state.register("render", in: "template", doc: APIFunction(.pure, "text: string  the template", "vars: table  the values, by name",
+        LuaPrimitive("template.render", doc: renderDoc, anywhere: render),
+        // template.render_file(path, vars) -> string (read through the run's view: a dry-run
+        // sees a template written earlier in the same run)
+        LuaPrimitive("template.render_file", doc: renderFileDoc, renderFile),
+    ] }
+
+    // MARK: template.render
+
+    static var renderDoc: APIFunction {
+        APIFunction(.pure, "text: string  the template", "vars: table  the values, by name",
             returns: ["string  the rendered text"],
             doc: "Renders a template given as text. Usable at the top level of a file too.",
             example: """
@@ -51,34 +65,39 @@ package enum TemplateModule {
               server_name {{#names}}{{.}} {{/names}};
             }
             ]], { ip = "208.43.48.5", names = { "shop.example.com", "www.shop.example.com" } })
-            """)) { call in
-            let text = try call.string(1)
-            let vars = try call.table(2)
-            call.push(try render(text, name: "template", vars: vars))
-            return 1
-        }
+            """)
+    }
 
-        // template.render_file(path, vars) -> string (read through the run's view: a dry-run
-        // sees a template written earlier in the same run)
-        state.register("render_file", in: "template", doc: APIFunction(.read, "path: string  the template file's absolute path", "vars: table  the values, by name",
+    static func render(_ call: LuaCall) throws -> Int32 {
+        let text = try call.string(1)
+        let vars = try call.table(2)
+        call.push(try render(text, name: "template", vars: vars))
+        return 1
+    }
+
+    // MARK: template.render_file
+
+    static var renderFileDoc: APIFunction {
+        APIFunction(.read, "path: string  the template file's absolute path", "vars: table  the values, by name",
             returns: ["string  the rendered text"],
             doc: """
             Renders the template file at `path`, read through the run's view: a dry-run sees a
             template written earlier in the same run. Errors name the file and the template line.
-            """)) { call in
-            let session = try slot.require(call.name)
-            let path = try call.string(1)
-            let vars = try call.table(2)
-            let bytes: [UInt8]
-            do { bytes = try session.view.read(try session.paths.real(path)) } catch let error as SystemError {
-                throw LuaHostFailure("template.render_file \(path): \(String(cString: strerror(error.code)))")
-            }
-            guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw LuaHostFailure("template.render_file \(path): not UTF-8 text")
-            }
-            call.push(try render(text, name: path, vars: vars))
-            return 1
+            """)
+    }
+
+    static func renderFile(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let path = try call.string(1)
+        let vars = try call.table(2)
+        let bytes: [UInt8]
+        do { bytes = try session.view.read(try session.paths.real(path)) } catch let error as SystemError {
+            throw LuaHostFailure("template.render_file \(path): \(String(cString: strerror(error.code)))")
         }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw LuaHostFailure("template.render_file \(path): not UTF-8 text")
+        }
+        call.push(try render(text, name: path, vars: vars))
+        return 1
     }
 
     package static func render(_ text: String, name: String, vars: LuaTable) throws -> String {

@@ -52,13 +52,7 @@ package final class LiveExecutor: EffectExecutor {
             journal.effectFailed(seq: record.seq, error: error)
             throw error
         }
-        // The outcome goes out with the next record (the next effect's intent, as a rule) or
-        // within 0.2 s: one write(2) per effect instead of two (W1, W4 in
-        // docs/performance.md). If the process dies first, undo finds an intent without an
-        // outcome and undoes it as "may have happened" — as after a death between the effect
-        // and its record. An outcome that changes the undo is written at once.
-        let holdBack = outcome.undo == nil && !journal.durable
-        journal.applied(seq: record.seq, result: outcome.result, undo: outcome.undo, holdBack: holdBack)
+        journal.applied(seq: record.seq, result: outcome.result, undo: outcome.undo)
         var appliedRecord = record
         appliedRecord.result = outcome.result
         applied.append((appliedRecord, outcome.undo ?? undo))

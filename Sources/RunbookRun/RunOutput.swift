@@ -26,7 +26,7 @@ public final class RunOutput {
     private var progressShown = false
     private var lastProgressEvent = 0.0
     /// When stdout is not a terminal (a log file, a pipe), the lines of effects wait to be
-    /// written together instead of one write(2) each (W1, W4 in docs/performance.md): with
+    /// written together instead of one write(2) each: with
     /// the next other line, or once 16 KiB of them or 0.2 s have passed, whatever the
     /// runbook does meanwhile. A terminal gets every line at once.
     private let console: DelayedWriter?

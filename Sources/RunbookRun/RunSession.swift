@@ -38,51 +38,13 @@ public final class RunSession {
     /// service.reload calls waiting for the end of the step.
     package var pendingReloads: [PendingReload] = []
     package var finallyHooks: [LuaRef] = []
-    /// The real path of the directory fs.mkdir last made or found, and the existing parent
-    /// it last looked up, while no effect that could remove or change them has run since:
-    /// a loop of fs.mkdir and fs.symlink looks each up once (W1, docs/performance.md).
-    package var knownDirectory: String?
-    package var knownParent: (path: String, info: FileInfo, modesExact: Bool)?
+    /// `view` with what the run has learned about directories (fs reads through it).
+    package let files: CachingFileView
 
-    /// The directory fs.mkdir has just created in this run, and the paths the run has put in
-    /// it since: nothing else is there but what another process may add meanwhile, and that
-    /// makes mkdir(2) or symlink(2) fail with EEXIST, not be replaced. So a new name in it
-    /// is not looked up (W1: a site's folder, then its link).
-    private var freshDirectory: String?
-    private var freshEntries: [String] = []
+    /// Forgets what `files` knows of directories: something outside `perform` (an undo) may
+    /// have removed or filled them.
+    package func forgetKnownDirectories() { files.forgetAll() }
 
-    /// Forgets what it knows of directories: something outside `perform` (an undo) may have
-    /// removed or filled them.
-    package func forgetKnownDirectories() {
-        paths.forgetOpenedDirectories()
-        knownDirectory = nil
-        knownParent = nil
-        freshDirectory = nil
-    }
-
-    /// `real` is the directory fs.mkdir has just created (an effect of this run).
-    package func createdDirectory(_ real: String) {
-        freshDirectory = real
-        freshEntries.removeAll(keepingCapacity: true)
-    }
-
-    /// True when `real` is known not to exist without looking: a path in the directory the
-    /// run has just created that the run has not made since.
-    package func isKnownAbsent(_ real: String) -> Bool {
-        guard let freshDirectory, PathName.isEntry(real, of: freshDirectory) else { return false }
-        return !freshEntries.contains(real)
-    }
-
-    /// Keeps the knowledge above true across the run's own effects: a file, link or directory
-    /// made in the fresh directory is remembered; any other effect forgets it all.
-    private func noteEffect(_ effect: any Effect) {
-        guard let made = effect.newEntry else { return forgetKnownDirectories() }
-        guard freshDirectory != nil else { return }
-        // A few names (a site's links and files) are checked by a linear search; a loop that
-        // fills the directory with thousands would make that quadratic, so past 32 the
-        // directory is no longer "fresh" and its names are looked up on disk again.
-        if freshEntries.count >= 32 { freshDirectory = nil } else { freshEntries.append(made) }
-    }
     /// The reviewed plan the run is held to (`--plan-file`), and the first difference found.
     package var reviewed: ReviewedPlan?
     package private(set) var divergence: String?
@@ -99,6 +61,7 @@ public final class RunSession {
         self.id = id
         self.paths = paths
         self.view = view
+        files = CachingFileView(view: view, paths: paths)
         self.databases = databases
         self.redactor = redactor
         self.executor = executor
@@ -130,7 +93,7 @@ public final class RunSession {
     @discardableResult
     public func perform(_ effect: any Effect) throws -> EffectOutcome {
         try requireRunning(effect.kind)
-        noteEffect(effect)
+        files.note(effect)
         var record = EffectRecord(seq: effects.count + 1, step: currentStep, kind: effect.kind, sign: effect.sign,
                                   summary: effect.maskedSummary(redactor), identity: effect.identity, result: nil)
         // Held to a reviewed plan: nothing is applied once the run differs from it. The

@@ -1,7 +1,7 @@
 // The bytes of a journal record or a JSON text as they are written: a growable buffer
 // written through a pointer. Array<UInt8> checks that it is uniquely referenced and has room,
-// through generic code, at every append — ~100 instructions for each short string of a
-// record, and an effect's intent has a dozen (W4, docs/performance.md). Here room is checked
+// through generic code, at every append, and an effect's intent appends a dozen short
+// strings. Here room is checked
 // once per piece and a piece is one copy.
 
 package final class ByteBuffer {

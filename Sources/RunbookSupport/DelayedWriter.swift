@@ -1,7 +1,7 @@
 // Bytes for one file that may wait a moment before they are written: console lines of
 // effects when stdout is a file or a pipe, and journal outcomes. Many small lines and
-// records then go out in one write(2) — a system call costs a few microseconds on a virtual
-// machine, as much as the rest of a db.exec (W4, docs/performance.md) — and a helper
+// records then go out in one write(2) — on a virtual machine a system call costs as much
+// as the rest of a db.exec — and a helper
 // thread writes whatever has waited `delay` seconds, so nothing waits longer than that
 // however long the runbook then computes, queries or sleeps.
 

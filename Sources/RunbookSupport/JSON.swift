@@ -48,10 +48,9 @@ public enum JSON: Equatable, Sendable {
 
     // MARK: Writing
 
-    // The writer works on UTF-8 bytes in a ByteBuffer: every journal record and --json line
-    // goes through it, and appending to a String scalar by scalar cost ~35% of a real run's
-    // time (W1 in docs/performance.md), appending to an Array<UInt8> a quarter of W4's
-    // engine instructions. The output is the same, byte for byte.
+    // The writer works on UTF-8 bytes in a ByteBuffer, not a String or an Array<UInt8>:
+    // every journal record and --json line goes through it. The output is the same, byte
+    // for byte.
 
     /// Compact, one line: suitable for JSON Lines.
     public var serialized: String {

@@ -438,8 +438,7 @@ public enum PathName {
 
     /// Resolves "." and ".." lexically; nil when ".." climbs above the start.
     public static func normalize(_ path: String) -> String? {
-        // Most paths are already normal; splitting and joining them was ~12% of a run
-        // that makes a thousand directories (docs/performance.md).
+        // Most paths are already normal: they are not split and joined again.
         if isNormal(path) { return path }
         var parts: [Substring] = []
         for part in path.split(separator: "/", omittingEmptySubsequences: true) {

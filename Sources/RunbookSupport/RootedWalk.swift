@@ -46,7 +46,7 @@ extension RootedPaths {
     /// The run has just made the directory `real` (mkdirat in the directory the walk handed
     /// over). When that directory is kept open, no one but root can put anything else at
     /// `real` until the kept directories are forgotten, so an entry in it is reached as
-    /// "NAME/ENTRY" from there, without opening it (a site's folder, then its link: W1).
+    /// "NAME/ENTRY" from there, without opening it (a site's folder, then its link).
     package func noteMadeDirectory(_ real: String) {
         guard !openedDirectories.isEmpty, let virtual = try? virtualPath(of: real) else { return }
         let parent = PathName.parent(virtual)
@@ -223,7 +223,7 @@ extension RootedPaths {
                 } else if parent != "/", let kept = openedDirectories[PathName.parent(parent)] {
                     // One directory below a kept one: when only root can replace it there, its
                     // entry is reached as "DIR/NAME" from the kept one after one fstatat
-                    // (not opened, checked and closed: undo of a tree, W1).
+                    // (not opened, checked and closed: the undo of a tree).
                     let middle = PathName.base(parent), name = PathName.base(virtual)
                     var info = stat()
                     if fstatat(kept.descriptor, middle, &info, AT_SYMLINK_NOFOLLOW) == 0 {

@@ -1,6 +1,6 @@
 // Joining a few strings into one, made to size in one allocation: String's `+`, `+=` and
-// interpolation grow the result part by part (~300 instructions each), and every effect
-// makes a summary and a console line this way (W4, docs/performance.md).
+// interpolation grow the result part by part, and every effect makes a summary and a
+// console line this way.
 
 extension String {
     /// `parts` one after another.
