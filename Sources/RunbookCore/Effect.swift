@@ -39,8 +39,9 @@ public protocol Effect {
     /// Changes the world. The result is handed back to the runbook (an inserted id, ...);
     /// `undo` replaces the prepared undo when applying taught it more.
     func apply(_ world: World) throws -> EffectOutcome
-    /// Records the change in the dry-run overlay; returns the result the runbook sees.
-    func simulate(_ overlay: Overlay) -> EffectOutcome
+    /// Records the change in the dry-run overlay; returns the result the runbook sees. It
+    /// may read the world (never change it): a plan is made from the world as it is.
+    func simulate(_ overlay: Overlay) throws -> EffectOutcome
 }
 
 extension Effect {
@@ -54,9 +55,12 @@ extension Effect {
 public struct EffectOutcome {
     public var result: JSON?
     public var undo: [any UndoAction]?
-    public init(result: JSON? = nil, undo: [any UndoAction]? = nil) {
+    /// Lines the run logs (info) after the effect's own line: what a plan found out.
+    public var notes: [String]
+    public init(result: JSON? = nil, undo: [any UndoAction]? = nil, notes: [String] = []) {
         self.result = result
         self.undo = undo
+        self.notes = notes
     }
 }
 

@@ -13,6 +13,8 @@ package struct RsyncEffect: Effect {
     package let password: String?
     package let undoArgv: [String]?
     package let remote: Bool
+    /// The real paths of its local endpoints (the plan checks whether they exist yet).
+    package let localPaths: [String]
     package var kind: String { "rsync" }
     package var sign: ChangeSign { undoArgv == nil ? .irreversible : .change }
     package var summary: String { "sync \(source) -> \(destination)\(delete ? " (deleting extra files)" : "")" }
@@ -30,9 +32,37 @@ package struct RsyncEffect: Effect {
         return EffectOutcome(result: .object([("changes", .array(changes))]))
     }
 
-    package func simulate(_ overlay: Overlay) -> EffectOutcome { EffectOutcome(result: .object([("changes", .array([]))])) }
+    /// Planned from both sides as they are: `rsync --dry-run` reads them and changes
+    /// neither, and its itemized lines are the plan's `changes`. A side this plan only
+    /// creates (an install's new home) cannot be read: its files are known after apply.
+    package func simulate(_ overlay: Overlay) throws -> EffectOutcome {
+        if let planned = localPaths.first(where: { Self.onlyPlanned($0, overlay) }) {
+            return EffectOutcome(result: .object([("changes", .array([]))]),
+                                 notes: ["rsync would copy \(source) to \(destination); \(planned) is created by this run, "
+                                         + "so its files are known after apply"])
+        }
+        var preview = argv
+        preview.insert("--dry-run", at: 1)
+        let result = try RsyncRunner.run(preview, password: password, timeout: 300)
+        guard result.succeeded else { throw ProcessFailure(argv: ["rsync --dry-run"], result: result, problem: "failed") }
+        let lines = result.outputText.split(separator: "\n").map(String.init)
+        return EffectOutcome(result: .object([("changes", .array(lines.map { .string($0) }))]),
+                             notes: ["rsync would change \(lines.count) item\(lines.count == 1 ? "" : "s")"
+                                     + (lines.isEmpty ? "" : ":\n    " + lines.prefix(50).joined(separator: "\n    "))])
+    }
 
-    package init(argv: [String], source: String, destination: String, delete: Bool, password: String?, undoArgv: [String]?, remote: Bool) {
+    /// True when `path` (or, for a new entry, its folder) exists only in the plan.
+    private static func onlyPlanned(_ path: String, _ overlay: Overlay) -> Bool {
+        var path = path
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        for candidate in [path, PathName.parent(path)] where Posix.lstatInfo(candidate) == nil {
+            if overlay.info(candidate) != nil { return true }
+        }
+        return false
+    }
+
+    package init(argv: [String], source: String, destination: String, delete: Bool, password: String?, undoArgv: [String]?, remote: Bool,
+                 localPaths: [String] = []) {
         self.argv = argv
         self.source = source
         self.destination = destination
@@ -40,6 +70,7 @@ package struct RsyncEffect: Effect {
         self.password = password
         self.undoArgv = undoArgv
         self.remote = remote
+        self.localPaths = localPaths
     }
 }
 

@@ -124,10 +124,14 @@ package struct VcsUpdate: Effect {
 
     package func apply(_ world: World) throws -> EffectOutcome {
         try kind_.update(path.real, revision: revision)
-        return EffectOutcome(result: .string(try kind_.currentRevision(path.real)))
+        return EffectOutcome(result: .object([("revision", .string(try kind_.currentRevision(path.real))),
+                                              ("conflicts", .array(try kind_.conflicts(path.real).map { .string($0) }))]))
     }
 
-    package func simulate(_ overlay: Overlay) -> EffectOutcome { EffectOutcome(result: .string(SymbolicValue.text("revision"))) }
+    /// Conflicts are known only once updated: the plan has none.
+    package func simulate(_ overlay: Overlay) -> EffectOutcome {
+        EffectOutcome(result: .object([("revision", .string(SymbolicValue.text("revision"))), ("conflicts", .array([]))]))
+    }
 
     package init(kind_: VcsKind, path: EffectPath, fromRevision: String, revision: String?) {
         self.kind_ = kind_

@@ -63,23 +63,10 @@ package enum RsyncModule {
         if let host = source.host ?? destination.host { argv += ["-e", SSHCommand.rsyncShell(host)] }
         argv += [source.argument, destination.argument]
         let undo = try options["undo"].tableValue.map { try CmdModule.argvList($0, call: call, position: 3) }
-        if session.isDryRun, let planned = [source, destination].first(where: { onlyPlanned($0, session) }) {
-            // rsync cannot read a tree this dry-run only planned (an install's new home).
-            session.output.log("info", "rsync would copy \(source.shown) to \(destination.shown); "
-                               + "\(planned.shown) is created by this run, so its files are known after apply")
-        } else if session.isDryRun {
-            // rsync --dry-run reads both sides and changes neither.
-            var preview = argv
-            preview.insert("--dry-run", at: 1)
-            let result = try RsyncRunner.run(preview, password: password, timeout: 300)
-            guard result.succeeded else { throw ProcessFailure(argv: ["rsync --dry-run"], result: result, problem: "failed") }
-            let lines = result.outputText.split(separator: "\n")
-            session.output.log("info", "rsync would change \(lines.count) item\(lines.count == 1 ? "" : "s")"
-                               + (lines.isEmpty ? "" : ":\n    " + lines.prefix(50).joined(separator: "\n    ")))
-        }
         let outcome = try session.perform(RsyncEffect(
             argv: argv, source: source.shown, destination: destination.shown, delete: options["delete"].boolValue == true,
-            password: password, undoArgv: undo, remote: source.remote || destination.remote))
+            password: password, undoArgv: undo, remote: source.remote || destination.remote,
+            localPaths: [source, destination].filter { !$0.remote }.map(\.argument)))
         try JsonModule.push(outcome.result ?? .null, to: call)
         return 1
     }
@@ -89,18 +76,6 @@ package enum RsyncModule {
         package var shown: String
         package var host: HostConfig?
         package var remote: Bool
-    }
-
-    /// A local endpoint (or, for a destination, its folder) that exists in the dry-run's
-    /// overlay but not on disk yet.
-    package static func onlyPlanned(_ endpoint: Endpoint, _ session: RunSession) -> Bool {
-        guard !endpoint.remote else { return false }
-        var path = endpoint.argument
-        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
-        for candidate in [path, PathName.parent(path)] where Posix.lstatInfo(candidate) == nil {
-            if session.view.info(candidate) != nil { return true }
-        }
-        return false
     }
 
     package static func endpoint(_ text: String, _ session: RunSession, _ call: LuaCall, _ position: Int32) throws -> Endpoint {

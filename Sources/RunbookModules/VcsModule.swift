@@ -77,9 +77,9 @@ package enum VcsModule {
             return 1
         }
         let outcome = try session.perform(VcsUpdate(kind_: kind, path: path, fromRevision: current, revision: revision))
-        let conflicts = session.isDryRun ? [] : try kind.conflicts(path.real)
+        let conflicts = outcome.result?["conflicts"]?.arrayValue?.compactMap(\.stringValue) ?? []
         if !conflicts.isEmpty { session.output.log("warn", "conflicts in \(path.shown): " + conflicts.joined(separator: ", ")) }
-        try call.push(["revision": JsonModule.luaValue(outcome.result ?? .null),
+        try call.push(["revision": JsonModule.luaValue(outcome.result?["revision"] ?? .null),
                        "conflicts": .table(LuaTable(array: conflicts.map { .string($0) }))])
         return 1
     }

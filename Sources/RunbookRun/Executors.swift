@@ -77,6 +77,6 @@ package final class PlanExecutor: EffectExecutor {
     package init(overlay: Overlay) { self.overlay = overlay }
 
     package func perform(_ effect: any Effect, record: EffectRecord) throws -> EffectOutcome {
-        effect.simulate(overlay)
+        try effect.simulate(overlay)
     }
 }

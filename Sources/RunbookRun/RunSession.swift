@@ -116,6 +116,7 @@ public final class RunSession {
         effects.append(record)
         effectsInCurrentStep += 1
         output.effect(record, dryRun: isDryRun)
+        for note in outcome.notes { output.log("info", note) }
         return outcome
     }
 
