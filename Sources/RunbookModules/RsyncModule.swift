@@ -37,8 +37,9 @@ package enum RsyncModule {
             Copies a tree with `rsync -a`\(direction == "push" ? "" : " (the same as `rsync.push`; the name says which side is remote)"). \
             A daemon `password` is written to a private temporary file passed as
             `--password-file`, never put on the command line. Without `undo` the effect is `!`. In
-            a dry-run rsync itself runs with `--dry-run --itemize-changes` (read-only) and the plan
-            lists the files it would move.
+            a dry-run rsync itself runs with `--dry-run --itemize-changes` (read-only): the plan
+            lists the files it would move, and the result's `changes` are those lines (none when a
+            side is a folder this dry-run only plans to create).
             """,
             example: direction == "pull" ? nil : """
             rsync.push(home .. "/", "rsync://sync@10.0.0.2/homes/" .. name .. "/", { password = args.rsync_password })
