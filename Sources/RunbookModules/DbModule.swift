@@ -43,8 +43,61 @@ package enum DbModule {
             guide's database set-up and its SQL updates ("mut").
             """))
 
+        state.register(primitives, slot: slot)
+
+        // db.NULL: SQL NULL as a value a table can hold (the null marker, as json.null). The
+        // conversion of the null marker cannot fail.
+        state.document(global: APIGlobal("db.NULL", type: "lightuserdata", doc: """
+            SQL `NULL` as a value, where `nil` cannot say it: in a `set` table
+            (`db.update("internal", "installs", { custom_rewrites = db.NULL }, { id = install.id })`),
+            a `row` of `db.insert`, a `where` table (`{ install_id = db.NULL }` matches the rows
+            whose `install_id` is `NULL`: `where` compares with `<=>`) or a `params` array, where a
+            `nil` would end the list early. The undo of an update that set `NULL` puts the old
+            value back; an update from `NULL` to a value is undone to `NULL`. Rows read back still
+            leave a `NULL` column out (`nil`, not `db.NULL`). It is the same value as `json.null`:
+            Lua's NULL light userdata (`type(db.NULL) == "userdata"`).
+            """))
+        try? state.setField("NULL", in: "db", .null)
+    }
+
+    /// Every `db` function, in the order docs/api.md shows them. The administration
+    /// functions' implementations are DbAdminFunctions.swift and SQLUpdateFunctions.swift
+    /// (their effects: RunbookCore/DatabaseAdminEffects.swift and SQLUpdates.swift); what a
+    /// dry-run plans of them is in its plan state (RunbookCore/DatabasePlan.swift).
+    static var primitives: [LuaPrimitive] { [
         // db.query(connection, sql [, params]) -> array of rows (tables by column name)
-        state.register("query", in: "db", doc: APIFunction(.read, "connection: string  a `[databases.NAME]` of the configuration", "sql: string  a read-only statement with `?` placeholders", "params?: any[]  the values for the placeholders",
+        LuaPrimitive("db.query", doc: queryDoc, query),
+        // db.query_one(connection, sql [, params]) -> the first row, or nil
+        LuaPrimitive("db.query_one", doc: queryOneDoc, queryOne),
+        // db.exec(connection, sql [, params [, {undo = {sql, params}}]]) -> {affected_rows=, insert_id=}
+        LuaPrimitive("db.exec", doc: execDoc, exec),
+        // db.quote_name(name) -> `name` as one SQL identifier (pure: usable outside `run` too)
+        LuaPrimitive("db.quote_name", doc: quoteNameDoc, anywhere: quoteName),
+        // db.insert(connection, table, row) -> the new row's id (symbolic in a dry-run)
+        LuaPrimitive("db.insert", doc: insertDoc, insert),
+        // db.update(connection, table, set, where) -> rows changed
+        LuaPrimitive("db.update", doc: updateDoc, update),
+        // db.delete(connection, table, where) -> rows deleted
+        LuaPrimitive("db.delete", doc: deleteDoc, delete),
+        // db.create_database(connection, name [, {exists_ok=false, charset=, collation=}]) -> true if created
+        LuaPrimitive("db.create_database", doc: createDatabaseDoc, DatabaseAdministration.createDatabase),
+        // db.drop_database(connection, name) -> true if dropped, false if absent (cannot be undone)
+        LuaPrimitive("db.drop_database", doc: dropDatabaseDoc, DatabaseAdministration.dropDatabase),
+        // db.create_user(connection, user, {database=, host="localhost", password=nil, privileges="ALL PRIVILEGES"})
+        // -> the password (generated when none is given; masked in every log)
+        LuaPrimitive("db.create_user", doc: createUserDoc, DatabaseAdministration.createUser),
+        // db.drop_user(connection, user [, {host="localhost"}]) -> true if dropped (cannot be undone)
+        LuaPrimitive("db.drop_user", doc: dropUserDoc, DatabaseAdministration.dropUser),
+        // db.apply_updates(connection, database, directory [, {plugin_id=, revision=, only={files}}]) -> file names applied
+        LuaPrimitive("db.apply_updates", doc: applyUpdatesDoc, SQLUpdates.applyUpdates),
+        // db.load_sql_file(connection, database, path) -> statements run (cannot be undone)
+        LuaPrimitive("db.load_sql_file", doc: loadSqlFileDoc, SQLUpdates.loadSQLFile),
+    ] }
+
+    // MARK: db.query
+
+    static var queryDoc: APIFunction {
+        APIFunction(.read, "connection: string  a `[databases.NAME]` of the configuration", "sql: string  a read-only statement with `?` placeholders", "params?: any[]  the values for the placeholders",
             returns: ["table<string, any>[]  every row, keyed by column name"],
             doc: """
             Runs a read-only statement and returns every row. The statement must start with
@@ -55,33 +108,41 @@ package enum DbModule {
             example: """
             local rows = db.query("internal", "SELECT id, hostname FROM install_sites WHERE install_id = ?", { install.id })
             for _, row in ipairs(rows) do print(row.id, row.hostname) end
-            """)) { call in
-            let session = try slot.require(call.name)
-            let (name, sql, params) = try statement(call)
-            try requireRead(sql, call: call)
-            let result = try run(name, sql, session) { try session.databases.connection(name).query(sql, params) }
-            try call.push(.table(LuaTable(array: result.rows.map(rowValue))))
-            return 1
-        }
+            """)
+    }
 
-        // db.query_one(connection, sql [, params]) -> the first row, or nil
-        state.register("query_one", in: "db", doc: APIFunction(.read, "connection: string  a `[databases.NAME]` of the configuration", "sql: string  a read-only statement with `?` placeholders", "params?: any[]  the values for the placeholders",
+    static func query(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let (name, sql, params) = try statement(call)
+        try requireRead(sql, call: call)
+        let result = try run(name, sql, session) { try session.databases.connection(name).query(sql, params) }
+        try call.push(.table(LuaTable(array: result.rows.map(rowValue))))
+        return 1
+    }
+
+    // MARK: db.query_one
+
+    static var queryOneDoc: APIFunction {
+        APIFunction(.read, "connection: string  a `[databases.NAME]` of the configuration", "sql: string  a read-only statement with `?` placeholders", "params?: any[]  the values for the placeholders",
             returns: ["table<string, any>|nil  the first row, or `nil` when there is none"],
             doc: "Like `db.query`, but returns only the first row.",
             example: """
             local install = db.query_one("internal", "SELECT * FROM installs WHERE name = ?", { args.name })
             if not install then error("no install named " .. args.name) end
-            """)) { call in
-            let session = try slot.require(call.name)
-            let (name, sql, params) = try statement(call)
-            try requireRead(sql, call: call)
-            let result = try run(name, sql, session) { try session.databases.connection(name).query(sql, params) }
-            if let row = result.first { try call.push(rowValue(row)) } else { call.pushNil() }
-            return 1
-        }
+            """)
+    }
 
-        // db.exec(connection, sql [, params [, {undo = {sql, params}}]]) -> {affected_rows=, insert_id=}
-        state.register("exec", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "sql: string  any statement, with `?` placeholders", "params?: any[]  the values for the placeholders",
+    static func queryOne(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let (name, sql, params) = try statement(call)
+        try requireRead(sql, call: call)
+        let result = try run(name, sql, session) { try session.databases.connection(name).query(sql, params) }
+        if let row = result.first { try call.push(rowValue(row)) } else { call.pushNil() }
+        return 1
+    }
+
+    // MARK: db.exec
+
+    static var execDoc: APIFunction {
+        APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "sql: string  any statement, with `?` placeholders", "params?: any[]  the values for the placeholders",
             "options?: db.ExecOptions",
             returns: ["db.ExecResult"],
             doc: """
@@ -100,23 +161,27 @@ package enum DbModule {
                     { undo = { "UPDATE queue SET status = ? WHERE id = ?", { job.status, job.id } } })
             """,
             classes: [APIClass("db.ExecOptions", "undo?: any[]  `{ SQL, { params } }`: the statement that reverses this one"),
-                      APIClass("db.ExecResult", "affected_rows: integer|string  rows the server changed", "insert_id: integer|string  the insert id")])) { call in
-            let session = try slot.require(call.name)
-            let (name, sql, params) = try statement(call)
-            var undo: (String, [SQLValue])?
-            if let options = try call.optionalTable(4), case .table(let spec) = options["undo"] {
-                guard let undoSQL = spec.array.first?.stringValue else { throw call.argumentError(4, "undo must be { sql, params }") }
-                undo = (undoSQL, try sqlValues(spec.array.dropFirst().first?.tableValue?.array ?? [], call: call, position: 4))
-            }
-            let outcome = try run(name, sql, session) {
-                try session.perform(ExecuteSQL(connection: name, sql: sql, params: params, undo: undo))
-            }
-            try JsonModule.push(outcome.result ?? .null, to: call)
-            return 1
-        }
+                      APIClass("db.ExecResult", "affected_rows: integer|string  rows the server changed", "insert_id: integer|string  the insert id")])
+    }
 
-        // db.quote_name(name) -> `name` as one SQL identifier (pure: usable outside `run` too)
-        state.register("quote_name", in: "db", doc: APIFunction(.pure, "name: string  a database, table or column name, whatever it holds",
+    static func exec(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let (name, sql, params) = try statement(call)
+        var undo: (String, [SQLValue])?
+        if let options = try call.optionalTable(4), case .table(let spec) = options["undo"] {
+            guard let undoSQL = spec.array.first?.stringValue else { throw call.argumentError(4, "undo must be { sql, params }") }
+            undo = (undoSQL, try sqlValues(spec.array.dropFirst().first?.tableValue?.array ?? [], call: call, position: 4))
+        }
+        let outcome = try run(name, sql, session) {
+            try session.perform(ExecuteSQL(connection: name, sql: sql, params: params, undo: undo))
+        }
+        try JsonModule.push(outcome.result ?? .null, to: call)
+        return 1
+    }
+
+    // MARK: db.quote_name
+
+    static var quoteNameDoc: APIFunction {
+        APIFunction(.pure, "name: string  a database, table or column name, whatever it holds",
             returns: ["string  the name in backticks, every backtick inside doubled"],
             doc: """
             The one way to put a name into SQL text (names cannot be `?` parameters): wraps it
@@ -136,21 +201,26 @@ package enum DbModule {
               local to = db.quote_name("trash_" .. name) .. "." .. db.quote_name(row.t)
               db.exec("installs", "RENAME TABLE " .. from .. " TO " .. to, {}, { undo = { "RENAME TABLE " .. to .. " TO " .. from, {} } })
             end
-            """)) { call in
-            let bytes = try call.bytes(1)
-            guard let name = String(validating: bytes, as: UTF8.self) else {
-                throw LuaHostFailure("\(call.name): the name is not valid UTF-8")
-            }
-            do {
-                call.push(try SQLIdentifier.quote(name))
-            } catch let failure as DatabaseFailure {
-                throw LuaHostFailure("\(call.name): \(failure.description)")
-            }
-            return 1
-        }
+            """)
+    }
 
-        // db.insert(connection, table, row) -> the new row's id (symbolic in a dry-run)
-        state.register("insert", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "table: string  `sites` or `schema.sites`", "row: table<string, any>  `column = value`, not empty",
+    static func quoteName(_ call: LuaCall) throws -> Int32 {
+        let bytes = try call.bytes(1)
+        guard let name = String(validating: bytes, as: UTF8.self) else {
+            throw LuaHostFailure("\(call.name): the name is not valid UTF-8")
+        }
+        do {
+            call.push(try SQLIdentifier.quote(name))
+        } catch let failure as DatabaseFailure {
+            throw LuaHostFailure("\(call.name): \(failure.description)")
+        }
+        return 1
+    }
+
+    // MARK: db.insert
+
+    static var insertDoc: APIFunction {
+        APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "table: string  `sites` or `schema.sites`", "row: table<string, any>  `column = value`, not empty",
             returns: ["integer|string  the id the server reports for the row"],
             doc: """
             Inserts one row and returns the id the server reports for it (`LAST_INSERT_ID` of an
@@ -169,23 +239,27 @@ package enum DbModule {
             nothing else; returns the key's value when `row` gives a single-column primary key,
             otherwise the string `(known after apply: TABLE.KEY)`.
             """,
-            example: #"local site_id = db.insert("internal", "install_sites", { install_id = install.id, hostname = args.hostname })"#)) { call in
-            let session = try slot.require(call.name)
-            let name = try call.string(1)
-            let table = try call.string(2)
-            _ = try SQLIdentifier.validate(table, what: "table")
-            let row = try columns(try call.table(3), call: call, position: 3)
-            guard !row.isEmpty else { throw call.argumentError(3, "the row has no columns") }
-            let key = try run(name, "primary key of \(table)", session) { try session.databases.primaryKey(name, table: table) }
-            let outcome = try run(name, "INSERT INTO \(table)", session) {
-                try session.perform(InsertRow(connection: name, table: table, row: row, primaryKey: key))
-            }
-            try JsonModule.push(outcome.result ?? .null, to: call)
-            return 1
-        }
+            example: #"local site_id = db.insert("internal", "install_sites", { install_id = install.id, hostname = args.hostname })"#)
+    }
 
-        // db.update(connection, table, set, where) -> rows changed
-        state.register("update", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "table: string  `sites` or `schema.sites`", "set: table<string, any>  the new values, `column = value`",
+    static func insert(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let name = try call.string(1)
+        let table = try call.string(2)
+        _ = try SQLIdentifier.validate(table, what: "table")
+        let row = try columns(try call.table(3), call: call, position: 3)
+        guard !row.isEmpty else { throw call.argumentError(3, "the row has no columns") }
+        let key = try run(name, "primary key of \(table)", session) { try session.databases.primaryKey(name, table: table) }
+        let outcome = try run(name, "INSERT INTO \(table)", session) {
+            try session.perform(InsertRow(connection: name, table: table, row: row, primaryKey: key))
+        }
+        try JsonModule.push(outcome.result ?? .null, to: call)
+        return 1
+    }
+
+    // MARK: db.update
+
+    static var updateDoc: APIFunction {
+        APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "table: string  `sites` or `schema.sites`", "set: table<string, any>  the new values, `column = value`",
             "where: table<string, any>  which rows, `column = value`, not empty",
             returns: ["integer  the number of rows changed"],
             doc: """
@@ -202,35 +276,39 @@ package enum DbModule {
             primary key. Do not change primary-key columns with `db.update`: the undo would not find
             the row.
             """,
-            example: #"db.update("internal", "installs", { plan = "free" }, { id = install.id })"#)) { call in
-            let session = try slot.require(call.name)
-            let name = try call.string(1)
-            let table = try call.string(2)
-            let quoted = try SQLIdentifier.validate(table, what: "table")
-            let changes = try columns(try call.table(3), call: call, position: 3)
-            let filter = try columns(try call.table(4), call: call, position: 4)
-            guard !changes.isEmpty else { throw call.argumentError(3, "nothing to set") }
-            guard !filter.isEmpty else { throw call.argumentError(4, "an update needs a where table (refusing to change every row)") }
-            let key = try run(name, "primary key of \(table)", session) { try session.databases.primaryKey(name, table: table) }
-            guard !key.isEmpty else { throw LuaHostFailure("db.update: table \(table) has no primary key, so its undo cannot be computed") }
-            let before = try run(name, "SELECT FROM \(table)", session) {
-                try session.databases.connection(name).query("SELECT * FROM \(quoted) WHERE \(try whereClause(filter))", filter.map(\.1)).rows
-            }
-            let changing = before.filter { row in changes.contains { row[$0.0] != $0.1 } }
-            if changing.isEmpty {
-                session.noChange("\(name).\(table) rows already set")
-                call.push(0)
-                return 1
-            }
-            let outcome = try run(name, "UPDATE \(table)", session) {
-                try session.perform(UpdateRows(connection: name, table: table, changes: changes, filter: filter, primaryKey: key, before: changing))
-            }
-            try JsonModule.push(outcome.result ?? .int(0), to: call)
+            example: #"db.update("internal", "installs", { plan = "free" }, { id = install.id })"#)
+    }
+
+    static func update(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let name = try call.string(1)
+        let table = try call.string(2)
+        let quoted = try SQLIdentifier.validate(table, what: "table")
+        let changes = try columns(try call.table(3), call: call, position: 3)
+        let filter = try columns(try call.table(4), call: call, position: 4)
+        guard !changes.isEmpty else { throw call.argumentError(3, "nothing to set") }
+        guard !filter.isEmpty else { throw call.argumentError(4, "an update needs a where table (refusing to change every row)") }
+        let key = try run(name, "primary key of \(table)", session) { try session.databases.primaryKey(name, table: table) }
+        guard !key.isEmpty else { throw LuaHostFailure("db.update: table \(table) has no primary key, so its undo cannot be computed") }
+        let before = try run(name, "SELECT FROM \(table)", session) {
+            try session.databases.connection(name).query("SELECT * FROM \(quoted) WHERE \(try whereClause(filter))", filter.map(\.1)).rows
+        }
+        let changing = before.filter { row in changes.contains { row[$0.0] != $0.1 } }
+        if changing.isEmpty {
+            session.noChange("\(name).\(table) rows already set")
+            call.push(0)
             return 1
         }
+        let outcome = try run(name, "UPDATE \(table)", session) {
+            try session.perform(UpdateRows(connection: name, table: table, changes: changes, filter: filter, primaryKey: key, before: changing))
+        }
+        try JsonModule.push(outcome.result ?? .int(0), to: call)
+        return 1
+    }
 
-        // db.delete(connection, table, where) -> rows deleted
-        state.register("delete", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "table: string  `sites` or `schema.sites`", "where: table<string, any>  which rows, `column = value`, not empty",
+    // MARK: db.delete
+
+    static var deleteDoc: APIFunction {
+        APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "table: string  `sites` or `schema.sites`", "where: table<string, any>  which rows, `column = value`, not empty",
             returns: ["integer  the number of rows deleted (in a dry-run: that match)"],
             doc: """
             Deletes the rows matching `where`. Reads them first; if none match it makes no effect
@@ -239,34 +317,34 @@ package enum DbModule {
             Effect: `- delete from CONNECTION.TABLE where col='v' (N rows)` (`db.delete`).
             Undo: insert every deleted row again with all its columns.
             """,
-            example: #"db.delete("internal", "install_site_ips", { install_site_id = site.id })"#)) { call in
-            let session = try slot.require(call.name)
-            let name = try call.string(1)
-            let table = try call.string(2)
-            let quoted = try SQLIdentifier.validate(table, what: "table")
-            let filter = try columns(try call.table(3), call: call, position: 3)
-            guard !filter.isEmpty else { throw call.argumentError(3, "a delete needs a where table (refusing to delete every row)") }
-            let before = try run(name, "SELECT FROM \(table)", session) {
-                try session.databases.connection(name).query("SELECT * FROM \(quoted) WHERE \(try whereClause(filter))", filter.map(\.1)).rows
-            }
-            if before.isEmpty {
-                session.noChange("no rows in \(name).\(table) match")
-                call.push(0)
-                return 1
-            }
-            let outcome = try run(name, "DELETE FROM \(table)", session) {
-                try session.perform(DeleteRows(connection: name, table: table, filter: filter, before: before))
-            }
-            try JsonModule.push(outcome.result ?? .int(0), to: call)
+            example: #"db.delete("internal", "install_site_ips", { install_site_id = site.id })"#)
+    }
+
+    static func delete(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
+        let name = try call.string(1)
+        let table = try call.string(2)
+        let quoted = try SQLIdentifier.validate(table, what: "table")
+        let filter = try columns(try call.table(3), call: call, position: 3)
+        guard !filter.isEmpty else { throw call.argumentError(3, "a delete needs a where table (refusing to delete every row)") }
+        let before = try run(name, "SELECT FROM \(table)", session) {
+            try session.databases.connection(name).query("SELECT * FROM \(quoted) WHERE \(try whereClause(filter))", filter.map(\.1)).rows
+        }
+        if before.isEmpty {
+            session.noChange("no rows in \(name).\(table) match")
+            call.push(0)
             return 1
         }
+        let outcome = try run(name, "DELETE FROM \(table)", session) {
+            try session.perform(DeleteRows(connection: name, table: table, filter: filter, before: before))
+        }
+        try JsonModule.push(outcome.result ?? .int(0), to: call)
+        return 1
+    }
 
-        // Administration (the effects: RunbookCore/DatabaseAdminEffects.swift and SQLUpdates.swift;
-        // the functions: DbAdminFunctions.swift, SQLUpdateFunctions.swift). What a dry-run
-        // plans to create or drop is in its plan state (RunbookCore/DatabasePlan.swift).
+    // MARK: db.create_database
 
-        // db.create_database(connection, name [, {exists_ok=false, charset=, collation=}]) -> true if created
-        state.register("create_database", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "name: string  the database", "options?: db.CreateDatabaseOptions",
+    static var createDatabaseDoc: APIFunction {
+        APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "name: string  the database", "options?: db.CreateDatabaseOptions",
             returns: ["boolean  `true` if created, `false` if it existed and `exists_ok` was given"],
             doc: """
             Creates a database (`+`); undo drops it. If it already exists the run fails and nothing
@@ -274,23 +352,24 @@ package enum DbModule {
             database it did not create.
             """,
             classes: [APIClass("db.CreateDatabaseOptions", "exists_ok?: boolean  an existing database is no error",
-                               "charset?: string  the default character set", "collation?: string  the default collation")])) { call in
-            try DatabaseAdministration.createDatabase(call, try slot.require(call.name))
-        }
+                               "charset?: string  the default character set", "collation?: string  the default collation")])
+    }
 
-        // db.drop_database(connection, name) -> true if dropped, false if absent (cannot be undone)
-        state.register("drop_database", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "name: string  the database",
+    // MARK: db.drop_database
+
+    static var dropDatabaseDoc: APIFunction {
+        APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "name: string  the database",
             returns: ["boolean  `true` if dropped, `false` if absent"],
             doc: """
             Drops a database; cannot be undone (`!`, the plan says how many tables it holds). Refuses
             `mysql`, `information_schema`, `performance_schema` and `sys`.
-            """)) { call in
-            try DatabaseAdministration.dropDatabase(call, try slot.require(call.name))
-        }
+            """)
+    }
 
-        // db.create_user(connection, user, {database=, host="localhost", password=nil, privileges="ALL PRIVILEGES"})
-        // -> the password (generated when none is given; masked in every log)
-        state.register("create_user", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "user: string  the account's user name", "options: db.CreateUserOptions",
+    // MARK: db.create_user
+
+    static var createUserDoc: APIFunction {
+        APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "user: string  the account's user name", "options: db.CreateUserOptions",
             returns: ["string  the password (generated when none is given)"],
             doc: """
             Creates a user and grants it `privileges` on that one database. Without `password` it
@@ -306,23 +385,25 @@ package enum DbModule {
             """,
             classes: [APIClass("db.CreateUserOptions", "database: string  the database it gets privileges on",
                                "host?: string  default `\"localhost\"`", "password?: string  default: generated",
-                               "privileges?: string  default `\"ALL PRIVILEGES\"`")])) { call in
-            try DatabaseAdministration.createUser(call, try slot.require(call.name))
-        }
+                               "privileges?: string  default `\"ALL PRIVILEGES\"`")])
+    }
 
-        // db.drop_user(connection, user [, {host="localhost"}]) -> true if dropped (cannot be undone)
-        state.register("drop_user", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "user: string  the account's user name", "options?: db.DropUserOptions",
+    // MARK: db.drop_user
+
+    static var dropUserDoc: APIFunction {
+        APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "user: string  the account's user name", "options?: db.DropUserOptions",
             returns: ["boolean  `true` if dropped"],
             doc: """
             Drops a user. Cannot be undone: restoring the account would mean keeping its password
             hash in the journal.
             """,
-            classes: [APIClass("db.DropUserOptions", "host?: string  default `\"localhost\"`")])) { call in
-            try DatabaseAdministration.dropUser(call, try slot.require(call.name))
-        }
+            classes: [APIClass("db.DropUserOptions", "host?: string  default `\"localhost\"`")])
+    }
 
-        // db.apply_updates(connection, database, directory [, {plugin_id=, revision=, only={files}}]) -> file names applied
-        state.register("apply_updates", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "database: string  the database to update", "dir: string  the folder of `.sql` files",
+    // MARK: db.apply_updates
+
+    static var applyUpdatesDoc: APIFunction {
+        APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "database: string  the database to update", "dir: string  the folder of `.sql` files",
             "options?: db.ApplyUpdatesOptions",
             returns: ["string[]  the file names applied (planned in a dry-run)"],
             doc: """
@@ -344,30 +425,15 @@ package enum DbModule {
             (all of them, when the database is only planned by an earlier `db.create_database`).
             """,
             classes: [APIClass("db.ApplyUpdatesOptions", "plugin_id?: integer|string  recorded with each file",
-                               "revision?: integer|string  recorded with each file", "only?: string[]  just these files of `dir`")])) { call in
-            try SQLUpdates.applyUpdates(call, try slot.require(call.name))
-        }
+                               "revision?: integer|string  recorded with each file", "only?: string[]  just these files of `dir`")])
+    }
 
-        // db.load_sql_file(connection, database, path) -> statements run (cannot be undone)
-        state.register("load_sql_file", in: "db", doc: APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "database: string  the database", "path: string  the SQL file",
+    // MARK: db.load_sql_file
+
+    static var loadSqlFileDoc: APIFunction {
+        APIFunction(.effect, "connection: string  a `[databases.NAME]` of the configuration", "database: string  the database", "path: string  the SQL file",
             returns: ["integer  the number of statements run"],
-            doc: "Runs a whole SQL file (a schema) in `database`; cannot be undone (`!`).")) { call in
-            try SQLUpdates.loadSQLFile(call, try slot.require(call.name))
-        }
-
-        // db.NULL: SQL NULL as a value a table can hold (the null marker, as json.null). The
-        // conversion of the null marker cannot fail.
-        state.document(global: APIGlobal("db.NULL", type: "lightuserdata", doc: """
-            SQL `NULL` as a value, where `nil` cannot say it: in a `set` table
-            (`db.update("internal", "installs", { custom_rewrites = db.NULL }, { id = install.id })`),
-            a `row` of `db.insert`, a `where` table (`{ install_id = db.NULL }` matches the rows
-            whose `install_id` is `NULL`: `where` compares with `<=>`) or a `params` array, where a
-            `nil` would end the list early. The undo of an update that set `NULL` puts the old
-            value back; an update from `NULL` to a value is undone to `NULL`. Rows read back still
-            leave a `NULL` column out (`nil`, not `db.NULL`). It is the same value as `json.null`:
-            Lua's NULL light userdata (`type(db.NULL) == "userdata"`).
-            """))
-        try? state.setField("NULL", in: "db", .null)
+            doc: "Runs a whole SQL file (a schema) in `database`; cannot be undone (`!`).")
     }
 
     // MARK: Helpers
