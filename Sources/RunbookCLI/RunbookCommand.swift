@@ -16,7 +16,7 @@ public struct RunbookCommand: ParsableCommand {
         subcommands: [ListCommand.self, DescribeCommand.self, RunCommand.self, CheckCommand.self,
                       HistoryCommand.self, LogCommand.self, UndoCommand.self, QueueCommand.self,
                       ApiCommand.self, NewCommand.self, ConfigCommand.self,
-                      CompletionCommand.self, ManCommand.self]
+                      CompletionCommand.self, ManCommand.self, AgentCommand.self]
     )
 
     public init() {}

@@ -71,6 +71,8 @@ public final class World {
     public let backups: BackupStore
     public let databases: DatabaseConnections
     public let platform: PlatformAdapter
+    /// The agents of other hosts, for effects and undo steps that run there.
+    package var otherHosts: (any OtherHosts)?
 
     public init(paths: RootedPaths, backups: BackupStore, databases: DatabaseConnections,
                 platform: PlatformAdapter = PlatformAdapter())

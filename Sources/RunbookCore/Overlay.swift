@@ -60,7 +60,7 @@ public final class Overlay: FileSystemView {
     package var plannedAddresses: [String: Bool] = [:]
     /// Planned databases, users and SQL update files.
     package let databases = DatabasePlan()
-    private let live: LiveFileSystem
+    private let live: FileSystemView
     private var hasShadowingNodes = false
     private var hasPlannedDirectories = false
     /// What readlink(2) said about real directories above the paths the plan touched (nil:
@@ -79,6 +79,13 @@ public final class Overlay: FileSystemView {
     private let ownerUID = UInt32(geteuid()), ownerGID = UInt32(getegid())
 
     public init(paths: RootedPaths? = nil) { live = LiveFileSystem(paths: paths) }
+
+    /// Planned changes over another view of the real files (another host's, read through
+    /// its agent).
+    package init(over live: FileSystemView) { self.live = live }
+
+    /// The plans for other hosts (`on(HOST, ...)`), by host name.
+    package var otherHosts: [String: Overlay] = [:]
 
     // MARK: Planned changes
 

@@ -27,6 +27,7 @@ public enum UndoActions {
         RestoreCrontabUndo.self,
         RemoveCheckoutUndo.self,
         UpdateCheckoutBackUndo.self,
+        UndoOnHost.self,
     ]
 
     private static let byName: [String: any UndoAction.Type] = {

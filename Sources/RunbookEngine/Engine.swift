@@ -32,6 +32,7 @@ public final class Engine {
     /// its docs come with its registrations (APIDoc.swift).
     package static func registerModules(into state: LuaState, slot: SessionSlot) {
         RunModule.register(into: state, slot: slot)
+        HostModule.register(into: state, slot: slot)
         FsModule.register(into: state, slot: slot)
         DbModule.register(into: state, slot: slot)
         TemplateModule.register(into: state, slot: slot)
@@ -246,6 +247,8 @@ public final class Engine {
         }
         let world = World(paths: paths, backups: BackupStore(directory: store.backupsDirectory(runID)), databases: databases,
                           platform: PlatformAdapter(kind: config.platform))
+        // Steps of effects made on other hosts run there, through their agents.
+        world.otherHosts = AgentConnections(config: config, runID: runID)
         output.message("  \(record.runbook) (\(record.status), \(entries.count) effect\(entries.count == 1 ? "" : "s") to reverse)"
                        + (dryRun ? "  (dry-run)" : ""), lead: "undo of run \(runID)", code: "1")
         output.event(.undoStarted, [("run", .string(runID)), ("effects", .int(Int64(entries.count))), ("dry_run", .bool(dryRun)),

@@ -41,11 +41,26 @@ extension LuaState {
             let (module, name) = Self.split(primitive.name)
             switch primitive.body {
             case .inRun(let body):
-                register(name, in: module, doc: primitive.doc()) { call in try body(call, try slot.require(call.name)) }
+                let reachesOtherHosts = Self.reachesOtherHosts(module)
+                register(name, in: module, doc: primitive.doc()) { call in
+                    let session = try slot.require(call.name)
+                    if let host = session.currentHost, !reachesOtherHosts {
+                        throw LuaHostFailure("\(call.name) cannot run on another host yet: call it outside on(\"\(host)\", ...)")
+                    }
+                    return try body(call, session)
+                }
             case .anywhere(let body):
                 register(name, in: module, doc: primitive.doc(), body)
             }
         }
+    }
+
+    /// Inside `on(HOST, ...)`: what another host's agent does for them (files), and what
+    /// acts on no host (logging, steps, templates). Every other module acts on this host
+    /// only, so it is refused there rather than run here by mistake.
+    static func reachesOtherHosts(_ module: String?) -> Bool {
+        guard let module else { return true }
+        return ["fs", "log", "template", "json"].contains(module)
     }
 
     /// "fs.mkdir" -> ("fs", "mkdir"); "step" -> (nil, "step").

@@ -69,7 +69,8 @@ package final class CachingFileView: FileSystemView {
         if let knownParent, knownParent.path == real { return knownParent.directory }
         guard let info = view.info(real) else { return nil }
         let directory = ExistingDirectory(info: info,
-                                          givesExactModes: info.kind == .directory && info.mode & 0o2000 == 0 && !Posix.hasDefaultACL(real))
+                                          givesExactModes: paths.walksHere && info.kind == .directory && info.mode & 0o2000 == 0
+                                              && !Posix.hasDefaultACL(real))
         knownParent = (real, directory)
         return directory
     }

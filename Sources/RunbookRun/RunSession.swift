@@ -10,8 +10,12 @@ public final class RunSession {
     public enum Phase { case loading, running, failing, finished }
 
     public let id: String
-    public let paths: RootedPaths
-    public let view: FileSystemView
+    /// This host's paths, or (inside `on(HOST, ...)`) that host's.
+    public var paths: RootedPaths { otherHost?.paths ?? localPaths }
+    /// The files as this run sees them, here or on the host `on` names.
+    public var view: FileSystemView { otherHost?.view ?? localView }
+    private let localPaths: RootedPaths
+    private let localView: FileSystemView
     public let databases: DatabaseConnections
     public let redactor: Redactor
     public let platform: PlatformAdapter
@@ -39,11 +43,53 @@ public final class RunSession {
     package var pendingReloads: [PendingReload] = []
     package var finallyHooks: [LuaRef] = []
     /// `view` with what the run has learned about directories (fs reads through it).
-    package let files: CachingFileView
+    package var files: CachingFileView { otherHost?.files ?? localFiles }
+    private let localFiles: CachingFileView
+
+    /// The agents of the other hosts this run reached (`on(HOST, ...)`).
+    package var agents: AgentConnections?
+    /// The host primitives act on now: nil for this one.
+    package private(set) var currentHost: String?
+    private var otherHost: OtherHostBinding?
+    private var otherHostBindings: [String: OtherHostBinding] = [:]
 
     /// Forgets what `files` knows of directories: something outside `perform` (an undo) may
     /// have removed or filled them.
-    package func forgetKnownDirectories() { files.forgetAll() }
+    package func forgetKnownDirectories() {
+        localFiles.forgetAll()
+        for binding in otherHostBindings.values { binding.files.forgetAll() }
+    }
+
+    /// Runs `body` with every primitive acting on `host` (`on(HOST, function() ... end)`);
+    /// nested calls name the inner host. The host is reached before `body` runs: one line
+    /// naming it and the reason when it cannot be.
+    package func on<T>(_ host: String, _ body: () throws -> T) throws -> T {
+        let binding = try bindingFor(host)
+        let outer = (currentHost, otherHost)
+        (currentHost, otherHost) = (host, binding)
+        defer { (currentHost, otherHost) = outer }
+        return try body()
+    }
+
+    private func bindingFor(_ host: String) throws -> OtherHostBinding {
+        if let binding = otherHostBindings[host] { return binding }
+        let agents = self.agents ?? AgentConnections(config: config, runID: id)
+        self.agents = agents
+        (executor as? LiveExecutor)?.world.otherHosts = agents
+        let root = try agents.connect(host)
+        let paths = RootedPaths(anotherHostsRoot: root)
+        var view: FileSystemView = OtherHostFileSystem(host: host, agents: agents)
+        if let plan = executor as? PlanExecutor {
+            // A dry-run plans that host's changes over its real files.
+            let overlay = Overlay(over: view)
+            plan.overlay.otherHosts[host] = overlay
+            view = overlay
+        }
+        let binding = OtherHostBinding(paths: paths, view: view, files: CachingFileView(view: view, paths: paths))
+        otherHostBindings[host] = binding
+        return binding
+    }
+
 
     /// The reviewed plan the run is held to (`--plan-file`), and the first difference found.
     package var reviewed: ReviewedPlan?
@@ -59,9 +105,9 @@ public final class RunSession {
         self.config = config
         platform = PlatformAdapter(kind: config.platform)
         self.id = id
-        self.paths = paths
-        self.view = view
-        files = CachingFileView(view: view, paths: paths)
+        localPaths = paths
+        localView = view
+        localFiles = CachingFileView(view: view, paths: paths)
         self.databases = databases
         self.redactor = redactor
         self.executor = executor
@@ -94,6 +140,13 @@ public final class RunSession {
     public func perform(_ effect: any Effect) throws -> EffectOutcome {
         try requireRunning(effect.kind)
         files.note(effect)
+        var effect = effect
+        if let currentHost {
+            guard let there = OnHost(effect, host: currentHost, run: id) else {
+                throw LuaHostFailure("\(effect.kind) cannot run on another host yet: call it outside on(\"\(currentHost)\", ...)")
+            }
+            effect = there
+        }
         var record = EffectRecord(seq: effects.count + 1, step: currentStep, kind: effect.kind, sign: effect.sign,
                                   summary: effect.maskedSummary(redactor), identity: effect.identity, result: nil)
         // Held to a reviewed plan: nothing is applied once the run differs from it. The
@@ -145,4 +198,13 @@ public final class RunSession {
     public func effectPath(_ path: String) throws -> EffectPath {
         EffectPath(shown: path, real: try paths.real(path))
     }
+}
+
+/// What primitives act on inside `on(HOST, ...)`: that host's paths (named here, walked
+/// there), its files through its agent (under the plan, in a dry-run), and what the run
+/// learned of its directories.
+private struct OtherHostBinding {
+    let paths: RootedPaths
+    let view: FileSystemView
+    let files: CachingFileView
 }

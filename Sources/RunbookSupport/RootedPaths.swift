@@ -13,11 +13,15 @@ public final class RootedPaths {
     /// Directories the run made in a kept directory, by runbook path: the kept one's path.
     package var madeDirectories: [String: String] = [:]
     package var openedGeneration = 0
+    /// False for another host's root: its paths are named here and walked there (the agent
+    /// checks the way when it applies), never looked up on this machine.
+    package let walksHere: Bool
 
     public init(root: String) throws {
         let trimmed = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
         guard trimmed.hasPrefix("/") else { throw RunbookError.usage("--root must be an absolute path, got '\(root)'") }
         self.root = trimmed == "/" ? "" : trimmed
+        walksHere = true
         if self.root.isEmpty {
             realRoot = ""
         } else {
@@ -27,6 +31,14 @@ public final class RootedPaths {
             realRoot = String(cString: resolved)
             free(resolved)
         }
+    }
+
+    /// Another host's paths under its `root`, named but not walked here.
+    package init(anotherHostsRoot root: String) {
+        let trimmed = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
+        self.root = trimmed == "/" || trimmed.isEmpty ? "" : trimmed
+        realRoot = self.root
+        walksHere = false
     }
 
     /// No root: paths are used as they are (still walked, see RootedWalk.swift).
@@ -54,7 +66,7 @@ public final class RootedPaths {
         guard !path.isEmpty, !RootedPaths.containsNUL(path) else { throw PathError(path: path, problem: "is empty or contains a NUL byte") }
         guard path.hasPrefix("/") else { throw PathError(path: path, problem: "is not absolute") }
         guard let normalized = PathName.normalize(path) else { throw PathError(path: path, problem: "escapes the root") }
-        try checkWay(toVirtual: normalized, original: path, followingLast: followingLast)
+        if walksHere { try checkWay(toVirtual: normalized, original: path, followingLast: followingLast) }
         guard isConfined else { return normalized }
         return normalized == "/" ? root : root + normalized
     }

@@ -42,6 +42,8 @@ struct UndoActionTests {
         (RestoreCrontabUndo(user: "shop", content: "", expected: "* * * * * true\n"), "put the crontab of shop back"),
         (RemoveCheckoutUndo(path: "/srv/code"), "remove the checkout /srv/code"),
         (UpdateCheckoutBackUndo(path: "/srv/code", kind: "svn", revision: "41"), "update /srv/code back to revision 41"),
+        (UndoOnHost(host: "d2", run: "20261204-120000-abcdef", step: RemoveCheckoutUndo(path: "/srv/code").json),
+         "on d2: remove the checkout /srv/code"),
     ]
 
     @Test("every kind of undo step reads back from the journal as it was written, and is described as before")

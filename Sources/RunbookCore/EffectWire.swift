@@ -1,0 +1,130 @@
+// Effects as the agent on another host receives them: an effect's kind and its fields as
+// JSON, decoded there into the same value, which is then prepared, applied and undone with
+// that host's own files, backups and tools. An effect that is not listed here cannot run
+// on another host yet, and a runbook that asks for it there gets one line saying so.
+
+import RunbookSupport
+
+/// An effect that can be sent to another host.
+package protocol WireEffect: Effect {
+    /// The effect's fields, enough to build it again.
+    var wireFields: [(String, JSON)] { get }
+    init(wireFields fields: JSON) throws
+}
+
+package enum EffectWire {
+    /// Every effect another host can apply, by kind.
+    package static let all: [String: any WireEffect.Type] = [
+        "fs.mkdir": MakeDirectory.self,
+        "fs.write": WriteFile.self,
+        "fs.symlink": MakeSymlink.self,
+        "fs.remove": RemovePath.self,
+        "fs.rename": RenamePath.self,
+        "fs.chmod": ChangeMode.self,
+        "fs.chown": ChangeOwner.self,
+    ]
+
+    /// `{"kind": ..., "fields": {...}}`, or nil for an effect that cannot be sent.
+    package static func encode(_ effect: any Effect) -> JSON? {
+        guard let wire = effect as? any WireEffect, all[effect.kind] != nil else { return nil }
+        return .object([("kind", .string(effect.kind)), ("fields", .object(wire.wireFields))])
+    }
+
+    package static func decode(_ json: JSON) throws -> any Effect {
+        guard let kind = json["kind"]?.stringValue, let type = all[kind] else {
+            throw WireError("an effect of kind '\(json["kind"]?.stringValue ?? "?")' cannot be applied here")
+        }
+        return try type.init(wireFields: json["fields"] ?? .object([]))
+    }
+}
+
+/// A message from the other side that does not say what it must.
+package struct WireError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
+}
+
+extension JSON {
+    package func wireString(_ key: String) throws -> String {
+        guard let value = self[key]?.stringValue else { throw WireError("the field '\(key)' is missing") }
+        return value
+    }
+
+    package func wireInt(_ key: String) throws -> Int64 {
+        guard let value = self[key]?.intValue else { throw WireError("the field '\(key)' is missing") }
+        return value
+    }
+
+    package func wirePath(_ key: String) throws -> EffectPath {
+        guard let path = self[key] else { throw WireError("the field '\(key)' is missing") }
+        return EffectPath(shown: try path.wireString("shown"), real: try path.wireString("real"))
+    }
+}
+
+extension EffectPath {
+    var wire: JSON { .object([("shown", .string(shown)), ("real", .string(real))]) }
+}
+
+extension MakeDirectory: WireEffect {
+    package var wireFields: [(String, JSON)] { [("path", path.wire), ("mode", .int(Int64(mode))), ("needs_chmod", .bool(needsChmod))] }
+    package init(wireFields f: JSON) throws {
+        self.init(path: try f.wirePath("path"), mode: UInt32(truncatingIfNeeded: try f.wireInt("mode")),
+                  needsChmod: f["needs_chmod"]?.boolValue ?? true)
+    }
+}
+
+extension WriteFile: WireEffect {
+    package var wireFields: [(String, JSON)] {
+        [("path", path.wire), ("bytes", .string(Base64.encode(bytes))), ("mode", .int(Int64(mode))),
+         ("replacing", .bool(replacing)), ("secret", .bool(secret))]
+    }
+    package init(wireFields f: JSON) throws {
+        guard let bytes = Base64.decode(try f.wireString("bytes")) else { throw WireError("the field 'bytes' is not base64") }
+        self.init(path: try f.wirePath("path"), bytes: bytes, mode: UInt32(truncatingIfNeeded: try f.wireInt("mode")),
+                  replacing: f["replacing"]?.boolValue ?? false, secret: f["secret"]?.boolValue ?? false)
+    }
+}
+
+extension MakeSymlink: WireEffect {
+    package var wireFields: [(String, JSON)] {
+        [("path", path.wire), ("target", .string(target)), ("real_target", .string(realTarget)), ("replacing", .bool(replacing))]
+    }
+    package init(wireFields f: JSON) throws {
+        self.init(path: try f.wirePath("path"), target: try f.wireString("target"), realTarget: try f.wireString("real_target"),
+                  replacing: f["replacing"]?.boolValue ?? false)
+    }
+}
+
+extension RemovePath: WireEffect {
+    package var wireFields: [(String, JSON)] { [("path", path.wire), ("directory", .bool(isDirectory))] }
+    package init(wireFields f: JSON) throws {
+        self.init(path: try f.wirePath("path"), isDirectory: f["directory"]?.boolValue ?? false)
+    }
+}
+
+extension RenamePath: WireEffect {
+    package var wireFields: [(String, JSON)] { [("from", from.wire), ("to", to.wire), ("replacing", .bool(replacing))] }
+    package init(wireFields f: JSON) throws {
+        self.init(from: try f.wirePath("from"), to: try f.wirePath("to"), replacing: f["replacing"]?.boolValue ?? false)
+    }
+}
+
+extension ChangeMode: WireEffect {
+    package var wireFields: [(String, JSON)] { [("path", path.wire), ("mode", .int(Int64(mode))), ("old_mode", .int(Int64(oldMode)))] }
+    package init(wireFields f: JSON) throws {
+        self.init(path: try f.wirePath("path"), mode: UInt32(truncatingIfNeeded: try f.wireInt("mode")),
+                  oldMode: UInt32(truncatingIfNeeded: try f.wireInt("old_mode")))
+    }
+}
+
+extension ChangeOwner: WireEffect {
+    package var wireFields: [(String, JSON)] {
+        [("path", path.wire), ("owner", .string(owner)), ("uid", .int(Int64(uid))), ("gid", .int(Int64(gid))),
+         ("old_uid", .int(Int64(old.uid))), ("old_gid", .int(Int64(old.gid)))]
+    }
+    package init(wireFields f: JSON) throws {
+        self.init(path: try f.wirePath("path"), owner: try f.wireString("owner"), uid: UInt32(truncatingIfNeeded: try f.wireInt("uid")),
+                  gid: UInt32(truncatingIfNeeded: try f.wireInt("gid")),
+                  old: (UInt32(truncatingIfNeeded: try f.wireInt("old_uid")), UInt32(truncatingIfNeeded: try f.wireInt("old_gid"))))
+    }
+}

@@ -1,0 +1,121 @@
+// on(HOST, fn) in the lab (docs/lab.md): a run on d1 plans, makes and undoes files on d2
+// through runbook's agent there (one ssh session, `runbook agent` with d2's own config),
+// reading d2's real files in a dry-run too; d1's own files are not touched, and a module
+// that cannot act on another host yet is refused inside `on` rather than run on d1.
+
+import Foundation
+import RunbookSupport
+import Testing
+@testable import RunbookEngine
+
+@Suite("on(HOST): files on another host", .serialized)
+struct LabOtherHostTests {
+    /// A configuration and a runbook folder of this test on d1; d2 is `[hosts.d2]`, whose
+    /// agent is the same runbook program with d2's own configuration.
+    static func prepare(_ lab: Lab, runbook: String) throws {
+        let d1 = try lab.files("d1")
+        try Files.mkdir(d1 + "/etc/runbook/other-host")
+        try Files.write(d1 + "/etc/runbook/other-host.toml", """
+            state_dir = "/var/lib/runbook"
+            runbooks = ["/etc/runbook/other-host"]
+
+            [hosts.d2]
+            address = "10.0.0.2"
+            runbook = ["\(try RunbookBinary.require())", "--config", "/etc/runbook/config.toml"]
+
+            [hosts.nowhere]
+            address = "10.0.0.99"
+            ssh_options = ["ConnectTimeout=2"]
+            """)
+        try Files.write(d1 + "/etc/runbook/other-host/on_d2.lua", runbook)
+    }
+
+    static func run(_ lab: Lab, _ words: [String]) throws -> ProcessResult {
+        try lab.exec("d1", [try RunbookBinary.require(), "--config", "/etc/runbook/other-host.toml"] + words, timeout: 120)
+    }
+
+    static let siteRunbook = """
+        return runbook {
+          summary = "a site's files on d2, made from d1",
+          params = { name = { type = "string", required = true } },
+          on_failure = "undo",
+          run = function(args)
+            local home = "/usr/home/" .. args.name
+            step("Make the site on d2", function()
+              local seen = on("d2", function()
+                fs.mkdir(home)
+                fs.write(home .. "/index.html", "hello from d1\\n", { mode = "0640" })
+                fs.symlink("/home/shared_codes", home .. "/code")
+                fs.write("/usr/local/etc/other-host.conf", "new\\n")
+                -- Reads there see what was just done (planned, in a dry-run).
+                assert(fs.read(home .. "/index.html") == "hello from d1\\n")
+                assert(fs.readlink(home .. "/code") == "/home/shared_codes")
+                return fs.read("/usr/local/etc/other-host.conf")
+              end)
+              assert(seen == "new\\n")
+              -- Outside `on`, this host: d1 has no such site.
+              assert(not fs.exists(home), "d1 was not touched")
+            end)
+          end,
+        }
+        """
+
+    @Test("a dry-run reads d2 and changes nothing there; the real run makes the files on d2 only; undo on d1 brings d2 back byte for byte")
+    func filesOnD2AreMadeAndUndone() throws {
+        try SharedLab.use { lab in
+            try Self.prepare(lab, runbook: Self.siteRunbook)
+            let d1 = try lab.files("d1"), d2 = try lab.files("d2")
+            try Files.write(d2 + "/usr/local/etc/other-host.conf", "old\n")
+            let before = (d2: TreeFingerprint(d2 + "/usr"), d1: TreeFingerprint(d1 + "/usr"))
+
+            let plan = try Self.run(lab, ["run", "on_d2", "--name", "othersite", "--dry-run"])
+            #expect(plan.exitCode == 0, "\(plan)")
+            #expect(plan.stdout.contains("on d2: create directory /usr/home/othersite"), "\(plan.stdout)")
+            #expect(plan.stdout.contains("on d2: change /usr/local/etc/other-host.conf"), "the plan read d2's file: \(plan.stdout)")
+            #expect(TreeFingerprint(d2 + "/usr") == before.d2, "a dry-run changes nothing on d2")
+
+            let real = try Self.run(lab, ["run", "on_d2", "--name", "othersite", "--yes", "--json"])
+            #expect(real.exitCode == 0, "\(real)")
+            #expect(Files.read(d2 + "/usr/home/othersite/index.html") == "hello from d1\n")
+            #expect(Posix.lstatInfo(d2 + "/usr/home/othersite/index.html")?.mode == 0o640)
+            #expect(Posix.readLink(d2 + "/usr/home/othersite/code") == "/home/shared_codes")
+            #expect(Files.read(d2 + "/usr/local/etc/other-host.conf") == "new\n")
+            #expect(TreeFingerprint(d1 + "/usr") == before.d1, "d1's own files are untouched")
+
+            let id = try #require(DemoWorld.runID(real), "\(real.stdout)")
+            let undo = try Self.run(lab, ["undo", id])
+            #expect(undo.exitCode == 0, "\(undo)")
+            #expect(undo.stdout.contains("on d2:"), "the undo names the host: \(undo.stdout)")
+            #expect(TreeFingerprint(d2 + "/usr") == before.d2, "undo brings d2 back: \(TreeFingerprint(d2 + "/usr").difference(from: before.d2))")
+            try? FileManager.default.removeItem(atPath: d2 + "/usr/local/etc/other-host.conf")
+        }
+    }
+
+    @Test("an unknown or unreachable host, and a module that cannot act there yet, fail with one line and change nothing")
+    func refusalsNameTheHost() throws {
+        try SharedLab.use { lab in
+            try Self.prepare(lab, runbook: """
+                return runbook {
+                  summary = "refusals",
+                  params = { host = { type = "string", required = true }, what = { type = "string", required = true } },
+                  run = function(args)
+                    on(args.host, function()
+                      if args.what == "cmd" then cmd.run({ "true" }) else fs.mkdir("/usr/home/refused") end
+                    end)
+                  end,
+                }
+                """)
+            let d2 = try lab.files("d2")
+            let unknown = try Self.run(lab, ["run", "on_d2", "--host", "d9", "--what", "fs", "--yes"])
+            #expect(unknown.exitCode == 1)
+            #expect(unknown.stderr.contains("'d9' is not a host of the configuration (add [hosts.d9])"), "\(unknown.stderr)")
+            let unreachable = try Self.run(lab, ["run", "on_d2", "--host", "nowhere", "--what", "fs", "--yes"])
+            #expect(unreachable.exitCode == 1)
+            #expect(unreachable.stderr.contains("cannot reach host nowhere") || unreachable.stderr.contains("host nowhere:"), "\(unreachable.stderr)")
+            let command = try Self.run(lab, ["run", "on_d2", "--host", "d2", "--what", "cmd", "--yes"])
+            #expect(command.exitCode == 1)
+            #expect(command.stderr.contains("cmd.run cannot run on another host yet: call it outside on(\"d2\", ...)"), "\(command.stderr)")
+            #expect(Posix.lstatInfo(d2 + "/usr/home/refused") == nil)
+        }
+    }
+}
