@@ -91,6 +91,31 @@ struct LabOtherHostTests {
         }
     }
 
+    @Test("SIGKILL of the run on d1 before and after each effect on d2, then runbook undo on d1: d2 is back byte for byte")
+    func crashAtEveryEffectIsUndoneOnD2() throws {
+        try SharedLab.use { lab in
+            try Self.prepare(lab, runbook: Self.siteRunbook)
+            let d2 = try lab.files("d2")
+            try Files.write(d2 + "/usr/local/etc/other-host.conf", "old\n")
+            let before = TreeFingerprint(d2 + "/usr")
+            var points = 0
+            for (variable, effect) in [("RUNBOOK_CRASH_BEFORE_EFFECT", 1), ("RUNBOOK_CRASH_AFTER_EFFECT", 1), ("RUNBOOK_CRASH_BEFORE_EFFECT", 2),
+                                       ("RUNBOOK_CRASH_AFTER_EFFECT", 3), ("RUNBOOK_CRASH_BEFORE_EFFECT", 4), ("RUNBOOK_CRASH_AFTER_EFFECT", 4)] {
+                let killed = try lab.exec("d1", ["env", "\(variable)=\(effect)", try RunbookBinary.require(), "--config", "/etc/runbook/other-host.toml",
+                                                 "run", "on_d2", "--name", "crashsite", "--yes", "--json"], timeout: 120)
+                #expect(killed.exitCode != 0, "\(variable)=\(effect): the run was killed: \(killed)")
+                let id = try #require(DemoWorld.runID(killed), "\(killed.stdout)")
+                let undo = try Self.run(lab, ["undo", id])
+                #expect(undo.exitCode == 0, "\(variable)=\(effect): \(undo)")
+                #expect(TreeFingerprint(d2 + "/usr") == before,
+                        "\(variable)=\(effect): \(TreeFingerprint(d2 + "/usr").difference(from: before))")
+                points += 1
+            }
+            #expect(points == 6)
+            try? FileManager.default.removeItem(atPath: d2 + "/usr/local/etc/other-host.conf")
+        }
+    }
+
     @Test("an unknown or unreachable host, and a module that cannot act there yet, fail with one line and change nothing")
     func refusalsNameTheHost() throws {
         try SharedLab.use { lab in
