@@ -100,11 +100,15 @@ public final class RunOutput {
 
     // MARK: Events
 
-    func runStarted(id: String, runbook: String, dryRun: Bool, arguments: JSON, file: String, planFile: String? = nil,
-                    planned: Int? = nil)
+    /// `config`: the configuration file in effect (nil: none, the built-in defaults); `root`:
+    /// the run's root. Both go into the event and the journal, for `runbook log`.
+    func runStarted(id: String, runbook: String, dryRun: Bool, arguments: JSON, file: String, config: String?, root: String,
+                    planFile: String? = nil, planned: Int? = nil)
     {
         var fields: [(String, JSON)] = [("run", .string(id)), ("runbook", .string(runbook)), ("dry_run", .bool(dryRun)),
-                                        ("arguments", arguments), ("file", .string(file)), ("user", .string(Posix.userName)),
+                                        ("arguments", arguments), ("file", .string(file)),
+                                        ("config", config.map(JSON.string) ?? .null), ("root", .string(root)),
+                                        ("user", .string(Posix.userName)),
                                         ("host", .string(Posix.hostName)), ("pid", .int(Int64(getpid()))),
                                         ("version", .string(RunbookVersion.current))]
         if let planFile, let planned { fields += [("plan_file", .string(planFile)), ("planned_effects", .int(Int64(planned)))] }
