@@ -36,6 +36,10 @@ struct HistoryCommand: ParsableCommand {
         else if runs.isEmpty { printLine("no run matches (\(all.count) run\(all.count == 1 ? "" : "s") in all; leave out a filter to see more)") }
         // One row per run: every field from the record escaped, a newline in it included.
         func shown(_ text: String) -> String { TerminalText.escape(text) }
+        if !runs.isEmpty {
+            printLine([pad("RUN", 22), pad("STATUS", 11), pad("RUNBOOK", 18), pad("STARTED (UTC)", 19), pad("DURATION", 8), "BY",
+                       "ARGUMENTS"].joined(separator: "  "))
+        }
         for run in runs {
             let arguments = (run.arguments.objectValue ?? []).map { "--\(shown($0.0.replacingAll("_", with: "-")))=\(shown(display($0.1)))" }
             let duration = run.finished.map { Clock.duration($0 - run.started) } ?? "-"
