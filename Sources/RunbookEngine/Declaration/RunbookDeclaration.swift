@@ -32,7 +32,7 @@ enum DeclarationReader {
     /// name), so a parameter of that name could never be given.
     static let reservedParameterNames: Set<String> = [
         "config", "runbooks", "state_dir", "root", "dry_run", "json", "yes", "durable", "lock_timeout", "help",
-        "version",
+        "version", "save_plan", "plan_file", "color", "quiet", "verbose",
     ]
     static let knownParameterFields: Set<String> = ["type", "required", "default", "doc", "secret", "min", "max", "values", "list"]
 

@@ -125,6 +125,9 @@ public final class RunOutput {
         if let planFile, let planned { fields += [("plan_file", .string(planFile)), ("planned_effects", .int(Int64(planned)))] }
         event(.runStarted, fields)
         line(paint("run \(id)", "1") + "  \(shown(runbook))" + (dryRun ? paint("  (dry-run: nothing will be changed)", "36") : ""))
+        // Which configuration and root this run uses: an exported RUNBOOK_CONFIG or a
+        // forgotten --root is seen before anything is changed.
+        message("  config \(config ?? "none (built-in defaults)"), root \(root)")
         if let planFile, let planned {
             line(paint("held to the reviewed plan \(shown(planFile)) (\(planned) effect\(planned == 1 ? "" : "s"))", "36"))
         }

@@ -173,13 +173,9 @@ public final class Engine {
         }
         try? state.setGlobal("context", context)
 
-        // Which configuration and root this run uses: an exported RUNBOOK_CONFIG or a
-        // forgotten --root is seen before anything is changed (and in `runbook log`).
-        let configFile = config.sourcePath.map(EngineConfig.absolute)
         output.runStarted(id: id, runbook: declaration.name, dryRun: options.dryRun, arguments: record.arguments,
-                          file: declaration.file, config: configFile, root: config.root, planFile: options.planFile,
-                          planned: reviewed?.effects.count)
-        output.message("  config \(configFile ?? "none (built-in defaults)"), root \(config.root)")
+                          file: declaration.file, config: config.sourcePath.map(EngineConfig.absolute), root: config.root,
+                          planFile: options.planFile, planned: reviewed?.effects.count)
         if let shown = options.shownPlan {
             output.message("  held to the plan shown above (\(shown.effects.count) effect\(shown.effects.count == 1 ? "" : "s"), "
                            + "planned by dry-run \(shown.planRun))")
