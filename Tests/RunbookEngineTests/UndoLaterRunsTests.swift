@@ -127,4 +127,32 @@ struct UndoLaterRunsTests {
         #expect(second.exitCode == 0, "\(second)")
         #expect(try sandbox.status(of: run) == "undone" && !Files.exists(sandbox.tree + "/a"))
     }
+
+    @Test("the issue's case on a demo world: an install with a later add-site is not undone; newest first, everything goes back")
+    func installThenAddSite() throws {
+        let box = try Sandbox()
+        let world = DemoWorld(box)
+        try world.build()
+        let pristine = try world.state()
+        let install = try world.runbook(["run", "install", "--email", "demo@example.com", "--hostname", "shop.example.com",
+                                         "--plan", "paid"])
+        let installID = try #require(install.runID, "\(install)")
+        let site = try world.runbook(["run", "add-site", "--install", "shopexam1", "--hostname", "wholesale.example.com"])
+        let siteID = try #require(site.runID, "\(site)")
+        let withSite = try world.state()
+
+        let refused = try world.runbook(["undo", installID])
+        #expect(refused.exitCode == 2, "\(refused)")
+        #expect(refused.stderr.contains(siteID) && refused.stderr.contains("add-site") && refused.stderr.contains("runbook undo \(siteID)"),
+                "\(refused)")
+        #expect(try world.state() == withSite, "a refused undo changes nothing")
+        #expect(try world.runbook(["history", "--json"]).stdout.contains("\"status\":\"succeeded\""))
+
+        let siteUndo = try world.runbook(["undo", siteID])
+        #expect(siteUndo.exitCode == 0, "\(siteUndo)")
+        let installUndo = try world.runbook(["undo", installID])
+        #expect(installUndo.exitCode == 0, "\(installUndo)")
+        let after = try world.state()
+        #expect(after == pristine, "newest first, the world is as it was:\n\(pristine.differences(from: after).joined(separator: "\n"))")
+    }
 }
