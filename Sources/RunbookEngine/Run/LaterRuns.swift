@@ -152,7 +152,7 @@ public enum LaterRuns {
         let named = later.map { "\($0.record.id) (\($0.record.runbook), \($0.record.status): \($0.shared.joined(separator: ", ")))" }
         let commands = later.map { "runbook undo \($0.record.id)" }.joined(separator: ", then ")
         return "run \(runID) has changes that \(later.count == 1 ? "a later run" : "\(later.count) later runs") built on: "
-            + named.joined(separator: "; ") + ". Undo \(later.count == 1 ? "it" : "them, newest first,") first (\(commands)), "
+            + named.joined(separator: "; ") + ". Undo \(later.count == 1 ? "it first" : "them first, newest first") (\(commands)), "
             + "or undo this run anyway with --force"
     }
 }
