@@ -42,9 +42,9 @@ struct DocExamplesTests {
 
     @Test("docs/cli.md: its console examples print what the page shows")
     func cliExamples() throws {
-        let (sandbox, home, commands) = try walk("docs/cli.md", scratch: ["/tmp/five", "/tmp/docs-tree"])
+        let (sandbox, home, commands) = try walk("docs/cli.md", scratch: ["/tmp/five", "/tmp/docs-tree", "/tmp/docs-json"])
         defer { withExtendedLifetime(sandbox) {} }
-        #expect(commands >= 6, "the page's console examples are run")
+        #expect(commands >= 8, "the page's console examples are run")
         #expect(Files.exists(home + "/scratch/tmp/docs-tree/site_4/config.php"))
         #expect(!Files.exists(home + "/scratch/tmp/five/tree"), "the refused run touched nothing")
     }

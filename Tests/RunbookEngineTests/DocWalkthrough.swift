@@ -196,6 +196,9 @@ struct DocWalkthrough {
             // A column of `runbook history`.
             ("  [A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+ *  ", "  USER@HOST  "),
             ("  BY +ARGUMENTS", "  BY  ARGUMENTS"),
+            // The same in --json events.
+            ("\"user\":\"[^\"]*\",\"host\":\"[^\"]*\",\"pid\":[0-9]+", "\"user\":\"USER\",\"host\":\"HOST\",\"pid\":0"),
+            ("\"duration\":[0-9.e-]+", "\"duration\":0"),
         ]
         for (pattern, replacement) in rules {
             text = text.replacing(try! Regex(pattern), with: replacement)
