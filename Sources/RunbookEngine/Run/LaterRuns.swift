@@ -128,12 +128,18 @@ public enum LaterRuns {
     /// The runs after `record` (newest first), not undone and not dry-runs, whose applied
     /// effects touch what `record`'s still-applied effects touched.
     public static func builtOn(_ record: RunRecord, in store: RunStore) throws -> [LaterRun] {
+        // A run id starts with its UTC start time to the second: only the folders from the
+        // run's second on are read (a state directory may hold years of runs).
+        let stamp = record.id.prefix(15)
+        let ids = ((try? Posix.list(store.runsDirectory)) ?? []).filter { RunStore.isValidID($0) && $0.prefix(15) >= stamp }
+        let candidates = ids.compactMap { try? store.load($0) }.sorted { ($0.started, $0.id) > ($1.started, $1.id) }
+            .filter { isLater($0, than: record) && !$0.dryRun && $0.status != .undone && $0.status != .planned }
+        // The usual undo, of the last run, reads no journal twice (W1 in docs/performance.md).
+        guard !candidates.isEmpty else { return [] }
         let own = try Footprint.ofJournal(at: store.journalPath(record.id), root: record.root)
         guard !own.isEmpty else { return [] }
         var found: [LaterRun] = []
-        for later in store.all() where isLater(later, than: record) && !later.dryRun && later.status != .undone
-            && later.status != .planned
-        {
+        for later in candidates {
             let journal = store.journalPath(later.id)
             guard Posix.lstatInfo(journal) != nil,
                   let footprint = try? Footprint.ofJournal(at: journal, root: later.root) else { continue }
