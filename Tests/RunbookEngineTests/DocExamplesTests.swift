@@ -55,4 +55,36 @@ struct DocExamplesTests {
         defer { withExtendedLifetime(sandbox) {} }
         #expect(commands >= 7, "the page's console examples are run")
     }
+
+    @Test("README.md: the question on a terminal, the plan applied, and the finished bar above the step's end")
+    func readmeTerminalRun() throws {
+        let sandbox = try Sandbox()
+        let five = sandbox.base + "/five"
+        try Posix.makeDirectories(five + "/tree", mode: 0o755)
+        let document = try Posix.readText(Self.project + "/README.md")
+        let block = try #require(DocWalkthrough.blocks(document, section: "An operator's first five minutes")
+            .first { $0.lines.first == "$ runbook run demo --dir /tmp/five/tree --count 3" })
+        let result = try sandbox.runbookOnTerminal(["run", "demo", "--dir", five + "/tree", "--count", "3"], answer: "y",
+                                                   environment: ["TERM": "xterm"]) {}
+        #expect(result.exitCode == 0, "\(result)")
+        #expect(Files.exists(five + "/tree/site_3/config.php"))
+        var screen = ConsoleFlagsTests.screen(result.stdout).joined(separator: "\n").replacingAll(five, with: "/tmp/five")
+        // The README's reader has no configuration file; the sandbox gives one.
+        screen = screen.replacingAll("config \(sandbox.config)", with: "config none (built-in defaults)")
+        let expected = block.lines.dropFirst().joined(separator: "\n")
+        for (shown, real) in zip(DocWalkthrough.runIDs(in: expected), DocWalkthrough.runIDs(in: screen)) {
+            screen = screen.replacingAll(real, with: shown)
+        }
+        func normalized(_ text: String) -> String {
+            DocWalkthrough.normalize(text).replacing(try! Regex("  ([0-9.]+/s|[0-9]+/min|fast)  "), with: "  RATE  ")
+        }
+        while screen.hasSuffix("\n") { screen.removeLast() }
+        #expect(DocWalkthrough.matches(normalized(screen), normalized(expected)), """
+            README.md:\(block.line): the terminal showed something else than the README.
+            --- the README
+            \(expected)
+            --- the terminal
+            \(screen)
+            """)
+    }
 }
