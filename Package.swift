@@ -55,10 +55,28 @@ let package = Package(
         // libmariadb is loaded on the first connection, not at start-up (MariaDBLoader.c).
         .target(name: "MariaDBLoader", dependencies: ["CMariaDB"], cSettings: mariaDBCFlags),
         .target(name: "MySQLClient", dependencies: ["CMariaDB", "MariaDBLoader"], swiftSettings: mariaDBSwiftFlags + releaseSpeed),
-        // The runbook engine: declarations, effects, dry-run, journal, undo, CLI commands.
-        // System calls Swift's Glibc module does not import (default ACLs).
+        // System calls Swift's Glibc module does not import (default ACLs, openat helpers).
         .target(name: "CSystem"),
-        .target(name: "RunbookEngine", dependencies: ["LuaBridge", "MySQLClient", "CSystem"], swiftSettings: mariaDBSwiftFlags + releaseSpeed),
+        // The runbook engine, in layers: each target depends only on those above it in this
+        // list, so a dependency loop does not compile (docs/architecture.md draws them).
+        // Paths, processes, JSON, redaction, signals, templates: what any layer may use.
+        .target(name: "RunbookSupport", dependencies: ["CSystem", "LuaBridge"], swiftSettings: releaseSpeed),
+        // What operators and authors write: runbook declarations, arguments, the config file.
+        .target(name: "RunbookConfig", dependencies: ["RunbookSupport", "LuaBridge"], swiftSettings: releaseSpeed),
+        // Effects as values, their undo actions, the plan state (overlay), database effects.
+        .target(name: "RunbookCore", dependencies: ["RunbookConfig", "RunbookSupport", "MySQLClient", "LuaBridge", "CSystem"],
+                swiftSettings: mariaDBSwiftFlags + releaseSpeed),
+        // The journal: one writer, one reader, run records and statuses.
+        .target(name: "RunbookJournal", dependencies: ["RunbookCore", "RunbookSupport"], swiftSettings: releaseSpeed),
+        // One run: the session, executors, undo, locks, output, the queue worker.
+        .target(name: "RunbookRun", dependencies: ["RunbookJournal", "RunbookCore", "RunbookConfig", "RunbookSupport", "LuaBridge", "MySQLClient"],
+                swiftSettings: mariaDBSwiftFlags + releaseSpeed),
+        // The Lua API: one file per module, registering its primitives.
+        .target(name: "RunbookModules", dependencies: ["RunbookRun", "RunbookJournal", "RunbookCore", "RunbookConfig", "RunbookSupport", "LuaBridge", "MySQLClient"],
+                swiftSettings: mariaDBSwiftFlags + releaseSpeed),
+        // The engine: runs and undoes runbooks, checks and documents them.
+        .target(name: "RunbookEngine", dependencies: ["RunbookModules", "RunbookRun", "RunbookJournal", "RunbookCore", "RunbookConfig", "RunbookSupport", "LuaBridge", "MySQLClient"],
+                swiftSettings: mariaDBSwiftFlags + releaseSpeed),
         .target(
             name: "RunbookCLI",
             dependencies: [
@@ -72,7 +90,8 @@ let package = Package(
         .testTarget(name: "LuaBridgeTests", dependencies: ["LuaBridge"]),
         .testTarget(name: "MySQLClientTests", dependencies: ["MySQLClient"], swiftSettings: mariaDBSwiftFlags),
         // Fixtures/ holds data files the tests read by path (#filePath), not sources.
-        .testTarget(name: "RunbookEngineTests", dependencies: ["RunbookEngine", "RunbookCLI"], exclude: ["Fixtures"],
+        .testTarget(name: "RunbookEngineTests", dependencies: ["RunbookEngine", "RunbookModules", "RunbookRun", "RunbookJournal",
+                                                             "RunbookCore", "RunbookConfig", "RunbookSupport", "RunbookCLI"], exclude: ["Fixtures"],
                     swiftSettings: mariaDBSwiftFlags),
         // Benchmarks (bench/run): a C baseline and the workload runner.
         .target(name: "CBenchSupport", dependencies: ["CLua"], path: "bench/Sources/CBenchSupport"),

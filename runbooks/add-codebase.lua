@@ -248,7 +248,7 @@ return runbook {
       if fs.exists(p.dir) then error(p.dir .. " appeared since this run chose it: not touching it", 0) end
       -- (A checkout that fails half way is removed by vcs.checkout itself.)
       local got = vcs.checkout(p.repository, p.dir, { revision = p.revision, kind = "svn" })
-      if not context.dry_run and tostring(got) ~= p.revision then
+      if tostring(got) ~= p.revision then
         error(("the checkout of %s is at revision %s, not %s"):format(p.dir, tostring(got), p.revision), 0)
       end
     end)

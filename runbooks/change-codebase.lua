@@ -87,11 +87,9 @@ return runbook {
       for _, hostname in ipairs(unreachable) do
         log.warn(("%s is reached over ssh or rsync: run change-codebase's relink there, or re-sync the home"):format(hostname))
       end
-      -- Checked in the real run (a dry-run's links are planned, not on disk).
-      if not context.dry_run then
-        local left = install_tree.links_into(install.home_dir, from.dir)
-        if left > 0 then error(("%d links of %s still point into %s"):format(left, install.home_dir, from.dir), 0) end
-      end
+      -- A dry-run reads its planned links here, so it checks the plan as the real run checks the result.
+      local left = install_tree.links_into(install.home_dir, from.dir)
+      if left > 0 then error(("%d links of %s still point into %s"):format(left, install.home_dir, from.dir), 0) end
     end)
 
     step("Change in the installs table the shared_code_group_id to the new group id", function()

@@ -28,6 +28,23 @@ local function homes_folder()
   return type(homes) == "string" and homes or "/usr/home"
 end
 
+-- The hosts the install's database user connects from: settings.install_db_hosts (a host
+-- pattern or a list of them), default "localhost".
+local function install_db_hosts()
+  local hosts = settings.install_db_hosts
+  if hosts == nil then return { "localhost" } end
+  if type(hosts) == "string" then hosts = { hosts } end
+  if type(hosts) ~= "table" or #hosts == 0 then
+    error("settings.install_db_hosts must be a host pattern or a list of them (\"10.0.0.%\")", 0)
+  end
+  for _, host in ipairs(hosts) do
+    if type(host) ~= "string" or host == "" then
+      error("settings.install_db_hosts must be a host pattern or a list of them (\"10.0.0.%\")", 0)
+    end
+  end
+  return hosts
+end
+
 -- The guide: "The dir name will be the first several letters of the first hostname", made
 -- unique with a number (www_bioex1 is the FTP user of install bioex1): 8 letters and digits
 -- of the hostname without "www.", then 1, 2, ...
@@ -119,8 +136,12 @@ return runbook {
         for _, row in ipairs(db.query("internal", "SELECT id, hostname, kind FROM handlers WHERE kind = 'dispatcher' AND id <> ? ORDER BY id",
           { master.id })) do
           on_servers[#on_servers + 1] = row
+          -- How the home and crons reach it, and its rsync daemon's password file, before
+          -- anything is touched.
+          servers.daemon_password(servers.check(row.hostname, { "sync", "cron_file" }))
         end
       end
+      install_db_hosts()
       log.info(("%s install of %s for %s on %s"):format(args.plan, table.concat(hostnames, ", "), args.email, master.hostname))
     end)
 
@@ -254,7 +275,13 @@ return runbook {
       local password
       step("Database and db user/pass are created for the install", function()
         db.create_database("installs", install.db_name)
-        password = db.create_user("installs", install.db_user, { database = install.db_name })
+        -- PHP on the handlers reaches the database over TCP, so the user is made for the hosts
+        -- they connect from (settings.install_db_hosts, e.g. the private VLAN "10.0.0.%"),
+        -- one password for all; a database on this server alone needs only "localhost".
+        for _, host in ipairs(install_db_hosts()) do
+          password = db.create_user("installs", install.db_user, { database = install.db_name, host = host,
+                                                                   password = password })
+        end
         db.load_sql_file("installs", install.db_name, settings.install_schema or "/usr/local/share/runbook/schema/install.sql")
       end)
 
@@ -339,7 +366,11 @@ return runbook {
               if fs.exists(destination) then error(destination .. " already exists on " .. on_servers[i].hostname, 0) end
               rsync.push(home .. "/", destination .. "/", { undo = { "rm", "-rf", "--", context.root:gsub("/$", "") .. destination } })
             else
-              rsync.push(home .. "/", server.sync .. home .. "/")
+              -- An rsync daemon asks for the guide's password file (rsyncd_root.pwd); the copy
+              -- is new there, so undo removes it again (servers.removal).
+              if servers.exists(server, home) then error(home .. " already exists on " .. on_servers[i].hostname, 0) end
+              rsync.push(home .. "/", server.sync .. home .. "/", { password = servers.daemon_password(server),
+                                                                     undo = servers.removal(server, home) })
             end
           end
         end)

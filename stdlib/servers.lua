@@ -16,6 +16,16 @@
 --       extra files there are removed). Into a folder: the missing parent folder is made and
 --       a copy that was not there is removed again by undo; over something that was there
 --       already, or over ssh/rsync://, it cannot be undone (`!` in the plan).
+--   servers.daemon_password(server) -> for an rsync:// sync with password_file (the guide's
+--       /usr/local/etc/rsyncd_root.pwd: the daemon asks root for it), the password read
+--       from that file, for rsync.push's `password` (a secret: never on argv or in the plan);
+--       nil otherwise
+--   servers.removal(server, path) -> an argv that removes `path` there (the undo of a copy
+--       this run made): rm -rf through a folder; over rsync:// a sync of an empty folder
+--       that deletes only `path` (with password_file's --password-file); nil over ssh
+--   servers.exists(server, path) -> whether `path` is there: through the folder, over an
+--       rsync daemon (`rsync --list-only`, with password_file) or over ssh (`test -e`); a
+--       read, also in a dry-run. Errors when the server does not answer.
 --   servers.read(server, path) -> the text of a file there, or nil when it is not there:
 --       through the folder, or over ssh (`cat`, a read: also in a dry-run); nil for rsync://
 --       (a daemon only copies)
@@ -72,6 +82,71 @@ local function on_disk(path)
   return (context.root:gsub("/+$", "")) .. path
 end
 
+-- "d2:" or "d2:/prefix" -> "d2", "/prefix" (a [hosts.d2] reached over ssh); nil otherwise.
+local function ssh_of(server)
+  if type(server.sync) ~= "string" or server.sync:find("^rsync://") then return nil end
+  return server.sync:match("^([^/:]+):(.*)$")
+end
+
+local function is_daemon(server)
+  return type(server.sync) == "string" and server.sync:find("^rsync://") ~= nil
+end
+
+function M.daemon_password(server)
+  if not is_daemon(server) or server.password_file == nil then return nil end
+  if type(server.password_file) ~= "string" or server.password_file:sub(1, 1) ~= "/" then
+    error(("the password_file for %s in [settings.servers] must be an absolute path"):format(server.sync), 0)
+  end
+  if not fs.exists(server.password_file) then
+    error(("the password_file for %s, %s, does not exist"):format(server.sync, server.password_file), 0)
+  end
+  -- rsync's own rule for a password file: the first line.
+  local password = fs.read(server.password_file):match("^([^\r\n]*)")
+  if password == "" then error(("the password_file for %s, %s, is empty"):format(server.sync, server.password_file), 0) end
+  return password
+end
+
+function M.removal(server, path)
+  local there = M.folder(server, path)
+  if there then return { "rm", "-rf", "--", on_disk(there) } end
+  if not is_daemon(server) then return nil end
+  local up, name = path:match("^(.*)/([^/]+)/*$")
+  if not name then return nil end
+  local password_file = server.password_file and { "--password-file=" .. on_disk(server.password_file) } or {}
+  -- rsync deletes, in the folder it syncs, what the (empty) source lacks and the filter
+  -- includes: only NAME, with everything in it.
+  local argv = { "sh", "-c", 'empty=$(mktemp -d) || exit 1; rsync -r --delete "$@" "$empty/" "$0"; status=$?; rmdir "$empty"; exit $status',
+                 (server.sync:gsub("/+$", "")) .. up .. "/" }
+  for _, option in ipairs(password_file) do argv[#argv + 1] = option end
+  argv[#argv + 1] = "--include=/" .. name .. "/***"
+  argv[#argv + 1] = "--exclude=*"
+  return argv
+end
+
+function M.exists(server, path)
+  local there = M.folder(server, path)
+  if there then return fs.exists(there) end
+  if is_daemon(server) then
+    local argv = { "rsync", "--list-only" }
+    if server.password_file then
+      M.daemon_password(server) -- checks the file, with its one-line errors
+      argv[#argv + 1] = "--password-file=" .. on_disk(server.password_file)
+    end
+    argv[#argv + 1] = (server.sync:gsub("/+$", "")) .. path
+    local result = cmd.run(argv, { read_only = true, timeout = 60 })
+    -- rsync: 0 listed, 23 "No such file or directory" (a partial transfer); anything else
+    -- is the daemon or the network refusing.
+    if result.status == 0 then return true end
+    if result.status == 23 and result.stderr:find("No such file or directory", 1, true) then return false end
+    error(("cannot tell whether %s is on %s: rsync exited with status %d: %s"):format(path, server.sync, result.status,
+      (result.stderr:match("[^\n]*%S[^\n]*") or "")), 0)
+  end
+  local host, prefix = ssh_of(server)
+  if not host then return nil end
+  local result = remote.run(host, { "test", "-e", prefix .. path }, { read_only = true, timeout = 60 })
+  return result.status == 0
+end
+
 function M.push(server, path, options)
   options = options or {}
   local info = fs.stat(path)
@@ -79,7 +154,10 @@ function M.push(server, path, options)
   local slash = info.type == "directory" and "/" or ""
   local copy = { delete = options.delete or nil, excludes = options.excludes }
   local there = M.folder(server, path)
-  if not there then return rsync.push(path .. slash, server.sync .. path .. slash, copy) end
+  if not there then
+    copy.password = M.daemon_password(server)
+    return rsync.push(path .. slash, server.sync .. path .. slash, copy)
+  end
   local up = parent(there)
   if up and up ~= "" and not fs.exists(up) then fs.mkdir(up) end
   if fs.exists(there) then
@@ -88,12 +166,6 @@ function M.push(server, path, options)
   end
   copy.undo = { "rm", "-rf", "--", on_disk(there) }
   return rsync.push(path .. slash, there .. slash, copy)
-end
-
--- "d2:" or "d2:/prefix" -> "d2", "/prefix" (a [hosts.d2] reached over ssh); nil otherwise.
-local function ssh_of(server)
-  if type(server.sync) ~= "string" or server.sync:find("^rsync://") then return nil end
-  return server.sync:match("^([^/:]+):(.*)$")
 end
 
 function M.read(server, path)

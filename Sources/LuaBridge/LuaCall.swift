@@ -70,7 +70,7 @@ public struct LuaCall {
     }
 
     /// The array part of a table argument (`{ "a", 1 }`), without reading its other fields:
-    /// the parameters of every db.exec (W4, docs/performance.md).
+    /// the parameters of every db.exec.
     public func sequence(_ position: Int32) throws -> [LuaValue] {
         guard lua_type(L, position) == LUA_TTABLE else { throw wrongType(position, expected: "table") }
         guard lua_checkstack(L, 3) != 0 else { throw argumentError(position, "Lua stack exhausted") }

@@ -3,6 +3,7 @@
 
 import ArgumentParser
 import RunbookEngine
+import RunbookSupport
 
 struct ApiCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@
 
 import ArgumentParser
 import RunbookEngine
+import RunbookSupport
 
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

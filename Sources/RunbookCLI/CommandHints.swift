@@ -2,6 +2,7 @@
 // line ArgumentParser refuses points to the help of the subcommand in question.
 
 import ArgumentParser
+import RunbookConfig
 import RunbookEngine
 
 enum CommandHints {

@@ -5,6 +5,7 @@
 
 import ArgumentParser
 import RunbookEngine
+import RunbookSupport
 
 struct CommandTree {
     struct Option {

@@ -4,7 +4,11 @@
 // runbook's own arguments and their enum values, run ids and statuses are always current.
 
 import ArgumentParser
+import RunbookConfig
 import RunbookEngine
+import RunbookRun
+import RunbookJournal
+import RunbookSupport
 
 struct CompletionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,7 +3,9 @@
 // suite (a decoder reads TOML on stdin when FILE is `-` and prints the tagged document).
 
 import ArgumentParser
+import RunbookConfig
 import RunbookEngine
+import RunbookSupport
 
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -8,6 +8,8 @@
 
 import ArgumentParser
 import RunbookEngine
+import RunbookRun
+import RunbookSupport
 
 enum Confirmation {
     enum Decision {

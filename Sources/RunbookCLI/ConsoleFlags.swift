@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import RunbookEngine
+import RunbookRun
 
 struct ConsoleFlags: ParsableArguments {
     @Option(name: .customLong("color"),

@@ -1,7 +1,9 @@
 // `runbook describe NAME`: a runbook's parameters, types, defaults and docs.
 
 import ArgumentParser
+import RunbookConfig
 import RunbookEngine
+import RunbookSupport
 
 struct DescribeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "describe", abstract: "Show a runbook's parameters and docs.")

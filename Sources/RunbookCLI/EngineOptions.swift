@@ -1,7 +1,10 @@
 // Options every subcommand accepts, before or after the runbook name.
 
 import ArgumentParser
+import RunbookConfig
 import RunbookEngine
+import RunbookRun
+import RunbookSupport
 
 struct EngineOptions: ParsableArguments {
     @Option(name: .long, help: "Configuration file (TOML). Also RUNBOOK_CONFIG.")

@@ -2,6 +2,9 @@
 
 import ArgumentParser
 import RunbookEngine
+import RunbookJournal
+import RunbookRun
+import RunbookSupport
 
 struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "history", abstract: "List past runs, newest first.")

@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import RunbookEngine
+import RunbookSupport
 
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List every runbook, one line each.")

@@ -3,6 +3,9 @@
 
 import ArgumentParser
 import RunbookEngine
+import RunbookJournal
+import RunbookRun
+import RunbookSupport
 
 struct LogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "log", abstract: "Show the log of a run.")

@@ -3,6 +3,9 @@
 // journal is only read: the run itself is never touched.
 
 import RunbookEngine
+import RunbookJournal
+import RunbookRun
+import RunbookSupport
 
 struct LogFollower {
     let store: RunStore

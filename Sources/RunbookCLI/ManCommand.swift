@@ -4,6 +4,7 @@
 
 import ArgumentParser
 import RunbookEngine
+import RunbookSupport
 
 struct ManCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,7 +2,9 @@
 // headers, then the Plan: line. A long plan is cut after `limit` effect lines, with a
 // count of the rest and where to read them all (the dry-run's log).
 
+import RunbookCore
 import RunbookEngine
+import RunbookRun
 
 struct PlanListing {
     /// Effect lines shown before the rest is only counted: a plan longer than a screen or

@@ -2,7 +2,9 @@
 // (RunbookEngine/Queue/QueueWorker.swift).
 
 import ArgumentParser
+import RunbookConfig
 import RunbookEngine
+import RunbookRun
 
 struct QueueCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -7,6 +7,7 @@
 // then goes through ArgumentParser as before, with its exact messages and exit codes.
 // QuickCommandLineTests checks it against ArgumentParser word for word.
 
+import RunbookConfig
 import RunbookEngine
 
 /// A `run` or `undo` invocation read from the command line.

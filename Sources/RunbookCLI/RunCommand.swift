@@ -1,7 +1,10 @@
 // `runbook run NAME [--ARG VALUE | --FLAG]... [--dry-run] [--json] [--yes] [--color WHEN] [-q | -v]`
 
 import ArgumentParser
+import RunbookConfig
 import RunbookEngine
+import RunbookRun
+import RunbookSupport
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import RunbookEngine
+import RunbookSupport
 
 public struct RunbookCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(

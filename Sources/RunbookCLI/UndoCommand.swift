@@ -1,7 +1,10 @@
 // `runbook undo RUN_ID [--dry-run] [--force]`: reverse what a failed, interrupted or crashed run applied.
 
 import ArgumentParser
+import RunbookConfig
 import RunbookEngine
+import RunbookRun
+import RunbookSupport
 
 struct UndoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "undo", abstract: "Reverse the effects a run applied, newest first.")

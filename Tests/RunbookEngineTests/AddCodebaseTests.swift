@@ -9,6 +9,7 @@
 
 import Foundation
 import MySQLClient
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -3,6 +3,10 @@
 // `runbook check`'s static findings, all through the real binary where they are commands.
 
 import LuaBridge
+import RunbookConfig
+import RunbookEngine
+import RunbookModules
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

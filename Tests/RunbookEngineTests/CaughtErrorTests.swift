@@ -2,6 +2,7 @@
 // for its own errors, and the run's vocabulary (step, cleanup, finally, lock, effects)
 // works inside a coroutine exactly as outside it, or refuses with one line.
 
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

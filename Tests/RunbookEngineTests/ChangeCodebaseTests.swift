@@ -3,6 +3,7 @@
 // config.php changed, undone exactly; other revisions, plans and full groups refused.
 
 import Foundation
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -7,6 +7,7 @@
 
 import Foundation
 import MySQLClient
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -8,6 +8,7 @@
 
 import Foundation
 import MySQLClient
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

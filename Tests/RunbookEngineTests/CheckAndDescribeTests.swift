@@ -2,6 +2,7 @@
 // exits non-zero; an unknown global fails with file:line (at load and at run time);
 // `runbook describe NAME --json` lists the parameters.
 
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

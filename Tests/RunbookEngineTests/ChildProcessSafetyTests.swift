@@ -2,6 +2,7 @@
 // their environment, and none outliving a killed run to race its undo. Real children: env,
 // sh and sleep, started through cmd.run by the real binary.
 
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

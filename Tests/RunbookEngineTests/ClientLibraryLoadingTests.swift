@@ -3,6 +3,7 @@
 // loader maps before main, a runbook that uses a database still reaches it, and one that
 // cannot load it fails with one line that says so.
 
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 
@@ -23,7 +24,7 @@ struct ClientLibraryLoadingTests {
     @Test("runbook starts without libmariadb, loads it for a database and names it when it cannot")
     func theLibraryIsLoadedOnDemand() throws {
         let binary = try RunbookBinary.require()
-        let ldd = try RunbookEngine.ProcessRunner.run(["ldd", binary])
+        let ldd = try RunbookSupport.ProcessRunner.run(["ldd", binary])
         #expect(ldd.succeeded, "\(ldd.diagnostic)")
         #expect(!ldd.outputText.contains("libmariadb"), "runbook links libmariadb at start-up:\n\(ldd.outputText)")
         #expect(ldd.outputText.contains("liblua5.4"), "ldd lists the libraries (a check that can fail):\n\(ldd.outputText)")

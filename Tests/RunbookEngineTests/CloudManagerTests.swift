@@ -6,6 +6,7 @@
 // before them, and bad input refused with one line and nothing touched.
 
 import Foundation
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

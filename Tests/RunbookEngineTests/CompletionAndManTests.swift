@@ -2,6 +2,7 @@
 // directories and each runbook's own arguments; the man page generated from the command
 // definitions. The shells run the real scripts against the real binary.
 
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

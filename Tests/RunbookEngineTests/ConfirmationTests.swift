@@ -3,6 +3,7 @@
 // --plan-file run is; off a terminal it is refused unless --yes or a reviewed plan says
 // to go ahead. Driven through a pseudo-terminal (TerminalSupport.swift).
 
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

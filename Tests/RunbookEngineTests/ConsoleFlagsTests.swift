@@ -3,6 +3,9 @@
 // kind), a header row in `runbook history`, and a progress bar that stays in sight while
 // lines print under a loop.
 
+import RunbookJournal
+import RunbookRun
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

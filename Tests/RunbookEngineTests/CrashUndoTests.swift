@@ -3,6 +3,8 @@
 // (RUNBOOK_CRASH_AFTER_EFFECT=k); history shows the run "crashed"; `runbook undo RUN_ID`
 // brings the tree and every table back exactly; a second undo is refused (exit 2).
 
+import RunbookSupport
+import RunbookJournal
 import Testing
 @testable import RunbookEngine
 

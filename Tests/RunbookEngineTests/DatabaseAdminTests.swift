@@ -5,6 +5,11 @@
 // the console output itself is under test).
 
 import MySQLClient
+import RunbookConfig
+import RunbookCore
+import RunbookEngine
+import RunbookRun
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -4,6 +4,7 @@
 
 import Foundation
 import MySQLClient
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

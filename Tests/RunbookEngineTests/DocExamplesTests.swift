@@ -3,6 +3,9 @@
 // blocks; `...` stands for lines left out). Scratch paths the documents name under /tmp
 // are put in the test's own directory.
 
+import RunbookJournal
+import RunbookRun
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

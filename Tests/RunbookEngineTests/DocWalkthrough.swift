@@ -14,6 +14,7 @@
 // the document's output a line `...` stands for any number of lines, and a line ending in
 // `...` for any line that starts with what comes before it.
 
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

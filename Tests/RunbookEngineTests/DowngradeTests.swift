@@ -5,6 +5,7 @@
 // unknown install and a free install are refused without a change.
 
 import Foundation
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

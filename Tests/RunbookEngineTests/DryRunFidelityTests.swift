@@ -2,6 +2,7 @@
 // effects its dry-run planned (kind, sign, step and identity per effect, in order; planned
 // "(known after apply: ...)" values match anything).
 
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

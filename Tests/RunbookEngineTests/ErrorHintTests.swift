@@ -1,5 +1,6 @@
 // Errors that teach: each names what failed and the command to type next.
 
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

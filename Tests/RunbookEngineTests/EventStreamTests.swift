@@ -3,6 +3,8 @@
 // undo, and an invocation that never starts a run. Every event type seen is documented
 // in docs/events.md.
 
+import RunbookRun
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -5,6 +5,7 @@
 // with a throwaway key.
 
 import Foundation
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

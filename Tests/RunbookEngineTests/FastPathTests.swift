@@ -1,6 +1,9 @@
 // The engine's fast paths (docs/performance.md) must give exactly what the straightforward
 // code they replaced gave: each test compares one with a copy of the old code.
 
+import RunbookCore
+import RunbookJournal
+import RunbookSupport
 import XCTest
 @testable import RunbookEngine
 

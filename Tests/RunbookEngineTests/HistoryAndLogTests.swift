@@ -1,6 +1,8 @@
 // History that answers questions (filters by runbook, status, argument and time) and
 // logs that show one step, only the failures, or a run as it goes (--follow).
 
+import RunbookRun
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -5,6 +5,8 @@
 // from the API registry, so a new one is fuzzed without touching this file. One dry-run per
 // module in a child process under --root, so a trap names its module and its last call.
 
+import RunbookEngine
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

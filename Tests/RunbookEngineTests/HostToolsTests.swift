@@ -2,6 +2,8 @@
 // file:// and a git repository), with dry-runs and undo.
 
 import Foundation
+import RunbookCore
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

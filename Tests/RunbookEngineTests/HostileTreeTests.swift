@@ -3,6 +3,8 @@
 // planted (issue 15), as the customer (uid 1001 owns the links and directories), runs the
 // primitive for real and undoes it, and checks the file outside is untouched.
 
+import RunbookCore
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -5,6 +5,7 @@
 // caller's error in one line.
 
 import Foundation
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

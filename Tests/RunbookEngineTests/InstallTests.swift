@@ -5,6 +5,7 @@
 
 import Foundation
 import MySQLClient
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -2,6 +2,7 @@
 // hook that writes a marker, then loops forever; SIGTERM ends it with exit 130, the cleanup
 // ran, and with on_failure = "undo" what it created is gone.
 
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

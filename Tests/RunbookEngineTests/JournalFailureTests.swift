@@ -2,6 +2,8 @@
 // cannot take an intent (a full disk, a file size limit, an I/O error) the run stops right
 // there, says why, and what it applied before can still be undone from the journal.
 
+import RunbookJournal
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -7,6 +7,7 @@
 // at the same absolute path, holding a lock so two test processes never share it.
 
 import Foundation
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

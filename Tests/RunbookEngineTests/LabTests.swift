@@ -4,6 +4,7 @@
 // namespace, mount or process behind — also after `up` was killed midway.
 
 import Foundation
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 
@@ -139,6 +140,7 @@ struct LabTests {
             defer { primary.close() }
             _ = try primary.executeText("CREATE DATABASE leftover")
             _ = try primary.executeText("CREATE USER 'leftover'@'10.0.%' IDENTIFIED BY 'x'")
+            _ = try primary.executeText("DELETE FROM internal.handlers WHERE id = 3")
             let master = try lab.database("master")
             defer { master.close() }
             _ = try master.executeText("CREATE DATABASE divinity_leftover")
@@ -151,13 +153,20 @@ struct LabTests {
             let d2Home = try lab.files("d2") + "/usr/home"
             #expect(try Posix.list(d2Home).sorted() == [".lab-host"], "d2's /usr/home is as up left it")
             #expect(Files.read(try lab.files("d1") + "/usr/local/etc/nginx/installs.conf")?.contains("shop.example.com") == false)
-            for host in ["cloud-db1", "d2", "master"] {
+            // Only the platform's own databases: internal on cloud-db1 (and its replica on d2),
+            // divinity on the master, with the seed's rows.
+            for (host, platform) in [("cloud-db1", "internal"), ("d2", "internal"), ("master", "divinity")] {
                 let db = try lab.database(host)
                 defer { db.close() }
                 let databases = try db.query("SHOW DATABASES").rows.compactMap { $0[0].string }.sorted()
-                #expect(databases == ["information_schema", "mysql", "performance_schema", "sys"], "\(host): \(databases)")
+                #expect(databases == ["information_schema", platform, "mysql", "performance_schema", "sys"].sorted(), "\(host): \(databases)")
                 let users = try db.query("SELECT user FROM mysql.user WHERE user IN ('shop', 'leftover')").rows
                 #expect(users.isEmpty, "\(host) has no user a test made")
+                if platform == "internal" {
+                    let handlers = try db.query("SELECT hostname FROM internal.handlers ORDER BY id").rows.compactMap { $0[0].string }
+                    #expect(handlers == ["dispatch1.make-a-store.com", "dispatch2.make-a-store.com", "tmp-cloud.make-a-store.com"],
+                            "\(host): the seed's rows are back: \(handlers)")
+                }
             }
             let replica = try lab.firstRow("d2", "SHOW SLAVE STATUS")
             #expect(replica["Slave_IO_Running"] == "Yes" && replica["Slave_SQL_Running"] == "Yes", "\(replica)")
@@ -183,7 +192,7 @@ struct LabTests {
             // Whatever `up` had started by then: its namespaces and their processes.
             var started: [pid_t: String] = lab.recordedProcesses()
             for namespace in lab.namespaces() {
-                let pids = (try? RunbookEngine.ProcessRunner.run(["ip", "netns", "pids", namespace], timeout: 10))?.outputText ?? ""
+                let pids = (try? RunbookSupport.ProcessRunner.run(["ip", "netns", "pids", namespace], timeout: 10))?.outputText ?? ""
                 for pid in pids.split(separator: "\n").compactMap({ pid_t($0) }) { started[pid] = Lab.commandLine(pid) }
             }
             let down = try lab.script(["down", lab.directory])

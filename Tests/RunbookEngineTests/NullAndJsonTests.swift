@@ -2,6 +2,8 @@
 // replaced stdlib/json.lua: one null marker for both.
 
 import LuaBridge
+import RunbookModules
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -4,6 +4,8 @@
 // .deb that dpkg installs into a fresh root, and a FreeBSD pkg manifest and plist that
 // match the staged files. Packaged from the debug build (the same code as the release).
 
+import RunbookConfig
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -1,6 +1,7 @@
 // Runs a runbook twice from the same state — as a dry-run, then for real, both with
 // --json — and checks that the real run applied exactly the effects the dry-run planned.
 
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -1,6 +1,8 @@
 // Every platform action renders the command line the operations guide uses, on Linux and
 // on FreeBSD (production), as an argv — never a shell string.
 
+import RunbookCore
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -3,6 +3,8 @@
 // error; a record for another server is left alone; a fixed failure is rerun.
 
 import Foundation
+import RunbookRun
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

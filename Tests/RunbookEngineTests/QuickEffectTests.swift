@@ -3,6 +3,7 @@
 // the directory just made still finds it, and every console line of a run whose stdout is a
 // pipe arrives, in order, with the journal holding every outcome.
 
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -5,6 +5,7 @@
 // nginx -t passes, nginx reloads and serves the sites by Host; a broken custom rewrite fails
 // the config test, the file is restored and the old configuration keeps serving.
 
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -15,6 +15,7 @@
 // declares its effects cannot be undone, checked exactly), and a second undo is refused.
 
 import Foundation
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -14,6 +14,7 @@
 // A failing SQL update is UpdateSharedCodeTests.aBrokenInstallFailsAloneAndAConflictIsResolved.
 
 import Foundation
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

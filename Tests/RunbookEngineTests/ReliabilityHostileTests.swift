@@ -8,6 +8,7 @@
 // nothing may trap, every refusal is one line, and every undo puts the home back.
 
 import Foundation
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

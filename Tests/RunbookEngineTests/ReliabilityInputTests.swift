@@ -9,6 +9,8 @@
 // its seed and case, RUNBOOK_RELIABILITY_SEED=N replays it.
 
 import Foundation
+import RunbookConfig
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

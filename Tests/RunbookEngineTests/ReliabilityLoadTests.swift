@@ -7,6 +7,7 @@
 // and `runbook history` shows every run as it ended. Quick mode: N = 20, M = 5; full: 40 and 10.
 
 import Foundation
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -10,6 +10,7 @@
 // puts them back byte for byte; the test checks that they sit in 0700 folders.)
 
 import Foundation
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -8,6 +8,8 @@
 
 import Foundation
 import MySQLClient
+import RunbookJournal
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -1,6 +1,7 @@
 // fs.relink_tree: the guide's "change codebase" — every symlink into one codebase moved
 // to another as one effect, with a full undo list.
 
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -2,6 +2,7 @@
 // sshd with a throwaway key, and mail through a capturing sendmail — all on 127.0.0.1.
 
 import Foundation
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

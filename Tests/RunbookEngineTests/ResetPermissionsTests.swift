@@ -2,6 +2,7 @@
 // FTP owner, a missing bind mount of startup_mounts is mounted again, undo puts it all back.
 
 import Foundation
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -2,6 +2,7 @@
 // saved by the dry-run is what the real run applies, effect for effect (including the
 // queue record that names the run), and the run held to it succeeds.
 
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

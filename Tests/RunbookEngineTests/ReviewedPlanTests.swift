@@ -2,6 +2,7 @@
 // --plan-file FILE` applies it only while the world is as it was at the review, and takes
 // the failure path at the first difference. (The confirmation on a terminal: ConfirmationTests.)
 
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -2,6 +2,9 @@
 // header, `runbook log` and the `run_started` event (an exported RUNBOOK_CONFIG once sent
 // a run into another root without a word).
 
+import RunbookJournal
+import RunbookRun
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -4,6 +4,8 @@
 // id since. All against the private MariaDB, through Engine in-process (AdminWorld).
 
 import MySQLClient
+import RunbookEngine
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

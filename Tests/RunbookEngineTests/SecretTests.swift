@@ -4,6 +4,7 @@
 // in the run's journal folder, run.json, `runbook history` or `runbook log`. A secret on
 // the command line is refused with exit 2.
 
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -5,6 +5,8 @@
 // MariaDB server.
 
 import LuaBridge
+import RunbookConfig
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

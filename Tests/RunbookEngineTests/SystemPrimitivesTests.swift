@@ -3,13 +3,15 @@
 // namespace's), nginx on 127.0.0.1 with its own config, and commands.
 
 import Foundation
+import RunbookCore
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 
 /// Runs a system command for test setup; fails the test setup when it fails.
 @discardableResult
 func system(_ argv: [String]) throws -> String {
-    let result = try RunbookEngine.ProcessRunner.run(argv, timeout: 30)
+    let result = try RunbookSupport.ProcessRunner.run(argv, timeout: 30)
     guard result.succeeded else { throw TestSetupError("\(argv.joined(separator: " ")) failed: \(result.diagnostic)") }
     return result.outputText
 }
@@ -38,8 +40,8 @@ final class NamespacePair {
     }
 
     deinit {
-        _ = try? RunbookEngine.ProcessRunner.run(["ip", "netns", "del", a])
-        _ = try? RunbookEngine.ProcessRunner.run(["ip", "netns", "del", b])
+        _ = try? RunbookSupport.ProcessRunner.run(["ip", "netns", "del", a])
+        _ = try? RunbookSupport.ProcessRunner.run(["ip", "netns", "del", b])
     }
 
     func addresses(_ ns: String, _ interface: String) throws -> [String] {
@@ -48,7 +50,7 @@ final class NamespacePair {
 
     /// Ping from inside namespace `from` (never from the root namespace).
     func pings(from ns: String, _ address: String) -> Bool {
-        (try? RunbookEngine.ProcessRunner.run(["ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "1", address], timeout: 5))?.succeeded ?? false
+        (try? RunbookSupport.ProcessRunner.run(["ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "1", address], timeout: 5))?.succeeded ?? false
     }
 }
 

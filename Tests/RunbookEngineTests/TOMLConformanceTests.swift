@@ -3,6 +3,8 @@
 // valid document, a refusal for an invalid one. Then the config file itself: CRLF, a
 // misspelt key in [databases.x], and a table defined twice are caught, not misread.
 
+import RunbookConfig
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -3,6 +3,10 @@
 // Rendered directly, and through the engine (template.render / template.render_file).
 
 import LuaBridge
+import RunbookConfig
+import RunbookEngine
+import RunbookRun
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

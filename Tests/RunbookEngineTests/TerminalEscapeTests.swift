@@ -3,6 +3,8 @@
 // error, `runbook log`, `undo` and `history`, and no byte a terminal acts on comes out,
 // while each name stays recognisable. The journal keeps the names exactly.
 
+import RunbookRun
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

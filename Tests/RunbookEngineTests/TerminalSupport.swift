@@ -2,6 +2,7 @@
 // confirmation question, the progress bar). script(1) from util-linux gives the child a
 // pty for stdin and stdout and passes our input through; it exits with the child's status.
 
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

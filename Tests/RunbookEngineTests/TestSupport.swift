@@ -3,6 +3,7 @@
 // (RUNBOOK_TEST_MYSQL_SOCKET), and the real `runbook` binary run as a child process.
 
 import MySQLClient
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -1,6 +1,7 @@
 // The helpers the acceptance tests rely on can see what they claim to see: a fingerprint
 // notices a changed mode, content or link target; a dump notices a changed cell.
 
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -2,6 +2,10 @@
 // described in plans and logs as before; the journal's writer and reader agree on the
 // records of effects and their undo.
 
+import RunbookCore
+import RunbookJournal
+import RunbookRun
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

@@ -3,6 +3,9 @@
 // later runs and what to type. An undo that reverses some effects and not others leaves
 // the run `partly-undone` in history.
 
+import RunbookJournal
+import RunbookRun
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

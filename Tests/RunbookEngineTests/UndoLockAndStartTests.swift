@@ -2,6 +2,8 @@
 // nothing or a record history and undo understand; an undo works from the run's own root.
 // All with real processes: two `runbook undo` at once, SIGTERM at many tiny delays.
 
+import RunbookJournal
+import RunbookSupport
 import Testing
 @testable import RunbookEngine
 

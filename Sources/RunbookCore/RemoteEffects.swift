@@ -1,0 +1,126 @@
+// Effects that reach beyond this host's files: rsync transfers, commands on other hosts,
+// mail. None of them can be undone unless the runbook says how.
+
+import RunbookConfig
+import RunbookSupport
+
+/// An rsync transfer. A daemon password goes through a temporary 0600 file, never argv.
+package struct RsyncEffect: Effect {
+    package let argv: [String]
+    package let source: String
+    package let destination: String
+    package let delete: Bool
+    package let password: String?
+    package let undoArgv: [String]?
+    package let remote: Bool
+    package var kind: String { "rsync" }
+    package var sign: ChangeSign { undoArgv == nil ? .irreversible : .change }
+    package var summary: String { "sync \(source) -> \(destination)\(delete ? " (deleting extra files)" : "")" }
+    package var identity: JSON { .object([("source", .string(source)), ("destination", .string(destination)), ("delete", .bool(delete))]) }
+    package var reachesAnotherHost: Bool { remote }
+
+    package func prepareUndo(_ world: World) throws -> [any UndoAction]? {
+        undoArgv.map { [RunCommandUndo(argv: $0)] }
+    }
+
+    package func apply(_ world: World) throws -> EffectOutcome {
+        let result = try RsyncRunner.run(argv, password: password, timeout: nil)
+        guard result.succeeded else { throw ProcessFailure(argv: ["rsync"], result: result, problem: "failed") }
+        let changes = result.outputText.split(separator: "\n").map { JSON.string(String($0)) }
+        return EffectOutcome(result: .object([("changes", .array(changes))]))
+    }
+
+    package func simulate(_ overlay: Overlay) -> EffectOutcome { EffectOutcome(result: .object([("changes", .array([]))])) }
+
+    package init(argv: [String], source: String, destination: String, delete: Bool, password: String?, undoArgv: [String]?, remote: Bool) {
+        self.argv = argv
+        self.source = source
+        self.destination = destination
+        self.delete = delete
+        self.password = password
+        self.undoArgv = undoArgv
+        self.remote = remote
+    }
+}
+
+package enum RsyncRunner {
+    /// Runs rsync; with a password, through a private temporary password file.
+    package static func run(_ argv: [String], password: String?, timeout: Double?) throws -> ProcessResult {
+        guard let password else { return try ProcessRunner.run(argv, timeout: timeout) }
+        var template = Array("/tmp/runbook-rsync-XXXXXX".utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard descriptor >= 0 else { throw SystemError("create password file in", "/tmp") }
+        let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        defer { unlink(path) }
+        fchmod(descriptor, 0o600)
+        try Posix.writeAll(descriptor, Array((password + "\n").utf8), path: path)
+        close(descriptor)
+        var withFile = argv
+        withFile.insert("--password-file=" + path, at: 1)
+        return try ProcessRunner.run(withFile, timeout: timeout)
+    }
+}
+
+/// A command on another host through ssh.
+package struct RemoteCommand: Effect {
+    package let host: HostConfig
+    package let command: [String]
+    package let undo: [String]?
+    package let timeout: Double?
+    package var kind: String { "remote.run" }
+    package var sign: ChangeSign { undo == nil ? .irreversible : .change }
+    package var summary: String { "run on \(host.name): " + command.map(ShellWords.quote).joined(separator: " ") }
+    package var identity: JSON { .object([("host", .string(host.name)), ("argv", .array(command.map { .string($0) }))]) }
+    package var reachesAnotherHost: Bool { true }
+
+    package func prepareUndo(_ world: World) throws -> [any UndoAction]? {
+        undo.map { [RunCommandUndo(argv: SSHCommand.argv(host, $0))] }
+    }
+
+    package func apply(_ world: World) throws -> EffectOutcome {
+        let result = try ProcessRunner.run(SSHCommand.argv(host, command), timeout: timeout)
+        guard result.succeeded else { throw ProcessFailure(argv: ["ssh " + host.name], result: result, problem: "failed") }
+        return EffectOutcome(result: .object([("status", .int(Int64(result.status))), ("stdout", .string(result.outputText)),
+                                              ("stderr", .string(result.errorText))]))
+    }
+
+    package func simulate(_ overlay: Overlay) -> EffectOutcome {
+        EffectOutcome(result: .object([("status", .int(0)), ("stdout", .string(SymbolicValue.text("output"))), ("stderr", .string(""))]))
+    }
+
+    package init(host: HostConfig, command: [String], undo: [String]?, timeout: Double?) {
+        self.host = host
+        self.command = command
+        self.undo = undo
+        self.timeout = timeout
+    }
+}
+
+/// A mail handed to the local sendmail. Sent mail cannot be recalled.
+package struct SendMail: Effect {
+    package let sendmail: String
+    package let to: [String]
+    package let subject: String
+    package let message: [UInt8]
+    package var kind: String { "mail.send" }
+    package var sign: ChangeSign { .irreversible }
+    package var summary: String { "mail \"\(subject)\" to \(to.joined(separator: ", "))" }
+    package var identity: JSON { .object([("to", .array(to.map { .string($0) })), ("subject", .string(subject))]) }
+    package var reachesAnotherHost: Bool { true }
+
+    package func prepareUndo(_ world: World) throws -> [any UndoAction]? { nil }
+
+    package func apply(_ world: World) throws -> EffectOutcome {
+        // -t: recipients from the headers; -i: a lone "." line does not end the message.
+        let result = try ProcessRunner.run([sendmail, "-t", "-i"], input: message, timeout: 60)
+        guard result.succeeded else { throw ProcessFailure(argv: [sendmail], result: result, problem: "failed") }
+        return EffectOutcome()
+    }
+
+    package init(sendmail: String, to: [String], subject: String, message: [UInt8]) {
+        self.sendmail = sendmail
+        self.to = to
+        self.subject = subject
+        self.message = message
+    }
+}

@@ -1,0 +1,56 @@
+// One entry of a module's list of Lua functions: its Lua name, its API doc and the small
+// static function that implements it. A module file is then a flat, commented list of
+// these followed by the functions, each with its doc beside it.
+
+import LuaBridge
+import RunbookRun
+
+package struct LuaPrimitive {
+    /// How a function reaches the run.
+    package enum Body {
+        /// Works only while the runbook runs: refused while it is only loaded or checked.
+        case inRun((LuaCall, RunSession) throws -> Int32)
+        /// Needs no run: usable at the top level of a runbook file (`runbook`, `json.encode`).
+        case anywhere((LuaCall) throws -> Int32)
+    }
+
+    /// `fs.mkdir`, or `step` for a global.
+    package let name: String
+    package let doc: () -> APIFunction
+    package let body: Body
+
+    package init(_ name: String, doc: @autoclosure @escaping () -> APIFunction,
+                 _ body: @escaping (LuaCall, RunSession) throws -> Int32) {
+        self.name = name
+        self.doc = doc
+        self.body = .inRun(body)
+    }
+
+    package init(_ name: String, doc: @autoclosure @escaping () -> APIFunction, anywhere body: @escaping (LuaCall) throws -> Int32) {
+        self.name = name
+        self.doc = doc
+        self.body = .anywhere(body)
+    }
+}
+
+extension LuaState {
+    /// Registers each of `primitives` under its name (`fs.mkdir` into the table `fs`); a
+    /// function that needs the run finds it in `slot` when it is called.
+    package func register(_ primitives: [LuaPrimitive], slot: SessionSlot) {
+        for primitive in primitives {
+            let (module, name) = Self.split(primitive.name)
+            switch primitive.body {
+            case .inRun(let body):
+                register(name, in: module, doc: primitive.doc()) { call in try body(call, try slot.require(call.name)) }
+            case .anywhere(let body):
+                register(name, in: module, doc: primitive.doc(), body)
+            }
+        }
+    }
+
+    /// "fs.mkdir" -> ("fs", "mkdir"); "step" -> (nil, "step").
+    private static func split(_ name: String) -> (module: String?, name: String) {
+        guard let dot = name.firstIndex(of: ".") else { return (nil, name) }
+        return (String(name[..<dot]), String(name[name.index(after: dot)...]))
+    }
+}

@@ -1,0 +1,147 @@
+// The state of one run that primitives reach: mode, paths, the executor, the current step,
+// hooks and locks. Primitives build effects and hand them to `perform`.
+
+import LuaBridge
+import RunbookConfig
+import RunbookCore
+import RunbookSupport
+
+public final class RunSession {
+    public enum Phase { case loading, running, failing, finished }
+
+    public let id: String
+    public let paths: RootedPaths
+    public let view: FileSystemView
+    public let databases: DatabaseConnections
+    public let redactor: Redactor
+    public let platform: PlatformAdapter
+    /// The engine's configuration (hosts, sendmail, settings).
+    public let config: EngineConfig
+    package let executor: EffectExecutor
+    package let output: RunOutput
+    package let locks: LockManager?
+    package var phase: Phase = .loading
+    /// The runbook's Lua state, stopped by `stopRun`.
+    package weak var lua: LuaState?
+    /// The first failure the run had to end on, whatever the runbook did with its error.
+    package private(set) var fatalFailure: (any Error)?
+
+    /// Step names, outermost first (steps may nest).
+    package private(set) var steps: [String] = [] {
+        // Joined once per step, not once per effect.
+        didSet { currentStep = steps.isEmpty ? "(outside any step)" : steps.joined(separator: " / ") }
+    }
+    private var stepCount = 0
+    package private(set) var effects: [EffectRecord] = []
+    package var effectsInCurrentStep = 0
+    package var cleanupHooks: [LuaRef] = []
+    /// service.reload calls waiting for the end of the step.
+    package var pendingReloads: [PendingReload] = []
+    package var finallyHooks: [LuaRef] = []
+    /// `view` with what the run has learned about directories (fs reads through it).
+    package let files: CachingFileView
+
+    /// Forgets what `files` knows of directories: something outside `perform` (an undo) may
+    /// have removed or filled them.
+    package func forgetKnownDirectories() { files.forgetAll() }
+
+    /// The reviewed plan the run is held to (`--plan-file`), and the first difference found.
+    package var reviewed: ReviewedPlan?
+    package private(set) var divergence: String?
+
+    public var isDryRun: Bool { executor.isDryRun }
+    /// Databases and users this run planned (a dry-run's), consulted before the server.
+    package var plannedDatabases: DatabasePlan { executor.plannedDatabases }
+
+    package init(id: String, paths: RootedPaths, view: FileSystemView, databases: DatabaseConnections, redactor: Redactor,
+         executor: EffectExecutor, output: RunOutput, locks: LockManager?, config: EngineConfig)
+    {
+        self.config = config
+        platform = PlatformAdapter(kind: config.platform)
+        self.id = id
+        self.paths = paths
+        self.view = view
+        files = CachingFileView(view: view, paths: paths)
+        self.databases = databases
+        self.redactor = redactor
+        self.executor = executor
+        self.output = output
+        self.locks = locks
+    }
+
+    public private(set) var currentStep = "(outside any step)"
+
+    /// Ends the run because of `error` (a lock it cannot take, an intent the journal cannot
+    /// take), which the caller then throws: the script is stopped, so a runbook that
+    /// catches the error (pcall, xpcall, a coroutine) gets it back at once and cannot go on,
+    /// and the failure path runs. On the failure path itself it is an ordinary error: the
+    /// run fails already, and the other hooks still run.
+    package func stopRun(because error: any Error) {
+        guard phase == .running else { return }
+        if fatalFailure == nil { fatalFailure = error }
+        lua?.stopFatally(error)
+    }
+
+    /// Refuses changes while the runbook file is only being loaded (`check`, `describe`).
+    package func requireRunning(_ primitive: String) throws {
+        guard phase == .running || phase == .failing else {
+            throw LuaHostFailure("\(primitive) changes the world and may only be called while the runbook runs (inside run = function ...)")
+        }
+    }
+
+    /// Applies (or plans) one effect and reports it.
+    @discardableResult
+    public func perform(_ effect: any Effect) throws -> EffectOutcome {
+        try requireRunning(effect.kind)
+        files.note(effect)
+        var record = EffectRecord(seq: effects.count + 1, step: currentStep, kind: effect.kind, sign: effect.sign,
+                                  summary: effect.maskedSummary(redactor), identity: effect.identity, result: nil)
+        // Held to a reviewed plan: nothing is applied once the run differs from it. The
+        // failure path (cleanup hooks, phase .failing) is not part of the plan.
+        if let reviewed, phase == .running {
+            if let divergence { throw LuaHostFailure(divergence) }
+            if let difference = reviewed.difference(reviewed.comparable(record, runID: id, redactor: redactor)) {
+                divergence = difference + "; the world changed since the review: stopped before it (\(reviewed.remedy))"
+                throw LuaHostFailure(divergence!)
+            }
+        }
+        let outcome: EffectOutcome
+        do {
+            outcome = try executor.perform(effect, record: record)
+        } catch let error as JournalUnwritable {
+            stopRun(because: error)
+            throw error
+        }
+        record.result = outcome.result
+        effects.append(record)
+        effectsInCurrentStep += 1
+        output.effect(record, dryRun: isDryRun)
+        return outcome
+    }
+
+    /// A primitive found the world already as asked: logged, no effect.
+    public func noChange(_ summary: String) { output.noChange(summary) }
+
+    // MARK: Steps
+
+    package func beginStep(_ name: String) -> (index: Int, started: Double, outerCount: Int) {
+        stepCount += 1
+        steps.append(name)
+        let outer = effectsInCurrentStep
+        effectsInCurrentStep = 0
+        output.stepStarted(currentStep, index: stepCount)
+        return (stepCount, Clock.monotonic(), outer)
+    }
+
+    package func endStep(_ token: (index: Int, started: Double, outerCount: Int), failure: String?) {
+        output.stepFinished(currentStep, failed: failure, duration: Clock.monotonic() - token.started, effects: effectsInCurrentStep)
+        if let journal = output.journal { isDryRun ? journal.flush() : journal.sync() }
+        steps.removeLast()
+        effectsInCurrentStep += token.outerCount
+    }
+
+    /// The path a runbook named, under the root, for an effect.
+    public func effectPath(_ path: String) throws -> EffectPath {
+        EffectPath(shown: path, real: try paths.real(path))
+    }
+}

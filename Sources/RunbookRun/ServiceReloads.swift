@@ -1,0 +1,77 @@
+// Reloads a run owes its services: queued by `service.reload`, run once per service at the
+// end of the step, each behind its config test; a failed test restores the run's files
+// under the service's config folder.
+
+import RunbookCore
+import RunbookSupport
+
+/// A reload waiting for the end of its step.
+package struct PendingReload: Equatable {
+    package var service: String
+    package var config: String?
+    package var shownConfig: String?
+
+    package init(service: String, config: String? = nil, shownConfig: String? = nil) {
+        self.service = service
+        self.config = config
+        self.shownConfig = shownConfig
+    }
+}
+
+/// A config test that failed: the reload was not done and the files were restored.
+package struct ConfigTestFailure: Error, CustomStringConvertible {
+    package var service: String
+    package var output: String
+    package var restored: Int
+    package var description: String {
+        "\(service) config test failed, so \(service) was not reloaded and keeps its running configuration"
+            + (restored > 0 ? "; the \(restored) file change\(restored == 1 ? "" : "s") this run made under its config folder "
+                + (restored == 1 ? "was" : "were") + " restored" : "")
+            + ": " + output
+    }
+}
+
+extension RunSession {
+    package func queueReload(_ reload: PendingReload) {
+        if !pendingReloads.contains(reload) { pendingReloads.append(reload) }
+    }
+
+    /// Runs the queued reloads: test, then reload; on a failed test restore this run's
+    /// files under the service's config folder and fail.
+    package func flushReloads() throws {
+        let reloads = pendingReloads
+        pendingReloads.removeAll()
+        for reload in reloads {
+            let test = platform.configTest(reload.service, configPath: reload.config)
+            if let test, !isDryRun {
+                let result = try ProcessRunner.run(test, timeout: 60)
+                if !result.succeeded {
+                    let restored = restoreFiles(under: PathName.parent(reload.config ?? defaultConfig(reload.service)))
+                    throw ConfigTestFailure(service: reload.service, output: result.diagnostic, restored: restored)
+                }
+            }
+            try perform(ReloadService(service: reload.service, argv: platform.reloadService(reload.service, configPath: reload.config),
+                                      testArgv: test))
+        }
+    }
+
+    package func defaultConfig(_ service: String) -> String {
+        platform.kind == .freebsd ? "/usr/local/etc/\(service)/\(service).conf" : "/etc/\(service)/\(service).conf"
+    }
+
+    /// Undoes the file effects this run applied under `directory` (newest first).
+    package func restoreFiles(under directory: String) -> Int {
+        guard let live = executor as? LiveExecutor else { return 0 }
+        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+        let entries = live.applied.filter { entry in
+            entry.record.kind.hasPrefix("fs.") && (entry.undo ?? []).contains { step in
+                (step.changedPaths.first ?? "").hasPrefix(prefix)
+            }
+        }.map { UndoEntry(seq: $0.record.seq, summary: $0.record.summary, undo: $0.undo, uncertain: false) }
+        guard !entries.isEmpty else { return 0 }
+        forgetKnownDirectories()  // the undo below may remove directories fs.mkdir made
+        let tally = UndoProcess.run(entries, world: live.world, output: output, journal: live.journal, dryRun: false)
+        live.forget(entries.map(\.seq))
+        return tally.undone
+    }
+}
