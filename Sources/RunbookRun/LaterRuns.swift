@@ -95,11 +95,25 @@ struct Footprint {
     }
 
     /// What `later` touched of what this run touched, as lines for a person (at most `limit`).
+    /// Paths are looked up by their folders in sets, not compared pairwise: a run of
+    /// thousands of effects against many later runs stays quick.
     func shared(with later: Footprint, limit: Int = 3) -> [String] {
         var found: [String] = []
+        let laterPaths = Set(later.paths.map(\.path))
+        let laterCovering = Set(later.paths.filter(\.coversBelow).map(\.path))
+        let ownPaths = Set(paths.map(\.path))
+        let ownCovering = Set(paths.filter(\.coversBelow).map(\.path))
         for mark in paths.sorted(by: { $0.path < $1.path }) where found.count < limit {
-            if let other = later.paths.first(where: { Footprint.overlap(mark, $0) }) {
-                found.append(other.path == mark.path ? mark.path : "\(other.path) (and \(mark.path))")
+            if laterPaths.contains(mark.path) {
+                found.append(mark.path)
+            } else if let above = Footprint.folders(of: mark.path).first(where: laterCovering.contains) {
+                found.append("\(mark.path) (under \(above))")
+            }
+        }
+        // What the later run did under a folder this run made, removed or moved.
+        for other in later.paths.sorted(by: { $0.path < $1.path }) where found.count < limit && !ownPaths.contains(other.path) {
+            if let above = Footprint.folders(of: other.path).first(where: ownCovering.contains) {
+                found.append("\(other.path) (under \(above))")
             }
         }
         for row in rows.sorted() where found.count < limit && (later.rows.contains(row) || later.references.contains(row)) {
@@ -109,16 +123,15 @@ struct Footprint {
         return found
     }
 
-    /// Two paths are the same thing when equal, or when one is under the other and the
-    /// effect on the upper one made, removed or moved it.
-    static func overlap(_ a: PathMark, _ b: PathMark) -> Bool {
-        if a.path == b.path { return true }
-        if a.coversBelow, isUnder(b.path, a.path) { return true }
-        return b.coversBelow && isUnder(a.path, b.path)
-    }
-
-    static func isUnder(_ path: String, _ directory: String) -> Bool {
-        directory == "/" ? path != "/" : path.hasPrefix(directory + "/")
+    /// The folders above `path`, nearest first ("/a/b/c": "/a/b", "/a", "/").
+    static func folders(of path: String) -> [String] {
+        var folders: [String] = []
+        var current = Substring(path)
+        while let slash = current.lastIndex(of: "/"), !current.isEmpty {
+            current = current[..<slash]
+            folders.append(current.isEmpty ? "/" : String(current))
+        }
+        return folders
     }
 }
 
