@@ -6,6 +6,7 @@
 import ArgumentParser
 import RunbookConfig
 import RunbookEngine
+import RunbookRun
 import RunbookJournal
 import RunbookSupport
 
@@ -148,6 +149,7 @@ enum Completion {
         switch option {
         case "--runbooks", "--state-dir", "--root", "--config", "--save-plan", "--plan-file": return [files]
         case "--status": return statuses
+        case "--color": return ColourChoice.allCases.map(\.rawValue)
         case "--runbook": return runbookNames(overrides)
         default:
             guard tree.option(named: option)?.takesValue == true else { return nil }

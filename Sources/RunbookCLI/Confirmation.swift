@@ -58,7 +58,7 @@ enum Confirmation {
             }
             return .failure(ExitCode(made.status.rawValue))
         }
-        let colour = TerminalColour.wanted(onTerminal: isatty(descriptor) == 1)
+        let colour = options.console.colour.wanted(onTerminal: isatty(descriptor) == 1)
         let listing = PlanListing(plan: plan, colour: colour).lines()
         write(listing.map { $0 + "\n" }.joined() + "Apply exactly these changes? [y/N] ", to: descriptor)
         let answer = readLine(0).lowercased()

@@ -39,11 +39,17 @@ struct HistoryCommand: ParsableCommand {
         else if runs.isEmpty { printLine("no run matches (\(all.count) run\(all.count == 1 ? "" : "s") in all; leave out a filter to see more)") }
         // One row per run: every field from the record escaped, a newline in it included.
         func shown(_ text: String) -> String { TerminalText.escape(text) }
+        // BY is as wide as its widest user@host, so ARGUMENTS stands over the arguments.
+        let byWidth = runs.map { "\(shown($0.user))@\(shown($0.host))".count }.max() ?? 2
+        if !runs.isEmpty {
+            printLine([pad("RUN", 22), pad("STATUS", 11), pad("RUNBOOK", 18), pad("STARTED (UTC)", 19), pad("DURATION", 8),
+                       pad("BY", byWidth), "ARGUMENTS"].joined(separator: "  "))
+        }
         for run in runs {
             let arguments = (run.arguments.objectValue ?? []).map { "--\(shown($0.0.replacingAll("_", with: "-")))=\(shown(display($0.1)))" }
             let duration = run.finished.map { Clock.duration($0 - run.started) } ?? "-"
             printLine([shown(run.id), pad(shown(run.status.rawValue), 11), pad(shown(run.runbook), 18), String(Clock.iso8601(run.started).prefix(19)),
-                       pad(duration, 8), "\(shown(run.user))@\(shown(run.host))", arguments.joined(separator: " ")].joined(separator: "  "))
+                       pad(duration, 8), pad("\(shown(run.user))@\(shown(run.host))", byWidth), arguments.joined(separator: " ")].joined(separator: "  "))
         }
     }
 

@@ -51,7 +51,7 @@ struct LogCommand: ParsableCommand {
 
     /// What to type next when the run left applied effects behind.
     static func nextStep(_ record: RunRecord, _ records: [JSON]) -> String? {
-        guard [RunStatus.failed, .interrupted, .crashed, .undoCrashed].contains(record.status), !record.dryRun else { return nil }
+        guard [RunStatus.failed, .interrupted, .crashed, .undoCrashed, .partlyUndone].contains(record.status), !record.dryRun else { return nil }
         // Counted as `runbook undo` counts them (an intent without an outcome may have happened).
         let left = UndoProcess.stillApplied(records)
         guard left > 0 else { return nil }

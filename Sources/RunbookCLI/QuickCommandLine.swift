@@ -45,6 +45,9 @@ enum QuickCommandLine {
     /// Words that ask ArgumentParser for something of its own (help, version, completion).
     static let reserved: Set<String> = ["help", "--help", "-help", "--version", "--generate-completion-script",
                                         "--experimental-dump-help"]
+    /// The console's options (ConsoleFlags) and undo's --force: rarer, and ArgumentParser's
+    /// to read (after a runbook's name they would otherwise pass for its arguments).
+    static let leftToArgumentParser: Set<String> = ["--color", "--quiet", "--verbose", "--force"]
     /// The engine options (EngineOptions) every command takes, with a value.
     static let engineOptions: Set<String> = ["--config", "--runbooks", "--state-dir", "--root"]
     /// `run`'s own options with a value.
@@ -66,7 +69,7 @@ enum QuickCommandLine {
         while index < arguments.count {
             let word = arguments[index]
             index += 1
-            if reserved.contains(word) { return nil }
+            if reserved.contains(word) || leftToArgumentParser.contains(word) { return nil }
             if flags.contains(word) {
                 // A repeated flag is ArgumentParser's to judge.
                 guard seenFlags.insert(word).inserted else { return nil }

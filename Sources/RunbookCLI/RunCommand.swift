@@ -1,4 +1,4 @@
-// `runbook run NAME [--ARG VALUE | --FLAG]... [--dry-run] [--json] [--yes]`
+// `runbook run NAME [--ARG VALUE | --FLAG]... [--dry-run] [--json] [--yes] [--color WHEN] [-q | -v]`
 
 import ArgumentParser
 import RunbookConfig
@@ -12,6 +12,7 @@ struct RunCommand: ParsableCommand {
         discussion: "Runbook arguments follow the name as --name value (see `runbook describe NAME`).")
 
     @OptionGroup var options: EngineOptions
+    @OptionGroup var console: ConsoleFlags
     @Flag(name: .customLong("dry-run"), help: "Plan only: show every change, make none.") var dryRun = false
     @Flag(name: .long, help: "One JSON object per line for every event; nothing else on stdout.") var json = false
     @Flag(name: .long, help: "Apply without asking (needed off a terminal, and with --json, unless --plan-file).") var yes = false
@@ -24,13 +25,15 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         try RunCommand.execute(options.overrides(durable: durable), name: name, words: arguments, dryRun: dryRun,
-                               json: json, yes: yes, lockTimeout: lockTimeout, savePlan: savePlan, planFile: planFile)
+                               json: json, yes: yes, lockTimeout: lockTimeout, savePlan: savePlan, planFile: planFile,
+                               console: console.console)
     }
 
     /// The command's work, from plain values: also reached without ArgumentParser by
     /// `QuickCommandLine` (start-up time, see docs/performance.md).
     static func execute(_ overrides: EngineOverrides, name: String, words: [String], dryRun: Bool, json: Bool, yes: Bool,
-                        lockTimeout: Double, savePlan: String? = nil, planFile: String? = nil) throws
+                        lockTimeout: Double, savePlan: String? = nil, planFile: String? = nil,
+                        console: ConsoleOptions = ConsoleOptions()) throws
     {
         let engine: Engine
         do { engine = try EngineOptions.engine(overrides) } catch { throw exitWith(error, json: json) }
@@ -40,6 +43,7 @@ struct RunCommand: ParsableCommand {
         runOptions.lockTimeout = max(0, lockTimeout)
         runOptions.savePlan = savePlan
         runOptions.planFile = planFile
+        runOptions.console = console
         switch Confirmation.decide(dryRun: dryRun, json: json, yes: yes, planFile: planFile, savePlan: savePlan) {
         case .proceed:
             break

@@ -1,28 +1,32 @@
-// `runbook undo RUN_ID [--dry-run]`: reverse what a failed, interrupted or crashed run applied.
+// `runbook undo RUN_ID [--dry-run] [--force]`: reverse what a failed, interrupted or crashed run applied.
 
 import ArgumentParser
 import RunbookConfig
 import RunbookEngine
+import RunbookRun
 import RunbookSupport
 
 struct UndoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "undo", abstract: "Reverse the effects a run applied, newest first.")
 
     @OptionGroup var options: EngineOptions
+    @OptionGroup var console: ConsoleFlags
     @Argument(help: "The run id (see `runbook history`).") var runID: String
     @Flag(name: .customLong("dry-run"), help: "Show what would be undone; change nothing.") var dryRun = false
     @Flag(name: .long, help: "One JSON object per line.") var json = false
+    @Flag(name: .long, help: "Undo even though later runs built on this run's changes (undo those first instead).") var force = false
 
     func run() throws {
-        try UndoCommand.execute(options.overrides(), runID: runID, dryRun: dryRun, json: json)
+        try UndoCommand.execute(options.overrides(), runID: runID, dryRun: dryRun, json: json, force: force, console: console.console)
     }
 
     /// The command's work, from plain values: also reached without ArgumentParser by
     /// `QuickCommandLine` (start-up time, see docs/performance.md).
-    static func execute(_ overrides: EngineOverrides, runID: String, dryRun: Bool, json: Bool) throws {
+    static func execute(_ overrides: EngineOverrides, runID: String, dryRun: Bool, json: Bool, force: Bool = false,
+                        console: ConsoleOptions = ConsoleOptions()) throws {
         let engine: Engine
         do { engine = try EngineOptions.engine(overrides) } catch { throw exitWith(error, json: json) }
-        let result = engine.undo(runID, dryRun: dryRun, output: json ? .json : .human)
+        let result = engine.undo(runID, dryRun: dryRun, output: json ? .json : .human, force: force, console: console)
         if result.status != .done { throw ExitCode(result.status.rawValue) }
     }
 }

@@ -142,13 +142,13 @@ public final class Engine {
     {
         let effects = session.effects
         if session.isDryRun && failure == nil {
-            output.message("Plan: \(PlanSummary.counts(effects)). Nothing was changed (dry-run).")
+            output.message("Plan: \(PlanSummary.counts(effects)). Nothing was changed (dry-run).", essential: true)
             return
         }
         switch status {
         case .succeeded:
             output.message(" in \(Clock.duration(duration)): \(effects.count) effect\(effects.count == 1 ? "" : "s") applied (run \(id))",
-                           lead: "done", code: "32")
+                           lead: "done", code: "32", essential: true)
         case .undone:
             output.error("run \(id) failed: \(failure ?? "")")
             output.error("  its changes were undone. Details: runbook log \(id) --failures")
@@ -192,9 +192,11 @@ public final class Engine {
     // MARK: Undo
 
     /// Reverses what a run's journal says was applied and not yet undone.
-    public func undo(_ runID: String, dryRun: Bool, output mode: OutputMode) -> RunResult {
+    /// `force`: undo even when later runs built on the run's changes (LaterRuns).
+    public func undo(_ runID: String, dryRun: Bool, output mode: OutputMode, force: Bool = false,
+                     console: ConsoleOptions = ConsoleOptions()) -> RunResult {
         let redactor = Redactor()
-        let output = RunOutput(mode: mode, redactor: redactor)
+        let output = RunOutput(mode: mode, redactor: redactor, console: console)
         defer { output.close() }
         var record: RunRecord
         // Held until this function returns: a second undo of the run is refused (exit 3).
@@ -221,6 +223,11 @@ public final class Engine {
         default: refusal = record.dryRun ? "run \(runID) was a dry-run: it changed nothing" : nil
         }
         if let refusal { return invocationFailure(RunbookError.usage(refusal), output: output) }
+        // Later runs that built on these changes are undone first (or the operator insists).
+        let later = (try? LaterRuns.builtOn(record, in: store)) ?? []
+        if !later.isEmpty, !force, !dryRun {
+            return invocationFailure(RunbookError.usage(LaterRuns.refusal(runID, later)), output: output)
+        }
         let entries: [UndoEntry]
         do {
             // A run stopped before its journal was created applied nothing.
@@ -253,6 +260,9 @@ public final class Engine {
                        + (dryRun ? "  (dry-run)" : ""), lead: "undo of run \(runID)", code: "1")
         output.event(.undoStarted, [("run", .string(runID)), ("effects", .int(Int64(entries.count))), ("dry_run", .bool(dryRun)),
                                       ("pid", .int(Int64(getpid()))), ("user", .string(Posix.userName))])
+        if !later.isEmpty {
+            output.log("warn", dryRun ? LaterRuns.refusal(runID, later) : "undoing with --force: " + LaterRuns.refusal(runID, later))
+        }
         if dryRun {
             let tally = UndoProcess.run(entries, world: world, output: output, journal: nil, dryRun: true)
             output.event(.undoFinished, [("run", .string(runID)), ("dry_run", .bool(true)), ("undone", .int(0)), ("failed", .int(0)),
@@ -264,14 +274,15 @@ public final class Engine {
         record.pid = getpid()
         try? store.save(record)
         let tally = UndoProcess.run(entries, world: world, output: output, journal: journal, dryRun: false)
-        record.status = tally.ok ? .undone : previousStatus
+        // Some reversed, some not: history says so, and `runbook undo` takes the rest.
+        record.status = tally.ok ? .undone : tally.undone > 0 || previousStatus == .partlyUndone ? .partlyUndone : previousStatus
         try? store.save(record)
         output.event(.undoFinished, [("run", .string(runID)), ("dry_run", .bool(false)), ("undone", .int(Int64(tally.undone))),
                                        ("failed", .int(Int64(tally.failed))), ("irreversible", .int(Int64(tally.irreversible.count)))])
         if tally.ok {
             output.message(": \(tally.undone) effect\(tally.undone == 1 ? "" : "s") reversed"
                            + (tally.irreversible.isEmpty ? "" : "; \(tally.irreversible.count) could not be undone (listed above)"),
-                           lead: "undone", code: "32")
+                           lead: "undone", code: "32", essential: true)
             return RunResult(status: .done, runID: runID, effects: [], error: nil)
         }
         output.error("undo of run \(runID) is incomplete: \(tally.failed) effect\(tally.failed == 1 ? "" : "s") could not be reversed (see above); fix the cause and run `runbook undo \(runID)` again")

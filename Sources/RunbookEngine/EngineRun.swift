@@ -70,7 +70,7 @@ extension Engine {
         var heldSignals = StopSignals.hold()
         defer { heldSignals.release() }
         let redactor = Redactor()
-        let output = RunOutput(mode: options.output, redactor: redactor)
+        let output = RunOutput(mode: options.output, redactor: redactor, console: options.console)
         defer { output.close() }
         heldSignals.release()
 
@@ -147,10 +147,8 @@ extension Engine {
         try? state.setGlobal("context", runContext(id: id, record: record, declaration: declaration, dryRun: options.dryRun))
 
         output.runStarted(id: id, runbook: declaration.name, dryRun: options.dryRun, arguments: record.arguments,
-                          file: declaration.file, planFile: options.planFile, planned: reviewed?.effects.count)
-        // Which configuration and root this run uses: an exported RUNBOOK_CONFIG or a
-        // forgotten --root is seen before anything is changed.
-        output.message("  config \(config.sourcePath.map(EngineConfig.absolute) ?? "none (built-in defaults)"), root \(config.root)")
+                          file: declaration.file, config: config.sourcePath.map(EngineConfig.absolute), root: config.root,
+                          planFile: options.planFile, planned: reviewed?.effects.count)
         if let shown = options.shownPlan {
             output.message("  held to the plan shown above (\(shown.effects.count) effect\(shown.effects.count == 1 ? "" : "s"), "
                            + "planned by dry-run \(shown.planRun))")
@@ -271,7 +269,7 @@ extension Engine {
             // The runbook's arguments as typed (secrets never are: they come from the
             // environment or a --NAME-file).
             let command = (["runbook", "run", run.nameOrPath] + run.words + ["--plan-file", path]).map(Engine.shellWord).joined(separator: " ")
-            output.message("Plan saved to \(path). To apply exactly this plan: \(command)")
+            output.message("Plan saved to \(path). To apply exactly this plan: \(command)", essential: true)
         }
         return RunResult(status: run.exit, runID: run.id, effects: session.effects, error: message, plan: run.keptPlan)
     }

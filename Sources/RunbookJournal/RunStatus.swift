@@ -11,6 +11,8 @@ public enum RunStatus: String, Sendable, CaseIterable, CustomStringConvertible {
     case interrupted
     /// Failed, and every change was undone (automatically or by `runbook undo`).
     case undone
+    /// `runbook undo` reversed some of its effects and could not reverse the others (run it again).
+    case partlyUndone = "partly-undone"
     /// Marked running, but its process is gone (SIGKILL, power loss).
     case crashed
     case undoing
@@ -20,8 +22,8 @@ public enum RunStatus: String, Sendable, CaseIterable, CustomStringConvertible {
     case unknown
 
     /// Every status a run record can have, in the order docs/cli.md lists them.
-    public static let known: [RunStatus] = [.running, .succeeded, .planned, .failed, .interrupted, .undone, .crashed,
-                                            .undoing, .undoCrashed]
+    public static let known: [RunStatus] = [.running, .succeeded, .planned, .failed, .interrupted, .undone, .partlyUndone,
+                                            .crashed, .undoing, .undoCrashed]
 
     public var description: String { rawValue }
 

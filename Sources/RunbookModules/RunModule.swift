@@ -254,7 +254,7 @@ package enum RunModule {
             and a `log` event to the journal. Arguments are converted to text much like
             `tostring` (`nil`, `true`, numbers; tables and functions print as `table` and
             `function`) and joined with spaces. Known secret values are replaced with `***`.
-            There is no level filter.\(level == "error" ? " It only logs; it does not fail the run (use `error(...)` for that)." : "")
+            The console shows `log.debug` only with `-v`; the journal and `--json` have every level.\(level == "error" ? " It only logs; it does not fail the run (use `error(...)` for that)." : "")
             """,
             example: #"log.\#(level)("site", args.hostname, "has no SSL certificate")"#)
     }

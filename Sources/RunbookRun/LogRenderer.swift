@@ -116,6 +116,10 @@ public struct LogRenderer {
                                 ?? "effect \(record["seq"]?.intValue ?? 0)")
         }
         switch record.recordKind {
+        case .runStarted:
+            // Which configuration and root the run used (journals before 2026-12-04 do not say).
+            guard let config = record["config"] else { return nil }
+            return "\(time)  config \(config.stringValue.map { TerminalText.escape($0) } ?? "none (built-in defaults)"), root \(text("root"))"
         case .stepStarted: return "\(time)  ▶ \(text("step"))"
         case .stepFinished:
             let duration: String

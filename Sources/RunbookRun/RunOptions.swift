@@ -17,6 +17,8 @@ public struct RunOptions: Sendable {
     public var shownPlan: ReviewedPlan?
     /// A dry-run that succeeds gives back its plan, ready to hold a run to (RunResult.plan).
     public var keepPlan = false
+    /// Colour and how much the console shows (--color, -q, -v).
+    public var console = ConsoleOptions()
     public init() {}
 }
 

@@ -24,6 +24,10 @@ public final class RunOutput {
     /// The progress bar is drawn on a terminal (colour or not), never into a file or pipe.
     package let progressBar: Bool
     private var progressShown = false
+    /// The bar last drawn while its loop is not done: drawn again under each line printed
+    /// meanwhile, so it stays in sight. A finished bar stays where it is, above what follows.
+    private var activeBar: String?
+    let verbosity: ConsoleVerbosity
     private var lastProgressEvent = 0.0
     /// When stdout is not a terminal (a log file, a pipe), the lines of effects wait to be
     /// written together instead of one write(2) each: with
@@ -33,12 +37,13 @@ public final class RunOutput {
     private var lastProgressDrawn = 0.0
     private var meter = ProgressMeter()
 
-    public init(mode: OutputMode, redactor: Redactor) {
+    public init(mode: OutputMode, redactor: Redactor, console options: ConsoleOptions = ConsoleOptions()) {
         self.mode = mode
         self.redactor = redactor
+        verbosity = options.verbosity
         let terminal = mode == .human && isatty(1) == 1
-        colour = TerminalColour.wanted(onTerminal: terminal)
-        progressBar = terminal && Posix.environment("TERM") != "dumb"
+        colour = mode == .human && options.colour.wanted(onTerminal: terminal)
+        progressBar = terminal && Posix.environment("TERM") != "dumb" && options.verbosity != .quiet
         console = mode == .human && !terminal ? DelayedWriter(descriptor: 1, path: "stdout") : nil
     }
 
@@ -58,15 +63,21 @@ public final class RunOutput {
     // MARK: Writing
 
     /// One console line (human mode); `mayWait`: an effect's line, which may wait for the
-    /// next ones when stdout is not a terminal.
-    package func line(_ text: String, mayWait: Bool = false) {
-        guard mode == .human else { return }
-        clearProgress()
+    /// next ones when stdout is not a terminal; `essential`: shown with --quiet too (an
+    /// error, the final line).
+    package func line(_ text: String, mayWait: Bool = false, essential: Bool = false) {
+        guard mode == .human, essential || verbosity != .quiet else { return }
         lineBuffer.removeAll()
+        setBarAside()
         // The last guard: whatever reached here unescaped (a caller that forgot `shown`),
         // the terminal gets no escape sequence but the console's own colours.
         lineBuffer.append(utf8: TerminalText.escape(redactor.mask(text), keepingLines: true, allowingColour: colour))
         lineBuffer.append(0x0a)
+        // The bar of a loop still running goes under the line, in the same write.
+        if let activeBar {
+            lineBuffer.append(utf8: activeBar)
+            progressShown = true
+        }
         if let console {
             if mayWait { console.hold(lineBuffer.bytes) } else { try? console.write(lineBuffer.bytes) }
         } else {
@@ -104,16 +115,23 @@ public final class RunOutput {
 
     // MARK: Events
 
-    package func runStarted(id: String, runbook: String, dryRun: Bool, arguments: JSON, file: String, planFile: String? = nil,
-                    planned: Int? = nil)
+    /// `config`: the configuration file in effect (nil: none, the built-in defaults); `root`:
+    /// the run's root. Both go into the event and the journal, for `runbook log`.
+    package func runStarted(id: String, runbook: String, dryRun: Bool, arguments: JSON, file: String, config: String?, root: String,
+                    planFile: String? = nil, planned: Int? = nil)
     {
         var fields: [(String, JSON)] = [("run", .string(id)), ("runbook", .string(runbook)), ("dry_run", .bool(dryRun)),
-                                        ("arguments", arguments), ("file", .string(file)), ("user", .string(Posix.userName)),
+                                        ("arguments", arguments), ("file", .string(file)),
+                                        ("config", config.map(JSON.string) ?? .null), ("root", .string(root)),
+                                        ("user", .string(Posix.userName)),
                                         ("host", .string(Posix.hostName)), ("pid", .int(Int64(getpid()))),
                                         ("version", .string(RunbookVersion.current))]
         if let planFile, let planned { fields += [("plan_file", .string(planFile)), ("planned_effects", .int(Int64(planned)))] }
         event(.runStarted, fields)
         line(paint("run \(id)", "1") + "  \(shown(runbook))" + (dryRun ? paint("  (dry-run: nothing will be changed)", "36") : ""))
+        // Which configuration and root this run uses: an exported RUNBOOK_CONFIG or a
+        // forgotten --root is seen before anything is changed.
+        message("  config \(config ?? "none (built-in defaults)"), root \(root)")
         if let planFile, let planned {
             line(paint("held to the reviewed plan \(shown(planFile)) (\(planned) effect\(planned == 1 ? "" : "s"))", "36"))
         }
@@ -139,7 +157,8 @@ public final class RunOutput {
         case .remove: code = "31"
         case .irreversible: code = "35"
         }
-        line(.concatenating("  ", paint(record.sign.rawValue, code), " ", shown(record.summary)), mayWait: true)
+        let kind = verbosity == .verbose ? paint("  [" + shown(record.kind) + "]", "2") : ""
+        line(.concatenating("  ", paint(record.sign.rawValue, code), " ", shown(record.summary), kind), mayWait: true)
     }
 
     package func noChange(_ summary: String) {
@@ -149,6 +168,8 @@ public final class RunOutput {
 
     package func log(_ level: String, _ message: String) {
         event(.log, [("level", .string(level)), ("message", .string(message))])
+        // The journal and --json have every level; the console shows debug with -v only.
+        if level == "debug" && verbosity != .verbose { return }
         let prefix: String
         switch level {
         case "warn": prefix = paint("  warning: ", "33")
@@ -156,7 +177,7 @@ public final class RunOutput {
         case "debug": prefix = paint("  debug: ", "2")
         default: prefix = "  "
         }
-        line(prefix + shown(message, keepingLines: true))
+        line(prefix + shown(message, keepingLines: true), essential: level == "error")
     }
 
     /// progress(done, total) of a loop: an event at most every 0.5 s (and at the end), and
@@ -178,15 +199,32 @@ public final class RunOutput {
         let text = "\r\u{1B}[2K  " + ProgressMeter.bar(done: done, total: total, reading)
         _ = try? Posix.writeAll(1, Array(text.utf8), path: "stdout")
         progressShown = true
+        activeBar = done >= total ? nil : text
     }
 
-    private func clearProgress() {
+    /// Before a line: a finished bar is left in place (the line goes below it); the bar of a
+    /// loop still running is erased, to be drawn again under the line.
+    private func setBarAside() {
         guard progressShown else { return }
         progressShown = false
-        _ = try? Posix.writeAll(1, Array("\r\u{1B}[2K".utf8), path: "stdout")
+        if activeBar == nil {
+            lineBuffer.append(0x0a)
+        } else {
+            lineBuffer.append(utf8: "\r\u{1B}[2K")
+        }
+    }
+
+    /// Erases the bar of a loop still running (its step has ended, or stderr gets a line).
+    private func clearProgress(forget: Bool) {
+        if forget { activeBar = nil }
+        guard progressShown else { return }
+        progressShown = false
+        _ = try? Posix.writeAll(1, Array((activeBar == nil && !forget ? "\n" : "\r\u{1B}[2K").utf8), path: "stdout")
     }
 
     package func stepFinished(_ name: String, failed: String?, duration: Double, effects: Int) {
+        // A loop the step left unfinished has no bar any more.
+        if activeBar != nil { clearProgress(forget: true) }
         var fields: [(String, JSON)] = [("step", .string(name)), ("status", .string(failed == nil ? "succeeded" : "failed")),
                                         ("duration", .double(duration)), ("effects", .int(Int64(effects)))]
         if let failed { fields.append(("error", .string(failed))) }
@@ -194,7 +232,7 @@ public final class RunOutput {
         let counts = effects == 0 ? "" : "  \(effects) effect\(effects == 1 ? "" : "s")"
         if let failed {
             line(paint("✘ ", "31") + shown(name) + paint("  failed after \(Clock.duration(duration))", "31") + ": "
-                 + shown(failed, keepingLines: true))
+                 + shown(failed, keepingLines: true), essential: true)
         } else {
             line(paint("✔ ", "32") + shown(name) + paint(counts + "  " + Clock.duration(duration), "2"))
         }
@@ -217,7 +255,9 @@ public final class RunOutput {
             event(failed == nil ? .effectUndone : .undoFailed, fields, journaled: seq == nil)
         }
         guard mode == .human else { return }
-        if let failed { line(paint("  ↺ could not undo: ", "31") + shown(summary) + ": " + shown(failed, keepingLines: true)) }
+        if let failed {
+            line(paint("  ↺ could not undo: ", "31") + shown(summary) + ": " + shown(failed, keepingLines: true), essential: true)
+        }
         else { line((colour ? paint("  ↺ ", "36") + "undone: " : "  ↺ undone: ") + shown(summary), mayWait: true) }
     }
 
@@ -225,20 +265,27 @@ public final class RunOutput {
         var fields: [(String, JSON)] = [("hook", .string(kind))]
         if let failed { fields.append(("error", .string(failed))) }
         event(failed == nil ? .hookRan : .hookFailed, fields)
-        if let failed { line(paint("  \(kind) hook failed: ", "31") + shown(failed, keepingLines: true)) }
+        if let failed { line(paint("  \(kind) hook failed: ", "31") + shown(failed, keepingLines: true), essential: true) }
     }
 
     /// A line of the engine's own that may quote the world: all of it is escaped.
-    package func message(_ text: String) { line(shown(text, keepingLines: true)) }
+    package func message(_ text: String, essential: Bool = false) { line(shown(text, keepingLines: true), essential: essential) }
 
     /// `lead` painted in `code`, then `text` (escaped): "done in 1.2s: ...".
-    package func message(_ text: String, lead: String, code: String) { line(paint(shown(lead), code) + shown(text, keepingLines: true)) }
+    package func message(_ text: String, lead: String, code: String, essential: Bool = false) {
+        line(paint(shown(lead), code) + shown(text, keepingLines: true), essential: essential)
+    }
 
     package func error(_ text: String) {
         guard mode == .human else { return }
-        clearProgress()
+        clearProgress(forget: false)
         flushConsole()
         let masked = TerminalText.escape(redactor.mask(text), keepingLines: true) + "\n"
         _ = try? Posix.writeAll(2, Array(masked.utf8), path: "stderr")
+        // A loop still running: its bar again, under the error.
+        if let activeBar, progressBar {
+            _ = try? Posix.writeAll(1, Array(activeBar.utf8), path: "stdout")
+            progressShown = true
+        }
     }
 }

@@ -31,6 +31,8 @@ struct CompletionAndManTests {
         try sandbox.addRunbook("deploy", CompletionAndManTests.deploy)
         #expect(Set(try candidates(sandbox, [""])).isSuperset(of: CompletionAndManTests.subcommands))
         #expect(try candidates(sandbox, ["hi"]) == ["history"])
+        #expect(try candidates(sandbox, ["run", "deploy", "--color", ""]) == ["auto", "always", "never"])
+        #expect(try candidates(sandbox, ["undo", "--"]).contains("--force"))
         let names = try candidates(sandbox, ["run", ""])
         #expect(names.contains("deploy") && names.contains("demo"), "runbooks of --runbooks and of the project\n\(names)")
         #expect(try candidates(sandbox, ["run", "dep"]) == ["deploy"])

@@ -10,7 +10,9 @@
 //
 // Other blocks are prose. Outputs are compared after normalising what differs between
 // runs: run ids (the document's ids are mapped to the real ones, also in later commands),
-// durations, clock times, user@host, and the home directory (shown as /home/author).
+// durations, clock times, user@host, and the home directory (shown as /home/author). In
+// the document's output a line `...` stands for any number of lines, and a line ending in
+// `...` for any line that starts with what comes before it.
 
 import RunbookSupport
 import Testing
@@ -55,6 +57,15 @@ struct DocWalkthrough {
     let binaryDirectory: String
     /// The document's run ids -> the real ones.
     var runIDs: [String: String] = [:]
+    /// Where the commands run (the home unless a document says otherwise: README's
+    /// operator section runs in the project's checkout).
+    var workingDirectory: String?
+    /// Paths the document names (`/tmp/five`) -> where the walk puts them; outputs are
+    /// shown with the document's.
+    var aliases: [(shown: String, real: String)] = []
+    /// Text of the real output shown otherwise (the project's runbooks, which the
+    /// document's reader has in their checkout as `runbooks/`).
+    var outputAliases: [(shown: String, real: String)] = []
 
     init(home: String, database: TestDatabase) throws {
         self.home = home
@@ -118,10 +129,14 @@ struct DocWalkthrough {
         for (line, command, output) in commands {
             var real = command
             for (shown, actual) in runIDs { real = real.replacingAll(shown, with: actual) }
-            let process = try ChildProcess(executable: "/bin/bash", arguments: ["-c", "exec 2>&1; cd \"$HOME\" || exit 9; " + real],
+            for alias in aliases { real = real.replacingAll(alias.shown, with: alias.real) }
+            let directory = workingDirectory.map { "cd \(shellQuoted($0))" } ?? "cd \"$HOME\""
+            let process = try ChildProcess(executable: "/bin/bash", arguments: ["-c", "exec 2>&1; \(directory) || exit 9; " + real],
                                            environment: environment, stdoutPath: home + "/.walk.out", stderrPath: home + "/.walk.err")
             let result = process.wait(timeout: 60)
-            var actual = result.stdout.replacingAll(home, with: "/home/author")
+            var actual = result.stdout
+            for alias in aliases + outputAliases { actual = actual.replacingAll(alias.real, with: alias.shown) }
+            actual = actual.replacingAll(home, with: "/home/author")
             var expected = output.joined(separator: "\n")
             while expected.hasSuffix("\n") { expected.removeLast() }
             while actual.hasSuffix("\n") { actual.removeLast() }
@@ -132,7 +147,7 @@ struct DocWalkthrough {
             for (shown, real) in runIDs { actual = actual.replacingAll(real, with: shown) }
             let normalizedActual = DocWalkthrough.normalize(actual)
             let normalizedExpected = DocWalkthrough.normalize(expected)
-            #expect(normalizedActual == normalizedExpected, """
+            #expect(DocWalkthrough.matches(normalizedActual, normalizedExpected), """
                 \(document):\(line): `\(command)` printed something else than the document shows.
                 --- the document
                 \(expected)
@@ -152,6 +167,26 @@ struct DocWalkthrough {
         return ids
     }
 
+    /// True when `actual` is what `expected` shows, with its `...` lines standing for any
+    /// number of lines and a line ending in `...` for any line starting with the rest.
+    static func matches(_ actual: String, _ expected: String) -> Bool {
+        let have = actual.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let want = expected.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        func match(_ i: Int, _ j: Int) -> Bool {
+            if j == want.count { return i == have.count }
+            let pattern = want[j]
+            if pattern.trimmingPrefix(while: { $0 == " " }) == "..." {
+                return (i...have.count).contains { match($0, j + 1) }
+            }
+            guard i < have.count else { return false }
+            if pattern.hasSuffix("...") {
+                return have[i].hasPrefix(String(pattern.dropLast(3))) && match(i + 1, j + 1)
+            }
+            return have[i] == pattern && match(i + 1, j + 1)
+        }
+        return match(0, 0)
+    }
+
     static func normalize(_ text: String) -> String {
         var text = text
         let rules: [(String, String)] = [
@@ -159,6 +194,12 @@ struct DocWalkthrough {
             ("[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}", "00:00:00.000"),
             ("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z?", "DATE"),
             ("by [^ @]+@[^ ]+", "by USER@HOST"),
+            // A column of `runbook history`.
+            ("  [A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+ *  ", "  USER@HOST  "),
+            ("  BY +ARGUMENTS", "  BY  ARGUMENTS"),
+            // The same in --json events.
+            ("\"user\":\"[^\"]*\",\"host\":\"[^\"]*\",\"pid\":[0-9]+", "\"user\":\"USER\",\"host\":\"HOST\",\"pid\":0"),
+            ("\"duration\":[0-9.e-]+", "\"duration\":0"),
         ]
         for (pattern, replacement) in rules {
             text = text.replacing(try! Regex(pattern), with: replacement)

@@ -96,6 +96,13 @@ import Testing
         #expect(conflicted.exitCode == 1, "\(conflicted)")
         #expect(conflicted.stderr.contains("conflicts:") && conflicted.stderr.contains("lib.php"))
 
+        // The failed run left the checkout in conflict: undo knows it built on the checkout
+        // and wants it undone first (LaterRuns).
+        let conflictedID = try #require(conflicted.runID)
+        let refused = try box.runbook(["undo", try #require(checkout.runID)])
+        #expect(refused.exitCode == 2 && refused.stderr.contains("runbook undo \(conflictedID)"), "\(refused)")
+        let undoConflicted = try box.runbook(["undo", conflictedID])
+        #expect(undoConflicted.exitCode == 0, "\(undoConflicted)")
         let undoCheckout = try box.runbook(["undo", try #require(checkout.runID)])
         #expect(undoCheckout.exitCode == 0, "\(undoCheckout)")
         #expect(!Files.exists(codebase))

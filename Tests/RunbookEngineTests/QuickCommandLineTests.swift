@@ -58,6 +58,8 @@ final class QuickCommandLineTests: XCTestCase {
 
     func testUnusualInvocationsAreLeftToArgumentParser() {
         let declined: [[String]] = [
+            ["run", "noop", "--color", "never"], ["run", "noop", "--quiet"], ["run", "noop", "--verbose"],
+            ["undo", "20261125-042824-a3f9c0", "--force"], ["undo", "20261125-042824-a3f9c0", "--quiet"],
             [], ["run"], ["undo"], ["list"], ["history", "--json"], ["describe", "install"], ["check", "x.lua"],
             ["run", "--help"], ["run", "-h"], ["run", "install", "--help"], ["run", "install", "help"],
             ["run", "install", "--version"], ["--version"], ["help", "run"],
