@@ -12,6 +12,7 @@ import Foundation
 import MySQLClient
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite(.serialized) struct AddServerTests {
     static let fpmConf = """

@@ -9,6 +9,7 @@ import Foundation
 import MySQLClient
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite(.serialized) struct AddSiteTests {
     @Test func aSiteIsAddedToAPaidInstallWithItsCertificateAndUndone() throws {

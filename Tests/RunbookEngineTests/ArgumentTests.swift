@@ -3,6 +3,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 struct BadInvocation: CustomTestStringConvertible, Sendable {
     var label: String

@@ -5,6 +5,7 @@
 import LuaBridge
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("Authoring")
 struct AuthoringTests {

@@ -4,6 +4,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("Errors a runbook catches")
 struct CaughtErrorTests {

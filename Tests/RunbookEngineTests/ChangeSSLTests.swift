@@ -10,6 +10,7 @@ import Foundation
 import MySQLClient
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite(.serialized) struct ChangeSSLTests {
     /// A certificate for `name` that expired in 2020 and its key, under the world's

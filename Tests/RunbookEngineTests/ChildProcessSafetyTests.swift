@@ -4,6 +4,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite struct ChildProcessSafetyTests {
     /// A secret argument given as RUNBOOK_ARG_TOKEN, and another variable that happens to hold

@@ -5,6 +5,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("The client library, loaded on demand")
 struct ClientLibraryLoadingTests {

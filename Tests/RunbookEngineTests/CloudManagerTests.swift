@@ -8,6 +8,7 @@
 import Foundation
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite(.serialized) struct CloudManagerTests {
     @Test func aCloudServerGetsAStoreAndItsTrafficThenGoes() throws {

@@ -4,6 +4,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("Shell completion and the man page")
 struct CompletionAndManTests {
@@ -58,7 +59,7 @@ struct CompletionAndManTests {
         "runbook " + sandbox.engineOptions.map(shellQuoted).joined(separator: " ") + " " + words
     }
 
-    func shell(_ sandbox: Sandbox, _ program: String, _ script: String) throws -> ProcessResult {
+    func shell(_ sandbox: Sandbox, _ program: String, _ script: String) throws -> ChildResult {
         let binary = try RunbookBinary.require()
         let child = try ChildProcess(executable: program, arguments: program.hasSuffix("zsh") ? ["-f", "-c", script] : ["-c", script],
                                      environment: sandbox.environment(["PATH": PathName.parent(binary) + ":/usr/bin:/bin"]),

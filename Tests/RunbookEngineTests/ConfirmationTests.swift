@@ -5,6 +5,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("Confirmation of a real run")
 struct ConfirmationTests {
@@ -14,7 +15,7 @@ struct ConfirmationTests {
     }
 
     /// The lines before the question (the plan shown) and after it (the run).
-    static func split(_ result: ProcessResult) throws -> (shown: [String], run: [String]) {
+    static func split(_ result: ChildResult) throws -> (shown: [String], run: [String]) {
         let lines = result.terminalLines
         let question = try #require(lines.firstIndex { $0.contains("[y/N]") }, "the question is asked\n\(result)")
         return (Array(lines[..<question]), Array(lines[(question + 1)...]))

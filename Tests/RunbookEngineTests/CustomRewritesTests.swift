@@ -4,6 +4,7 @@
 import Foundation
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite(.serialized) struct CustomRewritesTests {
     @Test func rulesAreStoredServedRefusedWhenBrokenAndCleared() throws {

@@ -7,6 +7,7 @@
 import MySQLClient
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 // MARK: - A world per test
 

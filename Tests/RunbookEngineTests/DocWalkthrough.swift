@@ -14,6 +14,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 struct DocWalkthrough {
     struct Block {

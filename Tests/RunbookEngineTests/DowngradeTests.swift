@@ -7,6 +7,7 @@
 import Foundation
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite(.serialized) struct DowngradeTests {
     @Test func aPaidInstallIsDowngradedToFreeAndUndone() throws {

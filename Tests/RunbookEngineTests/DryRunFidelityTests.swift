@@ -4,6 +4,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 /// One sample: a runbook, how to seed its world, and its arguments.
 struct FidelitySample: CustomTestStringConvertible, Sendable {

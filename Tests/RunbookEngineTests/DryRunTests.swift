@@ -4,6 +4,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("Dry-run never writes")
 struct DryRunTests {

@@ -2,6 +2,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("Errors that teach")
 struct ErrorHintTests {

@@ -5,6 +5,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("--json event stream")
 struct EventStreamTests {
@@ -32,7 +33,7 @@ struct EventStreamTests {
 
     /// Every stdout line is a JSON object with an event name and v = 1; returns them.
     @discardableResult
-    func expectOnlyEvents(_ result: ProcessResult, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) -> [JSON] {
+    func expectOnlyEvents(_ result: ChildResult, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) -> [JSON] {
         var events: [JSON] = []
         for line in result.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
             let event = try? JSON.parse(String(line))
@@ -109,14 +110,3 @@ struct EventStreamTests {
     }
 }
 
-/// The project's checkout: the nearest directory above the runbook binary with docs/cli.md.
-enum ProjectDirectory {
-    static let path: String = {
-        var directory = PathName.parent(RunbookBinary.path ?? Posix.currentDirectory + "/x")
-        while directory.count > 1 {
-            if Files.exists(directory + "/docs/cli.md") { return directory }
-            directory = PathName.parent(directory)
-        }
-        return Posix.currentDirectory
-    }()
-}

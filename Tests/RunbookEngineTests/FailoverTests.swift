@@ -7,42 +7,8 @@
 import Foundation
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
-/// A TCP port on 127.0.0.1 that nothing listens on right now (the kernel's choice).
-func unusedPort() throws -> Int {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard descriptor >= 0 else { throw TestSetupError("socket: \(String(cString: strerror(errno)))") }
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-            guard bind(descriptor, pointer, length) == 0 else { return -1 }
-            return getsockname(descriptor, pointer, &length)
-        }
-    }
-    guard bound == 0 else { throw TestSetupError("bind: \(String(cString: strerror(errno)))") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
-extension Sandbox {
-    /// A config whose databases all point at a socket nobody listens on: the runbooks under
-    /// test must start and work without them.
-    func writeConfigWithTheDatabaseDown(root: String? = nil, settings: String = "") throws {
-        let dead = base + "/no-such-dir/mysqld.sock"
-        var toml = "# the databases are down\n"
-        if let root { toml += "root = \"\(root)\"\n" }
-        toml += settings.isEmpty ? "" : "\n[settings]\n\(settings)\n"
-        for (name, database) in [("internal", "internal"), ("master", "divinity"), ("installs", "")] {
-            toml += "\n[databases.\(name)]\nsocket = \"\(dead)\"\nuser = \"runbook\"\n"
-            if !database.isEmpty { toml += "database = \"\(database)\"\n" }
-        }
-        try Files.write(config, toml)
-    }
-}
 
 @Suite(.serialized) struct FailoverTests {
     // MARK: failover-ips
@@ -70,7 +36,7 @@ extension Sandbox {
                   \(answering)
 
             """)
-        let inA: ([String]) throws -> ProcessResult = { try box.runbook(inNamespace: net.a, $0) }
+        let inA: ([String]) throws -> ChildResult = { try box.runbook(inNamespace: net.a, $0) }
         let onA = { try net.addresses(net.a, net.interfaceA) }
         let before = try onA()
 

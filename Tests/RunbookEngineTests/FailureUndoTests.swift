@@ -3,6 +3,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("Failure path")
 struct FailureUndoTests {

@@ -3,6 +3,7 @@
 
 import XCTest
 @testable import RunbookEngine
+import RunbookTestKit
 
 final class FastPathTests: XCTestCase {
     // MARK: JSON

@@ -11,6 +11,7 @@ import Foundation
 import MySQLClient
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite(.serialized) struct HealthSweepTests {
     @Test func aDeadSiteHasItsCachesClearedIsMailedAndFailsTheRun() throws {

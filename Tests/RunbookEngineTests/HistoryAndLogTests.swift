@@ -3,6 +3,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("history filters and log views")
 struct HistoryAndLogTests {
@@ -21,7 +22,7 @@ struct HistoryAndLogTests {
           end }
         """
 
-    func ids(_ result: ProcessResult) -> [String] {
+    func ids(_ result: ChildResult) -> [String] {
         result.stdoutLines.compactMap { try? JSON.parse($0) }.compactMap { $0["id"]?.stringValue }
     }
 

@@ -7,6 +7,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite struct HostFunctionFuzzTests {
     /// The values each argument takes in turn, built fresh in Lua for every call (a host

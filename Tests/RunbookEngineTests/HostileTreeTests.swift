@@ -5,6 +5,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("Hostile customer trees")
 struct HostileTreeTests {
@@ -36,7 +37,7 @@ struct HostileTreeTests {
         }
 
         /// Runs a one-step runbook whose body is `body` (Lua), under --root unless `confined` is false.
-        func run(_ body: String, confined: Bool = true, name: String = "attack") throws -> ProcessResult {
+        func run(_ body: String, confined: Bool = true, name: String = "attack") throws -> ChildResult {
             try sandbox.addRunbook(name, """
                 return runbook {
                   summary = "What a runbook does in a customer's home",

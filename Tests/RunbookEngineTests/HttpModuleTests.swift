@@ -7,6 +7,7 @@
 import Foundation
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 /// A 127.0.0.1 socket bound to a free port and listening, which never accepts: a connection
 /// to it completes (the kernel's backlog) and then hears nothing. `close()` frees the port.
@@ -89,7 +90,7 @@ final class SilentListener {
               end,
             }
             """)
-        func ask(_ arguments: [String]) throws -> ProcessResult { try box.runbook(["run", "probe"] + arguments) }
+        func ask(_ arguments: [String]) throws -> ChildResult { try box.runbook(["run", "probe"] + arguments) }
         let base = "http://127.0.0.1:\(port)"
 
         // The Host header picks the site; its status, reason, headers and body come back.

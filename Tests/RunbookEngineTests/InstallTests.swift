@@ -7,6 +7,7 @@ import Foundation
 import MySQLClient
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite(.serialized) struct InstallTests {
     @Test func aPaidInstallIsPlannedInstalledAndUndone() throws {

@@ -4,6 +4,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("A journal that cannot be written")
 struct JournalFailureTests {
@@ -27,7 +28,7 @@ struct JournalFailureTests {
         // it after a few tens of effects; the state dir's other files stay far below it.
         let prlimit = "/usr/bin/prlimit"
         try #require(Posix.lstatInfo(prlimit) != nil, "prlimit (util-linux) is needed")
-        func underTheLimit(_ arguments: [String], output name: String) throws -> ProcessResult {
+        func underTheLimit(_ arguments: [String], output name: String) throws -> ChildResult {
             try ChildProcess(executable: prlimit, arguments: ["--fsize=8192", "--", try RunbookBinary.require()] + sandbox.engineOptions + scripted(arguments),
                              environment: sandbox.environment([:]),
                              stdoutPath: sandbox.base + "/out/\(name).stdout", stderrPath: sandbox.base + "/out/\(name).stderr")

@@ -9,6 +9,7 @@
 import Foundation
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("Journal format: runs made by an earlier binary", .serialized)
 struct JournalFormatFixtureTests {

@@ -6,6 +6,7 @@ import Foundation
 import MySQLClient
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 /// scripts/lab of this checkout.
 enum LabScript {
@@ -48,7 +49,7 @@ final class Lab {
 
     /// Runs scripts/lab ARGS.
     @discardableResult
-    func script(_ arguments: [String], timeout: Double = 60) throws -> ProcessResult {
+    func script(_ arguments: [String], timeout: Double = 60) throws -> ChildResult {
         let child = try startScript(arguments)
         let result = child.wait(timeout: timeout)
         if result.timedOut { throw TestSetupError("scripts/lab \(arguments.joined(separator: " ")) timed out\n\(result)") }
@@ -64,7 +65,7 @@ final class Lab {
     }
 
     /// `scripts/lab exec DIR HOST -- COMMAND...`: the command runs on the host.
-    func exec(_ host: String, _ command: [String], timeout: Double = 30) throws -> ProcessResult {
+    func exec(_ host: String, _ command: [String], timeout: Double = 30) throws -> ChildResult {
         try script(["exec", directory, host, "--"] + command, timeout: timeout)
     }
 

@@ -6,6 +6,7 @@
 import Foundation
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("The platform lab", .serialized)
 struct LabTests {
@@ -99,7 +100,7 @@ struct LabTests {
     private func sampleStore(_ lab: Lab) throws {
         let planted = try lab.script(["sample-store", lab.directory])
         #expect(planted.exitCode == 0, "\(planted)")
-        func page(_ address: String, _ path: String = "/") throws -> ProcessResult {
+        func page(_ address: String, _ path: String = "/") throws -> ChildResult {
             try lab.exec("client", ["curl", "-sS", "-m", "5", "-H", "Host: shop.example.com", "http://\(address)\(path)"])
         }
         // d1 and d2 hand the page to the handlers; the store reads its name from cloud-db1 over TCP.

@@ -3,6 +3,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite struct LockDatabaseTests {
     @Test func twoStateDirsShareTheLockThroughTheDatabase() throws {

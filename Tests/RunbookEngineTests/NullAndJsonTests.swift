@@ -4,6 +4,7 @@
 import LuaBridge
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("db.NULL and the json module")
 struct NullAndJsonTests {

@@ -3,6 +3,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite struct PlatformAdapterTests {
     let linux = PlatformAdapter(kind: .linux)

@@ -4,6 +4,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("Progress of long loops")
 struct ProgressTests {

@@ -5,6 +5,7 @@
 import Foundation
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite(.serialized) struct QueueTests {
     @Test func queuedInstallsAreWorkedAndAFailedOneIsRerun() throws {

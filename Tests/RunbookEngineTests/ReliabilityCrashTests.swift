@@ -17,6 +17,7 @@
 import Foundation
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 enum CrashPoint: String, CaseIterable {
     case killAfterEffect = "kill-after-effect"

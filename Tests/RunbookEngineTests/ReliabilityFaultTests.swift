@@ -16,6 +16,7 @@
 import Foundation
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite(.serialized) struct ReliabilityFaultTests {
     static let install = ["install", "--email", "fault@example.com", "--hostname", "shop.example.com", "--plan", "paid"]

@@ -10,6 +10,7 @@
 import Foundation
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite(.serialized) struct ReliabilityHostileTests {
     static let customer: uid_t = 1001

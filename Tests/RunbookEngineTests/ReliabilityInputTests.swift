@@ -11,6 +11,7 @@
 import Foundation
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 /// A small deterministic generator (SplitMix64): the same seed gives the same inputs.
 struct SeededGenerator: RandomNumberGenerator {

@@ -9,6 +9,7 @@
 import Foundation
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite(.serialized) struct ReliabilityLoadTests {
     /// A finished run's time under its lock: from its first step to its last record.

@@ -12,6 +12,7 @@
 import Foundation
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 /// Samples /proc/*/cmdline on a thread of its own until stopped: every distinct command line
 /// seen, and how many scans ran.
@@ -88,7 +89,7 @@ final class CommandLineSampler: @unchecked Sendable {
         var runIDs: [String] = []
         /// Runs the engine; its output is kept for the search.
         @discardableResult
-        func runbook(_ arguments: [String], expect status: Int32? = 0) throws -> ProcessResult {
+        func runbook(_ arguments: [String], expect status: Int32? = 0) throws -> ChildResult {
             let result = try world.runbook(arguments)
             commands += 1
             let what = arguments.joined(separator: " ")

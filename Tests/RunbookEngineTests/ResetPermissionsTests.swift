@@ -4,6 +4,7 @@
 import Foundation
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite(.serialized) struct ResetPermissionsTests {
     @Test func ownersAndMountsAreResetAndUndone() throws {

@@ -4,6 +4,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite(.serialized) struct ReviewedPlanInstallTests {
     @Test func aPaidInstallRunsHeldToItsReviewedPlan() throws {

@@ -6,6 +6,7 @@
 import MySQLClient
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("SQL names and counters", .serialized)
 struct SQLNameTests {

@@ -6,6 +6,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("Secrets")
 struct SecretTests {

@@ -5,6 +5,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("TOML 1.0 configuration")
 struct TOMLConformanceTests {

@@ -5,6 +5,7 @@
 import LuaBridge
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 private func render(_ text: String, _ vars: LuaValue, name: String = "t.tpl") throws -> String {
     try MustacheTemplate(text, name: name).render(vars)

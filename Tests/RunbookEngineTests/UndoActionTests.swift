@@ -4,6 +4,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("Undo actions and the journal's records")
 struct UndoActionTests {

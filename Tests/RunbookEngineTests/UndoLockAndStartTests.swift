@@ -4,6 +4,7 @@
 
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite("undo lock, run start-up under signals, undo root", .serialized)
 struct UndoLockAndStartTests {

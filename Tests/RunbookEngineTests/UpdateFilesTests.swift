@@ -4,6 +4,7 @@
 import Foundation
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite(.serialized) struct UpdateFilesTests {
     /// The world without Subversion's own bookkeeping (.svn/wc.db changes with every update).

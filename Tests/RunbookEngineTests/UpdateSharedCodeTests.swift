@@ -14,6 +14,7 @@ import Foundation
 import MySQLClient
 import Testing
 @testable import RunbookEngine
+import RunbookTestKit
 
 @Suite(.serialized) struct UpdateSharedCodeTests {
     /// A world with two paid stores (group 2) and, when asked, a free one (group 1), each
@@ -54,7 +55,7 @@ import Testing
     static func entries(_ path: String) -> [String]? { try? Posix.list(path).sorted() }
 
     /// The messages of a --json run's log events.
-    static func messages(_ run: ProcessResult) -> [String] { run.events("log").compactMap { $0["message"]?.stringValue } }
+    static func messages(_ run: ChildResult) -> [String] { run.events("log").compactMap { $0["message"]?.stringValue } }
 
     @Test func aGroupIsPlannedUpdatedAndUndone() throws {
         let box = try Sandbox()
