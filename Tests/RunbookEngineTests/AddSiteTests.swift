@@ -24,47 +24,45 @@ import RunbookTestKit
         let db = try world.admin()
         defer { db.close() }
         func rows(_ sql: String) throws -> [String] { try SiteTesting.rows(db, sql) }
-        let pristine = try world.state()
         let storeSites = "SELECT id, hostname, secure_hostname, rel_url, secure_rel_url FROM shopexam1.sites ORDER BY id"
         let pristineSites = try rows(storeSites)
 
-        let run = try world.planAndRun(["add-site", "--install", "shopexam1", "--hostname", "wholesale.example.com",
-                                        "--ssl-pem", cert.pem, "--ssl-key", cert.key])
-        #expect(run.exitCode == 0, "\(run)")
-        let runID = try #require(DemoWorld.runID(run))
+        try expectUndoRestores(world) {
+            let run = try world.planAndRun(["add-site", "--install", "shopexam1", "--hostname", "wholesale.example.com",
+                                            "--ssl-pem", cert.pem, "--ssl-key", cert.key])
+            #expect(run.exitCode == 0, "\(run)")
+            let runID = try #require(DemoWorld.runID(run))
 
-        // The guide's $site->insert() in the store's database, then install_sites, then its IPs.
-        #expect(try rows(storeSites) == pristineSites + ["2 'http://wholesale.example.com' 'https://wholesale.example.com' '/' '/'"])
-        let home = "/usr/home/shopexam1"
-        #expect(try rows("SELECT id, install_id, hostname, secure_hostname, rel_url, ssl_pem, ssl_key FROM internal.install_sites ORDER BY id")
-                == ["1 1 'shop.example.com' 'shop.example.com' '/' NULL NULL",
-                    "2 1 'wholesale.example.com' 'wholesale.example.com' '/' '\(home)/certs/wholesale.example.com.pem' '\(home)/certs/wholesale.example.com.key'"])
-        // A paid install: a movable address on each dispatcher, held in the pool for the new site.
-        #expect(try rows("SELECT install_site_id, ip, handler_id FROM internal.install_site_ips WHERE install_site_id = 2 ORDER BY id")
-                == ["2 '192.0.2.11' 1", "2 '198.51.100.11' 2"])
-        #expect(try rows("SELECT ip, movable, install_id, install_site_id FROM divinity.server_ips WHERE install_site_id = 2 ORDER BY ip")
-                == ["'192.0.2.11' 1 1 2", "'198.51.100.11' 1 1 2"])
-        #expect(try rows("SELECT domain, name, type, content FROM divinity.dns_records WHERE name = 'wholesale.example.com' ORDER BY content")
-                == ["'example.com' 'wholesale.example.com' 'A' '192.0.2.11'", "'example.com' 'wholesale.example.com' 'A' '198.51.100.11'"])
-        // The certificate on both dispatchers the install lives on.
-        for server in [root, try world.value("DEMO_WORLD_DISPATCH2")] {
-            #expect(Files.read(server + home + "/certs/wholesale.example.com.pem") == Files.read(root + cert.pem), "\(server)")
-            #expect(Posix.lstatInfo(server + home + "/certs/wholesale.example.com.key")?.mode == 0o600, "\(server)")
+            // The guide's $site->insert() in the store's database, then install_sites, then its IPs.
+            #expect(try rows(storeSites) == pristineSites + ["2 'http://wholesale.example.com' 'https://wholesale.example.com' '/' '/'"])
+            let home = "/usr/home/shopexam1"
+            #expect(try rows("SELECT id, install_id, hostname, secure_hostname, rel_url, ssl_pem, ssl_key FROM internal.install_sites ORDER BY id")
+                    == ["1 1 'shop.example.com' 'shop.example.com' '/' NULL NULL",
+                        "2 1 'wholesale.example.com' 'wholesale.example.com' '/' '\(home)/certs/wholesale.example.com.pem' '\(home)/certs/wholesale.example.com.key'"])
+            // A paid install: a movable address on each dispatcher, held in the pool for the new site.
+            #expect(try rows("SELECT install_site_id, ip, handler_id FROM internal.install_site_ips WHERE install_site_id = 2 ORDER BY id")
+                    == ["2 '192.0.2.11' 1", "2 '198.51.100.11' 2"])
+            #expect(try rows("SELECT ip, movable, install_id, install_site_id FROM divinity.server_ips WHERE install_site_id = 2 ORDER BY ip")
+                    == ["'192.0.2.11' 1 1 2", "'198.51.100.11' 1 1 2"])
+            #expect(try rows("SELECT domain, name, type, content FROM divinity.dns_records WHERE name = 'wholesale.example.com' ORDER BY content")
+                    == ["'example.com' 'wholesale.example.com' 'A' '192.0.2.11'", "'example.com' 'wholesale.example.com' 'A' '198.51.100.11'"])
+            // The certificate on both dispatchers the install lives on.
+            for server in [root, try world.value("DEMO_WORLD_DISPATCH2")] {
+                #expect(Files.read(server + home + "/certs/wholesale.example.com.pem") == Files.read(root + cert.pem), "\(server)")
+                #expect(Posix.lstatInfo(server + home + "/certs/wholesale.example.com.key")?.mode == 0o600, "\(server)")
+            }
+
+            // nginx: the new site's servers on its addresses, http and https, beside the first site's.
+            let conf = try #require(Files.read(root + "/usr/local/etc/nginx/installs.conf"))
+            #expect(conf.contains("    listen 192.0.2.10:\(port);\n    listen 198.51.100.10:\(port);\n    server_name shop.example.com;\n"), "\(conf)")
+            #expect(conf.contains("    listen 192.0.2.11:\(port);\n    listen 198.51.100.11:\(port);\n    server_name wholesale.example.com;\n"), "\(conf)")
+            #expect(conf.contains("    listen 192.0.2.11:\(httpsPort) ssl;\n    listen 198.51.100.11:\(httpsPort) ssl;\n    server_name wholesale.example.com;\n"
+                + "    ssl_certificate \(root)\(home)/certs/wholesale.example.com.pem;\n"), "\(conf)")
+            try SiteTesting.expectNginxAccepts(world, since: nginxLog)
+            #expect(SiteTesting.messages(run, "info").contains("each dispatcher has its own nginx: run rebuild-nginx on dispatch2.make-a-store.com too"))
+
+            return runID
         }
-
-        // nginx: the new site's servers on its addresses, http and https, beside the first site's.
-        let conf = try #require(Files.read(root + "/usr/local/etc/nginx/installs.conf"))
-        #expect(conf.contains("    listen 192.0.2.10:\(port);\n    listen 198.51.100.10:\(port);\n    server_name shop.example.com;\n"), "\(conf)")
-        #expect(conf.contains("    listen 192.0.2.11:\(port);\n    listen 198.51.100.11:\(port);\n    server_name wholesale.example.com;\n"), "\(conf)")
-        #expect(conf.contains("    listen 192.0.2.11:\(httpsPort) ssl;\n    listen 198.51.100.11:\(httpsPort) ssl;\n    server_name wholesale.example.com;\n"
-            + "    ssl_certificate \(root)\(home)/certs/wholesale.example.com.pem;\n"), "\(conf)")
-        try SiteTesting.expectNginxAccepts(world, since: nginxLog)
-        #expect(SiteTesting.messages(run, "info").contains("each dispatcher has its own nginx: run rebuild-nginx on dispatch2.make-a-store.com too"))
-
-        let undo = try world.runbook(["undo", runID])
-        #expect(undo.exitCode == 0, "\(undo)")
-        let after = try world.state()
-        #expect(pristine.differences(from: after).isEmpty, "undo left:\n\(pristine.differences(from: after).joined(separator: "\n"))")
         #expect(try rows(storeSites) == pristineSites)
         #expect(Files.read(root + "/usr/local/etc/nginx/installs.conf")?.contains("wholesale") == false)
         try SiteTesting.expectNginxAccepts(world, since: nginxLog)

@@ -61,60 +61,58 @@ import RunbookTestKit
         defer { db.close() }
         func rows(_ sql: String) throws -> [String] { try SiteTesting.rows(db, sql) }
         let home = "/usr/home/shopexam1"
-        let pristine = try world.state()
-        #expect(try rows("SELECT id, hostname, ssl_pem FROM internal.install_sites ORDER BY id")
-                == ["1 'shop.example.com' '\(home)/certs/shop.example.com.pem'", "2 'www.shop.example.com' NULL"])
+        try expectUndoRestores(world) {
+            #expect(try rows("SELECT id, hostname, ssl_pem FROM internal.install_sites ORDER BY id")
+                    == ["1 'shop.example.com' '\(home)/certs/shop.example.com.pem'", "2 'www.shop.example.com' NULL"])
 
-        // Both sites, by hostname and a comma list: one certificate that covers both names.
-        let run = try world.planAndRun(["change-ssl", "--site", "shop.example.com,www.shop.example.com",
-                                        "--ssl-pem", renewed.pem, "--ssl-key", renewed.key])
-        #expect(run.exitCode == 0, "\(run)")
-        let runID = try #require(DemoWorld.runID(run))
-        #expect(try rows("SELECT id, ssl_pem, ssl_key FROM internal.install_sites ORDER BY id")
-                == ["1 '\(home)/certs/shop.example.com.pem' '\(home)/certs/shop.example.com.key'",
-                    "2 '\(home)/certs/shop.example.com.pem' '\(home)/certs/shop.example.com.key'"])
-        for server in [root, dispatch2] {
-            #expect(Files.read(server + home + "/certs/shop.example.com.pem") == Files.read(root + renewed.pem), "\(server)")
-            #expect(Files.read(server + home + "/certs/shop.example.com.key") == renewedKey, "\(server)")
-            for file in ["shop.example.com.pem", "shop.example.com.key"] {
-                #expect(Posix.lstatInfo(server + home + "/certs/" + file)?.mode == 0o600, "\(server) \(file)")
+            // Both sites, by hostname and a comma list: one certificate that covers both names.
+            let run = try world.planAndRun(["change-ssl", "--site", "shop.example.com,www.shop.example.com",
+                                            "--ssl-pem", renewed.pem, "--ssl-key", renewed.key])
+            #expect(run.exitCode == 0, "\(run)")
+            let runID = try #require(DemoWorld.runID(run))
+            #expect(try rows("SELECT id, ssl_pem, ssl_key FROM internal.install_sites ORDER BY id")
+                    == ["1 '\(home)/certs/shop.example.com.pem' '\(home)/certs/shop.example.com.key'",
+                        "2 '\(home)/certs/shop.example.com.pem' '\(home)/certs/shop.example.com.key'"])
+            for server in [root, dispatch2] {
+                #expect(Files.read(server + home + "/certs/shop.example.com.pem") == Files.read(root + renewed.pem), "\(server)")
+                #expect(Files.read(server + home + "/certs/shop.example.com.key") == renewedKey, "\(server)")
+                for file in ["shop.example.com.pem", "shop.example.com.key"] {
+                    #expect(Posix.lstatInfo(server + home + "/certs/" + file)?.mode == 0o600, "\(server) \(file)")
+                }
             }
-        }
-        // nginx: both names on 443 with the renewed files, and nginx takes them.
-        let conf = try #require(Files.read(root + "/usr/local/etc/nginx/installs.conf"))
-        for name in ["shop.example.com", "www.shop.example.com"] {
-            #expect(conf.contains(":\(httpsPort) ssl;\n    server_name \(name);\n    ssl_certificate \(root)\(home)/certs/shop.example.com.pem;\n"
-                + "    ssl_certificate_key \(root)\(home)/certs/shop.example.com.key;\n"), "\(name)\n\(conf)")
-        }
-        try SiteTesting.expectNginxAccepts(world, since: nginxLog)
+            // nginx: both names on 443 with the renewed files, and nginx takes them.
+            let conf = try #require(Files.read(root + "/usr/local/etc/nginx/installs.conf"))
+            for name in ["shop.example.com", "www.shop.example.com"] {
+                #expect(conf.contains(":\(httpsPort) ssl;\n    server_name \(name);\n    ssl_certificate \(root)\(home)/certs/shop.example.com.pem;\n"
+                    + "    ssl_certificate_key \(root)\(home)/certs/shop.example.com.key;\n"), "\(name)\n\(conf)")
+            }
+            try SiteTesting.expectNginxAccepts(world, since: nginxLog)
 
-        // The key is a secret: its content is in no output, plan, log or journal of the run.
-        let keyBody = renewedKey.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
-        #expect(keyBody.count > 40)
-        let state = try world.value("DEMO_WORLD_STATE")
-        var places = [("run", run.stdout + run.stderr)]
-        for command in [["log", runID], ["log", runID, "--json"], ["undo", runID, "--dry-run"]] {
-            let shown = try world.runbook(command)
-            places.append((command.joined(separator: " "), shown.stdout + shown.stderr))
-        }
-        for file in ["journal.jsonl", "run.json"] { places.append((file, Files.read(state + "/runs/\(runID)/" + file) ?? "")) }
-        #expect(places.last(where: { $0.0 == "journal.jsonl" })?.1.isEmpty == false)
-        for (place, text) in places {
-            let flat = text.replacingOccurrences(of: "\\n", with: "").replacingOccurrences(of: "\n", with: "")
-            #expect(!flat.contains(keyBody) && !text.contains("PRIVATE KEY-----\n"), "the key is in \(place)")
-        }
+            // The key is a secret: its content is in no output, plan, log or journal of the run.
+            let keyBody = renewedKey.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
+            #expect(keyBody.count > 40)
+            let state = try world.value("DEMO_WORLD_STATE")
+            var places = [("run", run.stdout + run.stderr)]
+            for command in [["log", runID], ["log", runID, "--json"], ["undo", runID, "--dry-run"]] {
+                let shown = try world.runbook(command)
+                places.append((command.joined(separator: " "), shown.stdout + shown.stderr))
+            }
+            for file in ["journal.jsonl", "run.json"] { places.append((file, Files.read(state + "/runs/\(runID)/" + file) ?? "")) }
+            #expect(places.last(where: { $0.0 == "journal.jsonl" })?.1.isEmpty == false)
+            for (place, text) in places {
+                let flat = text.replacingOccurrences(of: "\\n", with: "").replacingOccurrences(of: "\n", with: "")
+                #expect(!flat.contains(keyBody) && !text.contains("PRIVATE KEY-----\n"), "the key is in \(place)")
+            }
 
-        // Now the file is both sites': renewing one of them alone is refused.
-        let shared = try world.state()
-        try SiteTesting.expectRefused(world, ["change-ssl", "--site", "shop.example.com", "--ssl-pem", other.pem, "--ssl-key", other.key],
-                                      "\(home)/certs/shop.example.com.pem is also the certificate of site 2 (www.shop.example.com): give --site www.shop.example.com too")
-        #expect(shared.differences(from: try world.state()).isEmpty)
+            // Now the file is both sites': renewing one of them alone is refused.
+            let shared = try world.state()
+            try SiteTesting.expectRefused(world, ["change-ssl", "--site", "shop.example.com", "--ssl-pem", other.pem, "--ssl-key", other.key],
+                                          "\(home)/certs/shop.example.com.pem is also the certificate of site 2 (www.shop.example.com): give --site www.shop.example.com too")
+            #expect(shared.differences(from: try world.state()).isEmpty)
 
-        // Undo: the first certificate is back (content and mode), the rows and nginx too.
-        let undo = try world.runbook(["undo", runID])
-        #expect(undo.exitCode == 0, "\(undo)")
-        let after = try world.state()
-        #expect(pristine.differences(from: after).isEmpty, "undo left:\n\(pristine.differences(from: after).joined(separator: "\n"))")
+            // Undo: the first certificate is back (content and mode), the rows and nginx too.
+            return runID
+        }
         #expect(Files.read(root + home + "/certs/shop.example.com.key") == Files.read(root + first.key))
         let restored = try #require(Files.read(root + "/usr/local/etc/nginx/installs.conf"))
         #expect(!restored.contains("server_name www.shop.example.com;\n    ssl_certificate"), "\(restored)")

@@ -26,9 +26,10 @@ package struct Fingerprint: Equatable {
         return keys
     }
 
-    /// The differences, both sides shown (cut), for a failure message.
-    package func differences(from other: Fingerprint, limit: Int = 12) -> String {
-        let keys = differingKeys(from: other)
+    /// The differences (all, or the keys `only` names), both sides shown (cut), for a
+    /// failure message.
+    package func differences(from other: Fingerprint, only chosen: [String]? = nil, limit: Int = 12) -> String {
+        let keys = chosen ?? differingKeys(from: other)
         var lines: [String] = []
         for key in keys.prefix(limit) {
             let parts = key.split(separator: " ", maxSplits: 1).map(String.init)
