@@ -47,15 +47,14 @@ struct ConfirmationTests {
     func noChangesNothing() throws {
         let sandbox = try Sandbox()
         let dir = sandbox.tree + "/demo"
-        let before = TreeFingerprint(sandbox.tree)
-        let result = try sandbox.runbookOnTerminal(["run", "demo", "--dir", dir, "--count", "2"], answer: "n",
-                                                   environment: ["TERM": "dumb"]) {}
+        let result = try expectUnchanged(sandbox, "after answering n") {
+            try sandbox.runbookOnTerminal(["run", "demo", "--dir", dir, "--count", "2"], answer: "n", environment: ["TERM": "dumb"]) {}
+        }
         #expect(result.exitCode == 1, "\(result)")
         let (shown, run) = try Self.split(result)
         #expect(shown.filter(Self.isEffectLine).count == 10, "\(result)")
         #expect(run.contains { $0.contains("Not applied: nothing was changed") }, "\(result)")
         #expect(!run.contains(where: Self.isEffectLine), "no effect after the answer\n\(result)")
-        expectSameTree(before, TreeFingerprint(sandbox.tree), "after answering n")
         #expect(try sandbox.history().allSatisfy { $0["status"]?.stringValue == "planned" }, "only the plan's dry-run is recorded")
     }
 

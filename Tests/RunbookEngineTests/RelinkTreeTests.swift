@@ -35,21 +35,18 @@ import RunbookTestKit
               end,
             }
             """)
-        let before = TreeFingerprint(box.tree)
-        let plan = try box.runbook(["run", "move", "--dry-run"])
+        let plan = try expectUnchanged(box, "after the dry-run") { try box.runbook(["run", "move", "--dry-run"]) }
         #expect(plan.exitCode == 0, "\(plan)")
         #expect(plan.stdout.contains("~ relink 3 symlinks under \(home)"))
-        expectSameTree(before, TreeFingerprint(box.tree), "after the dry-run")
 
-        let run = try box.planAndRun(["move"])
-        #expect(run.exitCode == 0, "\(run)")
-        #expect(Posix.readLink(home + "/heavymetal/lib") == new + "/heavymetal/lib")
-        #expect(Posix.readLink(home + "/index.php") == new + "/index.php")
-        #expect(Posix.readLink(home + "/heavymetal/theme/x.css") == new + "/heavymetal/theme/x.css")
-        #expect(Posix.readLink(home + "/elsewhere") == "/etc/hostname")
-
-        let undo = try box.runbook(["undo", try #require(run.runID)])
-        #expect(undo.exitCode == 0, "\(undo)")
-        expectSameTree(before, TreeFingerprint(box.tree), "after the undo")
+        try expectUndoRestores(box, "after the undo") {
+            let run = try box.planAndRun(["move"])
+            #expect(run.exitCode == 0, "\(run)")
+            #expect(Posix.readLink(home + "/heavymetal/lib") == new + "/heavymetal/lib")
+            #expect(Posix.readLink(home + "/index.php") == new + "/index.php")
+            #expect(Posix.readLink(home + "/heavymetal/theme/x.css") == new + "/heavymetal/theme/x.css")
+            #expect(Posix.readLink(home + "/elsewhere") == "/etc/hostname")
+            return try #require(run.runID)
+        }
     }
 }

@@ -78,6 +78,6 @@ struct TestSupportTests {
             """)
         try withKnownIssue {
             try expectUndoRestores(sandbox) { try sandbox.runbook(["run", "idle"]).runID }
-        } matching: { issue in "\(issue)".contains("the run changed nothing") }
+        } matching: { issue in "\(issue)".contains("changed nothing, so undoing") }
     }
 }

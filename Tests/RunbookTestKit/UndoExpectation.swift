@@ -32,18 +32,33 @@ package func expectUndoRestores(_ world: some UndoableWorld, _ what: String = "u
                                 sourceLocation: SourceLocation = #_sourceLocation,
                                 _ change: () throws -> String?) throws -> ChildResult?
 {
+    try expectUndosRestore(world, what, ignoring: ignoring, sourceLocation: sourceLocation) {
+        try change().map { [$0] } ?? []
+    }.first
+}
+
+/// expectUndoRestores for several runs: `change` returns the ids of the runs to undo in the
+/// order to undo them (newest first). Returns the undos' results in that order.
+@discardableResult
+package func expectUndosRestore(_ world: some UndoableWorld, _ what: String = "undo", ignoring: [String] = [],
+                                sourceLocation: SourceLocation = #_sourceLocation,
+                                _ change: () throws -> [String]) throws -> [ChildResult]
+{
     let before = try world.snapshot()
-    guard let runID = try change() else {
-        expectSame(before, try world.settledSnapshot(like: before), what, ignoring: ignoring, sourceLocation: sourceLocation)
-        return nil
+    let runIDs = try change()
+    if !runIDs.isEmpty {
+        let changed = try world.snapshot()
+        #expect(!relevantDifferences(changed, before, ignoring: ignoring).isEmpty,
+                "\(what): the runs changed nothing, so undoing them proves nothing", sourceLocation: sourceLocation)
     }
-    let changed = try world.snapshot()
-    #expect(!relevantDifferences(changed, before, ignoring: ignoring).isEmpty,
-            "\(what): the run changed nothing, so undoing it proves nothing", sourceLocation: sourceLocation)
-    let undo = try world.undo(runID)
-    #expect(undo.exitCode == 0, "\(what): runbook undo \(runID) failed\n\(undo)", sourceLocation: sourceLocation)
+    var undos: [ChildResult] = []
+    for runID in runIDs {
+        let undo = try world.undo(runID)
+        #expect(undo.exitCode == 0, "\(what): runbook undo \(runID) failed\n\(undo)", sourceLocation: sourceLocation)
+        undos.append(undo)
+    }
     expectSame(before, try world.settledSnapshot(like: before), what, ignoring: ignoring, sourceLocation: sourceLocation)
-    return undo
+    return undos
 }
 
 /// Snapshots `world`, runs `action` (a dry-run, a refused invocation, an undo --dry-run)
