@@ -168,7 +168,7 @@ import RunbookTestKit
         try Self.prepare(world)
         // The cloud handler is reached over ssh (an sshd of the test on 127.0.0.1); its files
         // are under the world's root all the same, so nothing outside the sandbox is touched.
-        let ssh = try LocalSSHServer(in: box.base + "/ssh", port: 22000 + (Int(getpid()) + 7) % 10000)
+        let ssh = try LocalSSHServer.shared()
         let cloud = root + "/srv/tmp-cloud"
         try Files.mkdir(cloud + "/usr/local/etc")
         try Files.write(cloud + "/usr/local/etc/php-fpm.conf", Self.fpmConf)

@@ -267,7 +267,7 @@ import RunbookTestKit
         let originals = try Self.writeInstalls(under: here, dbHost: "10.0.0.5")
         _ = try Self.writeInstalls(under: there, dbHost: "10.0.0.5")
 
-        let ssh = try LocalSSHServer(in: box.base + "/ssh", port: try unusedPort())
+        let ssh = try LocalSSHServer.shared()
         let port = ssh.port
 
         // The peer has its own config (its homes, the database down too) and state.

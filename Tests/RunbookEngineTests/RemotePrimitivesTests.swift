@@ -76,7 +76,7 @@ import RunbookTestKit
 
     @Test func remoteRunThroughALocalSSHDaemon() throws {
         let box = try Sandbox()
-        let ssh = try LocalSSHServer(in: box.base + "/ssh", port: 22000 + Int(getpid()) % 10000)
+        let ssh = try LocalSSHServer.shared()
         let port = ssh.port
         try box.appendConfig("""
 

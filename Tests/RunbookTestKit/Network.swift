@@ -42,7 +42,6 @@ package func waitForPort(_ port: Int) -> Bool {
     return false
 }
 
-/// An sshd on 127.0.0.1 with a throwaway host key and client key, for tests of the ssh
 
 /// GET / on 127.0.0.1:port with a plain socket (no curl needed); the body, or nil.
 package func httpBody(_ port: Int) throws -> String? { httpGet("127.0.0.1", port, host: "localhost")?.body }
