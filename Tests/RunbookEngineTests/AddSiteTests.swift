@@ -81,71 +81,69 @@ import RunbookTestKit
         let db = try world.admin()
         defer { db.close() }
         func rows(_ sql: String) throws -> [String] { try SiteTesting.rows(db, sql) }
-        let pristine = try world.state()
         let storeSites = "SELECT hostname, secure_hostname, rel_url, secure_rel_url FROM freeexam1.sites ORDER BY id"
         let pristineSites = try rows(storeSites)
 
         // Bad input: one line naming the problem, nothing touched.
         let add = ["add-site", "--install", "free.example.org"]
-        for (arguments, problem) in [
-            (["add-site", "--install", "nosuch", "--hostname", "a.example.com"], "--install nosuch: no install has this id, fs_name or hostname"),
-            (["add-site", "--install", "99", "--hostname", "a.example.com"], "--install 99: no install has this id, fs_name or hostname"),
-            (add + ["--hostname", "free.example.org"], "hostname free.example.org is already the hostname of site 1 of install 1"),
-            (add + ["--hostname", "a.example.com", "--secure-hostname", "free.example.org"],
-             "hostname free.example.org is already the hostname of site 1 of install 1"),
-            (add + ["--hostname", "a.example.com", "--rel-url", "shop"], "--rel-url must be a path starting with /, got shop"),
-            (add + ["--hostname", "a.example.com", "--ssl-pem", other.pem], "give both --ssl-pem and --ssl-key, or neither"),
-            (add + ["--hostname", "a.example.com", "--ssl-pem", other.pem, "--ssl-key", other.key],
-             "the certificate does not cover a.example.com: /root/certs/other.pem is for other.example.net"),
-            (add + ["--hostname", "a.example.com", "--ssl-pem", "/root/certs/none.pem", "--ssl-key", other.key], "/root/certs/none.pem does not exist"),
-            (add + ["--hostname", "not a host"], "--hostname"),
-            (["add-site", "--hostname", "a.example.com"], "missing required argument --install"),
-        ] {
-            try SiteTesting.expectRefused(world, arguments, problem)
+        try expectUnchanged(world, "after the refused invocations") {
+            for (arguments, problem) in [
+                (["add-site", "--install", "nosuch", "--hostname", "a.example.com"], "--install nosuch: no install has this id, fs_name or hostname"),
+                (["add-site", "--install", "99", "--hostname", "a.example.com"], "--install 99: no install has this id, fs_name or hostname"),
+                (add + ["--hostname", "free.example.org"], "hostname free.example.org is already the hostname of site 1 of install 1"),
+                (add + ["--hostname", "a.example.com", "--secure-hostname", "free.example.org"],
+                 "hostname free.example.org is already the hostname of site 1 of install 1"),
+                (add + ["--hostname", "a.example.com", "--rel-url", "shop"], "--rel-url must be a path starting with /, got shop"),
+                (add + ["--hostname", "a.example.com", "--ssl-pem", other.pem], "give both --ssl-pem and --ssl-key, or neither"),
+                (add + ["--hostname", "a.example.com", "--ssl-pem", other.pem, "--ssl-key", other.key],
+                 "the certificate does not cover a.example.com: /root/certs/other.pem is for other.example.net"),
+                (add + ["--hostname", "a.example.com", "--ssl-pem", "/root/certs/none.pem", "--ssl-key", other.key], "/root/certs/none.pem does not exist"),
+                (add + ["--hostname", "not a host"], "--hostname"),
+                (["add-site", "--hostname", "a.example.com"], "missing required argument --install"),
+            ] {
+                try SiteTesting.expectRefused(world, arguments, problem)
+            }
         }
-        let untouched = try world.state()
-        #expect(pristine.differences(from: untouched).isEmpty, "\(pristine.differences(from: untouched).joined(separator: "\n"))")
 
-        // A site in the managed domain, with its own secure hostname and path: the www name's
-        // CNAME gives way to the store's A records.
-        #expect(try rows("SELECT type, content FROM divinity.dns_records WHERE name = 'www.example.com'") == ["'CNAME' 'example.com'"])
-        let run = try world.planAndRun(add + ["--hostname", "www.example.com", "--secure-hostname", "secure.example.com", "--rel-url", "/shop"])
-        #expect(run.exitCode == 0, "\(run)")
-        #expect(try rows(storeSites) == pristineSites + ["'http://www.example.com' 'https://secure.example.com' '/shop' '/shop'"])
-        #expect(try rows("SELECT id, install_id, hostname, secure_hostname, rel_url, secure_rel_url FROM internal.install_sites WHERE id = 2")
-                == ["2 1 'www.example.com' 'secure.example.com' '/shop' '/shop'"])
-        // One fixed address on the master (the free install's first site has 192.0.2.100).
-        #expect(try rows("SELECT install_site_id, ip, handler_id FROM internal.install_site_ips ORDER BY id")
-                == ["1 '192.0.2.100' 1", "2 '192.0.2.101' 1"])
-        #expect(try rows("SELECT ip, movable, install_id, install_site_id FROM divinity.server_ips WHERE install_id IS NOT NULL ORDER BY ip")
-                == ["'192.0.2.100' 0 1 1", "'192.0.2.101' 0 1 2"])
-        #expect(try rows("SELECT name, type, content FROM divinity.dns_records WHERE name IN ('www.example.com', 'secure.example.com') ORDER BY name")
-                == ["'secure.example.com' 'A' '192.0.2.101'", "'www.example.com' 'A' '192.0.2.101'"])
-        #expect(try rows("SELECT COUNT(*) FROM divinity.dns_records WHERE name LIKE '%example.org'") == ["0"], "example.org is not managed")
-        let conf = try #require(Files.read(root + "/usr/local/etc/nginx/installs.conf"))
-        #expect(conf.contains("    listen 192.0.2.101:\(port);\n    server_name www.example.com secure.example.com;\n"), "\(conf)")
-        #expect(conf.contains("upstream install_1_php {\n    server 10.0.0.1:9000 weight=1 max_fails=3 fail_timeout=30s;\n}"), "a free install: its master only\n\(conf)")
-        try SiteTesting.expectNginxAccepts(world, since: nginxLog)
+        try expectUndoRestores(world) {
+            // A site in the managed domain, with its own secure hostname and path: the www name's
+            // CNAME gives way to the store's A records.
+            #expect(try rows("SELECT type, content FROM divinity.dns_records WHERE name = 'www.example.com'") == ["'CNAME' 'example.com'"])
+            let run = try world.planAndRun(add + ["--hostname", "www.example.com", "--secure-hostname", "secure.example.com", "--rel-url", "/shop"])
+            #expect(run.exitCode == 0, "\(run)")
+            #expect(try rows(storeSites) == pristineSites + ["'http://www.example.com' 'https://secure.example.com' '/shop' '/shop'"])
+            #expect(try rows("SELECT id, install_id, hostname, secure_hostname, rel_url, secure_rel_url FROM internal.install_sites WHERE id = 2")
+                    == ["2 1 'www.example.com' 'secure.example.com' '/shop' '/shop'"])
+            // One fixed address on the master (the free install's first site has 192.0.2.100).
+            #expect(try rows("SELECT install_site_id, ip, handler_id FROM internal.install_site_ips ORDER BY id")
+                    == ["1 '192.0.2.100' 1", "2 '192.0.2.101' 1"])
+            #expect(try rows("SELECT ip, movable, install_id, install_site_id FROM divinity.server_ips WHERE install_id IS NOT NULL ORDER BY ip")
+                    == ["'192.0.2.100' 0 1 1", "'192.0.2.101' 0 1 2"])
+            #expect(try rows("SELECT name, type, content FROM divinity.dns_records WHERE name IN ('www.example.com', 'secure.example.com') ORDER BY name")
+                    == ["'secure.example.com' 'A' '192.0.2.101'", "'www.example.com' 'A' '192.0.2.101'"])
+            #expect(try rows("SELECT COUNT(*) FROM divinity.dns_records WHERE name LIKE '%example.org'") == ["0"], "example.org is not managed")
+            let conf = try #require(Files.read(root + "/usr/local/etc/nginx/installs.conf"))
+            #expect(conf.contains("    listen 192.0.2.101:\(port);\n    server_name www.example.com secure.example.com;\n"), "\(conf)")
+            #expect(conf.contains("upstream install_1_php {\n    server 10.0.0.1:9000 weight=1 max_fails=3 fail_timeout=30s;\n}"), "a free install: its master only\n\(conf)")
+            try SiteTesting.expectNginxAccepts(world, since: nginxLog)
 
-        // The new name is taken now.
-        try SiteTesting.expectRefused(world, ["add-site", "--install", "1", "--hostname", "secure.example.com"],
-                                      "hostname secure.example.com is already the secure hostname of site 2 of install 1")
+            // The new name is taken now.
+            try SiteTesting.expectRefused(world, ["add-site", "--install", "1", "--hostname", "secure.example.com"],
+                                          "hostname secure.example.com is already the secure hostname of site 2 of install 1")
 
-        let undo = try world.runbook(["undo", try #require(DemoWorld.runID(run))])
-        #expect(undo.exitCode == 0, "\(undo)")
-        let after = try world.state()
-        #expect(pristine.differences(from: after).isEmpty, "undo left:\n\(pristine.differences(from: after).joined(separator: "\n"))")
+            return try #require(DemoWorld.runID(run))
+        }
         #expect(try rows(storeSites) == pristineSites)
 
         // A site whose nginx config fails its test (a custom rewrite with a broken regex): the run
         // fails at the rebuild, nginx keeps its config, and everything the run did is undone.
         _ = try db.execute("UPDATE internal.installs SET custom_rewrites = ? WHERE id = 1", [.string("a:1:{i:0;s:15:\"rewrite ^/x( /y\";}")])
-        let broken = try world.state()
-        let failed = try world.runbook(["run"] + add + ["--hostname", "www.example.com"])
-        #expect(failed.exitCode == 1 && failed.stderr.contains("nginx config test failed"), "\(failed)")
-        #expect(failed.stdout.contains("pcre2_compile() failed"), "\(failed)")
-        let undone = try world.state()
-        #expect(broken.differences(from: undone).isEmpty, "the failed run left:\n\(broken.differences(from: undone).joined(separator: "\n"))")
+        try expectUndoRestores(world, "after the failed run") {
+            let failed = try world.runbook(["run"] + add + ["--hostname", "www.example.com"])
+            #expect(failed.exitCode == 1 && failed.stderr.contains("nginx config test failed"), "\(failed)")
+            #expect(failed.stdout.contains("pcre2_compile() failed"), "\(failed)")
+            return nil
+        }
         #expect(try rows(storeSites) == pristineSites)
 
         // Certificates are written in the install's home on its master: elsewhere it is refused.

@@ -130,36 +130,34 @@ import RunbookTestKit
         let foreign = try SiteTesting.certificate(world, file: "foreign", names: ["other.example.net"])
         let expired = try Self.expiredCertificate(world, file: "expired", name: "shop.example.com")
         try Files.write(root + "/root/certs/junk.pem", "not a certificate\n")
-        let pristine = try world.state()
 
         let change = ["change-ssl", "--site", "shop.example.com"]
-        for (arguments, problem) in [
-            (change + ["--ssl-pem", good.pem, "--ssl-key", foreign.key], "/root/certs/foreign.key is not the key of /root/certs/good.pem"),
-            (change + ["--ssl-pem", expired.pem, "--ssl-key", expired.key], "/root/certs/expired.pem expired on Feb  1 00:00:00 2020 GMT"),
-            (change + ["--ssl-pem", foreign.pem, "--ssl-key", foreign.key],
-             "the certificate does not cover shop.example.com: /root/certs/foreign.pem is for other.example.net"),
-            (change + ["--ssl-pem", "/root/certs/junk.pem", "--ssl-key", good.key], "/root/certs/junk.pem is not a certificate"),
-            (change + ["--ssl-pem", good.pem, "--ssl-key", "/root/certs/none.key"], "/root/certs/none.key does not exist"),
-            (["change-ssl", "--site", "nosuch.example.com", "--ssl-pem", good.pem, "--ssl-key", good.key],
-             "--site nosuch.example.com: no site has this hostname or secure hostname"),
-            (change + ["--site", "shop.example.com", "--ssl-pem", good.pem, "--ssl-key", good.key], "--site shop.example.com: site 1 (shop.example.com) is named twice"),
-            (change + ["--ssl-pem", good.pem], "--ssl-key"),
-        ] {
-            try SiteTesting.expectRefused(world, arguments, problem)
+        try expectUnchanged(world, "after the refused changes") {
+            for (arguments, problem) in [
+                (change + ["--ssl-pem", good.pem, "--ssl-key", foreign.key], "/root/certs/foreign.key is not the key of /root/certs/good.pem"),
+                (change + ["--ssl-pem", expired.pem, "--ssl-key", expired.key], "/root/certs/expired.pem expired on Feb  1 00:00:00 2020 GMT"),
+                (change + ["--ssl-pem", foreign.pem, "--ssl-key", foreign.key],
+                 "the certificate does not cover shop.example.com: /root/certs/foreign.pem is for other.example.net"),
+                (change + ["--ssl-pem", "/root/certs/junk.pem", "--ssl-key", good.key], "/root/certs/junk.pem is not a certificate"),
+                (change + ["--ssl-pem", good.pem, "--ssl-key", "/root/certs/none.key"], "/root/certs/none.key does not exist"),
+                (["change-ssl", "--site", "nosuch.example.com", "--ssl-pem", good.pem, "--ssl-key", good.key],
+                 "--site nosuch.example.com: no site has this hostname or secure hostname"),
+                (change + ["--site", "shop.example.com", "--ssl-pem", good.pem, "--ssl-key", good.key], "--site shop.example.com: site 1 (shop.example.com) is named twice"),
+                (change + ["--ssl-pem", good.pem], "--ssl-key"),
+            ] {
+                try SiteTesting.expectRefused(world, arguments, problem)
+            }
         }
-        let untouched = try world.state()
-        #expect(pristine.differences(from: untouched).isEmpty, "\(pristine.differences(from: untouched).joined(separator: "\n"))")
 
-        // --any-name: served anyway, with a warning (a certificate bought for the wrong name is
-        // the operator's call, never a silent one).
-        let anyway = try world.planAndRun(change + ["--ssl-pem", foreign.pem, "--ssl-key", foreign.key, "--any-name"])
-        #expect(anyway.exitCode == 0, "\(anyway)")
-        #expect(SiteTesting.messages(anyway, "warn").contains { $0.hasPrefix("the certificate does not cover shop.example.com") }, "\(anyway)")
-        #expect(Files.read(root + "/usr/home/shopexam1/certs/shop.example.com.pem") == Files.read(root + foreign.pem))
-        try SiteTesting.expectNginxAccepts(world, since: nginxLog)
-        let undo = try world.runbook(["undo", try #require(DemoWorld.runID(anyway))])
-        #expect(undo.exitCode == 0, "\(undo)")
-        let after = try world.state()
-        #expect(pristine.differences(from: after).isEmpty, "undo left:\n\(pristine.differences(from: after).joined(separator: "\n"))")
+        try expectUndoRestores(world) {
+            // --any-name: served anyway, with a warning (a certificate bought for the wrong name is
+            // the operator's call, never a silent one).
+            let anyway = try world.planAndRun(change + ["--ssl-pem", foreign.pem, "--ssl-key", foreign.key, "--any-name"])
+            #expect(anyway.exitCode == 0, "\(anyway)")
+            #expect(SiteTesting.messages(anyway, "warn").contains { $0.hasPrefix("the certificate does not cover shop.example.com") }, "\(anyway)")
+            #expect(Files.read(root + "/usr/home/shopexam1/certs/shop.example.com.pem") == Files.read(root + foreign.pem))
+            try SiteTesting.expectNginxAccepts(world, since: nginxLog)
+            return try #require(DemoWorld.runID(anyway))
+        }
     }
 }
