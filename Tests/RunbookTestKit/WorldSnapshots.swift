@@ -17,15 +17,7 @@ package struct SandboxWorld: UndoableWorld {
     package func snapshot() throws -> Fingerprint {
         var print = Fingerprint()
         print.sections["file"] = TreeFingerprint(tree).entries
-        if let database = sandbox.database {
-            var table = ""
-            for line in try database.dump(withAutoIncrement: withAutoIncrement) {
-                if line.hasPrefix("table "), let colon = line.firstIndex(of: ":") {
-                    table = String(line[line.index(line.startIndex, offsetBy: 6)..<colon])
-                }
-                print["table"][table, default: ""] += line + "\n"
-            }
-        }
+        if let database = sandbox.database { print.sections["table"] = try database.tables(withAutoIncrement: withAutoIncrement) }
         return print
     }
 
@@ -41,6 +33,35 @@ extension Sandbox: UndoableWorld {
     package func snapshot() throws -> Fingerprint { try world().snapshot() }
 
     package func undo(_ runID: String) throws -> ChildResult { try runbook(["undo", runID]) }
+}
+
+extension TestDatabase {
+    /// Each table's definition and rows (TestDatabase.dump), by table name.
+    package func tables(withAutoIncrement: Bool = false) throws -> [String: String] {
+        var tables: [String: String] = [:]
+        var table = ""
+        for line in try dump(withAutoIncrement: withAutoIncrement) {
+            if line.hasPrefix("table "), let colon = line.firstIndex(of: ":") {
+                table = String(line[line.index(line.startIndex, offsetBy: 6)..<colon])
+            }
+            tables[table, default: ""] += line + "\n"
+        }
+        return tables
+    }
+}
+
+extension PlatformWorld: UndoableWorld {
+    /// The sandbox's tree and the tables of both databases ("internal.T", "master.T").
+    package func snapshot() throws -> Fingerprint {
+        var print = Fingerprint()
+        print.sections["file"] = TreeFingerprint(box.tree).entries
+        for (name, database) in [("internal", internalDB), ("master", master)] {
+            for (table, rows) in try database.tables() { print["table"][name + "." + table] = rows }
+        }
+        return print
+    }
+
+    package func undo(_ runID: String) throws -> ChildResult { try box.runbook(["undo", runID]) }
 }
 
 extension WorldState {
