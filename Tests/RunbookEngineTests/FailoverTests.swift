@@ -194,43 +194,43 @@ import RunbookTestKit
             slave = "10.0.0.2"
             """)
         let originals = try Self.writeInstalls(under: homes, dbHost: "10.0.0.5")
-        let before = TreeFingerprint(box.tree)
 
-        let plan = try box.runbook(["run", "failover-db", "--destination", "slave", "--local-only", "--dry-run"])
+        let plan = try expectUnchanged(box, "after the dry-run") {
+            try box.runbook(["run", "failover-db", "--destination", "slave", "--local-only", "--dry-run"])
+        }
         #expect(plan.exitCode == 0, "\(plan)")
         #expect(plan.stdout.contains("~ change /usr/home/tea/heavymetal/config.php"), "\(plan)")
-        expectSameTree(before, TreeFingerprint(box.tree), "after the dry-run")
-
-        let run = try box.planAndRun(["failover-db", "--destination", "slave", "--local-only"])
-        #expect(run.exitCode == 0, "\(run)")
-        #expect(run.events("effect_applied").count == 3, "\(run)")
-        for (name, text) in originals {
-            let path = homes + "/\(name)/heavymetal/config.php"
-            let now = try #require(Files.read(path))
-            #expect(now == Self.expected(name, text, from: "10.0.0.5", to: "10.0.0.2"), "\(name):\n\(now)")
-            #expect(now != text, "\(name) changed")
-            #expect(Posix.lstatInfo(path)?.mode == (name == "tea" ? 0o640 : 0o644), "the mode is kept")
-        }
-        // The database password is in these files: it never reaches the run's log.
-        for file in Files.allFiles(box.state) where !file.contains("/backups/") {
-            #expect(!(Files.read(file) ?? "").contains("Pa55-shop1"), "\(file)")
-        }
-
-        // Again: nothing to do.
-        let again = try box.runbook(["run", "failover-db", "--destination", "slave", "--local-only"])
-        #expect(again.exitCode == 0, "\(again)")
-        #expect(again.stdout.contains("0 effects applied"), "\(again)")
 
         // Undo puts every file back byte for byte.
-        let undo = try box.runbook(["undo", try #require(run.runID)])
-        #expect(undo.exitCode == 0, "\(undo)")
-        expectSameTree(before, TreeFingerprint(box.tree), "after the undo")
+        try expectUndoRestores(box, "after the undo") {
+            let run = try box.planAndRun(["failover-db", "--destination", "slave", "--local-only"])
+            #expect(run.exitCode == 0, "\(run)")
+            #expect(run.events("effect_applied").count == 3, "\(run)")
+            for (name, text) in originals {
+                let path = homes + "/\(name)/heavymetal/config.php"
+                let now = try #require(Files.read(path))
+                #expect(now == Self.expected(name, text, from: "10.0.0.5", to: "10.0.0.2"), "\(name):\n\(now)")
+                #expect(now != text, "\(name) changed")
+                #expect(Posix.lstatInfo(path)?.mode == (name == "tea" ? 0o640 : 0o644), "the mode is kept")
+            }
+            // The database password is in these files: it never reaches the run's log.
+            for file in Files.allFiles(box.state) where !file.contains("/backups/") {
+                #expect(!(Files.read(file) ?? "").contains("Pa55-shop1"), "\(file)")
+            }
+
+            // Again: nothing to do.
+            let again = try box.runbook(["run", "failover-db", "--destination", "slave", "--local-only"])
+            #expect(again.exitCode == 0, "\(again)")
+            #expect(again.stdout.contains("0 effects applied"), "\(again)")
+            return try #require(run.runID)
+        }
 
         // And back to the master from the slave.
-        _ = try box.runbook(["run", "failover-db", "--destination", "slave", "--local-only"])
-        let back = try box.runbook(["run", "failover-db", "--destination", "master", "--local-only"])
-        #expect(back.exitCode == 0, "\(back)")
-        expectSameTree(before, TreeFingerprint(box.tree), "after slave then master")
+        try expectUnchanged(box, "after slave then master") {
+            _ = try box.runbook(["run", "failover-db", "--destination", "slave", "--local-only"])
+            let back = try box.runbook(["run", "failover-db", "--destination", "master", "--local-only"])
+            #expect(back.exitCode == 0, "\(back)")
+        }
     }
 
     @Test func failoverDBLeavesAnUnknownHostAloneAndSaysSo() throws {
