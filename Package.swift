@@ -87,11 +87,17 @@ let package = Package(
         ),
         .executableTarget(name: "runbook", dependencies: ["RunbookCLI"], swiftSettings: mariaDBSwiftFlags,
                           linkerSettings: staticSwiftRuntime),
+        // The test kit: sandboxes, worlds, servers and expectations the test targets share.
+        // Only test targets depend on it; it is set-up, not tests.
+        .target(name: "RunbookTestKit", dependencies: ["RunbookEngine", "RunbookModules", "RunbookRun", "RunbookJournal", "RunbookCore",
+                                                  "RunbookConfig", "RunbookSupport", "RunbookCLI", "LuaBridge", "MySQLClient"], path: "Tests/RunbookTestKit",
+                swiftSettings: mariaDBSwiftFlags),
         .testTarget(name: "LuaBridgeTests", dependencies: ["LuaBridge"]),
         .testTarget(name: "MySQLClientTests", dependencies: ["MySQLClient"], swiftSettings: mariaDBSwiftFlags),
         // Fixtures/ holds data files the tests read by path (#filePath), not sources.
         .testTarget(name: "RunbookEngineTests", dependencies: ["RunbookEngine", "RunbookModules", "RunbookRun", "RunbookJournal",
-                                                             "RunbookCore", "RunbookConfig", "RunbookSupport", "RunbookCLI"], exclude: ["Fixtures"],
+                                                             "RunbookCore", "RunbookConfig", "RunbookSupport", "RunbookCLI",
+                                                             "RunbookTestKit"], exclude: ["Fixtures"],
                     swiftSettings: mariaDBSwiftFlags),
         // Benchmarks (bench/run): a C baseline and the workload runner.
         .target(name: "CBenchSupport", dependencies: ["CLua"], path: "bench/Sources/CBenchSupport"),

@@ -7,34 +7,13 @@
 // refused with nothing touched; undo removes row and checkout; a checkout that breaks half
 // way leaves no row and no folder, and the queue record failed with the error.
 
+@testable import RunbookEngine
 import Foundation
 import MySQLClient
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
-extension DemoWorld {
-    /// `runbook --config DIR/config.toml ARGS...` with extra environment variables.
-    func runbook(_ arguments: [String], environment extra: [String: String]) throws -> ProcessResult {
-        let output = box.base + "/out/add-codebase-\(UInt32.random(in: 0...UInt32.max))"
-        let child = try ChildProcess(executable: try RunbookBinary.require(),
-                                     arguments: ["--config", directory + "/config.toml", "--runbooks", box.runbooks] + scripted(arguments),
-                                     environment: box.environment(extra), stdoutPath: output + ".stdout", stderrPath: output + ".stderr")
-        return child.wait(timeout: 60)
-    }
-
-    /// The auto-increment counters of the internal database: a dry-run must not even
-    /// advance them.
-    func counters(_ db: Connection) throws -> [String] {
-        try db.query("SELECT TABLE_NAME, AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'internal' ORDER BY 1")
-            .rows.map { $0.values.map(DemoWorld.text).joined(separator: "=") }
-    }
-
-    /// `svn info --show-item ITEM PATH`.
-    func svnInfo(_ item: String, _ path: String) throws -> String {
-        try system(["svn", "info", "--show-item", item, "--non-interactive", path]).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-}
 
 @Suite(.serialized) struct AddCodebaseTests {
     /// A runbook that prints which group stdlib/codebase.lua gives a new paid install on handler 1.

@@ -8,10 +8,11 @@
 // undo restores every file and row, bad input is refused in one line with nothing touched.
 // stdlib/php_fpm.lua's parsing is checked on its own too (the guide's 10.0.0.0/8 question).
 
+@testable import RunbookEngine
 import Foundation
 import MySQLClient
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite(.serialized) struct AddServerTests {
     static let fpmConf = """
@@ -61,67 +62,64 @@ import Testing
         let db = try world.admin()
         defer { db.close() }
         func rows(_ sql: String) throws -> [String] { try SiteTesting.rows(db, sql) }
-        let pristine = try world.state()
 
-        let run = try world.planAndRun(["add-server", "--role", "dispatcher", "--hostname", "dispatch3.make-a-store.com",
-                                        "--private-ip", "10.0.0.3", "--public-ip", "203.0.113.3", "--carp", "carp3",
-                                        "--movable-ip", "203.0.113.30,203.0.113.31", "--fixed-ip", "203.0.113.40"])
-        #expect(run.exitCode == 0, "\(run)")
-        let dispatchRun = try #require(DemoWorld.runID(run))
+        try expectUndosRestore(world) {
+            let run = try world.planAndRun(["add-server", "--role", "dispatcher", "--hostname", "dispatch3.make-a-store.com",
+                                            "--private-ip", "10.0.0.3", "--public-ip", "203.0.113.3", "--carp", "carp3",
+                                            "--movable-ip", "203.0.113.30,203.0.113.31", "--fixed-ip", "203.0.113.40"])
+            #expect(run.exitCode == 0, "\(run)")
+            let dispatchRun = try #require(DemoWorld.runID(run))
 
-        // The rows: master's servers and server_ips, the internal handlers row (a backup for now).
-        #expect(try rows("SELECT id, hostname, private_ip, kind FROM divinity.servers WHERE hostname = 'dispatch3.make-a-store.com'")
-                == ["9 'dispatch3.make-a-store.com' '10.0.0.3' 'dispatcher'"])
-        #expect(try rows("SELECT ip, movable, install_id FROM divinity.server_ips WHERE server_id = 9 ORDER BY ip")
-                == ["'203.0.113.30' 1 NULL", "'203.0.113.31' 1 NULL", "'203.0.113.40' 0 NULL"])
-        #expect(try rows("SELECT id, hostname, private_ip, public_ip, kind, weight, carp_interface FROM internal.handlers WHERE id = 4")
-                == ["4 'dispatch3.make-a-store.com' '10.0.0.3' '203.0.113.3' 'dispatcher' 0 'carp3'"])
-        // The files, copied from dispatch1; its own php-fpm.conf allows every dispatcher.
-        let dispatch3 = root + "/srv/dispatch3"
-        for path in ["/usr/local/etc/php.ini", "/usr/local/etc/php/extensions.ini", "/usr/local/etc/php/apc.ini",
-                     "/usr/local/etc/nginx/nginx.conf", "/home/internal/lib/cron/cron.php"] {
-            #expect(Files.read(dispatch3 + path) == Files.read(root + path), "\(path)")
+            // The rows: master's servers and server_ips, the internal handlers row (a backup for now).
+            #expect(try rows("SELECT id, hostname, private_ip, kind FROM divinity.servers WHERE hostname = 'dispatch3.make-a-store.com'")
+                    == ["9 'dispatch3.make-a-store.com' '10.0.0.3' 'dispatcher'"])
+            #expect(try rows("SELECT ip, movable, install_id FROM divinity.server_ips WHERE server_id = 9 ORDER BY ip")
+                    == ["'203.0.113.30' 1 NULL", "'203.0.113.31' 1 NULL", "'203.0.113.40' 0 NULL"])
+            #expect(try rows("SELECT id, hostname, private_ip, public_ip, kind, weight, carp_interface FROM internal.handlers WHERE id = 4")
+                    == ["4 'dispatch3.make-a-store.com' '10.0.0.3' '203.0.113.3' 'dispatcher' 0 'carp3'"])
+            // The files, copied from dispatch1; its own php-fpm.conf allows every dispatcher.
+            let dispatch3 = root + "/srv/dispatch3"
+            for path in ["/usr/local/etc/php.ini", "/usr/local/etc/php/extensions.ini", "/usr/local/etc/php/apc.ini",
+                         "/usr/local/etc/nginx/nginx.conf", "/home/internal/lib/cron/cron.php"] {
+                #expect(Files.read(dispatch3 + path) == Files.read(root + path), "\(path)")
+            }
+            let allowed = "listen.allowed_clients = 10.0.0.1,10.0.0.2,10.0.0.3\n"
+            for (server, conf) in [("dispatch1", root), ("dispatch2", dispatch2), ("dispatch3", dispatch3)] {
+                #expect(Files.read(conf + "/usr/local/etc/php-fpm.conf") == Self.fpmConf.replacingOccurrences(
+                    of: "listen.allowed_clients = 10.0.0.1,10.0.0.2\n", with: allowed), "\(server)")
+            }
+            #expect(Files.read(dispatch3 + "/etc/cron.d/divinity-internal") == "*/5 * * * * www /usr/local/bin/php /home/internal/lib/cron/cron.php\n")
+            // The cloud handler has no [settings.servers] entry: its line is to set by hand.
+            #expect(SiteTesting.messages(run, "warn").contains(
+                "this server cannot edit the php-fpm config of tmp-cloud.make-a-store.com: set listen.allowed_clients = 10.0.0.1,10.0.0.2,10.0.0.3 there by hand"),
+                "\(run)")
+            // nginx: the paid store's PHP upstream has the new dispatcher as a backup.
+            let conf = try #require(Files.read(root + "/usr/local/etc/nginx/installs.conf"))
+            #expect(conf.contains("    server 10.0.0.2:9000 weight=1 max_fails=3 fail_timeout=30s;\n    server 10.0.0.3:9000 backup max_fails=3 fail_timeout=30s;\n"), "\(conf)")
+            try SiteTesting.expectNginxAccepts(world, since: nginxLog)
+
+            // A PHP handler: its files and a php-fpm.conf allowing the three dispatchers; nobody
+            // else's config changes, nor nginx.
+            let beforeHandler = try world.state()
+            let handler = try world.planAndRun(["add-server", "--role", "php", "--hostname", "php1.make-a-store.com", "--private-ip", "10.0.1.1"])
+            #expect(handler.exitCode == 0, "\(handler)")
+            #expect(try rows("SELECT id, hostname, private_ip, kind, weight FROM internal.handlers WHERE id = 5")
+                    == ["5 'php1.make-a-store.com' '10.0.1.1' 'php' 1"])
+            #expect(try rows("SELECT hostname, kind FROM divinity.servers WHERE private_ip = '10.0.1.1'") == ["'php1.make-a-store.com' 'php'"])
+            let php1 = root + "/srv/php1"
+            #expect(Files.read(php1 + "/usr/local/etc/php-fpm.conf")?.contains(allowed) == true)
+            #expect(Files.read(php1 + "/usr/local/etc/php/apc.ini") == "apc.shm_size = 128M\n")
+            #expect(!Files.exists(php1 + "/usr/local/etc/nginx"), "a PHP handler gets no nginx config")
+            #expect(Files.read(php1 + "/home/internal/lib/cron/cron.php") != nil)
+            let afterHandler = try world.state()
+            let changed = beforeHandler.differences(from: afterHandler).map { $0.split(separator: ":").first.map(String.init) ?? $0 }
+            #expect(changed.allSatisfy { $0.hasPrefix("file ./srv/php1") || $0 == "table divinity.servers" || $0 == "table internal.handlers" },
+                    "\(changed)")
+
+
+            // Undo, newest first: every file and row as it was, nginx too.
+            return [try #require(DemoWorld.runID(handler)), dispatchRun]
         }
-        let allowed = "listen.allowed_clients = 10.0.0.1,10.0.0.2,10.0.0.3\n"
-        for (server, conf) in [("dispatch1", root), ("dispatch2", dispatch2), ("dispatch3", dispatch3)] {
-            #expect(Files.read(conf + "/usr/local/etc/php-fpm.conf") == Self.fpmConf.replacingOccurrences(
-                of: "listen.allowed_clients = 10.0.0.1,10.0.0.2\n", with: allowed), "\(server)")
-        }
-        #expect(Files.read(dispatch3 + "/etc/cron.d/divinity-internal") == "*/5 * * * * www /usr/local/bin/php /home/internal/lib/cron/cron.php\n")
-        // The cloud handler has no [settings.servers] entry: its line is to set by hand.
-        #expect(SiteTesting.messages(run, "warn").contains(
-            "this server cannot edit the php-fpm config of tmp-cloud.make-a-store.com: set listen.allowed_clients = 10.0.0.1,10.0.0.2,10.0.0.3 there by hand"),
-            "\(run)")
-        // nginx: the paid store's PHP upstream has the new dispatcher as a backup.
-        let conf = try #require(Files.read(root + "/usr/local/etc/nginx/installs.conf"))
-        #expect(conf.contains("    server 10.0.0.2:9000 weight=1 max_fails=3 fail_timeout=30s;\n    server 10.0.0.3:9000 backup max_fails=3 fail_timeout=30s;\n"), "\(conf)")
-        try SiteTesting.expectNginxAccepts(world, since: nginxLog)
-
-        // A PHP handler: its files and a php-fpm.conf allowing the three dispatchers; nobody
-        // else's config changes, nor nginx.
-        let beforeHandler = try world.state()
-        let handler = try world.planAndRun(["add-server", "--role", "php", "--hostname", "php1.make-a-store.com", "--private-ip", "10.0.1.1"])
-        #expect(handler.exitCode == 0, "\(handler)")
-        #expect(try rows("SELECT id, hostname, private_ip, kind, weight FROM internal.handlers WHERE id = 5")
-                == ["5 'php1.make-a-store.com' '10.0.1.1' 'php' 1"])
-        #expect(try rows("SELECT hostname, kind FROM divinity.servers WHERE private_ip = '10.0.1.1'") == ["'php1.make-a-store.com' 'php'"])
-        let php1 = root + "/srv/php1"
-        #expect(Files.read(php1 + "/usr/local/etc/php-fpm.conf")?.contains(allowed) == true)
-        #expect(Files.read(php1 + "/usr/local/etc/php/apc.ini") == "apc.shm_size = 128M\n")
-        #expect(!Files.exists(php1 + "/usr/local/etc/nginx"), "a PHP handler gets no nginx config")
-        #expect(Files.read(php1 + "/home/internal/lib/cron/cron.php") != nil)
-        let afterHandler = try world.state()
-        let changed = beforeHandler.differences(from: afterHandler).map { $0.split(separator: ":").first.map(String.init) ?? $0 }
-        #expect(changed.allSatisfy { $0.hasPrefix("file ./srv/php1") || $0 == "table divinity.servers" || $0 == "table internal.handlers" },
-                "\(changed)")
-
-        // Undo, newest first: every file and row as it was, nginx too.
-        for id in [try #require(DemoWorld.runID(handler)), dispatchRun] {
-            let undo = try world.runbook(["undo", id])
-            #expect(undo.exitCode == 0, "\(undo)")
-        }
-        let after = try world.state()
-        #expect(pristine.differences(from: after).isEmpty, "undo left:\n\(pristine.differences(from: after).joined(separator: "\n"))")
         try SiteTesting.expectNginxAccepts(world, since: nginxLog)
     }
 
@@ -167,7 +165,7 @@ import Testing
         try Self.prepare(world)
         // The cloud handler is reached over ssh (an sshd of the test on 127.0.0.1); its files
         // are under the world's root all the same, so nothing outside the sandbox is touched.
-        let ssh = try LocalSSHServer(in: box.base + "/ssh", port: 22000 + (Int(getpid()) + 7) % 10000)
+        let ssh = try LocalSSHServer.shared()
         let cloud = root + "/srv/tmp-cloud"
         try Files.mkdir(cloud + "/usr/local/etc")
         try Files.write(cloud + "/usr/local/etc/php-fpm.conf", Self.fpmConf)
@@ -185,24 +183,24 @@ import Testing
             ssh_options = ["StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR"]
 
             """)
-        let pristine = try world.state()
-
-        let run = try world.planAndRun(["add-server", "--role", "dispatcher", "--hostname", "dispatch3.make-a-store.com",
-                                        "--private-ip", "10.0.0.3"])
-        #expect(run.exitCode == 0, "\(run)")
-        let allowed = Self.fpmConf.replacingOccurrences(of: "listen.allowed_clients = 10.0.0.1,10.0.0.2\n",
-                                                        with: "listen.allowed_clients = 10.0.0.1,10.0.0.2,10.0.0.3\n")
-        #expect(Files.read(cloud + "/usr/local/etc/php-fpm.conf") == allowed, "edited over ssh")
-        #expect(Files.read(root + "/var/tmp/runbook-staging/cloud/usr/local/etc/php-fpm.conf") == allowed, "the staged copy")
-        #expect(SiteTesting.messages(run, "warn").allSatisfy { !$0.contains("by hand") }, "\(run)")
-        #expect(run.events("effect_applied").contains { $0["sign"]?.stringValue == "!" }, "the copy over ssh cannot be undone")
-
         // Undo puts back all but the copy sent over ssh (marked ! in the plan): the staged
         // copy goes, the cloud's file keeps the new address.
-        let undo = try world.runbook(["undo", try #require(DemoWorld.runID(run))])
-        let left = pristine.differences(from: try world.state())
-        #expect(left.count == 1 && left.first?.hasPrefix("file ./srv/tmp-cloud/usr/local/etc/php-fpm.conf") == true,
-                "\(undo)\n\(left.joined(separator: "\n"))")
+        try expectUndoRestores(world, ignoring: ["file ./srv/tmp-cloud/usr/local/etc/php-fpm.conf"]) {
+
+            let run = try world.planAndRun(["add-server", "--role", "dispatcher", "--hostname", "dispatch3.make-a-store.com",
+                                            "--private-ip", "10.0.0.3"])
+            #expect(run.exitCode == 0, "\(run)")
+            let allowed = Self.fpmConf.replacingOccurrences(of: "listen.allowed_clients = 10.0.0.1,10.0.0.2\n",
+                                                            with: "listen.allowed_clients = 10.0.0.1,10.0.0.2,10.0.0.3\n")
+            #expect(Files.read(cloud + "/usr/local/etc/php-fpm.conf") == allowed, "edited over ssh")
+            #expect(Files.read(root + "/var/tmp/runbook-staging/cloud/usr/local/etc/php-fpm.conf") == allowed, "the staged copy")
+            #expect(SiteTesting.messages(run, "warn").allSatisfy { !$0.contains("by hand") }, "\(run)")
+            #expect(run.events("effect_applied").contains { $0["sign"]?.stringValue == "!" }, "the copy over ssh cannot be undone")
+
+            return try #require(DemoWorld.runID(run))
+        }
+        #expect(Files.read(cloud + "/usr/local/etc/php-fpm.conf")?.contains("10.0.0.1,10.0.0.2,10.0.0.3\n") == true,
+                "the copy sent over ssh stays")
     }
 
     @Test func allowedClientsTakeSingleAddressesOnly() throws {

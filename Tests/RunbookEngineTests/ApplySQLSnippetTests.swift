@@ -2,9 +2,10 @@
 // recorded in their database_updates; a second run changes nothing; a broken install is
 // reported and the others still get it.
 
-import Foundation
-import Testing
 @testable import RunbookEngine
+import Foundation
+import RunbookTestKit
+import Testing
 
 @Suite(.serialized) struct ApplySQLSnippetTests {
     @Test func aSnippetIsAppliedAndRecordedPerInstall() throws {

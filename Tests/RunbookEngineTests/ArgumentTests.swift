@@ -1,8 +1,9 @@
 // Acceptance 5: bad arguments touch nothing. Each bad invocation exits 2 with one line on
 // stderr naming the argument, creates no run folder in the state dir and no file.
 
-import Testing
 @testable import RunbookEngine
+import RunbookTestKit
+import Testing
 
 struct BadInvocation: CustomTestStringConvertible, Sendable {
     var label: String
@@ -65,17 +66,17 @@ struct ArgumentTests {
         let sandbox = try Sandbox()
         try sandbox.addRunbook("site", argumentsRunbook)
         let target = sandbox.tree + "/target"
-        let treeBefore = TreeFingerprint(sandbox.tree)
         // Every case but "missing --dir" gets a valid --dir, so only the bad argument is wrong.
         let dir = bad.arguments.contains("--dir") ? [] : ["--dir", target]
 
-        let result = try sandbox.runbook(["run", "site"] + dir + bad.arguments, environment: bad.environment)
+        let result = try expectUnchanged(sandbox, bad.label) {
+            try sandbox.runbook(["run", "site"] + dir + bad.arguments, environment: bad.environment)
+        }
         #expect(result.exitCode == 2, "\(result)")
         #expect(result.stderrLines.count == 1, "one line on stderr\n\(result)")
         #expect(result.stderr.contains(bad.names), "stderr names \(bad.names)\n\(result)")
         #expect(result.stdout.isEmpty, "\(result)")
         #expect(sandbox.runIDs().isEmpty, "no run folder was created: \(sandbox.runIDs())")
-        expectSameTree(treeBefore, TreeFingerprint(sandbox.tree), bad.label)
         if bad.label.hasPrefix("secret") { #expect(!result.stderr.contains("s3cr3t-on-argv")) }
     }
 

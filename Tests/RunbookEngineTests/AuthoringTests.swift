@@ -2,13 +2,14 @@
 // Server definitions cannot drift from what the engine registers), `runbook new`, and
 // `runbook check`'s static findings, all through the real binary where they are commands.
 
+@testable import RunbookEngine
 import LuaBridge
 import RunbookConfig
 import RunbookEngine
 import RunbookModules
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite("Authoring")
 struct AuthoringTests {

@@ -6,6 +6,7 @@ import Foundation
 import RunbookCore
 import RunbookRun
 import RunbookSupport
+import RunbookTestKit
 import Testing
 
 @Suite("CachingFileView: what the run knows of its directories")

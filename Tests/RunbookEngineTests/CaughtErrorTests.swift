@@ -2,9 +2,10 @@
 // for its own errors, and the run's vocabulary (step, cleanup, finally, lock, effects)
 // works inside a coroutine exactly as outside it, or refuses with one line.
 
-import RunbookSupport
-import Testing
 @testable import RunbookEngine
+import RunbookSupport
+import RunbookTestKit
+import Testing
 
 @Suite("Errors a runbook catches")
 struct CaughtErrorTests {

@@ -2,9 +2,10 @@
 // exits non-zero; an unknown global fails with file:line (at load and at run time);
 // `runbook describe NAME --json` lists the parameters.
 
-import RunbookSupport
-import Testing
 @testable import RunbookEngine
+import RunbookSupport
+import RunbookTestKit
+import Testing
 
 @Suite("Check and describe")
 struct CheckAndDescribeTests {

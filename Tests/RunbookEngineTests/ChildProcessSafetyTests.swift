@@ -2,9 +2,10 @@
 // their environment, and none outliving a killed run to race its undo. Real children: env,
 // sh and sleep, started through cmd.run by the real binary.
 
-import RunbookSupport
-import Testing
 @testable import RunbookEngine
+import RunbookSupport
+import RunbookTestKit
+import Testing
 
 @Suite struct ChildProcessSafetyTests {
     /// A secret argument given as RUNBOOK_ARG_TOKEN, and another variable that happens to hold

@@ -3,10 +3,11 @@
 // the trash — undone exactly, then cleaned again and purged; and a store whose database user
 // named a table to break out of clean-install's RENAME TABLE (issue 15).
 
+@testable import RunbookEngine
 import Foundation
 import MySQLClient
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite(.serialized) struct CleanInstallTests {
     @Test func junkIsRemovedUndoneAndPurged() throws {
@@ -28,35 +29,33 @@ import Testing
         let home = world.root + "/usr/home/shopexam1"
         let password = try #require(Files.read(home + "/heavymetal/config.php")?.split(separator: "\n")
             .first { $0.contains("db_pass") }?.split(separator: "'").dropFirst(3).first.map(String.init))
-        let before = try world.state()
 
-        let run = try world.planAndRun(["clean-install", "--id", "1"])
-        #expect(run.exitCode == 0, "\(run)")
-        #expect(try count("SELECT COUNT(*) FROM internal.installs") == 0)
-        #expect(try count("SELECT COUNT(*) FROM internal.install_sites") == 0)
-        #expect(try count("SELECT COUNT(*) FROM internal.install_site_ips") == 0)
-        #expect(try count("SELECT COUNT(*) FROM internal.startup_mounts") == 0)
-        #expect(try count("SELECT COUNT(*) FROM divinity.server_ips WHERE install_id IS NOT NULL") == 0)
-        #expect(try count("SELECT COUNT(*) FROM divinity.dns_records WHERE name = 'shop.example.com'") == 0)
-        #expect(!Files.exists(home) && DemoWorld.mounts(under: world.root).isEmpty)
-        let dispatch2 = try world.value("DEMO_WORLD_DISPATCH2")
-        #expect(!Files.exists(dispatch2 + "/usr/home/shopexam1"))
-        #expect(Files.read(dispatch2 + "/etc/cron.d/divinity-installs") == "")
-        #expect(try db.query("SHOW DATABASES LIKE 'shopexam1'").isEmpty)
-        #expect(try count("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'trash_shopexam1'") == 7, "the schema's 4 tables and the updates' 3")
-        #expect(try count("SELECT COUNT(*) FROM mysql.user WHERE User = 'shopexam1'") == 0)
-        // The store's user is in the trash, locked: its password opens nothing.
         let socket = try world.value("DEMO_WORLD_MYSQL_SOCKET")
-        #expect(throws: DBError.self) {
-            try Connection(ConnectionOptions(socket: socket, user: "trash_shopexam1", password: DBPassword(password))).close()
-        }
-        #expect(!(Files.read(world.root + "/usr/local/etc/nginx/installs.conf") ?? "").contains("install_1_php"))
+        try expectUndoRestores(world) {
+            let run = try world.planAndRun(["clean-install", "--id", "1"])
+            #expect(run.exitCode == 0, "\(run)")
+            #expect(try count("SELECT COUNT(*) FROM internal.installs") == 0)
+            #expect(try count("SELECT COUNT(*) FROM internal.install_sites") == 0)
+            #expect(try count("SELECT COUNT(*) FROM internal.install_site_ips") == 0)
+            #expect(try count("SELECT COUNT(*) FROM internal.startup_mounts") == 0)
+            #expect(try count("SELECT COUNT(*) FROM divinity.server_ips WHERE install_id IS NOT NULL") == 0)
+            #expect(try count("SELECT COUNT(*) FROM divinity.dns_records WHERE name = 'shop.example.com'") == 0)
+            #expect(!Files.exists(home) && DemoWorld.mounts(under: world.root).isEmpty)
+            let dispatch2 = try world.value("DEMO_WORLD_DISPATCH2")
+            #expect(!Files.exists(dispatch2 + "/usr/home/shopexam1"))
+            #expect(Files.read(dispatch2 + "/etc/cron.d/divinity-installs") == "")
+            #expect(try db.query("SHOW DATABASES LIKE 'shopexam1'").isEmpty)
+            #expect(try count("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'trash_shopexam1'") == 7, "the schema's 4 tables and the updates' 3")
+            #expect(try count("SELECT COUNT(*) FROM mysql.user WHERE User = 'shopexam1'") == 0)
+            // The store's user is in the trash, locked: its password opens nothing.
+            #expect(throws: DBError.self) {
+                try Connection(ConnectionOptions(socket: socket, user: "trash_shopexam1", password: DBPassword(password))).close()
+            }
+            #expect(!(Files.read(world.root + "/usr/local/etc/nginx/installs.conf") ?? "").contains("install_1_php"))
 
-        // Undo: every row, file, mount, the database and the user as before.
-        let undo = try world.runbook(["undo", try #require(DemoWorld.runID(run))])
-        #expect(undo.exitCode == 0, "\(undo)")
-        let after = try world.state()
-        #expect(before.differences(from: after).isEmpty, "\(before.differences(from: after).joined(separator: "\n"))")
+            // Undo: every row, file, mount, the database and the user as before.
+            return try #require(DemoWorld.runID(run))
+        }
         #expect(try count("SELECT COUNT(*) FROM shopexam1.database_updates") == 2, "the store's tables are back")
         let store = try Connection(ConnectionOptions(socket: socket, user: "shopexam1", password: DBPassword(password), database: "shopexam1"))
         store.close()
@@ -108,25 +107,23 @@ import Testing
         try store.executeText("CREATE TABLE customer_notes (id INT PRIMARY KEY, note VARCHAR(20))")
         try store.executeText("INSERT INTO customer_notes VALUES (7, 'plain')")
         store.close()
-        let before = try world.state()
 
-        // Planned and run for real: the plan names the table as it is, and the run does it.
-        let run = try world.planAndRun(["clean-install", "--id", "1"])
-        #expect(run.exitCode == 0, "\(run)")
-        // internal.installs is where it was, with the other store's row.
-        #expect(try lines("SELECT id, fs_name FROM internal.installs ORDER BY id") == ["2 'otherexa1'"])
-        #expect(try lines("SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_NAME IN ('installs', 'I', 'Q')")
-                == ["'internal' 'installs'"])
-        // The hostile table and the plain one are in the trash, by their exact names, rows intact.
-        #expect(try lines("SELECT * FROM trash_shopexam1.\(hostile)") == ["1 'hostile'"])
-        #expect(try lines("SELECT * FROM trash_shopexam1.customer_notes") == ["7 'plain'"])
-        #expect(try db.query("SHOW DATABASES LIKE 'shopexam1'").isEmpty)
+        try expectUndoRestores(world) {
+            // Planned and run for real: the plan names the table as it is, and the run does it.
+            let run = try world.planAndRun(["clean-install", "--id", "1"])
+            #expect(run.exitCode == 0, "\(run)")
+            // internal.installs is where it was, with the other store's row.
+            #expect(try lines("SELECT id, fs_name FROM internal.installs ORDER BY id") == ["2 'otherexa1'"])
+            #expect(try lines("SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_NAME IN ('installs', 'I', 'Q')")
+                    == ["'internal' 'installs'"])
+            // The hostile table and the plain one are in the trash, by their exact names, rows intact.
+            #expect(try lines("SELECT * FROM trash_shopexam1.\(hostile)") == ["1 'hostile'"])
+            #expect(try lines("SELECT * FROM trash_shopexam1.customer_notes") == ["7 'plain'"])
+            #expect(try db.query("SHOW DATABASES LIKE 'shopexam1'").isEmpty)
 
-        // Undo puts everything back: the rows, and the store's tables under their names.
-        let undo = try world.runbook(["undo", try #require(DemoWorld.runID(run))])
-        #expect(undo.exitCode == 0, "\(undo)")
-        let after = try world.state()
-        #expect(before.differences(from: after).isEmpty, "\(before.differences(from: after).joined(separator: "\n"))")
+            // Undo puts everything back: the rows, and the store's tables under their names.
+            return try #require(DemoWorld.runID(run))
+        }
         #expect(try lines("SELECT id, fs_name FROM internal.installs ORDER BY id") == installs)
         #expect(try lines("SELECT * FROM shopexam1.\(hostile)") == ["1 'hostile'"])
         #expect(try lines("SELECT * FROM shopexam1.customer_notes") == ["7 'plain'"])

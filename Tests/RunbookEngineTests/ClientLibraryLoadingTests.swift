@@ -3,9 +3,10 @@
 // loader maps before main, a runbook that uses a database still reaches it, and one that
 // cannot load it fails with one line that says so.
 
-import RunbookSupport
-import Testing
 @testable import RunbookEngine
+import RunbookSupport
+import RunbookTestKit
+import Testing
 
 @Suite("The client library, loaded on demand")
 struct ClientLibraryLoadingTests {

@@ -5,10 +5,11 @@
 // still on it (--force); every action planned then run, the runs undone back to the world
 // before them, and bad input refused with one line and nothing touched.
 
+@testable import RunbookEngine
 import Foundation
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite(.serialized) struct CloudManagerTests {
     @Test func aCloudServerGetsAStoreAndItsTrafficThenGoes() throws {

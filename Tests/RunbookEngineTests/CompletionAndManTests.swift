@@ -2,9 +2,10 @@
 // directories and each runbook's own arguments; the man page generated from the command
 // definitions. The shells run the real scripts against the real binary.
 
-import RunbookSupport
-import Testing
 @testable import RunbookEngine
+import RunbookSupport
+import RunbookTestKit
+import Testing
 
 @Suite("Shell completion and the man page")
 struct CompletionAndManTests {
@@ -61,7 +62,7 @@ struct CompletionAndManTests {
         "runbook " + sandbox.engineOptions.map(shellQuoted).joined(separator: " ") + " " + words
     }
 
-    func shell(_ sandbox: Sandbox, _ program: String, _ script: String) throws -> ProcessResult {
+    func shell(_ sandbox: Sandbox, _ program: String, _ script: String) throws -> ChildResult {
         let binary = try RunbookBinary.require()
         let child = try ChildProcess(executable: program, arguments: program.hasSuffix("zsh") ? ["-f", "-c", script] : ["-c", script],
                                      environment: sandbox.environment(["PATH": PathName.parent(binary) + ":/usr/bin:/bin"]),

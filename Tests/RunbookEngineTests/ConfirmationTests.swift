@@ -3,9 +3,10 @@
 // --plan-file run is; off a terminal it is refused unless --yes or a reviewed plan says
 // to go ahead. Driven through a pseudo-terminal (TerminalSupport.swift).
 
-import RunbookSupport
-import Testing
 @testable import RunbookEngine
+import RunbookSupport
+import RunbookTestKit
+import Testing
 
 @Suite("Confirmation of a real run")
 struct ConfirmationTests {
@@ -15,7 +16,7 @@ struct ConfirmationTests {
     }
 
     /// The lines before the question (the plan shown) and after it (the run).
-    static func split(_ result: ProcessResult) throws -> (shown: [String], run: [String]) {
+    static func split(_ result: ChildResult) throws -> (shown: [String], run: [String]) {
         let lines = result.terminalLines
         let question = try #require(lines.firstIndex { $0.contains("[y/N]") }, "the question is asked\n\(result)")
         return (Array(lines[..<question]), Array(lines[(question + 1)...]))
@@ -47,15 +48,14 @@ struct ConfirmationTests {
     func noChangesNothing() throws {
         let sandbox = try Sandbox()
         let dir = sandbox.tree + "/demo"
-        let before = TreeFingerprint(sandbox.tree)
-        let result = try sandbox.runbookOnTerminal(["run", "demo", "--dir", dir, "--count", "2"], answer: "n",
-                                                   environment: ["TERM": "dumb"]) {}
+        let result = try expectUnchanged(sandbox, "after answering n") {
+            try sandbox.runbookOnTerminal(["run", "demo", "--dir", dir, "--count", "2"], answer: "n", environment: ["TERM": "dumb"]) {}
+        }
         #expect(result.exitCode == 1, "\(result)")
         let (shown, run) = try Self.split(result)
         #expect(shown.filter(Self.isEffectLine).count == 10, "\(result)")
         #expect(run.contains { $0.contains("Not applied: nothing was changed") }, "\(result)")
         #expect(!run.contains(where: Self.isEffectLine), "no effect after the answer\n\(result)")
-        expectSameTree(before, TreeFingerprint(sandbox.tree), "after answering n")
         #expect(try sandbox.history().allSatisfy { $0["status"]?.stringValue == "planned" }, "only the plan's dry-run is recorded")
     }
 

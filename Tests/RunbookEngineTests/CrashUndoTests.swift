@@ -3,10 +3,11 @@
 // (RUNBOOK_CRASH_AFTER_EFFECT=k); history shows the run "crashed"; `runbook undo RUN_ID`
 // brings the tree and every table back exactly; a second undo is refused (exit 2).
 
-import RunbookSupport
-import RunbookJournal
-import Testing
 @testable import RunbookEngine
+import RunbookJournal
+import RunbookSupport
+import RunbookTestKit
+import Testing
 
 @Suite("Crash safety")
 struct CrashUndoTests {
@@ -30,41 +31,30 @@ struct CrashUndoTests {
             try Fixtures.seedTree(tree)
             try database.run("DROP TABLE IF EXISTS sites, site_ips, counters, audit;\n")
             try Fixtures.seedDatabase(database)
-            let treeBefore = TreeFingerprint(tree)
-            let rowsBefore = try database.dump()
-
-            let crashed = try sandbox.runbook(["run", "everything", "--dir", tree, "--json"],
-                                              environment: ["RUNBOOK_CRASH_AFTER_EFFECT": String(k)])
-            #expect(crashed.signal == SIGKILL, "k=\(k): the run should have been killed after effect \(k)\n\(crashed)")
-            guard let id = crashed.runID else {
-                Issue.record("k=\(k): no run id\n\(crashed)")
-                continue
+            let world = sandbox.world(tree: tree)
+            var id = ""
+            try expectUndoRestores(world, "k=\(k): after undo") {
+                let crashed = try sandbox.runbook(["run", "everything", "--dir", tree, "--json"],
+                                                  environment: ["RUNBOOK_CRASH_AFTER_EFFECT": String(k)])
+                #expect(crashed.signal == SIGKILL, "k=\(k): the run should have been killed after effect \(k)\n\(crashed)")
+                id = try #require(crashed.runID, "k=\(k): no run id\n\(crashed)")
+                // The kill came right after the k-th effect: the journal holds its intent and the
+                // outcomes of the ones before; its own outcome only if it was written at once (an
+                // outcome waits for the next record, up to 0.2 s, and a crash loses it).
+                let journal = try JournalReader.records(sandbox.runsDirectory + "/\(id)/journal.jsonl")
+                let applied = journal.filter { $0["t"]?.stringValue == "applied" }.compactMap { $0["seq"]?.intValue }
+                let intents = journal.filter { $0["t"]?.stringValue == "intent" }.compactMap { $0["seq"]?.intValue }
+                #expect(intents == (1...k).map(Int64.init), "k=\(k): intents in the journal: \(intents)")
+                #expect(applied == (1...k).map(Int64.init) || applied == (1..<k).map(Int64.init),
+                        "k=\(k): applied effects in the journal: \(applied)")
+                #expect(try sandbox.status(of: id) == "crashed", "k=\(k): history shows the run as crashed")
+                return id
             }
-            // The kill came right after the k-th effect: the journal holds its intent and the
-            // outcomes of the ones before; its own outcome only if it was written at once (an
-            // outcome waits for the next record, up to 0.2 s, and a crash loses it).
-            let journal = try JournalReader.records(sandbox.runsDirectory + "/\(id)/journal.jsonl")
-            let applied = journal.filter { $0["t"]?.stringValue == "applied" }.compactMap { $0["seq"]?.intValue }
-            let intents = journal.filter { $0["t"]?.stringValue == "intent" }.compactMap { $0["seq"]?.intValue }
-            #expect(intents == (1...k).map(Int64.init), "k=\(k): intents in the journal: \(intents)")
-            #expect(applied == (1...k).map(Int64.init) || applied == (1..<k).map(Int64.init),
-                    "k=\(k): applied effects in the journal: \(applied)")
-            let rowsAfterCrash = try database.dump()
-            #expect(TreeFingerprint(tree) != treeBefore || rowsAfterCrash != rowsBefore,
-                    "k=\(k): the crashed run changed something")
-            #expect(try sandbox.status(of: id) == "crashed", "k=\(k): history shows the run as crashed")
-
-            let undo = try sandbox.runbook(["undo", id])
-            #expect(undo.exitCode == 0, "k=\(k): undo failed\n\(undo)")
-            expectSameTree(treeBefore, TreeFingerprint(tree), "k=\(k): after undo")
-            expectSameRows(rowsBefore, try database.dump(), "k=\(k): after undo")
             #expect(try sandbox.status(of: id) == "undone", "k=\(k)")
 
-            let again = try sandbox.runbook(["undo", id])
+            let again = try expectUnchanged(world, "k=\(k): after the refused second undo") { try sandbox.runbook(["undo", id]) }
             #expect(again.exitCode == 2, "k=\(k): a second undo is refused\n\(again)")
             #expect(again.stderr.contains("already undone"), "k=\(k)\n\(again)")
-            expectSameTree(treeBefore, TreeFingerprint(tree), "k=\(k): after the refused second undo")
-            expectSameRows(rowsBefore, try database.dump(), "k=\(k): after the refused second undo")
         }
     }
 }

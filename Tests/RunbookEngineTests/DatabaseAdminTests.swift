@@ -4,14 +4,15 @@
 // dry-runs that change nothing. Runs go through Engine in-process (and the real binary where
 // the console output itself is under test).
 
+@testable import RunbookEngine
 import MySQLClient
 import RunbookConfig
 import RunbookCore
 import RunbookEngine
 import RunbookRun
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 // MARK: - A world per test
 

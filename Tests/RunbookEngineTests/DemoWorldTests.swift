@@ -2,82 +2,12 @@
 // Subversion repository, checkouts and nginx on 127.0.0.1), the engine works against the
 // world's config.toml, and `scripts/demo-world stop` leaves no process behind.
 
+@testable import RunbookEngine
 import Foundation
 import MySQLClient
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
-
-/// scripts/demo-world of this checkout.
-enum DemoWorldScript {
-    static var project: String { PathName.parent(PathName.parent(PathName.parent(#filePath))) }
-    static var path: String { project + "/scripts/demo-world" }
-}
-
-/// A world built by scripts/demo-world in `directory`; stopped when this goes away.
-final class DemoWorld {
-    let box: Sandbox
-    let directory: String
-    private(set) var env: [String: String] = [:]
-    private var counter = 0
-
-    init(_ box: Sandbox) {
-        self.box = box
-        directory = box.base + "/world"
-    }
-
-    deinit { _ = try? script(["stop", directory]) }
-
-    /// Runs scripts/demo-world ARGS.
-    @discardableResult
-    func script(_ arguments: [String], timeout: Double = 120) throws -> ProcessResult {
-        counter += 1
-        let child = try ChildProcess(executable: DemoWorldScript.path, arguments: arguments, environment: box.environment([:]),
-                                     stdoutPath: box.base + "/out/world-\(counter).stdout",
-                                     stderrPath: box.base + "/out/world-\(counter).stderr")
-        let result = child.wait(timeout: timeout)
-        if result.timedOut { throw TestSetupError("scripts/demo-world \(arguments.joined(separator: " ")) timed out\n\(result)") }
-        return result
-    }
-
-    /// Reads DIR/world.env (KEY='value' lines).
-    func readEnv() throws {
-        let text = try #require(Files.read(directory + "/world.env"), "world.env is written")
-        env = [:]
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            guard let equals = line.firstIndex(of: "=") else { continue }
-            env[String(line[..<equals])] = String(line[line.index(after: equals)...]).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
-        }
-    }
-
-    func value(_ key: String) throws -> String { try #require(env[key], "world.env has \(key)") }
-
-    /// `runbook --config DIR/config.toml ARGS...` (and the test's own runbooks folder).
-    func runbook(_ arguments: [String]) throws -> ProcessResult {
-        counter += 1
-        let child = try ChildProcess(executable: try RunbookBinary.require(),
-                                     arguments: ["--config", directory + "/config.toml", "--runbooks", box.runbooks] + scripted(arguments),
-                                     environment: box.environment([:]), stdoutPath: box.base + "/out/rb-\(counter).stdout",
-                                     stderrPath: box.base + "/out/rb-\(counter).stderr")
-        return child.wait(timeout: 60)
-    }
-}
-
-/// Every live process whose command line mentions `text` (from /proc).
-func processesMentioning(_ text: String) -> [String] {
-    ((try? Posix.list("/proc")) ?? []).filter { $0.allSatisfy(\.isNumber) }.compactMap { pid in
-        guard let bytes = try? Posix.readFile("/proc/\(pid)/cmdline"), !bytes.isEmpty else { return nil }
-        let line = String(decoding: bytes.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
-        return line.contains(text) ? "\(pid): \(line)" : nil
-    }
-}
-
-/// The process exists and is not a zombie (an exited child its parent has not reaped yet).
-func isAlive(_ pid: String) -> Bool {
-    guard let stat = Files.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
-    let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
-    return state != nil && state != "Z" && state != "X"
-}
 
 @Suite(.serialized) struct DemoWorldTests {
     @Test func buildsAWorldTheEngineUsesAndStopsIt() throws {

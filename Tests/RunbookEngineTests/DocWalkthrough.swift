@@ -14,9 +14,10 @@
 // the document's output a line `...` stands for any number of lines, and a line ending in
 // `...` for any line that starts with what comes before it.
 
-import RunbookSupport
-import Testing
 @testable import RunbookEngine
+import RunbookSupport
+import RunbookTestKit
+import Testing
 
 struct DocWalkthrough {
     struct Block {

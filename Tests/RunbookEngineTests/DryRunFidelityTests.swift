@@ -2,9 +2,10 @@
 // effects its dry-run planned (kind, sign, step and identity per effect, in order; planned
 // "(known after apply: ...)" values match anything).
 
-import RunbookSupport
-import Testing
 @testable import RunbookEngine
+import RunbookSupport
+import RunbookTestKit
+import Testing
 
 /// One sample: a runbook, how to seed its world, and its arguments.
 struct FidelitySample: CustomTestStringConvertible, Sendable {

@@ -1,8 +1,9 @@
 // Errors that teach: each names what failed and the command to type next.
 
-import RunbookSupport
-import Testing
 @testable import RunbookEngine
+import RunbookSupport
+import RunbookTestKit
+import Testing
 
 @Suite("Errors that teach")
 struct ErrorHintTests {

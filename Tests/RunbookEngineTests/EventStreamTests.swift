@@ -3,10 +3,11 @@
 // undo, and an invocation that never starts a run. Every event type seen is documented
 // in docs/events.md.
 
+@testable import RunbookEngine
 import RunbookRun
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite("--json event stream")
 struct EventStreamTests {
@@ -34,7 +35,7 @@ struct EventStreamTests {
 
     /// Every stdout line is a JSON object with an event name and v = 1; returns them.
     @discardableResult
-    func expectOnlyEvents(_ result: ProcessResult, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) -> [JSON] {
+    func expectOnlyEvents(_ result: ChildResult, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) -> [JSON] {
         var events: [JSON] = []
         for line in result.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
             let event = try? JSON.parse(String(line))
@@ -111,14 +112,3 @@ struct EventStreamTests {
     }
 }
 
-/// The project's checkout: the nearest directory above the runbook binary with docs/cli.md.
-enum ProjectDirectory {
-    static let path: String = {
-        var directory = PathName.parent(RunbookBinary.path ?? Posix.currentDirectory + "/x")
-        while directory.count > 1 {
-            if Files.exists(directory + "/docs/cli.md") { return directory }
-            directory = PathName.parent(directory)
-        }
-        return Posix.currentDirectory
-    }()
-}

@@ -4,46 +4,12 @@
 // sandbox tree, and reaches the "other dispatcher" — a second tree — through a local sshd
 // with a throwaway key.
 
+@testable import RunbookEngine
 import Foundation
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
-/// A TCP port on 127.0.0.1 that nothing listens on right now (the kernel's choice).
-func unusedPort() throws -> Int {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard descriptor >= 0 else { throw TestSetupError("socket: \(String(cString: strerror(errno)))") }
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-            guard bind(descriptor, pointer, length) == 0 else { return -1 }
-            return getsockname(descriptor, pointer, &length)
-        }
-    }
-    guard bound == 0 else { throw TestSetupError("bind: \(String(cString: strerror(errno)))") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
-extension Sandbox {
-    /// A config whose databases all point at a socket nobody listens on: the runbooks under
-    /// test must start and work without them.
-    func writeConfigWithTheDatabaseDown(root: String? = nil, settings: String = "") throws {
-        let dead = base + "/no-such-dir/mysqld.sock"
-        var toml = "# the databases are down\n"
-        if let root { toml += "root = \"\(root)\"\n" }
-        toml += settings.isEmpty ? "" : "\n[settings]\n\(settings)\n"
-        for (name, database) in [("internal", "internal"), ("master", "divinity"), ("installs", "")] {
-            toml += "\n[databases.\(name)]\nsocket = \"\(dead)\"\nuser = \"runbook\"\n"
-            if !database.isEmpty { toml += "database = \"\(database)\"\n" }
-        }
-        try Files.write(config, toml)
-    }
-}
 
 @Suite(.serialized) struct FailoverTests {
     // MARK: failover-ips
@@ -71,7 +37,7 @@ extension Sandbox {
                   \(answering)
 
             """)
-        let inA: ([String]) throws -> ProcessResult = { try box.runbook(inNamespace: net.a, $0) }
+        let inA: ([String]) throws -> ChildResult = { try box.runbook(inNamespace: net.a, $0) }
         let onA = { try net.addresses(net.a, net.interfaceA) }
         let before = try onA()
 
@@ -229,43 +195,43 @@ extension Sandbox {
             slave = "10.0.0.2"
             """)
         let originals = try Self.writeInstalls(under: homes, dbHost: "10.0.0.5")
-        let before = TreeFingerprint(box.tree)
 
-        let plan = try box.runbook(["run", "failover-db", "--destination", "slave", "--local-only", "--dry-run"])
+        let plan = try expectUnchanged(box, "after the dry-run") {
+            try box.runbook(["run", "failover-db", "--destination", "slave", "--local-only", "--dry-run"])
+        }
         #expect(plan.exitCode == 0, "\(plan)")
         #expect(plan.stdout.contains("~ change /usr/home/tea/heavymetal/config.php"), "\(plan)")
-        expectSameTree(before, TreeFingerprint(box.tree), "after the dry-run")
-
-        let run = try box.planAndRun(["failover-db", "--destination", "slave", "--local-only"])
-        #expect(run.exitCode == 0, "\(run)")
-        #expect(run.events("effect_applied").count == 3, "\(run)")
-        for (name, text) in originals {
-            let path = homes + "/\(name)/heavymetal/config.php"
-            let now = try #require(Files.read(path))
-            #expect(now == Self.expected(name, text, from: "10.0.0.5", to: "10.0.0.2"), "\(name):\n\(now)")
-            #expect(now != text, "\(name) changed")
-            #expect(Posix.lstatInfo(path)?.mode == (name == "tea" ? 0o640 : 0o644), "the mode is kept")
-        }
-        // The database password is in these files: it never reaches the run's log.
-        for file in Files.allFiles(box.state) where !file.contains("/backups/") {
-            #expect(!(Files.read(file) ?? "").contains("Pa55-shop1"), "\(file)")
-        }
-
-        // Again: nothing to do.
-        let again = try box.runbook(["run", "failover-db", "--destination", "slave", "--local-only"])
-        #expect(again.exitCode == 0, "\(again)")
-        #expect(again.stdout.contains("0 effects applied"), "\(again)")
 
         // Undo puts every file back byte for byte.
-        let undo = try box.runbook(["undo", try #require(run.runID)])
-        #expect(undo.exitCode == 0, "\(undo)")
-        expectSameTree(before, TreeFingerprint(box.tree), "after the undo")
+        try expectUndoRestores(box, "after the undo") {
+            let run = try box.planAndRun(["failover-db", "--destination", "slave", "--local-only"])
+            #expect(run.exitCode == 0, "\(run)")
+            #expect(run.events("effect_applied").count == 3, "\(run)")
+            for (name, text) in originals {
+                let path = homes + "/\(name)/heavymetal/config.php"
+                let now = try #require(Files.read(path))
+                #expect(now == Self.expected(name, text, from: "10.0.0.5", to: "10.0.0.2"), "\(name):\n\(now)")
+                #expect(now != text, "\(name) changed")
+                #expect(Posix.lstatInfo(path)?.mode == (name == "tea" ? 0o640 : 0o644), "the mode is kept")
+            }
+            // The database password is in these files: it never reaches the run's log.
+            for file in Files.allFiles(box.state) where !file.contains("/backups/") {
+                #expect(!(Files.read(file) ?? "").contains("Pa55-shop1"), "\(file)")
+            }
+
+            // Again: nothing to do.
+            let again = try box.runbook(["run", "failover-db", "--destination", "slave", "--local-only"])
+            #expect(again.exitCode == 0, "\(again)")
+            #expect(again.stdout.contains("0 effects applied"), "\(again)")
+            return try #require(run.runID)
+        }
 
         // And back to the master from the slave.
-        _ = try box.runbook(["run", "failover-db", "--destination", "slave", "--local-only"])
-        let back = try box.runbook(["run", "failover-db", "--destination", "master", "--local-only"])
-        #expect(back.exitCode == 0, "\(back)")
-        expectSameTree(before, TreeFingerprint(box.tree), "after slave then master")
+        try expectUnchanged(box, "after slave then master") {
+            _ = try box.runbook(["run", "failover-db", "--destination", "slave", "--local-only"])
+            let back = try box.runbook(["run", "failover-db", "--destination", "master", "--local-only"])
+            #expect(back.exitCode == 0, "\(back)")
+        }
     }
 
     @Test func failoverDBLeavesAnUnknownHostAloneAndSaysSo() throws {
@@ -302,7 +268,7 @@ extension Sandbox {
         let originals = try Self.writeInstalls(under: here, dbHost: "10.0.0.5")
         _ = try Self.writeInstalls(under: there, dbHost: "10.0.0.5")
 
-        let ssh = try LocalSSHServer(in: box.base + "/ssh", port: try unusedPort())
+        let ssh = try LocalSSHServer.shared()
         let port = ssh.port
 
         // The peer has its own config (its homes, the database down too) and state.

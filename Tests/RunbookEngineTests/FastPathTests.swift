@@ -1,11 +1,12 @@
 // The engine's fast paths (docs/performance.md) must give exactly what the straightforward
 // code they replaced gave: each test compares one with a copy of the old code.
 
+@testable import RunbookEngine
 import RunbookCore
 import RunbookJournal
 import RunbookSupport
+import RunbookTestKit
 import XCTest
-@testable import RunbookEngine
 
 final class FastPathTests: XCTestCase {
     // MARK: JSON

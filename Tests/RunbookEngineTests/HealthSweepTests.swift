@@ -7,10 +7,11 @@
 // dry-run planned exactly what the run did. When every site answers the sweep changes
 // nothing and succeeds. Bad input is refused in one line with nothing touched.
 
+@testable import RunbookEngine
 import Foundation
 import MySQLClient
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite(.serialized) struct HealthSweepTests {
     @Test func aDeadSiteHasItsCachesClearedIsMailedAndFailsTheRun() throws {

@@ -1,10 +1,11 @@
 // History that answers questions (filters by runbook, status, argument and time) and
 // logs that show one step, only the failures, or a run as it goes (--follow).
 
+@testable import RunbookEngine
 import RunbookRun
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite("history filters and log views")
 struct HistoryAndLogTests {
@@ -23,7 +24,7 @@ struct HistoryAndLogTests {
           end }
         """
 
-    func ids(_ result: ProcessResult) -> [String] {
+    func ids(_ result: ChildResult) -> [String] {
         result.stdoutLines.compactMap { try? JSON.parse($0) }.compactMap { $0["id"]?.stringValue }
     }
 

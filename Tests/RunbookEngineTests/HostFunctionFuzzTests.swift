@@ -5,10 +5,11 @@
 // from the API registry, so a new one is fuzzed without touching this file. One dry-run per
 // module in a child process under --root, so a trap names its module and its last call.
 
+@testable import RunbookEngine
 import RunbookEngine
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite struct HostFunctionFuzzTests {
     /// The values each argument takes in turn, built fresh in Lua for every call (a host

@@ -1,11 +1,12 @@
 // Crontab lines and version-control working copies (a local Subversion repository over
 // file:// and a git repository), with dry-runs and undo.
 
+@testable import RunbookEngine
 import Foundation
 import RunbookCore
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite(.serialized) struct HostToolsTests {
     @Test func cronLinesInAUserCrontabAndInACronDFile() throws {

@@ -3,10 +3,11 @@
 // planted (issue 15), as the customer (uid 1001 owns the links and directories), runs the
 // primitive for real and undoes it, and checks the file outside is untouched.
 
+@testable import RunbookEngine
 import RunbookCore
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite("Hostile customer trees")
 struct HostileTreeTests {
@@ -38,7 +39,7 @@ struct HostileTreeTests {
         }
 
         /// Runs a one-step runbook whose body is `body` (Lua), under --root unless `confined` is false.
-        func run(_ body: String, confined: Bool = true, name: String = "attack") throws -> ProcessResult {
+        func run(_ body: String, confined: Bool = true, name: String = "attack") throws -> ChildResult {
             try sandbox.addRunbook(name, """
                 return runbook {
                   summary = "What a runbook does in a customer's home",

@@ -4,10 +4,11 @@
 // or the reason a site is dead reaches the runbook, a dry-run probes too, a bad URL is the
 // caller's error in one line.
 
+@testable import RunbookEngine
 import Foundation
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 /// A 127.0.0.1 socket bound to a free port and listening, which never accepts: a connection
 /// to it completes (the kernel's backlog) and then hears nothing. `close()` frees the port.
@@ -90,7 +91,7 @@ final class SilentListener {
               end,
             }
             """)
-        func ask(_ arguments: [String]) throws -> ProcessResult { try box.runbook(["run", "probe"] + arguments) }
+        func ask(_ arguments: [String]) throws -> ChildResult { try box.runbook(["run", "probe"] + arguments) }
         let base = "http://127.0.0.1:\(port)"
 
         // The Host header picks the site; its status, reason, headers and body come back.

@@ -1,9 +1,10 @@
 // ip-pool-check on a demo world: the free movable and fixed addresses per server, and a
 // failure naming the dispatcher and how many to order when the pool runs low.
 
-import Foundation
-import Testing
 @testable import RunbookEngine
+import Foundation
+import RunbookTestKit
+import Testing
 
 @Suite(.serialized) struct IPPoolCheckTests {
     @Test func reportsThePoolAndFailsBelowTheThreshold() throws {

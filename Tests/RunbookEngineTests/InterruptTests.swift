@@ -2,9 +2,10 @@
 // hook that writes a marker, then loops forever; SIGTERM ends it with exit 130, the cleanup
 // ran, and with on_failure = "undo" what it created is gone.
 
-import RunbookSupport
-import Testing
 @testable import RunbookEngine
+import RunbookSupport
+import RunbookTestKit
+import Testing
 
 @Suite("Interrupts")
 struct InterruptTests {
@@ -81,15 +82,16 @@ struct InterruptTests {
         try Files.write(sandbox.tree + "/existing.txt", "original\n")
         try sandbox.addRunbook("spin", InterruptTests.spinner(onFailure: "undo"))
         let marker = sandbox.base + "/marker"
-        let treeBefore = TreeFingerprint(sandbox.tree)
 
-        let child = try sandbox.start(["run", "spin", "--dir", sandbox.tree, "--marker", marker])
-        #expect(child.waitForOutput("spinning now"), "the run never reached its endless loop\n\(child.wait(timeout: 1))")
-        child.send(SIGINT)
-        let result = child.wait(timeout: 20)
-        #expect(result.exitCode == 130, "\(result)")
-        #expect(Files.exists(marker), "the cleanup hook ran")
-        expectSameTree(treeBefore, TreeFingerprint(sandbox.tree), "after SIGINT with on_failure = undo")
+        try expectUndoRestores(sandbox, "after SIGINT with on_failure = undo") {
+            let child = try sandbox.start(["run", "spin", "--dir", sandbox.tree, "--marker", marker])
+            #expect(child.waitForOutput("spinning now"), "the run never reached its endless loop\n\(child.wait(timeout: 1))")
+            child.send(SIGINT)
+            let result = child.wait(timeout: 20)
+            #expect(result.exitCode == 130, "\(result)")
+            #expect(Files.exists(marker), "the cleanup hook ran")
+            return nil  // the run has undone itself
+        }
     }
 
     /// Places where a runbook catches the interrupt's error and spins again: the interrupt

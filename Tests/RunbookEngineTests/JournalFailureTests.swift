@@ -2,10 +2,11 @@
 // cannot take an intent (a full disk, a file size limit, an I/O error) the run stops right
 // there, says why, and what it applied before can still be undone from the journal.
 
+@testable import RunbookEngine
 import RunbookJournal
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite("A journal that cannot be written")
 struct JournalFailureTests {
@@ -29,7 +30,7 @@ struct JournalFailureTests {
         // it after a few tens of effects; the state dir's other files stay far below it.
         let prlimit = "/usr/bin/prlimit"
         try #require(Posix.lstatInfo(prlimit) != nil, "prlimit (util-linux) is needed")
-        func underTheLimit(_ arguments: [String], output name: String) throws -> ProcessResult {
+        func underTheLimit(_ arguments: [String], output name: String) throws -> ChildResult {
             try ChildProcess(executable: prlimit, arguments: ["--fsize=8192", "--", try RunbookBinary.require()] + sandbox.engineOptions + scripted(arguments),
                              environment: sandbox.environment([:]),
                              stdoutPath: sandbox.base + "/out/\(name).stdout", stderrPath: sandbox.base + "/out/\(name).stderr")

@@ -6,10 +6,11 @@
 // name absolute paths under /tmp/runbook-journal-v1: the replay recreates the worlds there,
 // at the same absolute path, holding a lock so two test processes never share it.
 
+@testable import RunbookEngine
 import Foundation
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite("Journal format: runs made by an earlier binary", .serialized)
 struct JournalFormatFixtureTests {

@@ -7,6 +7,7 @@
 import Foundation
 import MySQLClient
 import RunbookSupport
+import RunbookTestKit
 import Testing
 @testable import RunbookEngine
 
@@ -80,7 +81,7 @@ extension Lab {
 
     /// runbook on d1, with d1's own configuration (/etc/runbook/config.toml, written by
     /// scripts/lab) and state.
-    func runbookOnD1(_ arguments: [String], timeout: Double = 120) throws -> ProcessResult {
+    func runbookOnD1(_ arguments: [String], timeout: Double = 120) throws -> ChildResult {
         try exec("d1", [try RunbookBinary.require(), "--config", "/etc/runbook/config.toml"] + arguments, timeout: timeout)
     }
 
@@ -103,7 +104,7 @@ extension Lab {
     }
 
     /// The client asks ADDRESS for PATH of the site HOST (inside the lab: curl on the client).
-    func fetch(_ address: String, host: String, path: String = "/", headers: Bool = false) throws -> ProcessResult {
+    func fetch(_ address: String, host: String, path: String = "/", headers: Bool = false) throws -> ChildResult {
         try exec("client", ["curl", "-sS", "-m", "10"] + (headers ? ["-D", "-"] : []) + ["-H", "Host: " + host, "http://\(address)\(path)"])
     }
 }

@@ -5,6 +5,7 @@
 
 import Foundation
 import RunbookSupport
+import RunbookTestKit
 import Testing
 @testable import RunbookEngine
 
@@ -30,7 +31,7 @@ struct LabOtherHostTests {
         try Files.write(d1 + "/etc/runbook/other-host/on_d2.lua", runbook)
     }
 
-    static func run(_ lab: Lab, _ words: [String]) throws -> ProcessResult {
+    static func run(_ lab: Lab, _ words: [String]) throws -> ChildResult {
         try lab.exec("d1", [try RunbookBinary.require(), "--config", "/etc/runbook/other-host.toml"] + words, timeout: 120)
     }
 

@@ -2,11 +2,12 @@
 // command run on one of its hosts, SQL on a host's MariaDB through its socket file (the
 // machine never talks TCP to a lab address), and what `down` must leave behind: nothing.
 
+@testable import RunbookEngine
 import Foundation
 import MySQLClient
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 /// scripts/lab of this checkout.
 enum LabScript {
@@ -49,7 +50,7 @@ final class Lab {
 
     /// Runs scripts/lab ARGS.
     @discardableResult
-    func script(_ arguments: [String], timeout: Double = 60) throws -> ProcessResult {
+    func script(_ arguments: [String], timeout: Double = 60) throws -> ChildResult {
         let child = try startScript(arguments)
         let result = child.wait(timeout: timeout)
         if result.timedOut { throw TestSetupError("scripts/lab \(arguments.joined(separator: " ")) timed out\n\(result)") }
@@ -65,7 +66,7 @@ final class Lab {
     }
 
     /// `scripts/lab exec DIR HOST -- COMMAND...`: the command runs on the host.
-    func exec(_ host: String, _ command: [String], timeout: Double = 30) throws -> ProcessResult {
+    func exec(_ host: String, _ command: [String], timeout: Double = 30) throws -> ChildResult {
         try script(["exec", directory, host, "--"] + command, timeout: timeout)
     }
 

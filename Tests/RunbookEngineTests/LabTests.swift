@@ -3,10 +3,11 @@
 // guide's password files, MariaDB replication from cloud-db1 to d2), and `down` leaves no
 // namespace, mount or process behind — also after `up` was killed midway.
 
+@testable import RunbookEngine
 import Foundation
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite("The platform lab", .serialized)
 struct LabTests {
@@ -100,7 +101,7 @@ struct LabTests {
     private func sampleStore(_ lab: Lab) throws {
         let planted = try lab.script(["sample-store", lab.directory])
         #expect(planted.exitCode == 0, "\(planted)")
-        func page(_ address: String, _ path: String = "/") throws -> ProcessResult {
+        func page(_ address: String, _ path: String = "/") throws -> ChildResult {
             try lab.exec("client", ["curl", "-sS", "-m", "5", "-H", "Host: shop.example.com", "http://\(address)\(path)"])
         }
         // d1 and d2 hand the page to the handlers; the store reads its name from cloud-db1 over TCP.

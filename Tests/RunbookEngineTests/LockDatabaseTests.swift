@@ -1,9 +1,10 @@
 // Locks across hosts: with `lock_database` configured, a named lock is also a MySQL
 // GET_LOCK, so two runs with separate state dirs (as on two hosts) exclude each other.
 
-import RunbookSupport
-import Testing
 @testable import RunbookEngine
+import RunbookSupport
+import RunbookTestKit
+import Testing
 
 @Suite struct LockDatabaseTests {
     @Test func twoStateDirsShareTheLockThroughTheDatabase() throws {

@@ -2,9 +2,10 @@
 // `locks` function names), a second run of the same runbook exits 3 and its stderr names
 // the holder; once the holder is done, the lock is free again.
 
-import RunbookSupport
-import Testing
 @testable import RunbookEngine
+import RunbookSupport
+import RunbookTestKit
+import Testing
 
 @Suite("Locks")
 struct LockTests {

@@ -1,11 +1,12 @@
 // db.NULL (SQL NULL as a value a table can hold) and the engine's json module, which
 // replaced stdlib/json.lua: one null marker for both.
 
+@testable import RunbookEngine
 import LuaBridge
 import RunbookModules
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite("db.NULL and the json module")
 struct NullAndJsonTests {
@@ -39,26 +40,23 @@ struct NullAndJsonTests {
         let db = try sandbox.db
         try Fixtures.seedDatabase(db)
         try sandbox.addRunbook("nulls", Self.nullRunbook)
-        let before = try db.dump()
 
-        let plan = try sandbox.runbook(["run", "nulls", "--dry-run"])
+        let plan = try expectUnchanged(sandbox, "after the dry-run") { try sandbox.runbook(["run", "nulls", "--dry-run"]) }
         #expect(plan.exitCode == 0, "\(plan)")
         #expect(plan.stdout.contains("~ update test.sites set note=NULL where id=1 (1 row)"), "\(plan)")
         #expect(plan.stdout.contains("+ insert into test.sites: hostname='new.example.com', note=NULL, plan='free'"), "\(plan)")
-        expectSameRows(before, try db.dump(), "after the dry-run")
 
-        let run = try sandbox.runbook(["run", "nulls"])
-        #expect(run.exitCode == 0, "\(run)")
-        // Setting NULL on a row that is NULL already is no change; the where table matches NULL with <=>.
-        #expect(resultLines(run) == ["cleared 1", "again 0", "noted 1", "paid 1", "read nil userdata true", "null notes 2"], "\(run)")
-        let rows = try db.query("SELECT id, plan, note FROM sites ORDER BY id").map { row in
-            "\(row[0].int64 ?? -1) \(row[1].string ?? "?") \(row[2].isNull ? "NULL" : row[2].string ?? "?")"
+        try expectUndoRestores(sandbox, "after undo: the note set to NULL is back, the one set from NULL is NULL again") {
+            let run = try sandbox.runbook(["run", "nulls"])
+            #expect(run.exitCode == 0, "\(run)")
+            // Setting NULL on a row that is NULL already is no change; the where table matches NULL with <=>.
+            #expect(resultLines(run) == ["cleared 1", "again 0", "noted 1", "paid 1", "read nil userdata true", "null notes 2"], "\(run)")
+            let rows = try db.query("SELECT id, plan, note FROM sites ORDER BY id").map { row in
+                "\(row[0].int64 ?? -1) \(row[1].string ?? "?") \(row[2].isNull ? "NULL" : row[2].string ?? "?")"
+            }
+            #expect(rows == ["1 paid NULL", "2 paid now noted", "3 free nobody touches this", "4 free NULL"])
+            return try #require(run.runID)
         }
-        #expect(rows == ["1 paid NULL", "2 paid now noted", "3 free nobody touches this", "4 free NULL"])
-
-        let undo = try sandbox.runbook(["undo", try #require(run.runID)])
-        #expect(undo.exitCode == 0, "\(undo)")
-        expectSameRows(before, try db.dump(), "after undo: the note set to NULL is back, the one set from NULL is NULL again")
     }
 
     @Test("a table or function where a value goes is still refused; db.NULL is no table")
@@ -70,11 +68,9 @@ struct NullAndJsonTests {
               step("Set", function() db.update("test", "sites", { note = {} }, { id = 1 }) end)
             end }
             """)
-        let before = try sandbox.db.dump()
-        let run = try sandbox.runbook(["run", "bad"])
+        let run = try expectUnchanged(sandbox, "after the refused update") { try sandbox.runbook(["run", "bad"]) }
         #expect(run.exitCode != 0)
         #expect(run.stderr.contains("a table cannot be a SQL value"), "\(run)")
-        expectSameRows(before, try sandbox.db.dump(), "after the refused update")
     }
 
     // MARK: json

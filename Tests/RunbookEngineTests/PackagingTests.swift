@@ -4,16 +4,17 @@
 // .deb that dpkg installs into a fresh root, and a FreeBSD pkg manifest and plist that
 // match the staged files. Packaged from the debug build (the same code as the release).
 
+@testable import RunbookEngine
 import RunbookConfig
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite(.serialized) struct PackagingTests {
     static let project = String(#filePath).components(separatedBy: "/Tests/")[0]
 
     /// Runs `argv` in `directory` (through sh: `cd DIR && exec ...`) without RUNBOOK_HOME.
-    static func run(_ argv: [String], in directory: String, _ box: Sandbox) throws -> ProcessResult {
+    static func run(_ argv: [String], in directory: String, _ box: Sandbox) throws -> ChildResult {
         let child = try ChildProcess(executable: "/bin/sh", arguments: ["-c", "cd \"$1\" && shift && exec \"$@\"", "sh", directory] + argv,
                                      environment: box.environment([:]), stdoutPath: box.base + "/out/p.stdout",
                                      stderrPath: box.base + "/out/p.stderr")

@@ -6,6 +6,7 @@
 import RunbookEngine
 import RunbookRun
 import RunbookSupport
+import RunbookTestKit
 import Testing
 
 @Suite("Dry-run plan state", .serialized)

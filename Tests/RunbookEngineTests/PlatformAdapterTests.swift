@@ -1,10 +1,11 @@
 // Every platform action renders the command line the operations guide uses, on Linux and
 // on FreeBSD (production), as an argv — never a shell string.
 
+@testable import RunbookEngine
 import RunbookCore
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite struct PlatformAdapterTests {
     let linux = PlatformAdapter(kind: .linux)

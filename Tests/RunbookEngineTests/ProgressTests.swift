@@ -2,8 +2,9 @@
 // the time left; with --json periodic `progress` events; in a pipe, nothing but the
 // ordinary lines.
 
-import Testing
 @testable import RunbookEngine
+import RunbookTestKit
+import Testing
 
 @Suite("Progress of long loops")
 struct ProgressTests {

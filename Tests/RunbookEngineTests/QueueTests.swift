@@ -2,11 +2,12 @@
 // claimed, run as child runs that adopt their record, and left done or failed with the
 // error; a record for another server is left alone; a fixed failure is rerun.
 
+@testable import RunbookEngine
 import Foundation
 import RunbookRun
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite(.serialized) struct QueueTests {
     @Test func queuedInstallsAreWorkedAndAFailedOneIsRerun() throws {

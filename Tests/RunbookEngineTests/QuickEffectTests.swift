@@ -3,9 +3,10 @@
 // the directory just made still finds it, and every console line of a run whose stdout is a
 // pipe arrives, in order, with the journal holding every outcome.
 
-import RunbookSupport
-import Testing
 @testable import RunbookEngine
+import RunbookSupport
+import RunbookTestKit
+import Testing
 
 @Suite("Quick file effects")
 struct QuickEffectTests {

@@ -5,128 +5,11 @@
 // nginx -t passes, nginx reloads and serves the sites by Host; a broken custom rewrite fails
 // the config test, the file is restored and the old configuration keeps serving.
 
-import RunbookSupport
-import Testing
 @testable import RunbookEngine
+import RunbookSupport
+import RunbookTestKit
+import Testing
 
-/// A raw HTTP/1.0 request to address:port with a Host header: (status, body), nil when the
-/// connection fails.
-func httpGet(_ address: String, _ port: Int, host: String, path: String = "/") -> (status: Int, body: String)? {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard descriptor >= 0 else { return nil }
-    defer { close(descriptor) }
-    var timeout = timeval(tv_sec: 2, tv_usec: 0)
-    setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    var target = sockaddr_in()
-    target.sin_family = sa_family_t(AF_INET)
-    target.sin_port = in_port_t(UInt16(port).bigEndian)
-    target.sin_addr.s_addr = inet_addr(address)
-    let connected = withUnsafePointer(to: &target) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else { return nil }
-    let request = Array("GET \(path) HTTP/1.0\r\nHost: \(host)\r\n\r\n".utf8)
-    _ = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
-    var response: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-        if count <= 0 { break }
-        response.append(contentsOf: buffer[0..<count])
-    }
-    let text = String(decoding: response, as: UTF8.self)
-    guard let split = text.range(of: "\r\n\r\n") else { return nil }
-    let statusLine = text[..<split.lowerBound].split(separator: "\r\n").first ?? ""
-    let status = statusLine.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-    var body = String(text[split.upperBound...])
-    while body.last == "\n" || body.last == "\r" || body.last == " " { body.removeLast() }
-    return (status, body)
-}
-
-/// Waits until address:port answers `path` for `host` with `body` (a reload takes a moment
-/// to reach the workers).
-func waitForPage(_ address: String, _ port: Int, host: String, path: String = "/", body: String) -> Bool {
-    for _ in 0..<100 {
-        if let page = httpGet(address, port, host: host, path: path), page.status == 200, page.body == body { return true }
-        usleep(50_000)
-    }
-    return false
-}
-
-/// A private nginx: its own main config including the generated installs.conf, pid file,
-/// logs and temp paths in a temporary folder. Stopped when this goes away.
-final class TestNginx {
-    let directory: String
-    let main: String
-    let installs: String
-    let port: Int
-    private var running = false
-
-    init(directory: String, port: Int) throws {
-        self.directory = directory
-        self.port = port
-        main = directory + "/nginx.conf"
-        installs = directory + "/installs.conf"
-        try Files.mkdir(directory)
-        try Files.write(directory + "/fastcgi_params", "fastcgi_param QUERY_STRING $query_string;\n")
-        try Files.write(main, Files.nginxConfig(directory, http: "  include \(installs);", connections: 64, workersAsRoot: true))
-    }
-
-    func start() throws {
-        try system(["nginx", "-c", main])
-        running = true
-    }
-
-    deinit {
-        if running { _ = try? ProcessRunner.run(["nginx", "-c", main, "-s", "stop"]) }
-    }
-}
-
-extension PlatformWorld {
-    /// The world of the end-to-end test: d1, d2 and a cloud handler (at weight 5 for
-    /// install 1), a paid install with SSL and a custom rewrite on 127.0.0.2, a free install on
-    /// 127.0.0.3, their html folders and a self-signed certificate.
-    func seedShops(port: Int) throws {
-        let tree = box.tree
-        try internalDB.run("""
-            INSERT INTO handlers (id, hostname, private_ip, kind, weight) VALUES
-              (1, 'dispatch1.make-a-store.com', '127.0.0.11', 'dispatcher', 1),
-              (2, 'dispatch2.make-a-store.com', '127.0.0.12', 'dispatcher', 1),
-              (3, 'tmp-cloud.make-a-store.com', '127.0.0.13', 'cloud', 1);
-            INSERT INTO shared_code_groups (id, dir, free, revision, `limit`, handler_id) VALUES
-              (1, '/home/shared_codes/code_share_paid_1', 0, '4711', 50, 1),
-              (2, '/home/shared_codes/code_share_free_1', 1, '4711', 50, 2);
-            INSERT INTO installs (id, email, db_name, db_user, fs_name, home_dir, shared_code_group_id, master_handler_id, free, license, dynamic_ips, custom_rewrites) VALUES
-              (1, 'tea@make-a-store.com', 'teacoll', 'teacoll', 'teacoll', '\(tree)/usr/home/teacoll', 1, 1, 0, 'paid', 1,
-               'a:1:{i:0;s:25:"rewrite ^/old$ /new.html;";}'),
-              (2, 'bob@example.com', 'bobshop', 'bobshop', 'bobshop', '\(tree)/usr/home/bobshop', 2, 2, 1, 'free', 0, NULL);
-            INSERT INTO install_sites (id, install_id, hostname, secure_hostname, ssl_pem, ssl_key) VALUES
-              (1, 1, 'shop.teacollection.com', 'secure.teacollection.com', '\(tree)/usr/home/teacoll/certs/shop.pem', '\(tree)/usr/home/teacoll/certs/shop.key'),
-              (2, 2, 'bobshop.example.com', NULL, NULL, NULL);
-            INSERT INTO install_site_ips (install_site_id, ip, handler_id) VALUES (1, '127.0.0.2', 1), (2, '127.0.0.3', 2);
-            INSERT INTO install_handlers (install_id, handler_id, weight) VALUES (1, 3, 5);
-            """)
-        try Files.mkdir(tree + "/usr/home/teacoll/html")
-        try Files.mkdir(tree + "/usr/home/teacoll/certs")
-        try Files.write(tree + "/usr/home/teacoll/html/index.html", "tea collection\n")
-        try Files.write(tree + "/usr/home/teacoll/html/new.html", "the new page\n")
-        try Files.mkdir(tree + "/usr/home/bobshop/html")
-        try Files.write(tree + "/usr/home/bobshop/html/index.html", "bob's shop\n")
-        try system(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=secure.teacollection.com",
-                    "-keyout", tree + "/usr/home/teacoll/certs/shop.key", "-out", tree + "/usr/home/teacoll/certs/shop.pem"])
-    }
-
-    static func nginxSettings(_ web: String, port: Int) -> String {
-        """
-        [settings.nginx]
-        http_port = \(port)
-        https_port = \(port + 1)
-        php_port = \(port + 2)
-        default_server = false
-        fastcgi_params = "\(web)/fastcgi_params"
-        """
-    }
-}
 
 extension StdlibTests {
 @Suite("rebuild-nginx", .serialized)
@@ -270,7 +153,3 @@ struct RebuildNginxTests {
 }
 }
 
-/// The log messages of a --json run.
-func resultLog(_ result: ProcessResult) -> [String] {
-    result.events("log").compactMap { $0["message"]?.stringValue }
-}

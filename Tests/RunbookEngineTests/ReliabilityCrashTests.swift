@@ -14,10 +14,11 @@
 // Every point: the world is identical to the one before (or differs only where the runbook
 // declares its effects cannot be undone, checked exactly), and a second undo is refused.
 
+@testable import RunbookEngine
 import Foundation
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 enum CrashPoint: String, CaseIterable {
     case killAfterEffect = "kill-after-effect"

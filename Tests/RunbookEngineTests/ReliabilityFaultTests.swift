@@ -13,10 +13,11 @@
 //
 // A failing SQL update is UpdateSharedCodeTests.aBrokenInstallFailsAloneAndAConflictIsResolved.
 
+@testable import RunbookEngine
 import Foundation
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite(.serialized) struct ReliabilityFaultTests {
     static let install = ["install", "--email", "fault@example.com", "--hostname", "shop.example.com", "--plan", "paid"]

@@ -7,10 +7,11 @@
 // of planted links, FIFOs and escape-sequence names. Nothing outside the home may change,
 // nothing may trap, every refusal is one line, and every undo puts the home back.
 
+@testable import RunbookEngine
 import Foundation
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite(.serialized) struct ReliabilityHostileTests {
     static let customer: uid_t = 1001

@@ -8,11 +8,12 @@
 // through the engine and the command.) Inputs come from a seeded generator: a failure names
 // its seed and case, RUNBOOK_RELIABILITY_SEED=N replays it.
 
+@testable import RunbookEngine
 import Foundation
 import RunbookConfig
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 /// A small deterministic generator (SplitMix64): the same seed gives the same inputs.
 struct SeededGenerator: RandomNumberGenerator {

@@ -6,10 +6,11 @@
 // never overlap, no journal is lost (each starts with run_started and ends with run_finished),
 // and `runbook history` shows every run as it ended. Quick mode: N = 20, M = 5; full: 40 and 10.
 
+@testable import RunbookEngine
 import Foundation
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite(.serialized) struct ReliabilityLoadTests {
     /// A finished run's time under its lock: from its first step to its last record.

@@ -9,10 +9,11 @@
 // copies of files the runs overwrote — config.php holds the store's password — because undo
 // puts them back byte for byte; the test checks that they sit in 0700 folders.)
 
+@testable import RunbookEngine
 import Foundation
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 /// Samples /proc/*/cmdline on a thread of its own until stopped: every distinct command line
 /// seen, and how many scans ran.
@@ -89,7 +90,7 @@ final class CommandLineSampler: @unchecked Sendable {
         var runIDs: [String] = []
         /// Runs the engine; its output is kept for the search.
         @discardableResult
-        func runbook(_ arguments: [String], expect status: Int32? = 0) throws -> ProcessResult {
+        func runbook(_ arguments: [String], expect status: Int32? = 0) throws -> ChildResult {
             let result = try world.runbook(arguments)
             commands += 1
             let what = arguments.joined(separator: " ")

@@ -1,9 +1,10 @@
 // fs.relink_tree: the guide's "change codebase" — every symlink into one codebase moved
 // to another as one effect, with a full undo list.
 
-import RunbookSupport
-import Testing
 @testable import RunbookEngine
+import RunbookSupport
+import RunbookTestKit
+import Testing
 
 @Suite struct RelinkTreeTests {
     @Test func retargetsOnlyLinksIntoTheOldCodebaseAndUndoesThem() throws {
@@ -35,21 +36,18 @@ import Testing
               end,
             }
             """)
-        let before = TreeFingerprint(box.tree)
-        let plan = try box.runbook(["run", "move", "--dry-run"])
+        let plan = try expectUnchanged(box, "after the dry-run") { try box.runbook(["run", "move", "--dry-run"]) }
         #expect(plan.exitCode == 0, "\(plan)")
         #expect(plan.stdout.contains("~ relink 3 symlinks under \(home)"))
-        expectSameTree(before, TreeFingerprint(box.tree), "after the dry-run")
 
-        let run = try box.planAndRun(["move"])
-        #expect(run.exitCode == 0, "\(run)")
-        #expect(Posix.readLink(home + "/heavymetal/lib") == new + "/heavymetal/lib")
-        #expect(Posix.readLink(home + "/index.php") == new + "/index.php")
-        #expect(Posix.readLink(home + "/heavymetal/theme/x.css") == new + "/heavymetal/theme/x.css")
-        #expect(Posix.readLink(home + "/elsewhere") == "/etc/hostname")
-
-        let undo = try box.runbook(["undo", try #require(run.runID)])
-        #expect(undo.exitCode == 0, "\(undo)")
-        expectSameTree(before, TreeFingerprint(box.tree), "after the undo")
+        try expectUndoRestores(box, "after the undo") {
+            let run = try box.planAndRun(["move"])
+            #expect(run.exitCode == 0, "\(run)")
+            #expect(Posix.readLink(home + "/heavymetal/lib") == new + "/heavymetal/lib")
+            #expect(Posix.readLink(home + "/index.php") == new + "/index.php")
+            #expect(Posix.readLink(home + "/heavymetal/theme/x.css") == new + "/heavymetal/theme/x.css")
+            #expect(Posix.readLink(home + "/elsewhere") == "/etc/hostname")
+            return try #require(run.runID)
+        }
     }
 }

@@ -1,84 +1,12 @@
 // rsync (local, to an rsync daemon with a password, over ssh), remote.run through a local
 // sshd with a throwaway key, and mail through a capturing sendmail — all on 127.0.0.1.
 
+@testable import RunbookEngine
 import Foundation
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
-/// A server process the test started; killed at the end.
-final class TestServer {
-    let pid: pid_t
-    init(_ argv: [String]) throws {
-        var child: pid_t = 0
-        let pointers: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { pointers.forEach { free($0) } }
-        let status = posix_spawn(&child, argv[0], nil, nil, pointers, environ)
-        guard status == 0 else { throw TestSetupError("cannot start \(argv[0]): \(String(cString: strerror(status)))") }
-        pid = child
-    }
-    deinit {
-        kill(pid, SIGTERM)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-    }
-}
-
-/// Waits until something listens on 127.0.0.1:port.
-func waitForPort(_ port: Int) -> Bool {
-    for _ in 0..<100 {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        close(descriptor)
-        if connected == 0 { return true }
-        usleep(50_000)
-    }
-    return false
-}
-
-/// An sshd on 127.0.0.1 with a throwaway host key and client key, for tests of the ssh
-/// transport. Stopped when released.
-final class LocalSSHServer {
-    let port: Int
-    let clientKey: String
-    private let server: TestServer
-
-    init(in directory: String, port: Int) throws {
-        guard let sshd = ProcessRunner.resolve("sshd"), let keygen = ProcessRunner.resolve("ssh-keygen") else {
-            throw TestSetupError("openssh-server is not installed (scripts/setup installs it)")
-        }
-        try Files.mkdir(directory, mode: 0o700)
-        try system([keygen, "-q", "-t", "ed25519", "-N", "", "-f", directory + "/host_key"])
-        try system([keygen, "-q", "-t", "ed25519", "-N", "", "-f", directory + "/client_key"])
-        try Files.write(directory + "/authorized_keys", Files.read(directory + "/client_key.pub") ?? "", mode: 0o600)
-        try Files.write(directory + "/sshd_config", """
-            ListenAddress 127.0.0.1
-            Port \(port)
-            HostKey \(directory)/host_key
-            AuthorizedKeysFile \(directory)/authorized_keys
-            PermitRootLogin prohibit-password
-            PasswordAuthentication no
-            StrictModes no
-            PidFile \(directory)/sshd.pid
-            UsePAM no
-            """)
-        if Posix.lstatInfo("/run/sshd") == nil { try Files.mkdir("/run/sshd") }
-        server = try TestServer([sshd, "-D", "-e", "-f", directory + "/sshd_config"])
-        self.port = port
-        clientKey = directory + "/client_key"
-        guard waitForPort(port) else { throw TestSetupError("sshd did not start on 127.0.0.1:\(port)") }
-    }
-}
-
-extension Sandbox {
-    func appendConfig(_ text: String) throws { try Files.write(config, (Files.read(config) ?? "") + text) }
-}
 
 @Suite(.serialized) struct RemotePrimitivesTests {
     @Test func rsyncLocallyAndToADaemonWithAPasswordFile() throws {
@@ -149,7 +77,7 @@ extension Sandbox {
 
     @Test func remoteRunThroughALocalSSHDaemon() throws {
         let box = try Sandbox()
-        let ssh = try LocalSSHServer(in: box.base + "/ssh", port: 22000 + Int(getpid()) % 10000)
+        let ssh = try LocalSSHServer.shared()
         let port = ssh.port
         try box.appendConfig("""
 

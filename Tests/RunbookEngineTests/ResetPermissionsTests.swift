@@ -1,10 +1,11 @@
 // reset-permissions on a demo world: the FTP tree and the folders mounted into it get the
 // FTP owner, a missing bind mount of startup_mounts is mounted again, undo puts it all back.
 
+@testable import RunbookEngine
 import Foundation
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite(.serialized) struct ResetPermissionsTests {
     @Test func ownersAndMountsAreResetAndUndone() throws {
@@ -19,21 +20,20 @@ import Testing
         _ = try system(["umount", ftp + "/images"])
         let before = try world.state()
 
-        let run = try world.planAndRun(["reset-permissions", "--user", "www_shopexam1", "--owner", "nobody:nogroup"])
-        #expect(run.exitCode == 0, "\(run)")
-        let nobody = try #require(getpwnam("nobody")?.pointee.pw_uid)
-        for path in [ftp, ftp + "/theme", home + "/heavymetal/theme", home + "/heavymetal/theme/default/layout.tpl",
-                     home + "/html/mas_assets/theme/default/style.css", home + "/html/images"] {
-            #expect(Posix.lstatInfo(path)?.uid == nobody, "\(path) belongs to the FTP owner")
-        }
-        #expect(Posix.lstatInfo(home + "/heavymetal/config.php")?.uid == 0, "nothing outside the FTP tree changes owner")
-        #expect(DemoWorld.mounts(under: ftp).count == 3, "the lost mount is back: \(DemoWorld.mounts(under: ftp))")
-        #expect(run.stdout.contains("1 of 3 bind mounts were missing"), "\(run)")
+        try expectUndoRestores(world) {
+            let run = try world.planAndRun(["reset-permissions", "--user", "www_shopexam1", "--owner", "nobody:nogroup"])
+            #expect(run.exitCode == 0, "\(run)")
+            let nobody = try #require(getpwnam("nobody")?.pointee.pw_uid)
+            for path in [ftp, ftp + "/theme", home + "/heavymetal/theme", home + "/heavymetal/theme/default/layout.tpl",
+                         home + "/html/mas_assets/theme/default/style.css", home + "/html/images"] {
+                #expect(Posix.lstatInfo(path)?.uid == nobody, "\(path) belongs to the FTP owner")
+            }
+            #expect(Posix.lstatInfo(home + "/heavymetal/config.php")?.uid == 0, "nothing outside the FTP tree changes owner")
+            #expect(DemoWorld.mounts(under: ftp).count == 3, "the lost mount is back: \(DemoWorld.mounts(under: ftp))")
+            #expect(run.stdout.contains("1 of 3 bind mounts were missing"), "\(run)")
 
-        let undo = try world.runbook(["undo", try #require(DemoWorld.runID(run))])
-        #expect(undo.exitCode == 0, "\(undo)")
-        let after = try world.state()
-        #expect(before.differences(from: after).isEmpty, "\(before.differences(from: after).joined(separator: "\n"))")
+            return try #require(DemoWorld.runID(run))
+        }
 
         // A disabled FTP user and an unknown one: one line, nothing touched.
         let db = try world.admin()

@@ -2,9 +2,10 @@
 // saved by the dry-run is what the real run applies, effect for effect (including the
 // queue record that names the run), and the run held to it succeeds.
 
-import RunbookSupport
-import Testing
 @testable import RunbookEngine
+import RunbookSupport
+import RunbookTestKit
+import Testing
 
 @Suite(.serialized) struct ReviewedPlanInstallTests {
     @Test func aPaidInstallRunsHeldToItsReviewedPlan() throws {

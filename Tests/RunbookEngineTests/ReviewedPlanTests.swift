@@ -2,9 +2,10 @@
 // --plan-file FILE` applies it only while the world is as it was at the review, and takes
 // the failure path at the first difference. (The confirmation on a terminal: ConfirmationTests.)
 
-import RunbookSupport
-import Testing
 @testable import RunbookEngine
+import RunbookSupport
+import RunbookTestKit
+import Testing
 
 @Suite("Reviewed plans and confirmation")
 struct ReviewedPlanTests {
@@ -58,14 +59,16 @@ struct ReviewedPlanTests {
         // Someone made site_2 since the review: the run finds it there, so its next effect
         // (the lib link) is not the reviewed effect 7 (create site_2).
         try Files.mkdir(dir + "/site_2")
-        let before = TreeFingerprint(sandbox.tree)
 
         // A dry-run held to the plan finds the difference without changing anything.
-        let check = try sandbox.runbook(["run", "demo", "--dir", dir, "--count", "2", "--plan-file", planFile, "--dry-run"])
+        let check = try expectUnchanged(sandbox, "after a dry-run held to the plan") {
+            try sandbox.runbook(["run", "demo", "--dir", dir, "--count", "2", "--plan-file", planFile, "--dry-run"])
+        }
         #expect(check.exitCode == 1 && check.stderr.contains("effect 7 differs from the reviewed plan"), "\(check)")
-        expectSameTree(before, TreeFingerprint(sandbox.tree), "after a dry-run held to the plan")
 
-        let real = try sandbox.runbook(["run", "demo", "--dir", dir, "--count", "2", "--plan-file", planFile, "--json"])
+        let real = try expectUnchanged(sandbox, "after a run stopped by the reviewed plan") {
+            try sandbox.runbook(["run", "demo", "--dir", dir, "--count", "2", "--plan-file", planFile, "--json"])
+        }
         #expect(real.exitCode == 1, "\(real)")
         #expect(real.stderr.isEmpty, "--json: nothing on stderr\n\(real)")
         let error = try #require(real.events("run_finished").first?["error"]?.stringValue)
@@ -76,16 +79,16 @@ struct ReviewedPlanTests {
         // differing one and everything after it never happened.
         #expect(real.events("effect_applied").count == 6)
         #expect(real.events("effect_undone").count == 6)
-        expectSameTree(before, TreeFingerprint(sandbox.tree), "after a run stopped by the reviewed plan")
         let id = try #require(real.runID)
         #expect(try sandbox.status(of: id) == "undone")
 
         // In human mode the same stop says what to type next.
-        let human = try sandbox.runbook(["run", "demo", "--dir", dir, "--count", "2", "--plan-file", planFile])
+        let human = try expectUnchanged(sandbox, "after the second stopped run") {
+            try sandbox.runbook(["run", "demo", "--dir", dir, "--count", "2", "--plan-file", planFile])
+        }
         #expect(human.exitCode == 1, "\(human)")
         #expect(human.stderr.contains("effect 7 differs from the reviewed plan"), "\(human)")
         #expect(human.stderr.contains("runbook log \(try #require(human.runID)) --failures"), "\(human)")
-        expectSameTree(before, TreeFingerprint(sandbox.tree), "after the second stopped run")
     }
 
     @Test("a plan for other arguments, another runbook or no plan at all is refused: exit 2, one line, no run")

@@ -3,11 +3,12 @@
 // by hand; and undoing an insert puts the table's AUTO_INCREMENT back when nothing took an
 // id since. All against the private MariaDB, through Engine in-process (AdminWorld).
 
+@testable import RunbookEngine
 import MySQLClient
 import RunbookEngine
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite("SQL names and counters", .serialized)
 struct SQLNameTests {

@@ -4,9 +4,10 @@
 // in the run's journal folder, run.json, `runbook history` or `runbook log`. A secret on
 // the command line is refused with exit 2.
 
-import RunbookSupport
-import Testing
 @testable import RunbookEngine
+import RunbookSupport
+import RunbookTestKit
+import Testing
 
 @Suite("Secrets")
 struct SecretTests {
@@ -163,25 +164,32 @@ struct SecretTests {
         try sandbox.db.connection.execute("INSERT INTO credentials (name, secret) VALUES ('db', ?)", [.string(old)])
         try Files.write(sandbox.tree + "/db.conf", "password = \(old)\n", mode: 0o600)
         try sandbox.addRunbook("rotate", SecretTests.rotateRunbook.replacingAll("OUTCOME", with: onFailure))
-        let rowsBefore = try sandbox.db.dump()
-        let treeBefore = TreeFingerprint(sandbox.tree)
-
-        let run = try sandbox.runbook(["run", "rotate", "--dir", sandbox.tree],
-                                      environment: ["RUNBOOK_ARG_OLD_PASSWORD": old, "RUNBOOK_ARG_NEW_PASSWORD": new])
-        #expect(run.exitCode == 1, "\(run)")
-        let id = try #require(run.runID)
-        var outputs = [run.stdout + run.stderr]
+        func rotate() throws -> ChildResult {
+            let run = try sandbox.runbook(["run", "rotate", "--dir", sandbox.tree],
+                                          environment: ["RUNBOOK_ARG_OLD_PASSWORD": old, "RUNBOOK_ARG_NEW_PASSWORD": new])
+            #expect(run.exitCode == 1, "\(run)")
+            return run
+        }
+        var outputs: [String] = []
+        var id = ""
         if onFailure == "undo" {
-            expectSameRows(rowsBefore, try sandbox.db.dump(), "after on_failure = undo")
-            expectSameTree(treeBefore, TreeFingerprint(sandbox.tree), "after on_failure = undo")
+            let run = try expectUnchanged(sandbox, "after on_failure = undo") { try rotate() }
+            outputs.append(run.stdout + run.stderr)
+            id = try #require(run.runID)
         } else {
-            let undo = try sandbox.runbook(["undo", id])
+            // The file is restored from its backup; the row whose undo holds a secret stays.
+            let undone = try expectUndoRestores(sandbox, "after runbook undo", ignoring: ["table credentials"]) {
+                let run = try rotate()
+                outputs.append(run.stdout + run.stderr)
+                id = try #require(run.runID)
+                return id
+            }
+            let undo = try #require(undone)
             outputs.append(undo.stdout + undo.stderr)
             let secret = try sandbox.db.query("SELECT secret FROM credentials WHERE name = 'db'").first?[0].string
             #expect(secret != "***", "undo wrote the masked value back into the row\n\(undo)")
             #expect(secret == new, "the update whose undo holds a secret is left as it is\n\(undo)")
             #expect(undo.stdout.contains("cannot be undone"), "undo says which change it could not reverse\n\(undo)")
-            expectSameTree(treeBefore, TreeFingerprint(sandbox.tree), "the file is restored from its backup")
         }
         for file in Files.allFiles(sandbox.runsDirectory + "/" + id) where !file.contains("/backups/") {
             outputs.append(Files.read(file) ?? "")

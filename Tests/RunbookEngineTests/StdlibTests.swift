@@ -4,119 +4,12 @@
 // against the platform's schema (schema/internal.sql, schema/master.sql) on the private
 // MariaDB server.
 
+@testable import RunbookEngine
 import LuaBridge
 import RunbookConfig
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
-
-// MARK: - Shared helpers (RebuildNginxTests uses them too)
-
-/// This repository's folders, found from this file: the tests use the repo's stdlib/.
-enum Repo {
-    static let root: String = PathName.parent(PathName.parent(PathName.parent(#filePath)))
-    static var stdlib: String { root + "/stdlib" }
-    static var runbooks: String { root + "/runbooks" }
-    static var schema: String { root + "/schema" }
-
-    static func schemaSQL(_ name: String) throws -> String {
-        guard let text = Files.read(schema + "/" + name) else { throw TestSetupError("cannot read schema/\(name)") }
-        return text
-    }
-}
-
-/// A sandboxed Lua state whose `require` finds the repository's stdlib/.
-final class StdlibLua {
-    let state: LuaState
-
-    init() throws { state = try LuaState(sandbox: LuaSandbox(modulePaths: [Repo.stdlib])) }
-
-    /// Runs a chunk that returns one string.
-    func string(_ code: String) throws -> String {
-        let result = try state.run(code, chunkName: "=test")
-        guard let text = result.first?.stringValue else { throw TestSetupError("the chunk returned \(result), not a string") }
-        return text
-    }
-
-    /// The error a chunk raises (nil when it does not fail).
-    func error(_ code: String) -> String? {
-        do {
-            _ = try state.run(code, chunkName: "=test")
-            return nil
-        } catch let error as LuaError {
-            return error.message
-        } catch {
-            return "\(error)"
-        }
-    }
-}
-
-/// A sandbox with the platform's two databases: `internal` (the sandbox's own database,
-/// loaded with schema/internal.sql) and `master` (a second database on the same server,
-/// schema/master.sql), the repository's stdlib/ and runbooks/, and optional [settings].
-final class PlatformWorld {
-    let box: Sandbox
-    let master: TestDatabase
-    var internalDB: TestDatabase { box.database! }
-
-    init(settings: String = "") throws {
-        box = try Sandbox(database: true)
-        master = try TestDatabase(label: "master")
-        try internalDB.run(try Repo.schemaSQL("internal.sql"))
-        try master.run(try Repo.schemaSQL("master.sql"))
-        try writeConfig(settings: settings)
-    }
-
-    func writeConfig(settings: String) throws {
-        let socket = internalDB.socket
-        try Files.write(box.config, """
-            # written by the stdlib tests
-            stdlib = ["\(Repo.stdlib)"]
-            runbooks = ["\(Repo.runbooks)"]
-
-            \(settings)
-
-            [databases.internal]
-            socket = "\(socket)"
-            user = "root"
-            database = "\(internalDB.name)"
-
-            [databases.master]
-            socket = "\(socket)"
-            user = "root"
-            database = "\(master.name)"
-
-            """)
-    }
-
-    /// The rows of a query as "col=value ..." lines, for comparisons.
-    static func rows(_ db: TestDatabase, _ sql: String) throws -> [String] {
-        try db.query(sql).map { row in
-            zip(row.columns, row.values).map { column, value in
-                let text: String
-                switch value {
-                case .null: text = "NULL"
-                case .int(let n): text = String(n)
-                case .uint(let n): text = String(n)
-                case .double(let d): text = String(d)
-                case .string(let s): text = s
-                case .bytes(let b): text = String(decoding: b, as: UTF8.self)
-                }
-                return "\(column)=\(text)"
-            }.joined(separator: " ")
-        }
-    }
-}
-
-/// The lines a run printed with "RESULT ...", from the console or from --json log events.
-func resultLines(_ result: ProcessResult) -> [String] {
-    let logged = result.events("log").compactMap { $0["message"]?.stringValue }
-    let lines = logged.isEmpty ? result.stdoutLines : logged
-    return lines.compactMap { line in
-        guard let range = line.range(of: "RESULT ") else { return nil }
-        return String(line[range.upperBound...])
-    }
-}
 
 /// Every stdlib test, so `--filter StdlibTests` selects them all.
 @Suite("stdlib") struct StdlibTests {}
@@ -719,54 +612,51 @@ struct IpAllocationTests {
         let world = try PlatformWorld()
         try world.master.run(ipPoolSeed)
         try world.box.addRunbook("allocate", IpAllocationTests.allocateRunbook)
-        let before = try world.master.dump()
-
-        let plan = try world.box.runbook(["run", "allocate", "--install", "10", "--sites", "100,101", "--paid", "--dry-run"])
+        let plan = try expectUnchanged(world, "a dry-run changes nothing") {
+            try world.box.runbook(["run", "allocate", "--install", "10", "--sites", "100,101", "--paid", "--dry-run"])
+        }
         #expect(plan.exitCode == 0, "\(plan)")
-        #expect(try world.master.dump() == before, "a dry-run changes nothing")
         // Within one run no address is handed out twice, in the dry-run too.
         #expect(resultLines(plan) == [
             "site 100: 208.43.48.3 on server 1 (movable)", "site 100: 208.43.48.5 on server 2 (movable)",
             "site 101: 208.43.48.4 on server 1 (movable)", "site 101: 208.43.48.6 on server 2 (movable)",
         ], "\(plan)")
 
-        let run = try world.box.planAndRun(["allocate", "--install", "10", "--sites", "100,101", "--paid"])
-        #expect(run.exitCode == 0, "\(run)")
-        #expect(try PlatformWorld.rows(world.master, "SELECT id, install_id, install_site_id FROM server_ips WHERE install_id = 10 ORDER BY id") == [
-            "id=2 install_id=10 install_site_id=100", "id=3 install_id=10 install_site_id=101",
-            "id=4 install_id=10 install_site_id=100", "id=7 install_id=10 install_site_id=101",
-        ])
+        try expectUndosRestore(world, "undo gives every address back to the pool") {
+            let run = try world.box.planAndRun(["allocate", "--install", "10", "--sites", "100,101", "--paid"])
+            #expect(run.exitCode == 0, "\(run)")
+            #expect(try PlatformWorld.rows(world.master, "SELECT id, install_id, install_site_id FROM server_ips WHERE install_id = 10 ORDER BY id") == [
+                "id=2 install_id=10 install_site_id=100", "id=3 install_id=10 install_site_id=101",
+                "id=4 install_id=10 install_site_id=100", "id=7 install_id=10 install_site_id=101",
+            ])
 
-        let free = try world.box.runbook(["run", "allocate", "--install", "11", "--sites", "110", "--master", "2"])
-        #expect(free.exitCode == 0, "\(free)")
-        #expect(resultLines(free) == ["site 110: 10.10.2.1 on server 2"], "\(free)")
+            let free = try world.box.runbook(["run", "allocate", "--install", "11", "--sites", "110", "--master", "2"])
+            #expect(free.exitCode == 0, "\(free)")
+            #expect(resultLines(free) == ["site 110: 10.10.2.1 on server 2"], "\(free)")
 
-        // The pool of dispatch2 is empty now: a paid install is refused, and nothing is held.
-        let held = try world.master.dump()
-        let refused = try world.box.runbook(["run", "allocate", "--install", "12", "--sites", "120", "--paid"])
-        #expect(refused.exitCode == 1, "\(refused)")
-        #expect(refused.stderr.contains("no free movable IP on server 2 (dispatch2.make-a-store.com): order more"), "\(refused)")
-        #expect(try world.master.dump() == held, "a refused allocation holds nothing")
+            // The pool of dispatch2 is empty now: a paid install is refused, and nothing is held.
+            let refused = try expectUnchanged(world, "a refused allocation holds nothing") {
+                try world.box.runbook(["run", "allocate", "--install", "12", "--sites", "120", "--paid"])
+            }
+            #expect(refused.exitCode == 1, "\(refused)")
+            #expect(refused.stderr.contains("no free movable IP on server 2 (dispatch2.make-a-store.com): order more"), "\(refused)")
 
-        // A free install takes a fixed IP on its master; when none is left, a movable one, with a
-        // warning; when there is none at all, it is refused.
-        let fixed = try world.box.runbook(["run", "allocate", "--install", "13", "--sites", "130", "--master", "1"])
-        #expect(fixed.exitCode == 0, "\(fixed)")
-        #expect(resultLines(fixed) == ["site 130: 10.10.1.1 on server 1"], "\(fixed)")
-        let fallback = try world.box.runbook(["run", "allocate", "--install", "14", "--sites", "140", "--master", "1"])
-        #expect(fallback.exitCode == 0, "\(fallback)")
-        #expect(resultLines(fallback) == ["site 140: 208.43.48.8 on server 1 (movable)"], "\(fallback)")
-        #expect(fallback.stdout.contains("warning: no free fixed IP on server 1 (dispatch1.make-a-store.com): using a movable one (208.43.48.8)"),
-                "\(fallback)")
-        let none = try world.box.runbook(["run", "allocate", "--install", "15", "--sites", "150", "--master", "1"])
-        #expect(none.exitCode == 1, "\(none)")
-        #expect(none.stderr.contains("no free IP on server 1 (dispatch1.make-a-store.com): order more"), "\(none)")
+            // A free install takes a fixed IP on its master; when none is left, a movable one, with a
+            // warning; when there is none at all, it is refused.
+            let fixed = try world.box.runbook(["run", "allocate", "--install", "13", "--sites", "130", "--master", "1"])
+            #expect(fixed.exitCode == 0, "\(fixed)")
+            #expect(resultLines(fixed) == ["site 130: 10.10.1.1 on server 1"], "\(fixed)")
+            let fallback = try world.box.runbook(["run", "allocate", "--install", "14", "--sites", "140", "--master", "1"])
+            #expect(fallback.exitCode == 0, "\(fallback)")
+            #expect(resultLines(fallback) == ["site 140: 208.43.48.8 on server 1 (movable)"], "\(fallback)")
+            #expect(fallback.stdout.contains("warning: no free fixed IP on server 1 (dispatch1.make-a-store.com): using a movable one (208.43.48.8)"),
+                    "\(fallback)")
+            let none = try world.box.runbook(["run", "allocate", "--install", "15", "--sites", "150", "--master", "1"])
+            #expect(none.exitCode == 1, "\(none)")
+            #expect(none.stderr.contains("no free IP on server 1 (dispatch1.make-a-store.com): order more"), "\(none)")
 
-        for id in [try #require(fallback.runID), try #require(fixed.runID), try #require(free.runID), try #require(run.runID)] {
-            let undo = try world.box.runbook(["undo", id])
-            #expect(undo.exitCode == 0, "\(undo)")
+            return [try #require(fallback.runID), try #require(fixed.runID), try #require(free.runID), try #require(run.runID)]
         }
-        #expect(try world.master.dump() == before, "undo gives every address back to the pool")
     }
 
     @Test("queue records: added, started, failed with the error and the run id; planned by a dry-run; undone")
@@ -820,11 +710,3 @@ struct IpAllocationTests {
     }
 } }
 
-/// A Lua long-bracket literal holding `text` exactly.
-func luaQuoted(_ text: String) -> String {
-    var level = 0
-    while text.contains("]" + String(repeating: "=", count: level) + "]") { level += 1 }
-    let equals = String(repeating: "=", count: level)
-    // A long bracket drops a first newline; none of the inputs start with one.
-    return "[\(equals)[\(text)]\(equals)]"
-}

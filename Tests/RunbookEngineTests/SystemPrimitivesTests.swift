@@ -2,67 +2,13 @@
 // IP addresses and ping inside network namespaces the test creates (never the root
 // namespace's), nginx on 127.0.0.1 with its own config, and commands.
 
+@testable import RunbookEngine
 import Foundation
 import RunbookCore
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
-/// Runs a system command for test setup; fails the test setup when it fails.
-@discardableResult
-func system(_ argv: [String]) throws -> String {
-    let result = try RunbookSupport.ProcessRunner.run(argv, timeout: 30)
-    guard result.succeeded else { throw TestSetupError("\(argv.joined(separator: " ")) failed: \(result.diagnostic)") }
-    return result.outputText
-}
-
-/// Two network namespaces joined by a veth pair: 10.213.N.1 in `a`, 10.213.N.2 in `b`.
-/// All traffic stays inside them; both are deleted at the end.
-final class NamespacePair {
-    let a: String, b: String, interfaceA: String, interfaceB: String, subnet: String
-
-    init(_ tag: Int) throws {
-        let id = Int(getpid()) % 10000
-        a = "rbt\(id)-\(tag)a"
-        b = "rbt\(id)-\(tag)b"
-        interfaceA = "rv\(id)x\(tag)a"
-        interfaceB = "rv\(id)x\(tag)b"
-        subnet = "10.213.\(tag)"
-        try system(["ip", "netns", "add", a])
-        try system(["ip", "netns", "add", b])
-        try system(["ip", "-n", a, "link", "add", interfaceA, "type", "veth", "peer", "name", interfaceB, "netns", b])
-        try system(["ip", "-n", a, "addr", "add", "\(subnet).1/24", "dev", interfaceA])
-        try system(["ip", "-n", b, "addr", "add", "\(subnet).2/24", "dev", interfaceB])
-        for (ns, interface) in [(a, interfaceA), (b, interfaceB)] {
-            try system(["ip", "-n", ns, "link", "set", interface, "up"])
-            try system(["ip", "-n", ns, "link", "set", "lo", "up"])
-        }
-    }
-
-    deinit {
-        _ = try? RunbookSupport.ProcessRunner.run(["ip", "netns", "del", a])
-        _ = try? RunbookSupport.ProcessRunner.run(["ip", "netns", "del", b])
-    }
-
-    func addresses(_ ns: String, _ interface: String) throws -> [String] {
-        PlatformAdapter(kind: .linux).parseAddresses(try system(["ip", "-n", ns, "-o", "addr", "show", "dev", interface]))
-    }
-
-    /// Ping from inside namespace `from` (never from the root namespace).
-    func pings(from ns: String, _ address: String) -> Bool {
-        (try? RunbookSupport.ProcessRunner.run(["ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "1", address], timeout: 5))?.succeeded ?? false
-    }
-}
-
-extension Sandbox {
-    /// `runbook` run inside a network namespace.
-    func runbook(inNamespace ns: String, _ arguments: [String]) throws -> ProcessResult {
-        let child = try ChildProcess(executable: ProcessRunner.resolve("ip") ?? "/sbin/ip",
-                                     arguments: ["netns", "exec", ns, try RunbookBinary.require()] + engineOptions + scripted(arguments),
-                                     environment: environment([:]), stdoutPath: base + "/out/ns.stdout", stderrPath: base + "/out/ns.stderr")
-        return child.wait(timeout: 60)
-    }
-}
 
 @Suite(.serialized) struct SystemPrimitivesTests {
     @Test func bindMountAndItsUndo() throws {
@@ -251,15 +197,3 @@ extension Sandbox {
     }
 }
 
-/// GET / on 127.0.0.1:port with a plain socket (no curl needed); the body, or nil.
-func httpBody(_ port: Int) throws -> String? { httpGet("127.0.0.1", port, host: "localhost")?.body }
-
-/// Waits until nginx serves `body` (a reload takes a moment to reach the workers; under
-/// load a connection may also be refused for a moment).
-func waitForBody(_ port: Int, _ body: String) throws -> Bool {
-    for _ in 0..<100 {
-        if try httpBody(port) == body { return true }
-        usleep(50_000)
-    }
-    return false
-}

@@ -3,10 +3,11 @@
 // valid document, a refusal for an invalid one. Then the config file itself: CRLF, a
 // misspelt key in [databases.x], and a table defined twice are caught, not misread.
 
+@testable import RunbookEngine
 import RunbookConfig
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite("TOML 1.0 configuration")
 struct TOMLConformanceTests {

@@ -2,13 +2,14 @@
 // comments and standalone lines; a missing variable is an error naming it and its line.
 // Rendered directly, and through the engine (template.render / template.render_file).
 
+@testable import RunbookEngine
 import LuaBridge
 import RunbookConfig
 import RunbookEngine
 import RunbookRun
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 private func render(_ text: String, _ vars: LuaValue, name: String = "t.tpl") throws -> String {
     try MustacheTemplate(text, name: name).render(vars)

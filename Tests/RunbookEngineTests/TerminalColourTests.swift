@@ -2,8 +2,9 @@
 // turns it off (an empty NO_COLOR does not: no-color.org), TERM=dumb turns it off, and a
 // terminal otherwise gets it.
 
-import Testing
 @testable import RunbookEngine
+import RunbookTestKit
+import Testing
 
 @Suite("Terminal colour")
 struct TerminalColourTests {

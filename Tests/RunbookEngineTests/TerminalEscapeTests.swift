@@ -3,10 +3,11 @@
 // error, `runbook log`, `undo` and `history`, and no byte a terminal acts on comes out,
 // while each name stays recognisable. The journal keeps the names exactly.
 
+@testable import RunbookEngine
 import RunbookRun
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite("world text is escaped for the terminal")
 struct TerminalEscapeTests {
@@ -57,13 +58,13 @@ struct TerminalEscapeTests {
     }
 
     /// Runs `runbook ARGS` and returns what it ended with and its raw stdout and stderr.
-    func raw(_ box: Sandbox, _ arguments: [String]) throws -> (result: ProcessResult, out: [UInt8], err: [UInt8]) {
+    func raw(_ box: Sandbox, _ arguments: [String]) throws -> (result: ChildResult, out: [UInt8], err: [UInt8]) {
         let child = try box.start(arguments)
         let result = child.wait(timeout: 60)
         return (result, try Posix.readFile(child.stdoutPath), try Posix.readFile(child.stderrPath))
     }
 
-    func expectClean(_ what: String, _ output: (result: ProcessResult, out: [UInt8], err: [UInt8]),
+    func expectClean(_ what: String, _ output: (result: ChildResult, out: [UInt8], err: [UInt8]),
                      sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(TerminalEscapeTests.unsafeByte(output.out) == nil,
                 "\(what) stdout: \(TerminalEscapeTests.unsafeByte(output.out) ?? "")\n\(output.result)", sourceLocation: sourceLocation)

@@ -1,9 +1,11 @@
 // The helpers the acceptance tests rely on can see what they claim to see: a fingerprint
-// notices a changed mode, content or link target; a dump notices a changed cell.
+// notices a changed mode, content or link target; a dump notices a changed cell; the undo
+// expectation names what an undo left behind and refuses a run that changed nothing.
 
-import RunbookSupport
-import Testing
 @testable import RunbookEngine
+import RunbookSupport
+import RunbookTestKit
+import Testing
 
 @Suite("Test support")
 struct TestSupportTests {
@@ -47,5 +49,36 @@ struct TestSupportTests {
         #expect(try database.dump() == original)
         try database.connection.execute("UPDATE sites SET note = NULL WHERE hostname = 'old.example.com'")
         #expect(try database.dump() != original, "NULL differs from a value")
+    }
+
+    @Test("expectUndoRestores names the file and the table an undo did not restore")
+    func undoExpectationNamesWhatWasLeft() throws {
+        let sandbox = try Sandbox(database: true)
+        try Fixtures.seedTree(sandbox.tree)
+        try Fixtures.seedDatabase(try sandbox.db)
+        try sandbox.addRunbook("everything", Fixtures.changeEverything())
+        try withKnownIssue {
+            try expectUndoRestores(sandbox) {
+                let run = try sandbox.runbook(["run", "everything", "--dir", sandbox.tree])
+                // Changes the run's undo knows nothing about.
+                try Files.write(sandbox.tree + "/stray.txt", "left behind\n")
+                try sandbox.db.connection.execute("UPDATE counters SET n = 99 WHERE name = 'updates'")
+                return run.runID
+            }
+        } matching: { issue in
+            let text = "\(issue)"
+            return text.contains("file ./stray.txt") && text.contains("table counters")
+        }
+    }
+
+    @Test("expectUndoRestores refuses a run that changed nothing: its undo would prove nothing")
+    func undoExpectationNeedsAChange() throws {
+        let sandbox = try Sandbox()
+        try sandbox.addRunbook("idle", """
+            return runbook { summary = "does nothing", run = function() step("Wait", function() end) end }
+            """)
+        try withKnownIssue {
+            try expectUndoRestores(sandbox) { try sandbox.runbook(["run", "idle"]).runID }
+        } matching: { issue in "\(issue)".contains("changed nothing, so undoing") }
     }
 }

@@ -2,12 +2,13 @@
 // described in plans and logs as before; the journal's writer and reader agree on the
 // records of effects and their undo.
 
+@testable import RunbookEngine
 import RunbookCore
 import RunbookJournal
 import RunbookRun
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite("Undo actions and the journal's records")
 struct UndoActionTests {

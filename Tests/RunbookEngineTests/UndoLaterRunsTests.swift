@@ -6,6 +6,7 @@
 import RunbookJournal
 import RunbookRun
 import RunbookSupport
+import RunbookTestKit
 import Testing
 @testable import RunbookEngine
 

@@ -2,10 +2,11 @@
 // nothing or a record history and undo understand; an undo works from the run's own root.
 // All with real processes: two `runbook undo` at once, SIGTERM at many tiny delays.
 
+@testable import RunbookEngine
 import RunbookJournal
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite("undo lock, run start-up under signals, undo root", .serialized)
 struct UndoLockAndStartTests {

@@ -1,9 +1,10 @@
 // update-files on a demo world: one file of a codebase updated to r2 in the checkout and on
 // dispatch2's copy, the rest of the codebase left at r1; undo; refusals.
 
-import Foundation
-import Testing
 @testable import RunbookEngine
+import Foundation
+import RunbookTestKit
+import Testing
 
 @Suite(.serialized) struct UpdateFilesTests {
     /// The world without Subversion's own bookkeeping (.svn/wc.db changes with every update).

@@ -10,11 +10,12 @@
 // is fixed a second run finishes it. On a server that is not the group's master it refuses
 // in one line and touches nothing.
 
+@testable import RunbookEngine
 import Foundation
 import MySQLClient
 import RunbookSupport
+import RunbookTestKit
 import Testing
-@testable import RunbookEngine
 
 @Suite(.serialized) struct UpdateSharedCodeTests {
     /// A world with two paid stores (group 2) and, when asked, a free one (group 1), each
@@ -55,7 +56,7 @@ import Testing
     static func entries(_ path: String) -> [String]? { try? Posix.list(path).sorted() }
 
     /// The messages of a --json run's log events.
-    static func messages(_ run: ProcessResult) -> [String] { run.events("log").compactMap { $0["message"]?.stringValue } }
+    static func messages(_ run: ChildResult) -> [String] { run.events("log").compactMap { $0["message"]?.stringValue } }
 
     @Test func aGroupIsPlannedUpdatedAndUndone() throws {
         let box = try Sandbox()

@@ -3,15 +3,15 @@
 
 import RunbookSupport
 import Testing
-@testable import RunbookEngine
+import RunbookEngine
 
 extension Sandbox {
     /// Plans then runs `run ARGS...`; fails the test when the two disagree. Returns the
     /// real run. `runner` runs the binary (inside a namespace, for example).
     @discardableResult
-    func planAndRun(_ arguments: [String], environment: [String: String] = [:],
-                    runner: (([String]) throws -> ProcessResult)? = nil,
-                    sourceLocation: SourceLocation = #_sourceLocation) throws -> ProcessResult
+    package func planAndRun(_ arguments: [String], environment: [String: String] = [:],
+                    runner: (([String]) throws -> ChildResult)? = nil,
+                    sourceLocation: SourceLocation = #_sourceLocation) throws -> ChildResult
     {
         let invoke = runner ?? { try self.runbook($0, environment: environment) }
         let plan = try invoke(["run"] + arguments + ["--dry-run", "--json"])

@@ -7,19 +7,19 @@ import Foundation
 import MySQLClient
 import RunbookSupport
 import Testing
-@testable import RunbookEngine
+import RunbookEngine
 
 /// Everything a runbook could change in a demo world, as text per item.
-struct WorldState: Equatable {
-    var tree: TreeFingerprint
+package struct WorldState: Equatable {
+    package var tree: TreeFingerprint
     /// "database.table" -> its rows, ordered by the first column, one line each.
-    var tables: [String: [String]]
-    var databases: [String]
-    var users: [String]
-    var mounts: [String]
+    package var tables: [String: [String]]
+    package var databases: [String]
+    package var users: [String]
+    package var mounts: [String]
 
     /// The names of items that differ, with both sides (for a test's failure message).
-    func differences(from other: WorldState, ignoring ignored: Set<String> = []) -> [String] {
+    package func differences(from other: WorldState, ignoring ignored: Set<String> = []) -> [String] {
         var out: [String] = []
         for key in Set(tree.entries.keys).union(other.tree.entries.keys).sorted() where tree.entries[key] != other.tree.entries[key] {
             out.append("file \(key): \(tree.entries[key] ?? "(none)") | \(other.tree.entries[key] ?? "(none)")")
@@ -36,21 +36,21 @@ struct WorldState: Equatable {
 
 extension DemoWorld {
     /// Builds the world and reads its world.env; fails the test when the script fails.
-    func build() throws {
+    package func build() throws {
         let built = try script([directory])
         guard built.exitCode == 0 else { throw TestSetupError("scripts/demo-world failed\n\(built)") }
         try readEnv()
     }
 
-    var root: String { env["DEMO_WORLD_ROOT"] ?? directory + "/root" }
+    package var root: String { env["DEMO_WORLD_ROOT"] ?? directory + "/root" }
 
     /// A connection as the database administrator (root through the socket).
-    func admin() throws -> Connection {
+    package func admin() throws -> Connection {
         try Connection(ConnectionOptions(socket: try value("DEMO_WORLD_MYSQL_SOCKET"), user: "root"))
     }
 
     /// The world's state now.
-    func state() throws -> WorldState {
+    package func state() throws -> WorldState {
         let connection = try admin()
         defer { connection.close() }
         var tables: [String: [String]] = [:]
@@ -70,7 +70,7 @@ extension DemoWorld {
                           mounts: Self.mounts(under: root))
     }
 
-    static func text(_ value: SQLValue) -> String {
+    package static func text(_ value: SQLValue) -> String {
         switch value {
         case .null: return "NULL"
         case .int(let v): return String(v)
@@ -82,7 +82,7 @@ extension DemoWorld {
     }
 
     /// "source-root -> mount point" of every mount at or below `path` (from the kernel's table).
-    static func mounts(under path: String) -> [String] {
+    package static func mounts(under path: String) -> [String] {
         guard let table = Files.read("/proc/self/mountinfo") else { return [] }
         return table.split(separator: "\n").compactMap { line -> String? in
             let fields = line.split(separator: " ").map(String.init)
@@ -94,7 +94,7 @@ extension DemoWorld {
     /// Runs `run ARGS... --dry-run --json`, checks it changed nothing, then runs it for real
     /// with --json and checks that it applied exactly the planned effects. Returns the real run.
     @discardableResult
-    func planAndRun(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> ProcessResult {
+    package func planAndRun(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> ChildResult {
         let before = try state()
         let plan = try runbook(["run"] + arguments + ["--dry-run", "--json"])
         #expect(plan.exitCode == 0, "dry-run failed\n\(plan)", sourceLocation: sourceLocation)
@@ -117,7 +117,7 @@ extension DemoWorld {
     }
 
     /// The id of the run a --json run reports.
-    static func runID(_ result: ProcessResult) -> String? {
+    package static func runID(_ result: ChildResult) -> String? {
         result.events("run_started").first?["run"]?.stringValue
     }
 }

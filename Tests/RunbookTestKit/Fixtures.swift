@@ -1,15 +1,15 @@
 // Sample worlds and runbooks several test files share: a seeded tree, a seeded schema,
 // and runbooks that change every kind of file and row.
 
-@testable import RunbookEngine
+import RunbookEngine
 
-enum Fixtures {
+package enum Fixtures {
     // MARK: The starting tree
 
     /// A small site tree with something for every primitive to change: a file to
     /// overwrite, a symlink to repoint, files and a whole directory to remove, files to
     /// rename (one onto an existing file), a script to chmod, and files nobody touches.
-    static func seedTree(_ dir: String) throws {
+    package static func seedTree(_ dir: String) throws {
         try Files.mkdir(dir)
         try Files.write(dir + "/existing.txt", "original content\n")
         try Files.write(dir + "/script.sh", "#!/bin/sh\necho hi\n", mode: 0o644)
@@ -30,7 +30,7 @@ enum Fixtures {
 
     // MARK: The starting database
 
-    static let schema = """
+    package static let schema = """
         CREATE TABLE sites (
           id INT AUTO_INCREMENT PRIMARY KEY,
           hostname VARCHAR(255) NOT NULL UNIQUE,
@@ -59,14 +59,14 @@ enum Fixtures {
         INSERT INTO audit (note) VALUES ('seeded');
         """
 
-    static func seedDatabase(_ database: TestDatabase) throws { try database.run(schema) }
+    package static func seedDatabase(_ database: TestDatabase) throws { try database.run(schema) }
 
     // MARK: Runbooks
 
     /// Changes every kind of file and row, in three steps. Every effect can be undone
     /// unless `irreversible` adds a raw statement without an undo. `failAtEnd` adds a
     /// fourth step that fails after everything was applied.
-    static func changeEverything(irreversible: Bool = false, onFailure: String = "keep", failAtEnd: Bool = false) -> String {
+    package static func changeEverything(irreversible: Bool = false, onFailure: String = "keep", failAtEnd: Bool = false) -> String {
         """
         return runbook {
           summary = "Changes every kind of file and row",
@@ -104,5 +104,5 @@ enum Fixtures {
     }
 
     /// The number of effects `changeEverything` applies on the seeded world.
-    static func changeEverythingEffectCount(irreversible: Bool = false) -> Int { irreversible ? 17 : 16 }
+    package static func changeEverythingEffectCount(irreversible: Bool = false) -> Int { irreversible ? 17 : 16 }
 }

@@ -4,13 +4,13 @@
 
 import RunbookSupport
 import Testing
-@testable import RunbookEngine
+import RunbookEngine
 
 extension Sandbox {
     /// Runs `runbook <engine options> ARGS...` with a terminal, typing `input` into it.
     /// stdout holds everything the terminal showed (with the echoed input).
-    func runbookOnTerminal(_ arguments: [String], input: String = "", environment extra: [String: String] = [:],
-                           timeout: Double = 60) throws -> ProcessResult
+    package func runbookOnTerminal(_ arguments: [String], input: String = "", environment extra: [String: String] = [:],
+                           timeout: Double = 60) throws -> ChildResult
     {
         let command = ([try RunbookBinary.require()] + engineOptions + arguments).map(shellQuoted).joined(separator: " ")
         let shell = "printf %s \(shellQuoted(input)) | script -qfec \(shellQuoted(command)) /dev/null"
@@ -27,9 +27,9 @@ extension Sandbox {
     /// prompt waits meanwhile), then `answer` is typed. The input goes through a FIFO,
     /// written only when the question is there. `stdoutTo`: runbook's stdout goes
     /// through a pipe into this file (`runbook run ... | cat > FILE`), not to the terminal.
-    func runbookOnTerminal(_ arguments: [String], answer: String, environment extra: [String: String] = [:],
+    package func runbookOnTerminal(_ arguments: [String], answer: String, environment extra: [String: String] = [:],
                            stdoutTo file: String? = nil, timeout: Double = 60,
-                           whileAsked: () throws -> Void) throws -> ProcessResult
+                           whileAsked: () throws -> Void) throws -> ChildResult
     {
         let name = base + "/out/tty-\(UInt32.random(in: 0...UInt32.max))"
         guard mkfifo(name + ".in", 0o600) == 0 else { throw TestSetupError("mkfifo \(name).in failed") }
@@ -64,13 +64,12 @@ extension Sandbox {
     }
 }
 
-extension ProcessResult {
+extension ChildResult {
     /// What a terminal showed, as lines (a terminal ends them with CR LF).
-    var terminalLines: [String] {
+    package var terminalLines: [String] {
         // Without the CRs first: "\r\n" is one Character in Swift, which "\n" does not split.
         String(String.UnicodeScalarView(stdout.unicodeScalars.filter { $0 != "\r" }))
             .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     }
 }
 
-func shellQuoted(_ word: String) -> String { "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'" }
