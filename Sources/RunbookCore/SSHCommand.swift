@@ -2,12 +2,27 @@
 // reuse. No daemon of our own.
 
 import RunbookConfig
+import RunbookSupport
 
 public enum SSHCommand {
+    /// Where ssh keeps its shared connections (ControlPath): the engine's state directory
+    /// (`STATE/ssh`, mode 700), set once per process by the engine. Not /tmp: a socket there
+    /// is shared by every runbook on the machine with the same hosts' names — two labs, two
+    /// users — and one would talk to the other's server. Unset: no connection sharing.
+    nonisolated(unsafe) package static var controlDirectory: String?
+
+    /// Makes `STATE/ssh` (700) the place for shared connections.
+    package static func shareConnections(in stateDirectory: String) {
+        let directory = stateDirectory + "/ssh"
+        if (try? Posix.makeDirectories(directory, mode: 0o700)) != nil { controlDirectory = directory }
+    }
+
     /// The ssh argv up to (not including) the remote command.
     public static func base(_ host: HostConfig) -> [String] {
-        var argv = ["ssh", "-o", "BatchMode=yes", "-o", "ControlMaster=auto", "-o", "ControlPath=/tmp/runbook-ssh-%C",
-                    "-o", "ControlPersist=60", "-o", "ConnectTimeout=10"]
+        var argv = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]
+        if let controlDirectory {
+            argv += ["-o", "ControlMaster=auto", "-o", "ControlPath=\(controlDirectory)/%C", "-o", "ControlPersist=60"]
+        }
         if let port = host.port { argv += ["-p", String(port)] }
         if let identity = host.identityFile { argv += ["-i", identity, "-o", "IdentitiesOnly=yes"] }
         for option in host.sshOptions { argv += ["-o", option] }

@@ -16,6 +16,12 @@ package final class AgentConnections: OtherHosts {
     package private(set) var roots: [String: String] = [:]
     /// How long an agent may take to answer one request (an effect may copy a big tree).
     private let answerTimeout: Double = 3600
+    /// Hosts whose connection broke during this run, with why: not reconnected silently
+    /// (what was sent before the break is not known to have happened).
+    private var lost: [String: String] = [:]
+    /// Told when a read cannot be answered because a host went away: a read cannot fail
+    /// in Lua's eyes (`fs.exists` would say "no"), so the run must stop instead.
+    package var onLost: ((any Error) -> Void)?
 
     package init(config: EngineConfig, runID: String) {
         self.config = config
@@ -49,7 +55,7 @@ package final class AgentConnections: OtherHosts {
     // MARK: Reads
 
     package func info(_ path: String, on host: String) -> FileInfo? {
-        guard let answer = try? request(host, [("op", .string("info")), ("path", .string(path))]),
+        guard let answer = answerOrStop(host, [("op", .string("info")), ("path", .string(path))]),
               let info = answer["info"], case .object = info,
               let kind = info["kind"]?.stringValue.flatMap(FileInfo.Kind.init(rawValue:))
         else { return nil }
@@ -69,7 +75,20 @@ package final class AgentConnections: OtherHosts {
     }
 
     package func readLink(_ path: String, on host: String) -> String? {
-        (try? request(host, [("op", .string("readlink")), ("path", .string(path))]))?["target"]?.stringValue
+        answerOrStop(host, [("op", .string("readlink")), ("path", .string(path))])?["target"]?.stringValue
+    }
+
+    /// A read's answer; nil when the agent says the path cannot be read, and nil (with the
+    /// run stopped through `onLost`) when the host cannot answer at all.
+    private func answerOrStop(_ host: String, _ fields: [(String, JSON)]) -> JSON? {
+        do {
+            return try request(host, fields)
+        } catch is AgentFailure {
+            return nil
+        } catch {
+            onLost?(error)
+            return nil
+        }
     }
 
     // MARK: Effects and undo (OtherHosts)
@@ -91,6 +110,7 @@ package final class AgentConnections: OtherHosts {
 
     /// One request and its answer; a failure the agent reports is thrown with the host's name.
     private func request(_ host: String, _ fields: [(String, JSON)], timeout: Double? = nil) throws -> JSON {
+        if let reason = lost[host] { throw LuaHostFailure("host \(host) is unreachable since earlier in this run: \(reason)") }
         if channels[host] == nil { try connect(host) }
         guard let channel = channels[host] else { throw LuaHostFailure("cannot reach host \(host)") }
         let answer: JSON
@@ -98,12 +118,13 @@ package final class AgentConnections: OtherHosts {
             try channel.send(Array(JSON.object(fields).serialized.utf8))
             answer = try JSON.parse(utf8: try channel.receive(timeout: timeout ?? answerTimeout))
         } catch let closed as ChannelClosed {
+            channels[host]?.finish()
             channels[host] = nil
-            roots[host] = nil
+            lost[host] = closed.reason
             throw LuaHostFailure("host \(host): \(closed.reason)")
         }
         guard answer["ok"]?.boolValue == true else {
-            throw LuaHostFailure("on \(host): \(answer["error"]?.stringValue ?? "the agent failed")")
+            throw AgentFailure(description: "on \(host): \(answer["error"]?.stringValue ?? "the agent failed")")
         }
         return answer
     }
@@ -123,4 +144,10 @@ package final class OtherHostFileSystem: FileSystemView {
     package func read(_ path: String) throws -> [UInt8] { try agents.read(path, on: host) }
     package func list(_ path: String) throws -> [String] { try agents.list(path, on: host) }
     package func readLink(_ path: String) -> String? { agents.readLink(path, on: host) }
+}
+
+/// What an agent answered it could not do (a file it cannot read, an effect that failed
+/// there): the host is still reachable.
+package struct AgentFailure: Error, CustomStringConvertible {
+    package var description: String
 }

@@ -74,7 +74,10 @@ public final class RunSession {
     private func bindingFor(_ host: String) throws -> OtherHostBinding {
         if let binding = otherHostBindings[host] { return binding }
         let agents = self.agents ?? AgentConnections(config: config, runID: id)
-        self.agents = agents
+        if self.agents == nil {
+            agents.onLost = { [weak self] error in self?.stopRun(because: error) }
+            self.agents = agents
+        }
         (executor as? LiveExecutor)?.world.otherHosts = agents
         let root = try agents.connect(host)
         let paths = RootedPaths(anotherHostsRoot: root)
