@@ -17,7 +17,7 @@ struct DocExamplesTests {
     /// Walks `document` (or its `section`) in a new sandbox; gives back the sandbox (kept
     /// until the caller is done with it), the walk's home and the number of commands run.
     func walk(_ document: String, section: String? = nil, inProject: Bool = false, scratch: [String],
-              folders: [String] = []) throws -> (Sandbox, String, Int) {
+              folders: [String] = [], prepare: (_ home: String) throws -> Void = { _ in }) throws -> (Sandbox, String, Int) {
         let sandbox = try Sandbox(database: true)
         let home = sandbox.base + "/home"
         try Files.mkdir(home)
@@ -28,7 +28,10 @@ struct DocExamplesTests {
         if inProject { walk.workingDirectory = Self.project }
         walk.aliases = scratch.map { ($0, home + "/scratch" + $0) }
         walk.outputAliases = [(shown: "runbooks/", real: Self.project + "/runbooks/")]
+        // A runbook under the current directory is shown by its relative path.
+        walk.outputAliases += scratch.map { (shown: $0 + "/", real: "scratch" + $0 + "/") }
         for path in scratch { try Posix.makeDirectories(PathName.parent(home + "/scratch" + path), mode: 0o755) }
+        try prepare(home)
         try walk.walk(blocks, document: document)
         let commands = blocks.filter { $0.info == "console" }.flatMap(\.lines).filter { $0.hasPrefix("$ ") }.count
         return (sandbox, home, commands)
@@ -44,13 +47,57 @@ struct DocExamplesTests {
         #expect(!Files.exists(home + "/scratch/tmp/five/tree/shared"), "the run held to the plan was undone")
     }
 
+    /// The test runbooks cli.md's examples name (`--runbooks /tmp/docs-rb`).
+    static let docsRunbooks = project + "/Tests/RunbookEngineTests/Fixtures/docs-rb"
+
     @Test("docs/cli.md: its console examples print what the page shows")
     func cliExamples() throws {
-        let (sandbox, home, commands) = try walk("docs/cli.md", scratch: ["/tmp/five", "/tmp/docs-tree", "/tmp/docs-json"])
+        let (sandbox, home, commands) = try walk("docs/cli.md", scratch: ["/tmp/five", "/tmp/docs-tree", "/tmp/docs-json", "/tmp/docs-rb"]) { home in
+            let runbooks = home + "/scratch/tmp/docs-rb"
+            try Files.mkdir(runbooks)
+            for name in try Posix.list(Self.docsRunbooks) where name.hasSuffix(".lua") {
+                try Files.write(runbooks + "/" + name, try Posix.readText(Self.docsRunbooks + "/" + name))
+            }
+            // `runbook check draft` checks authoring.md's draft, which its reader saved in ./runbooks.
+            let authoring = try Posix.readText(Self.project + "/docs/authoring.md")
+            let draft = try #require(DocWalkthrough.blocks(authoring).first { $0.info == "lua file=runbooks/draft.lua" })
+            try Files.mkdir(home + "/runbooks")
+            try Files.write(home + "/runbooks/draft.lua", draft.lines.joined(separator: "\n") + "\n")
+        }
         defer { withExtendedLifetime(sandbox) {} }
-        #expect(commands >= 8, "the page's console examples are run")
+        #expect(commands >= 20, "the page's console examples are run")
         #expect(Files.exists(home + "/scratch/tmp/docs-tree/site_4/config.php"))
         #expect(!Files.exists(home + "/scratch/tmp/five/tree"), "the refused run touched nothing")
+        #expect(Files.exists(home + "/scratch/tmp/docs-tree/site_1/lib"), "the failed rotate_config was undone")
+        #expect(!Files.exists(home + "/scratch/tmp/docs-tree/site_1/config.php.old"), "the failed rotate_config was undone")
+    }
+
+    @Test("docs/cli.md: the confirmation on a terminal shows every effect, asks, and applies what it showed")
+    func cliTerminalConfirmation() throws {
+        let sandbox = try Sandbox()
+        let five = sandbox.base + "/docs-five"
+        let document = try Posix.readText(Self.project + "/docs/cli.md")
+        let block = try #require(DocWalkthrough.blocks(document, section: "`runbook run`")
+            .first { $0.lines.first == "$ runbook run demo --dir /tmp/docs-five --count 2" })
+        let result = try sandbox.runbookOnTerminal(["run", "demo", "--dir", five, "--count", "2"], answer: "y",
+                                                   environment: ["TERM": "xterm"]) {}
+        #expect(result.exitCode == 0, "\(result)")
+        #expect(Files.exists(five + "/site_2/config.php"), "the answer y applied the plan")
+        var screen = ConsoleFlagsTests.screen(result.stdout).joined(separator: "\n").replacingAll(five, with: "/tmp/docs-five")
+        // The page's reader has no configuration file; the sandbox gives one.
+        screen = screen.replacingAll("config \(sandbox.config)", with: "config none (built-in defaults)")
+        let expected = block.lines.dropFirst().joined(separator: "\n")
+        for (shown, real) in zip(DocWalkthrough.runIDs(in: expected), DocWalkthrough.runIDs(in: screen)) {
+            screen = screen.replacingAll(real, with: shown)
+        }
+        while screen.hasSuffix("\n") { screen.removeLast() }
+        #expect(DocWalkthrough.matches(DocWalkthrough.normalize(screen), DocWalkthrough.normalize(expected)), """
+            docs/cli.md:\(block.line): the terminal showed something else than the page.
+            --- the page
+            \(expected)
+            --- the terminal
+            \(screen)
+            """)
     }
 
     @Test("docs/runbook-format.md: the argument errors and the reserved names print what the page shows")
