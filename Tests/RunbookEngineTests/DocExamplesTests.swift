@@ -47,17 +47,23 @@ struct DocExamplesTests {
         #expect(!Files.exists(home + "/scratch/tmp/five/tree/shared"), "the run held to the plan was undone")
     }
 
-    /// The test runbooks cli.md's examples name (`--runbooks /tmp/docs-rb`).
-    static let docsRunbooks = project + "/Tests/RunbookEngineTests/Fixtures/docs-rb"
+    /// The test runbooks and configuration files cli.md's examples name (`/tmp/docs-rb`, `/tmp/docs-cfg`).
+    static let fixtures = project + "/Tests/RunbookEngineTests/Fixtures"
+
+    /// Copies the fixture folder `name` to `directory`.
+    static func copyFixtures(_ name: String, to directory: String) throws {
+        try Files.mkdir(directory)
+        for file in try Posix.list(fixtures + "/" + name) where file.hasSuffix(".lua") || file.hasSuffix(".toml") {
+            try Files.write(directory + "/" + file, try Posix.readText(fixtures + "/" + name + "/" + file))
+        }
+    }
 
     @Test("docs/cli.md: its console examples print what the page shows")
     func cliExamples() throws {
-        let (sandbox, home, commands) = try walk("docs/cli.md", scratch: ["/tmp/five", "/tmp/docs-tree", "/tmp/docs-json", "/tmp/docs-rb"]) { home in
-            let runbooks = home + "/scratch/tmp/docs-rb"
-            try Files.mkdir(runbooks)
-            for name in try Posix.list(Self.docsRunbooks) where name.hasSuffix(".lua") {
-                try Files.write(runbooks + "/" + name, try Posix.readText(Self.docsRunbooks + "/" + name))
-            }
+        let scratch = ["/tmp/five", "/tmp/docs-tree", "/tmp/docs-json", "/tmp/docs-rb", "/tmp/docs-cfg"]
+        let (sandbox, home, commands) = try walk("docs/cli.md", scratch: scratch) { home in
+            try Self.copyFixtures("docs-rb", to: home + "/scratch/tmp/docs-rb")
+            try Self.copyFixtures("docs-cfg", to: home + "/scratch/tmp/docs-cfg")
             // `runbook check draft` checks authoring.md's draft, which its reader saved in ./runbooks.
             let authoring = try Posix.readText(Self.project + "/docs/authoring.md")
             let draft = try #require(DocWalkthrough.blocks(authoring).first { $0.info == "lua file=runbooks/draft.lua" })
