@@ -1,7 +1,9 @@
 // The examples of README.md's operator section, docs/cli.md and docs/runbook-format.md are
 // run for real, in order, and print what the documents show (DocWalkthrough: `console`
 // blocks; `...` stands for lines left out). Scratch paths the documents name under /tmp
-// are put in the test's own directory.
+// are put in the test's own directory; cli.md's test runbooks and configuration files
+// (/tmp/docs-rb, /tmp/docs-cfg) come from Fixtures/. What needs a terminal (the
+// confirmation question) is run on a pseudo-terminal and compared the same way.
 
 import RunbookJournal
 import RunbookRun
