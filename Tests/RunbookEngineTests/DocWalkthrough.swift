@@ -195,6 +195,9 @@ struct DocWalkthrough {
             ("[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}", "00:00:00.000"),
             ("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z?", "DATE"),
             ("by [^ @]+@[^ ]+", "by USER@HOST"),
+            // Who holds a lock, and who undid a run.
+            ("\\(pid [0-9]+, [^ ,@]+@[^ ,]+, since", "(pid 0, USER@HOST, since"),
+            ("undo started by [^ ]+ \\(pid [0-9]+\\)", "undo started by USER (pid 0)"),
             // A column of `runbook history`.
             ("  [A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+ *  ", "  USER@HOST  "),
             ("  BY +ARGUMENTS", "  BY  ARGUMENTS"),

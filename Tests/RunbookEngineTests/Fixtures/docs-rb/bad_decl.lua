@@ -1,0 +1,5 @@
+return runbook {
+  summary = "A misspelt declaration field (test)",
+  parms = { dir = { type = "path" } },
+  run = function(args) end,
+}

@@ -1,0 +1,4 @@
+return runbook {
+  summary = "A missing comma (test)"
+  run = function(args) end,
+}
