@@ -36,16 +36,15 @@ import Testing
 
         init(_ world: CampaignWorld) throws {
             self.world = world
-            pristine = try world.fingerprint()
+            pristine = try world.snapshot()
         }
 
         /// The world is as before (the install's failed queue record aside while the run is
         /// not undone: its cleanup hook writes it so the queue shows the failure).
         func expectPristine(_ what: String, allowing: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> Bool {
-            let now = try world.settledFingerprint(like: pristine)
-            let differing = now.differingKeys(from: pristine).filter { key in !allowing.contains { key.hasPrefix($0) } }
-            #expect(differing.isEmpty, "\(what): the world differs:\n\(now.differences(from: pristine))", sourceLocation: sourceLocation)
-            return differing.isEmpty
+            let now = try world.settledSnapshot(like: pristine)
+            expectSame(pristine, now, what, ignoring: allowing, sourceLocation: sourceLocation)
+            return relevantDifferences(now, pristine, ignoring: allowing).isEmpty
         }
 
         /// Runs `arguments` under a fault: `inject` before (or, with `pauseAfter`, while the
