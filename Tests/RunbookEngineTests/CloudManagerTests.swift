@@ -119,33 +119,34 @@ import Testing
         try expectState(onCloudState, "the weights put back left")
 
         // Bad input: one line naming the problem, nothing touched.
-        for (arguments, problem) in [
-            (["--action", "add", "--ip", "192.168.1.5", "--hostname", "x.make-a-store.com"], "--ip 192.168.1.5 is not a private address of the VLAN (10.0.0.0/8)"),
-            (["--action", "add", "--ip", "10.0.4.1", "--hostname", "x.make-a-store.com"], "--ip 10.0.4.1 is already in the handlers table: handler 3, tmp-cloud.make-a-store.com"),
-            (["--action", "add", "--ip", "10.0.4.9", "--hostname", "tmp-cloud2.make-a-store.com"], "--hostname tmp-cloud2.make-a-store.com is already in the handlers table: handler 4, 10.0.4.2"),
-            (["--action", "add", "--ip", "10.0.4.9"], "--action add needs --hostname"),
-            (["--action", "add", "--ip", "10.0.4.9", "--hostname", "y.make-a-store.com", "--id", "1"], "--id is not an argument of --action add"),
-            (["--action", "add-install", "--id", "nosuch.example.com", "--ip", "10.0.4.2"], "no install nosuch.example.com"),
-            (["--action", "add-install", "--id", "1", "--ip", "10.0.4.77"], "no server 10.0.4.77 in the handlers table (cloud servers: tmp-cloud.make-a-store.com 10.0.4.1, tmp-cloud2.make-a-store.com 10.0.4.2)"),
-            (["--action", "add-install", "--id", "1", "--ip", "10.0.4.2"], "install 1 (shopexam1) is on tmp-cloud2.make-a-store.com already (weight 3)"),
-            (["--action", "add-install", "--id", "1", "--ip", "10.0.4.1"], "how does this server reach tmp-cloud.make-a-store.com? set sync in [settings.servers.\"tmp-cloud.make-a-store.com\"]"),
-            (["--action", "add-install", "--id", "1", "--ip", "10.0.0.2"], "dispatch2.make-a-store.com (10.0.0.2, handler 2) is a dispatcher, not a cloud server"),
-            (["--action", "remove", "--ip", "10.0.4.2"], "tmp-cloud2.make-a-store.com (10.0.4.2, handler 4) still serves install 1 (shopexam1): remove it first (--action remove-install) or give --force"),
-            (["--action", "remove", "--ip", "10.0.0.1"], "dispatch1.make-a-store.com (10.0.0.1, handler 1) is a dispatcher, not a cloud server: cloud-manager removes cloud servers only"),
-            (["--action", "remove-install", "--id", "1", "--ip", "10.0.4.1"], "install 1 (shopexam1) is not on tmp-cloud.make-a-store.com"),
-            (["--action", "remove-install", "--id", "1", "--ip", "10.0.4.2", "--hostname", "tmp-cloud.make-a-store.com"], "--ip 10.0.4.2 is tmp-cloud2.make-a-store.com, but --hostname tmp-cloud.make-a-store.com is 10.0.4.1"),
-            (["--action", "weight", "--id", "1", "--ip", "10.0.4.1", "--weight", "2"], "tmp-cloud.make-a-store.com (10.0.4.1, handler 3) does not serve install 1 (shopexam1): add it first"),
-            (["--action", "weight", "--id", "1", "--ip", "10.0.4.2"], "--action weight needs --weight"),
-            (["--action", "weight", "--id", "1", "--ip", "10.0.4.2", "--weight", "-1"], "argument --weight: must be at least 0, got -1"),
-            (["--action", "move", "--ip", "10.0.4.2"], "argument --action"),
-        ] {
-            let refused = try world.runbook(["run", "cloud-manager"] + arguments)
-            #expect(refused.exitCode == 1 || refused.exitCode == 2, "\(arguments)\n\(refused)")
-            let first = refused.stderr.split(separator: "\n").first.map(String.init) ?? ""
-            #expect(first.contains(problem), "\(arguments)\n\(refused)")
-            #expect(!refused.stderr.contains("stack traceback") && !refused.stdout.contains("effects applied"), "\(refused)")
+        try expectUnchanged(world, "refused runs") {
+            for (arguments, problem) in [
+                (["--action", "add", "--ip", "192.168.1.5", "--hostname", "x.make-a-store.com"], "--ip 192.168.1.5 is not a private address of the VLAN (10.0.0.0/8)"),
+                (["--action", "add", "--ip", "10.0.4.1", "--hostname", "x.make-a-store.com"], "--ip 10.0.4.1 is already in the handlers table: handler 3, tmp-cloud.make-a-store.com"),
+                (["--action", "add", "--ip", "10.0.4.9", "--hostname", "tmp-cloud2.make-a-store.com"], "--hostname tmp-cloud2.make-a-store.com is already in the handlers table: handler 4, 10.0.4.2"),
+                (["--action", "add", "--ip", "10.0.4.9"], "--action add needs --hostname"),
+                (["--action", "add", "--ip", "10.0.4.9", "--hostname", "y.make-a-store.com", "--id", "1"], "--id is not an argument of --action add"),
+                (["--action", "add-install", "--id", "nosuch.example.com", "--ip", "10.0.4.2"], "no install nosuch.example.com"),
+                (["--action", "add-install", "--id", "1", "--ip", "10.0.4.77"], "no server 10.0.4.77 in the handlers table (cloud servers: tmp-cloud.make-a-store.com 10.0.4.1, tmp-cloud2.make-a-store.com 10.0.4.2)"),
+                (["--action", "add-install", "--id", "1", "--ip", "10.0.4.2"], "install 1 (shopexam1) is on tmp-cloud2.make-a-store.com already (weight 3)"),
+                (["--action", "add-install", "--id", "1", "--ip", "10.0.4.1"], "how does this server reach tmp-cloud.make-a-store.com? set sync in [settings.servers.\"tmp-cloud.make-a-store.com\"]"),
+                (["--action", "add-install", "--id", "1", "--ip", "10.0.0.2"], "dispatch2.make-a-store.com (10.0.0.2, handler 2) is a dispatcher, not a cloud server"),
+                (["--action", "remove", "--ip", "10.0.4.2"], "tmp-cloud2.make-a-store.com (10.0.4.2, handler 4) still serves install 1 (shopexam1): remove it first (--action remove-install) or give --force"),
+                (["--action", "remove", "--ip", "10.0.0.1"], "dispatch1.make-a-store.com (10.0.0.1, handler 1) is a dispatcher, not a cloud server: cloud-manager removes cloud servers only"),
+                (["--action", "remove-install", "--id", "1", "--ip", "10.0.4.1"], "install 1 (shopexam1) is not on tmp-cloud.make-a-store.com"),
+                (["--action", "remove-install", "--id", "1", "--ip", "10.0.4.2", "--hostname", "tmp-cloud.make-a-store.com"], "--ip 10.0.4.2 is tmp-cloud2.make-a-store.com, but --hostname tmp-cloud.make-a-store.com is 10.0.4.1"),
+                (["--action", "weight", "--id", "1", "--ip", "10.0.4.1", "--weight", "2"], "tmp-cloud.make-a-store.com (10.0.4.1, handler 3) does not serve install 1 (shopexam1): add it first"),
+                (["--action", "weight", "--id", "1", "--ip", "10.0.4.2"], "--action weight needs --weight"),
+                (["--action", "weight", "--id", "1", "--ip", "10.0.4.2", "--weight", "-1"], "argument --weight: must be at least 0, got -1"),
+                (["--action", "move", "--ip", "10.0.4.2"], "argument --action"),
+            ] {
+                let refused = try world.runbook(["run", "cloud-manager"] + arguments)
+                #expect(refused.exitCode == 1 || refused.exitCode == 2, "\(arguments)\n\(refused)")
+                let first = refused.stderr.split(separator: "\n").first.map(String.init) ?? ""
+                #expect(first.contains(problem), "\(arguments)\n\(refused)")
+                #expect(!refused.stderr.contains("stack traceback") && !refused.stdout.contains("effects applied"), "\(refused)")
+            }
         }
-        try expectState(onCloudState, "a refused run changed")
 
         // list: the clouds, their installs and the store's shares, changing nothing.
         let listed = try world.runbook(["run", "cloud-manager", "--action", "list", "--id", "shop.example.com"])
@@ -163,28 +164,25 @@ import Testing
         try expectState(addedState, "remove-install left")
 
         // remove --force with the store on the cloud again (default weight 1): records, nginx, files.
-        let again = try world.planAndRun(["cloud-manager", "--action", "add-install", "--id", "1", "--ip", "10.0.4.2"])
-        #expect(again.exitCode == 0, "\(again)")
-        let againRun = try #require(DemoWorld.runID(again))
-        #expect(upstream().contains(server("10.0.4.2", "weight=1")), "\(upstream())")
-        let beforeRemove = try world.state()
-        let removed = try world.planAndRun(["cloud-manager", "--action", "remove", "--ip", "10.0.4.2", "--force"])
-        #expect(removed.exitCode == 0, "\(removed)")
-        #expect(try rows("SELECT id FROM internal.handlers WHERE id = 4").isEmpty && (try installHandlers()).isEmpty)
-        #expect(!Files.exists(cloud + home) && !Files.exists(cloud + code) && !Files.exists(cronFile))
-        #expect(upstream() == dispatchersOnly)
-        try nginxAccepted()
-        try expectState(installedState, "remove --force left")
-
         // Undo, run by run, puts back the world before each.
-        let undoRemove = try world.runbook(["undo", try #require(DemoWorld.runID(removed))])
-        #expect(undoRemove.exitCode == 0, "\(undoRemove)")
-        try expectState(beforeRemove, "undo of remove left")
-        #expect(upstream().contains(server("10.0.4.2", "weight=1")), "\(upstream())")
-        try nginxAccepted()
-        let undoAgain = try world.runbook(["undo", againRun])
-        #expect(undoAgain.exitCode == 0, "\(undoAgain)")
-        try expectState(addedState, "undo of add-install left")
+        try expectUndoRestores(world, "undo of add-install") {
+            let again = try world.planAndRun(["cloud-manager", "--action", "add-install", "--id", "1", "--ip", "10.0.4.2"])
+            #expect(again.exitCode == 0, "\(again)")
+            #expect(upstream().contains(server("10.0.4.2", "weight=1")), "\(upstream())")
+            try expectUndoRestores(world, "undo of remove") {
+                let removed = try world.planAndRun(["cloud-manager", "--action", "remove", "--ip", "10.0.4.2", "--force"])
+                #expect(removed.exitCode == 0, "\(removed)")
+                #expect(try rows("SELECT id FROM internal.handlers WHERE id = 4").isEmpty && (try installHandlers()).isEmpty)
+                #expect(!Files.exists(cloud + home) && !Files.exists(cloud + code) && !Files.exists(cronFile))
+                #expect(upstream() == dispatchersOnly)
+                try nginxAccepted()
+                try expectState(installedState, "remove --force left")
+                return DemoWorld.runID(removed)
+            }
+            #expect(upstream().contains(server("10.0.4.2", "weight=1")), "\(upstream())")
+            try nginxAccepted()
+            return DemoWorld.runID(again)
+        }
         // The first add-install and remove-install after the add are not undone (remove-install
         // took back what add-install did): undo names them as built on the new server, and
         // the operator, who knows, insists.

@@ -292,10 +292,11 @@ import Testing
             """)
         let before = TreeFingerprint(box.tree)
 
-        let plan = try box.runbook(["run", "failover-db", "--destination", "slave", "--dry-run"])
+        let plan = try expectUnchanged(box, "the dry-run on both") {
+            try box.runbook(["run", "failover-db", "--destination", "slave", "--dry-run"])
+        }
         #expect(plan.exitCode == 0, "\(plan)")
         #expect(plan.stdout.contains("[d2] effect planned: change \(there)/tea/heavymetal/config.php"), "\(plan)")
-        expectSameTree(before, TreeFingerprint(box.tree), "after the dry-run on both")
 
         let run = try box.runbook(["run", "failover-db", "--destination", "slave"])
         #expect(run.exitCode == 0, "\(run)")
@@ -320,6 +321,8 @@ import Testing
                                         environment: box.environment([:]), stdoutPath: box.base + "/out/peer-undo.stdout",
                                         stderrPath: box.base + "/out/peer-undo.stderr").wait(timeout: 30)
         #expect(peerUndo.exitCode == 0, "\(peerUndo)")
+        // (The peer's undo runs there, with the peer's config and state: the kit's undo runs only
+        // here, so this comparison stays by hand.)
         expectSameTree(before, TreeFingerprint(box.tree), "after both undos")
 
         // A peer that cannot be reached: this server is still changed, and the run says

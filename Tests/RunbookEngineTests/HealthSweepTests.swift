@@ -48,23 +48,21 @@ import Testing
 
         // Every site answers: nothing to do, nothing changed, success.
         let sweep = ["run", "health-sweep", "--path", "/health.txt", "--mail-to", "ops@example.com", "--timeout", "3"]
-        let healthy = try world.state()
-        let fine = try world.runbook(sweep + ["--json"])
-        #expect(fine.exitCode == 0, "\(fine)")
-        #expect(fine.events("effect_applied").isEmpty, "\(fine)")
-        #expect(SiteTesting.messages(fine, "info").contains("2 sites served here checked (dispatch1.make-a-store.com), 0 dead"), "\(fine)")
-        #expect(healthy.differences(from: try world.state()).isEmpty)
+        try expectUnchanged(world, "a sweep of healthy sites") {
+            let fine = try world.runbook(sweep + ["--json"])
+            #expect(fine.exitCode == 0, "\(fine)")
+            #expect(fine.events("effect_applied").isEmpty, "\(fine)")
+            #expect(SiteTesting.messages(fine, "info").contains("2 sites served here checked (dispatch1.make-a-store.com), 0 dead"), "\(fine)")
+        }
 
         // tea.example.org's address changes behind nginx's back: nothing serves it there now.
         _ = try db.execute("UPDATE internal.install_site_ips SET ip = '127.0.0.12' WHERE ip = '127.0.0.11'")
         let outbox = try world.value("DEMO_WORLD_OUTBOX")
         let mailsBefore = Files.read(outbox) ?? ""
-        let pristine = try world.state()
 
         // The dry-run checks for real and plans the clearing and the mail; it changes nothing.
-        let plan = try world.runbook(sweep + ["--dry-run", "--json"])
+        let plan = try expectUnchanged(world, "the dry-run") { try world.runbook(sweep + ["--dry-run", "--json"]) }
         #expect(plan.exitCode == 1, "\(plan)")
-        #expect(pristine.differences(from: try world.state()).isEmpty, "the dry-run changed the world")
         #expect(try rows("SELECT COUNT(*) FROM `\(teaDB)`.cache") == ["1"])
         let run = try world.runbook(sweep + ["--json"])
         #expect(run.exitCode == 1, "\(run)")
@@ -105,23 +103,23 @@ import Testing
         let world = DemoWorld(box)
         try world.build()
         try SiteTesting.install(world, ["--email", "demo@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
-        let pristine = try world.state()
-        for (arguments, problem) in [
-            (["health-sweep", "--path", "health.txt"], "--path must be a path starting with / (no spaces), got health.txt"),
-            (["health-sweep", "--timeout", "0"], "argument --timeout: must be at least 0.1, got 0"),
-            (["health-sweep", "--install", "nosuch"], "no install nosuch"),
-            (["health-sweep", "--mail-to", "not-an-address"], "--mail-to"),
-        ] {
-            try SiteTesting.expectRefused(world, arguments, problem)
+        try expectUnchanged(world, "refusals") {
+            for (arguments, problem) in [
+                (["health-sweep", "--path", "health.txt"], "--path must be a path starting with / (no spaces), got health.txt"),
+                (["health-sweep", "--timeout", "0"], "argument --timeout: must be at least 0.1, got 0"),
+                (["health-sweep", "--install", "nosuch"], "no install nosuch"),
+                (["health-sweep", "--mail-to", "not-an-address"], "--mail-to"),
+            ] {
+                try SiteTesting.expectRefused(world, arguments, problem)
+            }
+            // A mistyped setting is named, with the type it needs and where it is set (it was read as
+            // "not set" and the sweep went on without it).
+            let config = try #require(Files.read(world.directory + "/config.toml"))
+            try Files.write(world.directory + "/config.toml", config.replacingOccurrences(of: "[settings]\n",
+                with: "[settings]\nhealth_sweep = \"daily\"\n"))
+            try SiteTesting.expectRefused(world, ["health-sweep"],
+                "settings.health_sweep must be a table, got string (config.toml [settings.health_sweep])")
+            try Files.write(world.directory + "/config.toml", config)
         }
-        // A mistyped setting is named, with the type it needs and where it is set (it was read as
-        // "not set" and the sweep went on without it).
-        let config = try #require(Files.read(world.directory + "/config.toml"))
-        try Files.write(world.directory + "/config.toml", config.replacingOccurrences(of: "[settings]\n",
-            with: "[settings]\nhealth_sweep = \"daily\"\n"))
-        try SiteTesting.expectRefused(world, ["health-sweep"],
-            "settings.health_sweep must be a table, got string (config.toml [settings.health_sweep])")
-        try Files.write(world.directory + "/config.toml", config)
-        #expect(pristine.differences(from: try world.state()).isEmpty)
     }
 }

@@ -146,18 +146,19 @@ import Testing
             UPDATE productz
                SET weight = 0;
             """)
-        let before = try world.state()
 
-        let run = try world.runbook(["run", "install", "--email", "free@example.com", "--hostname", "free.example.org", "--plan", "free"])
+        // Everything is as before but the queue record, which holds the same error.
+        var failed: ChildResult?
+        try expectUndoRestores(world, "the failed install", ignoring: ["table internal.queue"]) {
+            failed = try world.runbook(["run", "install", "--email", "free@example.com", "--hostname", "free.example.org", "--plan", "free"])
+            return nil  // on_failure = "undo": the install has undone itself
+        }
+        let run = try #require(failed)
         #expect(run.exitCode == 1, "\(run)")
         let message = "/home/shared_codes/code_share_free_1/sql/catalog/0002_weights.sql:3: MySQL error 1146 (42S02): "
             + "Table 'freeexam1.productz' doesn't exist [in: UPDATE productz SET weight = 0]"
         #expect(run.stderr.contains(message), "the console names the file, the statement and the error\n\(run)")
 
-        // Everything is as before but the queue record, which holds the same error.
-        let after = try world.state()
-        let differences = before.differences(from: after, ignoring: ["internal.queue"])
-        #expect(differences.isEmpty, "the failed install left:\n\(differences.joined(separator: "\n"))")
         let db = try world.admin()
         defer { db.close() }
         let queue = try #require(try db.query("SELECT runbook, status, error FROM internal.queue").first)
@@ -166,23 +167,23 @@ import Testing
         #expect(try db.query("SHOW DATABASES LIKE 'freeexam1'").isEmpty)
 
         // Bad input: one line naming the problem, nothing touched.
-        for (arguments, problem) in [
-            (["--hostname", "a.example.com", "--plan", "free", "--email", "a@example.com", "--server", "nosuch.example.com"],
-             "--server nosuch.example.com: no such handler in the handlers table"),
-            (["--hostname", "a.example.com", "--plan", "free", "--email", "a@example.com", "--server", "dispatch2.make-a-store.com"],
-             "the install's master is dispatch2.make-a-store.com (--server): run the install there"),
-            (["--hostname", "a.example.com", "--plan", "free", "--email", "a@example.com", "--codebase", "2"],
-             "--codebase 2 is a codebase for paid installs; this install is free"),
-            (["--hostname", "a.example.com", "--plan", "gold", "--email", "a@example.com"], "--plan"),
-            (["--hostname", "not a host", "--plan", "free", "--email", "a@example.com"], "--hostname"),
-        ] {
-            let refused = try world.runbook(["run", "install"] + arguments)
-            #expect(refused.exitCode != 0, "\(arguments)\n\(refused)")
-            #expect(refused.stderr.contains(problem), "\(arguments)\n\(refused)")
-            #expect(!refused.stderr.contains("stack traceback"), "\(refused)")
+        try expectUnchanged(world, "refusals") {
+            for (arguments, problem) in [
+                (["--hostname", "a.example.com", "--plan", "free", "--email", "a@example.com", "--server", "nosuch.example.com"],
+                 "--server nosuch.example.com: no such handler in the handlers table"),
+                (["--hostname", "a.example.com", "--plan", "free", "--email", "a@example.com", "--server", "dispatch2.make-a-store.com"],
+                 "the install's master is dispatch2.make-a-store.com (--server): run the install there"),
+                (["--hostname", "a.example.com", "--plan", "free", "--email", "a@example.com", "--codebase", "2"],
+                 "--codebase 2 is a codebase for paid installs; this install is free"),
+                (["--hostname", "a.example.com", "--plan", "gold", "--email", "a@example.com"], "--plan"),
+                (["--hostname", "not a host", "--plan", "free", "--email", "a@example.com"], "--hostname"),
+            ] {
+                let refused = try world.runbook(["run", "install"] + arguments)
+                #expect(refused.exitCode != 0, "\(arguments)\n\(refused)")
+                #expect(refused.stderr.contains(problem), "\(arguments)\n\(refused)")
+                #expect(!refused.stderr.contains("stack traceback"), "\(refused)")
+            }
         }
-        let untouched = try world.state()
-        #expect(after.differences(from: untouched).isEmpty, "\(after.differences(from: untouched).joined(separator: "\n"))")
     }
 }
 
@@ -195,7 +196,6 @@ import Testing
         try world.build()
         let good = try SiteTesting.certificate(world, file: "good", names: ["cert.example.com"])
         let other = try SiteTesting.certificate(world, file: "other", names: ["other.example.com"])
-        let before = try world.state()
         let order = ["run", "install", "--email", "cert@example.com", "--hostname", "cert.example.com", "--plan", "free"]
 
         for (pair, problem) in [
@@ -203,10 +203,8 @@ import Testing
             ([other.pem, other.key], "the certificate does not cover cert.example.com"),
             ([good.pem, "/root/certs/missing.key"], "/root/certs/missing.key does not exist"),
         ] {
-            let refused = try world.runbook(order + ["--ssl-pem", pair[0], "--ssl-key", pair[1]])
+            let refused = try expectUnchanged(world, "a refused install") { try world.runbook(order + ["--ssl-pem", pair[0], "--ssl-key", pair[1]]) }
             #expect(refused.exitCode == 1 && refused.stderr.contains(problem), "\(refused)")
-            let differences = before.differences(from: try world.state())
-            #expect(differences.isEmpty, "a refused install left:\n\(differences.joined(separator: "\n"))")
         }
 
         let run = try world.runbook(order + ["--ssl-pem", good.pem, "--ssl-key", good.key])

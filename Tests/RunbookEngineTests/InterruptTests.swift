@@ -42,36 +42,46 @@ struct InterruptTests {
         try Files.write(sandbox.tree + "/existing.txt", "original\n")
         try sandbox.addRunbook("spin", InterruptTests.spinner(onFailure: onFailure))
         let marker = sandbox.base + "/marker"
-        let treeBefore = TreeFingerprint(sandbox.tree)
 
-        let child = try sandbox.start(["run", "spin", "--dir", sandbox.tree, "--marker", marker, "--json"])
-        #expect(child.waitForOutput("spinning now"), "the run never reached its endless loop\n\(child.wait(timeout: 1))")
-        #expect(Files.exists(sandbox.tree + "/site/conf/site.ini"), "the first step created its files")
-        child.send(SIGTERM)
-        let result = child.wait(timeout: 20)
+        /// Starts the run, waits for its endless loop, sends SIGTERM and checks how it ended.
+        func interrupt() throws -> (result: ChildResult, id: String) {
+            let child = try sandbox.start(["run", "spin", "--dir", sandbox.tree, "--marker", marker, "--json"])
+            #expect(child.waitForOutput("spinning now"), "the run never reached its endless loop\n\(child.wait(timeout: 1))")
+            #expect(Files.exists(sandbox.tree + "/site/conf/site.ini"), "the first step created its files")
+            child.send(SIGTERM)
+            let result = child.wait(timeout: 20)
 
-        #expect(!result.timedOut, "SIGTERM did not stop the run\n\(result)")
-        #expect(result.exitCode == 130, "\(result)")
-        #expect(Files.read(marker) == "cleanup ran\n", "the cleanup hook ran\n\(result)")
-        let id = try #require(result.runID)
-        // History says it was interrupted (the cleanup hook's marker is a change made after
-        // the automatic undo, so the run is not "undone").
-        #expect(try sandbox.status(of: id) == "interrupted")
+            #expect(!result.timedOut, "SIGTERM did not stop the run\n\(result)")
+            #expect(result.exitCode == 130, "\(result)")
+            #expect(Files.read(marker) == "cleanup ran\n", "the cleanup hook ran\n\(result)")
+            let id = try #require(result.runID)
+            // History says it was interrupted (the cleanup hook's marker is a change made after
+            // the automatic undo, so the run is not "undone").
+            #expect(try sandbox.status(of: id) == "interrupted")
+            return (result, id)
+        }
+
+        var interrupted: (result: ChildResult, id: String)?
         if onFailure == "undo" {
-            expectSameTree(treeBefore, TreeFingerprint(sandbox.tree), "after SIGTERM with on_failure = undo")
-            #expect(!Files.exists(sandbox.tree + "/site"))
-            // What the cleanup hook wrote is journaled too: undo reverses it.
-            let undo = try sandbox.runbook(["undo", id])
+            try expectUndoRestores(sandbox, "after SIGTERM with on_failure = undo") {
+                interrupted = try interrupt()
+                #expect(!Files.exists(sandbox.tree + "/site"))
+                return nil  // the run has undone itself
+            }
+            // What the cleanup hook wrote (outside the tree) is journaled too: undo reverses it.
+            let id = try #require(interrupted?.id)
+            let undo = try expectUnchanged(sandbox, "after undo of the interrupted run") { try sandbox.undo(id) }
             #expect(undo.exitCode == 0, "\(undo)")
             #expect(!Files.exists(marker), "undo removes the marker the cleanup hook wrote\n\(undo)")
-            expectSameTree(treeBefore, TreeFingerprint(sandbox.tree), "after undo of the interrupted run")
         } else {
-            #expect(Files.read(sandbox.tree + "/site/conf/site.ini") == "created\n", "on_failure = keep keeps what was created")
             // What was kept can still be undone by hand.
-            let undo = try sandbox.runbook(["undo", id])
-            #expect(undo.exitCode == 0, "\(undo)")
-            expectSameTree(treeBefore, TreeFingerprint(sandbox.tree), "after undo of the interrupted run")
+            try expectUndoRestores(sandbox, "after undo of the interrupted run") {
+                interrupted = try interrupt()
+                #expect(Files.read(sandbox.tree + "/site/conf/site.ini") == "created\n", "on_failure = keep keeps what was created")
+                return interrupted?.id
+            }
         }
+        let result = try #require(interrupted?.result)
         let finished = result.events("run_finished").first
         #expect(finished?["exit"]?.intValue == 130, "\(result)")
     }

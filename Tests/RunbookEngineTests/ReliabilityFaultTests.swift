@@ -36,16 +36,15 @@ import Testing
 
         init(_ world: CampaignWorld) throws {
             self.world = world
-            pristine = try world.fingerprint()
+            pristine = try world.snapshot()
         }
 
         /// The world is as before (the install's failed queue record aside while the run is
         /// not undone: its cleanup hook writes it so the queue shows the failure).
         func expectPristine(_ what: String, allowing: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> Bool {
-            let now = try world.settledFingerprint(like: pristine)
-            let differing = now.differingKeys(from: pristine).filter { key in !allowing.contains { key.hasPrefix($0) } }
-            #expect(differing.isEmpty, "\(what): the world differs:\n\(now.differences(from: pristine))", sourceLocation: sourceLocation)
-            return differing.isEmpty
+            let now = try world.settledSnapshot(like: pristine)
+            expectSame(pristine, now, what, ignoring: allowing, sourceLocation: sourceLocation)
+            return relevantDifferences(now, pristine, ignoring: allowing).isEmpty
         }
 
         /// Runs `arguments` under a fault: `inject` before (or, with `pauseAfter`, while the
@@ -133,15 +132,15 @@ import Testing
         // A hostname that is taken: refused before anything changes.
         let installed = try world.runbook(["run"] + Self.install)
         #expect(installed.exitCode == 0, "\(installed)")
-        let taken = try world.fingerprint()
+        let taken = try world.snapshot()
         let again = try world.runbook(["run", "install", "--email", "other@example.com", "--hostname", "www.example.org,shop.example.com",
                                        "--plan", "free"])
         campaign.faults += 1
         let line = again.stderrLines.first { $0.contains("failed:") } ?? ""
         #expect(again.exitCode == 1 && line.contains("shop.example.com"), "hostname collision: one clear error\n\(again)")
-        let after = try world.settledFingerprint(like: taken)
-        let changed = after.differingKeys(from: taken).filter { !$0.hasPrefix("table internal.queue") }
-        #expect(changed.isEmpty, "hostname collision: nothing changed but the queue's record of the failure: \(changed)")
+        let after = try world.settledSnapshot(like: taken)
+        expectSame(taken, after, "hostname collision: nothing changed but the queue's record of the failure", ignoring: ["table internal.queue"])
+        let changed = relevantDifferences(after, taken, ignoring: ["table internal.queue"])
         if !(again.exitCode == 1 && changed.isEmpty) { campaign.failures += 1 }
 
         // failover-db with the database down: every database socket in the config is dead.

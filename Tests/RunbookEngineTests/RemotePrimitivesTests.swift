@@ -49,14 +49,12 @@ import Testing
             }
             """)
         let env = ["RUNBOOK_ARG_PASSWORD": password]
-        let before = TreeFingerprint(box.tree)
         // Every process's command line while the plan and the run go (ReliabilitySecretTests).
         let sampler = CommandLineSampler()
-        let plan = try box.runbook(["run", "sync", "--dry-run"], environment: env)
+        let plan = try expectUnchanged(box, "the dry-run") { try box.runbook(["run", "sync", "--dry-run"], environment: env) }
         #expect(plan.exitCode == 0, "\(plan)")
         #expect(plan.stdout.contains("a.txt"), "the plan lists the files rsync would move")
         #expect(plan.stdout.contains("! sync \(source)/ -> rsync://sync@127.0.0.1:\(port)/files/"))
-        expectSameTree(before, TreeFingerprint(box.tree), "after the dry-run")
 
         let run = try box.planAndRun(["sync"], environment: env)
         #expect(run.exitCode == 0, "\(run)")

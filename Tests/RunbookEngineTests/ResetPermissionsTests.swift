@@ -18,7 +18,6 @@ import Testing
         let ftp = home + "/heavymetal/tmp/ftp"
         // The customer's complaint: a lost mount (the mount cron is not running here).
         _ = try system(["umount", ftp + "/images"])
-        let before = try world.state()
 
         try expectUndoRestores(world) {
             let run = try world.planAndRun(["reset-permissions", "--user", "www_shopexam1", "--owner", "nobody:nogroup"])
@@ -38,13 +37,14 @@ import Testing
         // A disabled FTP user and an unknown one: one line, nothing touched.
         let db = try world.admin()
         defer { db.close() }
-        _ = try db.execute("UPDATE internal.installs SET ftp_user = 'www_shopexam1_del'")
-        let disabled = try world.runbook(["run", "reset-permissions", "--user", "www_shopexam1"])
-        #expect(disabled.exitCode == 1 && disabled.stderr.contains("FTP user www_shopexam1 is disabled"), "\(disabled)")
-        let unknown = try world.runbook(["run", "reset-permissions", "--user", "www_nobody9"])
-        #expect(unknown.exitCode == 1 && unknown.stderr.contains("no install www_nobody9"), "\(unknown)")
-        _ = try db.execute("UPDATE internal.installs SET ftp_user = 'www_shopexam1'")
-        #expect(before.differences(from: try world.state()).isEmpty)
+        try expectUnchanged(world, "refused runs") {
+            _ = try db.execute("UPDATE internal.installs SET ftp_user = 'www_shopexam1_del'")
+            let disabled = try world.runbook(["run", "reset-permissions", "--user", "www_shopexam1"])
+            #expect(disabled.exitCode == 1 && disabled.stderr.contains("FTP user www_shopexam1 is disabled"), "\(disabled)")
+            let unknown = try world.runbook(["run", "reset-permissions", "--user", "www_nobody9"])
+            #expect(unknown.exitCode == 1 && unknown.stderr.contains("no install www_nobody9"), "\(unknown)")
+            _ = try db.execute("UPDATE internal.installs SET ftp_user = 'www_shopexam1'")
+        }
     }
 
     /// A customer names files in their FTP tree with terminal escape sequences: the human

@@ -44,20 +44,18 @@ struct UndoLaterRunsTests {
         // Another install entirely: it built on nothing of the first.
         let other = try sandbox.runbook(["run", "make", "--dir", sandbox.tree + "/other"])
         let (installID, siteID, otherID) = (try #require(install.runID), try #require(site.runID), try #require(other.runID))
-        let before = TreeFingerprint(sandbox.tree)
 
-        let refused = try sandbox.runbook(["undo", installID])
+        let refused = try expectUnchanged(sandbox, "a refused undo touches nothing") { try sandbox.runbook(["undo", installID]) }
         #expect(refused.exitCode == 2, "\(refused)")
         #expect(refused.stderrLines.count == 1, "one line\n\(refused)")
         #expect(refused.stderr.contains(siteID) && refused.stderr.contains("add-site") && refused.stderr.contains(home + "/shop"),
                 "names the later run and what it shares\n\(refused)")
         #expect(refused.stderr.contains("runbook undo \(siteID)") && refused.stderr.contains("--force"), "\(refused)")
         #expect(!refused.stderr.contains(otherID), "an unrelated later run is not named\n\(refused)")
-        expectSameTree(before, TreeFingerprint(sandbox.tree), "a refused undo touches nothing")
         #expect(try sandbox.status(of: installID) == "succeeded")
 
         // The dry-run says the same as a warning and changes nothing.
-        let plan = try sandbox.runbook(["undo", installID, "--dry-run"])
+        let plan = try expectUnchanged(sandbox, "the undo's dry-run") { try sandbox.runbook(["undo", installID, "--dry-run"]) }
         #expect(plan.exitCode == 0 && plan.stdout.contains("later run") && plan.stdout.contains(siteID), "\(plan)")
 
         #expect(try sandbox.runbook(["undo", siteID]).exitCode == 0)
@@ -137,26 +135,19 @@ struct UndoLaterRunsTests {
         let box = try Sandbox()
         let world = DemoWorld(box)
         try world.build()
-        let pristine = try world.state()
-        let install = try world.runbook(["run", "install", "--email", "demo@example.com", "--hostname", "shop.example.com",
-                                         "--plan", "paid"])
-        let installID = try #require(install.runID, "\(install)")
-        let site = try world.runbook(["run", "add-site", "--install", "shopexam1", "--hostname", "wholesale.example.com"])
-        let siteID = try #require(site.runID, "\(site)")
-        let withSite = try world.state()
+        try expectUndosRestore(world, "newest first, the world is as it was") {
+            let install = try world.runbook(["run", "install", "--email", "demo@example.com", "--hostname", "shop.example.com",
+                                             "--plan", "paid"])
+            let installID = try #require(install.runID, "\(install)")
+            let site = try world.runbook(["run", "add-site", "--install", "shopexam1", "--hostname", "wholesale.example.com"])
+            let siteID = try #require(site.runID, "\(site)")
 
-        let refused = try world.runbook(["undo", installID])
-        #expect(refused.exitCode == 2, "\(refused)")
-        #expect(refused.stderr.contains(siteID) && refused.stderr.contains("add-site") && refused.stderr.contains("runbook undo \(siteID)"),
-                "\(refused)")
-        #expect(try world.state() == withSite, "a refused undo changes nothing")
-        #expect(try world.runbook(["history", "--json"]).stdout.contains("\"status\":\"succeeded\""))
-
-        let siteUndo = try world.runbook(["undo", siteID])
-        #expect(siteUndo.exitCode == 0, "\(siteUndo)")
-        let installUndo = try world.runbook(["undo", installID])
-        #expect(installUndo.exitCode == 0, "\(installUndo)")
-        let after = try world.state()
-        #expect(after == pristine, "newest first, the world is as it was:\n\(pristine.differences(from: after).joined(separator: "\n"))")
+            let refused = try expectUnchanged(world, "a refused undo") { try world.runbook(["undo", installID]) }
+            #expect(refused.exitCode == 2, "\(refused)")
+            #expect(refused.stderr.contains(siteID) && refused.stderr.contains("add-site") && refused.stderr.contains("runbook undo \(siteID)"),
+                    "\(refused)")
+            #expect(try world.runbook(["history", "--json"]).stdout.contains("\"status\":\"succeeded\""))
+            return [siteID, installID]
+        }
     }
 }

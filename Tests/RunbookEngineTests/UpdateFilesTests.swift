@@ -7,13 +7,6 @@ import RunbookTestKit
 import Testing
 
 @Suite(.serialized) struct UpdateFilesTests {
-    /// The world without Subversion's own bookkeeping (.svn/wc.db changes with every update).
-    static func withoutSVN(_ state: WorldState) -> WorldState {
-        var copy = state
-        copy.tree.entries = copy.tree.entries.filter { !$0.key.contains("/.svn") }
-        return copy
-    }
-
     @Test func aFewFilesAreUpdatedHereAndOnTheOtherServer() throws {
         let box = try Sandbox()
         let world = DemoWorld(box)
@@ -22,41 +15,40 @@ import Testing
         #expect(installed.exitCode == 0, "\(installed)")
         let checkout = world.root + "/home/shared_codes/code_share_paid_1"
         let copy = try world.value("DEMO_WORLD_DISPATCH2") + "/home/shared_codes/code_share_paid_1"
-        let before = Self.withoutSVN(try world.state())
+        // Subversion's own bookkeeping (.svn/wc.db) changes with every update.
+        let svnBookkeeping = world.svnBookkeeping()
 
-        let run = try world.planAndRun(["update-files", "--group", "2", "--path", "heavymetal/lib/VERSION", "--revision", "2"])
-        #expect(run.exitCode == 0, "\(run)")
-        #expect(Files.read(checkout + "/heavymetal/lib/VERSION") == "divinity 4.2.1\n")
-        #expect(Files.read(copy + "/heavymetal/lib/VERSION") == "divinity 4.2.1\n", "dispatch2 has it too")
-        #expect(Files.read(world.root + "/usr/home/shopexam1/heavymetal/lib/VERSION") == "divinity 4.2.1\n", "the store sees it")
-        #expect(try system(["svn", "info", "--show-item", "revision", checkout + "/heavymetal/lib/VERSION"]).trimmed == "2")
-        #expect(try system(["svn", "info", "--show-item", "revision", checkout]).trimmed == "1", "the rest stays at r1")
-        #expect(!Files.exists(checkout + "/sql/catalog/0002_product_sku.sql"))
-
-        let undo = try world.runbook(["undo", try #require(DemoWorld.runID(run))])
-        #expect(undo.exitCode == 0, "\(undo)")
-        let after = Self.withoutSVN(try world.state())
-        #expect(before.differences(from: after).isEmpty, "\(before.differences(from: after).joined(separator: "\n"))")
+        try expectUndoRestores(world, "undo of update-files", ignoring: svnBookkeeping) {
+            let run = try world.planAndRun(["update-files", "--group", "2", "--path", "heavymetal/lib/VERSION", "--revision", "2"])
+            #expect(run.exitCode == 0, "\(run)")
+            #expect(Files.read(checkout + "/heavymetal/lib/VERSION") == "divinity 4.2.1\n")
+            #expect(Files.read(copy + "/heavymetal/lib/VERSION") == "divinity 4.2.1\n", "dispatch2 has it too")
+            #expect(Files.read(world.root + "/usr/home/shopexam1/heavymetal/lib/VERSION") == "divinity 4.2.1\n", "the store sees it")
+            #expect(try system(["svn", "info", "--show-item", "revision", checkout + "/heavymetal/lib/VERSION"]).trimmed == "2")
+            #expect(try system(["svn", "info", "--show-item", "revision", checkout]).trimmed == "1", "the rest stays at r1")
+            #expect(!Files.exists(checkout + "/sql/catalog/0002_product_sku.sql"))
+            return DemoWorld.runID(run)
+        }
         #expect(try system(["svn", "info", "--show-item", "revision", checkout + "/heavymetal/lib/VERSION"]).trimmed == "1")
 
         // Refused with one line, nothing touched.
-        for (arguments, problem) in [
-            (["--group", "9", "--path", "heavymetal/lib/VERSION"], "--group 9: no such shared code group"),
-            (["--group", "2", "--path", "../etc/passwd"], "must be a path inside the codebase"),
-            (["--group", "2", "--path", "heavymetal/lib"], "is a folder"),
-            (["--group", "2", "--path", "heavymetal/lib/nothing.php"], "is not in /home/shared_codes/code_share_paid_1"),
-        ] {
-            let refused = try world.runbook(["run", "update-files"] + arguments)
-            #expect(refused.exitCode == 1 && refused.stderr.contains(problem), "\(arguments)\n\(refused)")
+        try expectUnchanged(world, "refusals", ignoring: svnBookkeeping) {
+            for (arguments, problem) in [
+                (["--group", "9", "--path", "heavymetal/lib/VERSION"], "--group 9: no such shared code group"),
+                (["--group", "2", "--path", "../etc/passwd"], "must be a path inside the codebase"),
+                (["--group", "2", "--path", "heavymetal/lib"], "is a folder"),
+                (["--group", "2", "--path", "heavymetal/lib/nothing.php"], "is not in /home/shared_codes/code_share_paid_1"),
+            ] {
+                let refused = try world.runbook(["run", "update-files"] + arguments)
+                #expect(refused.exitCode == 1 && refused.stderr.contains(problem), "\(arguments)\n\(refused)")
+            }
+            let db = try world.admin()
+            defer { db.close() }
+            _ = try db.execute("UPDATE internal.shared_code_groups SET handler_id = 2 WHERE id = 2")
+            let elsewhere = try world.runbook(["run", "update-files", "--group", "2", "--path", "heavymetal/lib/VERSION"])
+            #expect(elsewhere.exitCode == 1 && elsewhere.stderr.contains("group 2's master is dispatch2.make-a-store.com: run update-files there"),
+                    "\(elsewhere)")
+            _ = try db.execute("UPDATE internal.shared_code_groups SET handler_id = 1 WHERE id = 2")
         }
-        let db = try world.admin()
-        defer { db.close() }
-        _ = try db.execute("UPDATE internal.shared_code_groups SET handler_id = 2 WHERE id = 2")
-        let elsewhere = try world.runbook(["run", "update-files", "--group", "2", "--path", "heavymetal/lib/VERSION"])
-        #expect(elsewhere.exitCode == 1 && elsewhere.stderr.contains("group 2's master is dispatch2.make-a-store.com: run update-files there"),
-                "\(elsewhere)")
-        _ = try db.execute("UPDATE internal.shared_code_groups SET handler_id = 1 WHERE id = 2")
-        let untouched = Self.withoutSVN(try world.state())
-        #expect(before.differences(from: untouched).isEmpty, "\(before.differences(from: untouched).joined(separator: "\n"))")
     }
 }

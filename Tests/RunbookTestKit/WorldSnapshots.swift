@@ -91,3 +91,11 @@ extension CampaignWorld: UndoableWorld {
 
     package func undo(_ runID: String) throws -> ChildResult { try runbook(["undo", runID]) }
 }
+
+extension DemoWorld {
+    /// `ignoring:` prefixes for every Subversion working copy's `.svn` folder under the root:
+    /// svn rewrites its own bookkeeping (wc.db, pristine copies) on every update, undo included.
+    package func svnBookkeeping() -> [String] {
+        TreeFingerprint(root).entries.keys.filter { $0.hasSuffix("/.svn") }.sorted().map { "file " + $0 }
+    }
+}
