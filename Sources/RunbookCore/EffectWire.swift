@@ -21,7 +21,8 @@ package enum EffectWire {
         "fs.remove": RemovePath.self,
         "fs.rename": RenamePath.self,
         "fs.chmod": ChangeMode.self,
-        "fs.chown": ChangeOwner.self,
+        // Not fs.chown: its owner's name is resolved to ids here, and another host's
+        // users may have other ids.
     ]
 
     /// `{"kind": ..., "fields": {...}}`, or nil for an effect that cannot be sent.
@@ -114,17 +115,5 @@ extension ChangeMode: WireEffect {
     package init(wireFields f: JSON) throws {
         self.init(path: try f.wirePath("path"), mode: UInt32(truncatingIfNeeded: try f.wireInt("mode")),
                   oldMode: UInt32(truncatingIfNeeded: try f.wireInt("old_mode")))
-    }
-}
-
-extension ChangeOwner: WireEffect {
-    package var wireFields: [(String, JSON)] {
-        [("path", path.wire), ("owner", .string(owner)), ("uid", .int(Int64(uid))), ("gid", .int(Int64(gid))),
-         ("old_uid", .int(Int64(old.uid))), ("old_gid", .int(Int64(old.gid)))]
-    }
-    package init(wireFields f: JSON) throws {
-        self.init(path: try f.wirePath("path"), owner: try f.wireString("owner"), uid: UInt32(truncatingIfNeeded: try f.wireInt("uid")),
-                  gid: UInt32(truncatingIfNeeded: try f.wireInt("gid")),
-                  old: (UInt32(truncatingIfNeeded: try f.wireInt("old_uid")), UInt32(truncatingIfNeeded: try f.wireInt("old_gid"))))
     }
 }

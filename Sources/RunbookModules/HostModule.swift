@@ -26,7 +26,8 @@ package enum HostModule {
             Runs `fn` with the file functions acting on `host`: `fs.*` reads there (in a dry-run
             too) and its changes are made there by runbook's agent on that host (`runbook agent`,
             started over `ssh -o BatchMode=yes`, one connection per host for the whole run, with
-            the command `[hosts.NAME] runbook` gives). Each effect is journaled here before it is
+            the command `[hosts.NAME] runbook` gives; `fs.chown` and `fs.relink_tree` not yet).
+            Each effect is journaled here before it is
             sent, its backups are kept on that host, and `runbook undo` reverses it there. Plan
             and log lines start with `on HOST:`. Nested calls name the inner host. The other
             modules (`db`, `cmd`, `service`, ...) cannot run on another host yet: inside `on` they
