@@ -13,26 +13,29 @@ package protocol WireEffect: Effect {
 }
 
 package enum EffectWire {
-    /// Every effect another host can apply, by kind.
-    package static let all: [String: any WireEffect.Type] = [
-        "fs.mkdir": MakeDirectory.self,
-        "fs.write": WriteFile.self,
-        "fs.symlink": MakeSymlink.self,
-        "fs.remove": RemovePath.self,
-        "fs.rename": RenamePath.self,
-        "fs.chmod": ChangeMode.self,
+    /// The effect type another host can apply for `kind`, or nil.
+    package static func type(ofKind kind: String) -> (any WireEffect.Type)? {
+        switch kind {
+        case "fs.mkdir": MakeDirectory.self
+        case "fs.write": WriteFile.self
+        case "fs.symlink": MakeSymlink.self
+        case "fs.remove": RemovePath.self
+        case "fs.rename": RenamePath.self
+        case "fs.chmod": ChangeMode.self
         // Not fs.chown: its owner's name is resolved to ids here, and another host's
         // users may have other ids.
-    ]
+        default: nil
+        }
+    }
 
     /// `{"kind": ..., "fields": {...}}`, or nil for an effect that cannot be sent.
     package static func encode(_ effect: any Effect) -> JSON? {
-        guard let wire = effect as? any WireEffect, all[effect.kind] != nil else { return nil }
+        guard let wire = effect as? any WireEffect, type(ofKind: effect.kind) != nil else { return nil }
         return .object([("kind", .string(effect.kind)), ("fields", .object(wire.wireFields))])
     }
 
     package static func decode(_ json: JSON) throws -> any Effect {
-        guard let kind = json["kind"]?.stringValue, let type = all[kind] else {
+        guard let kind = json["kind"]?.stringValue, let type = type(ofKind: kind) else {
             throw WireError("an effect of kind '\(json["kind"]?.stringValue ?? "?")' cannot be applied here")
         }
         return try type.init(wireFields: json["fields"] ?? .object([]))

@@ -197,7 +197,9 @@ import Testing
             #expect(SiteTesting.messages(run, "warn").allSatisfy { !$0.contains("by hand") }, "\(run)")
             #expect(run.events("effect_applied").contains { $0["sign"]?.stringValue == "!" }, "the copy over ssh cannot be undone")
 
-            return try #require(DemoWorld.runID(run))
+            let runToUndo = try #require(DemoWorld.runID(run))
+
+            return runToUndo
         }
         #expect(Files.read(cloud + "/usr/local/etc/php-fpm.conf")?.contains("10.0.0.1,10.0.0.2,10.0.0.3\n") == true,
                 "the copy sent over ssh stays")

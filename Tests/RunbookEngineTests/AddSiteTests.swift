@@ -132,7 +132,9 @@ import Testing
             try SiteTesting.expectRefused(world, ["add-site", "--install", "1", "--hostname", "secure.example.com"],
                                           "hostname secure.example.com is already the secure hostname of site 2 of install 1")
 
-            return try #require(DemoWorld.runID(run))
+            let runToUndo = try #require(DemoWorld.runID(run))
+
+            return runToUndo
         }
         #expect(try rows(storeSites) == pristineSites)
 

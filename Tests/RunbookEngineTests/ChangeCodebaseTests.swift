@@ -54,7 +54,9 @@ import Testing
             #expect(unknown.exitCode == 1 && unknown.stderr.contains("--to 9: no such shared code group"), "\(unknown)")
             #expect(snapshot.differences(from: try world.state()).isEmpty)
 
-            return try #require(DemoWorld.runID(run))
+            let runToUndo = try #require(DemoWorld.runID(run))
+
+            return runToUndo
         }
     }
 }

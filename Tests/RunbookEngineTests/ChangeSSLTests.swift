@@ -158,7 +158,8 @@ import Testing
             #expect(SiteTesting.messages(anyway, "warn").contains { $0.hasPrefix("the certificate does not cover shop.example.com") }, "\(anyway)")
             #expect(Files.read(root + "/usr/home/shopexam1/certs/shop.example.com.pem") == Files.read(root + foreign.pem))
             try SiteTesting.expectNginxAccepts(world, since: nginxLog)
-            return try #require(DemoWorld.runID(anyway))
+            let runToUndo = try #require(DemoWorld.runID(anyway))
+            return runToUndo
         }
     }
 }

@@ -54,7 +54,8 @@ import Testing
             #expect(!(Files.read(world.root + "/usr/local/etc/nginx/installs.conf") ?? "").contains("install_1_php"))
 
             // Undo: every row, file, mount, the database and the user as before.
-            return try #require(DemoWorld.runID(run))
+            let runToUndo = try #require(DemoWorld.runID(run))
+            return runToUndo
         }
         #expect(try count("SELECT COUNT(*) FROM shopexam1.database_updates") == 2, "the store's tables are back")
         let store = try Connection(ConnectionOptions(socket: socket, user: "shopexam1", password: DBPassword(password), database: "shopexam1"))
@@ -122,7 +123,8 @@ import Testing
             #expect(try db.query("SHOW DATABASES LIKE 'shopexam1'").isEmpty)
 
             // Undo puts everything back: the rows, and the store's tables under their names.
-            return try #require(DemoWorld.runID(run))
+            let runToUndo = try #require(DemoWorld.runID(run))
+            return runToUndo
         }
         #expect(try lines("SELECT id, fs_name FROM internal.installs ORDER BY id") == installs)
         #expect(try lines("SELECT * FROM shopexam1.\(hostile)") == ["1 'hostile'"])

@@ -223,7 +223,8 @@ import Testing
             let again = try box.runbook(["run", "failover-db", "--destination", "slave", "--local-only"])
             #expect(again.exitCode == 0, "\(again)")
             #expect(again.stdout.contains("0 effects applied"), "\(again)")
-            return try #require(run.runID)
+            let runToUndo = try #require(run.runID)
+            return runToUndo
         }
 
         // And back to the master from the slave.

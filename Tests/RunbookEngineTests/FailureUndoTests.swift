@@ -56,11 +56,13 @@ struct FailureUndoTests {
         try Fixtures.seedDatabase(try sandbox.db)
         try sandbox.addRunbook("everything", Fixtures.changeEverything(irreversible: true, onFailure: "keep", failAtEnd: true))
         // Every file and row is back except the audit line the irreversible statement added.
-        let undo = try #require(try expectUndoRestores(sandbox, "after runbook undo", ignoring: ["table audit"]) {
+        let undone = try expectUndoRestores(sandbox, "after runbook undo", ignoring: ["table audit"]) {
             let result = try sandbox.runbook(["run", "everything", "--dir", sandbox.tree])
             #expect(result.exitCode == 1, "\(result)")
-            return try #require(result.runID)
-        })
+            let runToUndo = try #require(result.runID)
+            return runToUndo
+        }
+        let undo = try #require(undone)
         #expect(undo.stdout.contains("INSERT INTO audit") && undo.stdout.contains("cannot be undone"), "\(undo)")
         let notes = try sandbox.db.query("SELECT note FROM audit ORDER BY id").compactMap { $0[0].string }
         #expect(notes == ["seeded", "changed everything"])

@@ -55,7 +55,8 @@ struct NullAndJsonTests {
                 "\(row[0].int64 ?? -1) \(row[1].string ?? "?") \(row[2].isNull ? "NULL" : row[2].string ?? "?")"
             }
             #expect(rows == ["1 paid NULL", "2 paid now noted", "3 free nobody touches this", "4 free NULL"])
-            return try #require(run.runID)
+            let runToUndo = try #require(run.runID)
+            return runToUndo
         }
     }
 

@@ -47,7 +47,8 @@ import Testing
             #expect(Posix.readLink(home + "/index.php") == new + "/index.php")
             #expect(Posix.readLink(home + "/heavymetal/theme/x.css") == new + "/heavymetal/theme/x.css")
             #expect(Posix.readLink(home + "/elsewhere") == "/etc/hostname")
-            return try #require(run.runID)
+            let runToUndo = try #require(run.runID)
+            return runToUndo
         }
     }
 }

@@ -31,7 +31,9 @@ import Testing
             #expect(DemoWorld.mounts(under: ftp).count == 3, "the lost mount is back: \(DemoWorld.mounts(under: ftp))")
             #expect(run.stdout.contains("1 of 3 bind mounts were missing"), "\(run)")
 
-            return try #require(DemoWorld.runID(run))
+            let runToUndo = try #require(DemoWorld.runID(run))
+
+            return runToUndo
         }
 
         // A disabled FTP user and an unknown one: one line, nothing touched.
