@@ -5,16 +5,22 @@ import RunbookConfig
 import RunbookSupport
 
 public enum SSHCommand {
-    /// Where ssh keeps its shared connections (ControlPath): the engine's state directory
-    /// (`STATE/ssh`, mode 700), set once per process by the engine. Not /tmp: a socket there
-    /// is shared by every runbook on the machine with the same hosts' names — two labs, two
-    /// users — and one would talk to the other's server. Unset: no connection sharing.
-    nonisolated(unsafe) package static var controlDirectory: String?
+    /// The engine's state directory, set once per process: ssh keeps its shared
+    /// connections (ControlPath) in `STATE/ssh` (700), made on the first ssh command. Not
+    /// /tmp: a socket there is shared by every runbook on the machine with the same hosts'
+    /// names — two labs, two users — and one would talk to the other's server.
+    nonisolated(unsafe) package static var stateDirectory: String?
+    nonisolated(unsafe) private static var madeControlDirectory: String?
 
-    /// Makes `STATE/ssh` (700) the place for shared connections.
-    package static func shareConnections(in stateDirectory: String) {
+    /// `STATE/ssh`, made now if it is not yet; nil (no connection sharing) without a
+    /// state directory or when it cannot be made.
+    private static var controlDirectory: String? {
+        if let madeControlDirectory { return madeControlDirectory }
+        guard let stateDirectory else { return nil }
         let directory = stateDirectory + "/ssh"
-        if (try? Posix.makeDirectories(directory, mode: 0o700)) != nil { controlDirectory = directory }
+        guard (try? Posix.makeDirectories(directory, mode: 0o700)) != nil else { return nil }
+        madeControlDirectory = directory
+        return directory
     }
 
     /// The ssh argv up to (not including) the remote command.

@@ -255,7 +255,7 @@ public final class Engine {
         let world = World(paths: paths, backups: BackupStore(directory: store.backupsDirectory(runID)), databases: databases,
                           platform: PlatformAdapter(kind: config.platform))
         // Steps of effects made on other hosts run there, through their agents.
-        SSHCommand.shareConnections(in: store.directory)
+        SSHCommand.stateDirectory = store.directory
         world.otherHosts = AgentConnections(config: config, runID: runID)
         output.message("  \(record.runbook) (\(record.status), \(entries.count) effect\(entries.count == 1 ? "" : "s") to reverse)"
                        + (dryRun ? "  (dry-run)" : ""), lead: "undo of run \(runID)", code: "1")

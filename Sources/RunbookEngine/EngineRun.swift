@@ -129,7 +129,7 @@ extension Engine {
                                               output: output))
         }
         let id = record.id
-        SSHCommand.shareConnections(in: store.directory)
+        SSHCommand.stateDirectory = store.directory
         journal.holdsEveryRecord = options.dryRun
         output.journal = journal
         let locks = LockManager(directory: store.locksDirectory, runID: id, timeout: options.lockTimeout,
