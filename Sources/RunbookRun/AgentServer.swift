@@ -27,8 +27,14 @@ package final class AgentServer {
     package func serve() -> Int32 {
         while let line = readLine() {
             let answer: JSON
+            var request: JSON?
             do {
-                answer = .object([("ok", .bool(true))] + (try handle(try JSON.parse(utf8: line))))
+                request = try JSON.parse(utf8: line)
+                answer = .object([("ok", .bool(true))] + (try handle(request ?? .null)))
+            } catch let error as WireError {
+                // A request this agent cannot read: say which one (a version skew shows here).
+                let op = request?["op"]?.stringValue ?? "an unreadable request"
+                answer = .object([("ok", .bool(false)), ("error", .string("\(op): \(error)"))])
             } catch {
                 answer = .object([("ok", .bool(false)), ("error", .string(String(describing: error)))])
             }

@@ -1,8 +1,8 @@
 // A program kept running to talk to: one line out, one line back (the agent on another
-// host, behind `ssh`). Started like every child (rb_spawn_child: it dies with the engine,
-// its environment scrubbed); what it printed on stderr is kept for the error that ends it.
+// host, behind `ssh`). Started like every child (ProcessRunner.spawn: it dies with the
+// engine, its environment scrubbed); what it printed on stderr is kept for the error that
+// ends it.
 
-import CSystem
 
 public final class ChildChannel {
     public let argv: [String]
@@ -20,28 +20,11 @@ public final class ChildChannel {
         guard let program = argv.first, let executable = ProcessRunner.resolve(program) else {
             throw ProcessFailure(argv: argv, result: nil, problem: "not found in PATH")
         }
-        var stdinPipe: [Int32] = [0, 0], stdoutPipe: [Int32] = [0, 0], stderrPipe: [Int32] = [0, 0]
-        guard rb_pipe_cloexec(&stdinPipe) == 0, rb_pipe_cloexec(&stdoutPipe) == 0, rb_pipe_cloexec(&stderrPipe) == 0 else {
-            throw ProcessFailure(argv: argv, result: nil, problem: "cannot create pipes")
-        }
-        let envStrings = ChildEnvironment.scrubbed(ProcessRunner.currentEnvironment()).map { "\($0.key)=\($0.value)" }
-        let parentEnds = [stdinPipe[1], stdoutPipe[0], stderrPipe[0], stdinPipe[0], stdoutPipe[1], stderrPipe[1]]
-        var spawnError: Int32 = 0
-        let started = ProcessRunner.withCStrings(argv) { argvPointers in
-            ProcessRunner.withCStrings(envStrings) { envPointers in
-                rb_spawn_child(executable, argvPointers, envPointers, stdinPipe[0], stdoutPipe[1], stderrPipe[1],
-                               parentEnds, Int32(parentEnds.count), &spawnError)
-            }
-        }
-        close(stdinPipe[0]); close(stdoutPipe[1]); close(stderrPipe[1])
-        guard started > 0 else {
-            close(stdinPipe[1]); close(stdoutPipe[0]); close(stderrPipe[0])
-            throw ProcessFailure(argv: argv, result: nil, problem: String(cString: strerror(spawnError)))
-        }
-        pid = started
-        input = stdinPipe[1]
-        output = stdoutPipe[0]
-        errors = stderrPipe[0]
+        let child = try ProcessRunner.spawn(argv, executable: executable)
+        pid = child.pid
+        input = child.input
+        output = child.output
+        errors = child.errors
         // A peer that went away must not kill the engine with SIGPIPE when it writes.
         signal(SIGPIPE, SIG_IGN)
     }

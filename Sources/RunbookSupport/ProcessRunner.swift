@@ -71,39 +71,14 @@ public enum ProcessRunner {
         guard let executable = resolve(program) else {
             throw ProcessFailure(argv: argv, result: nil, problem: "not found in PATH")
         }
-        var stdinPipe: [Int32] = [0, 0], stdoutPipe: [Int32] = [0, 0], stderrPipe: [Int32] = [0, 0]
-        // Close-on-exec from the start: a program another thread starts at the same moment
-        // must not inherit this one's pipe ends (it would hold its stdin open forever). The
-        // child's own three are made plain by dup2 in rb_spawn_child.
-        guard rb_pipe_cloexec(&stdinPipe) == 0, rb_pipe_cloexec(&stdoutPipe) == 0, rb_pipe_cloexec(&stderrPipe) == 0 else {
-            throw ProcessFailure(argv: argv, result: nil, problem: "cannot create pipes")
-        }
-        // Through the C helper, not posix_spawn: the child must die with the engine (SIGKILL
-        // included), or an rsync could still be writing while the undo removes its tree.
-        var env = ChildEnvironment.scrubbed(currentEnvironment())
-        for (key, value) in environment { env[key] = value }
-        let envStrings = env.map { "\($0.key)=\($0.value)" }
-        let parentEnds = [stdinPipe[1], stdoutPipe[0], stderrPipe[0], stdinPipe[0], stdoutPipe[1], stderrPipe[1]]
-        var spawnError: Int32 = 0
-        let pid = withCStrings(argv) { argvPointers in
-            withCStrings(envStrings) { envPointers in
-                rb_spawn_child(executable, argvPointers, envPointers, stdinPipe[0], stdoutPipe[1], stderrPipe[1],
-                               parentEnds, Int32(parentEnds.count), &spawnError)
-            }
-        }
-        close(stdinPipe[0])
-        close(stdoutPipe[1])
-        close(stderrPipe[1])
-        guard pid > 0 else {
-            close(stdinPipe[1]); close(stdoutPipe[0]); close(stderrPipe[0])
-            throw ProcessFailure(argv: argv, result: nil, problem: String(cString: strerror(spawnError)))
-        }
+        let child = try spawn(argv, executable: executable, environment: environment)
+        let pid = child.pid
         // Feed stdin (small inputs: configs, SQL), then collect both outputs.
-        if !input.isEmpty { _ = try? Posix.writeAll(stdinPipe[1], input, path: "stdin") }
-        close(stdinPipe[1])
+        if !input.isEmpty { _ = try? Posix.writeAll(child.input, input, path: "stdin") }
+        close(child.input)
         var result = ProcessResult(status: -1, output: [], errorOutput: [], timedOut: false)
         let deadline = timeout.map { Clock.monotonic() + $0 }
-        var open: [Int32] = [stdoutPipe[0], stderrPipe[0]]
+        var open: [Int32] = [child.output, child.errors]
         var buffer = [UInt8](repeating: 0, count: 65536)
         while !open.isEmpty {
             var polls = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
@@ -122,20 +97,61 @@ public enum ProcessRunner {
             for poll in polls where poll.revents != 0 {
                 let count = buffer.withUnsafeMutableBytes { read(poll.fd, $0.baseAddress, $0.count) }
                 if count > 0 {
-                    if poll.fd == stdoutPipe[0] { result.output.append(contentsOf: buffer[0..<count]) }
+                    if poll.fd == child.output { result.output.append(contentsOf: buffer[0..<count]) }
                     else { result.errorOutput.append(contentsOf: buffer[0..<count]) }
                 } else if count == 0 || (count < 0 && errno != EINTR && errno != EAGAIN) {
                     open.removeAll { $0 == poll.fd }
                 }
             }
         }
-        close(stdoutPipe[0])
-        close(stderrPipe[0])
+        close(child.output)
+        close(child.errors)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         // WIFEXITED / WEXITSTATUS, spelled out (the macros are not imported).
         if status & 0x7f == 0 { result.status = (status >> 8) & 0xff } else { result.status = 128 + (status & 0x7f) }
         return result
+    }
+
+    /// A started child: its pid and this side's ends of its stdin, stdout and stderr.
+    package struct Spawned {
+        package let pid: pid_t
+        package let input: Int32
+        package let output: Int32
+        package let errors: Int32
+    }
+
+    /// Starts `executable` with `argv` and a scrubbed environment plus `environment`, its
+    /// three standard descriptors on pipes. Through the C helper, not posix_spawn: the child
+    /// must die with the engine (SIGKILL included), or an rsync could still be writing while
+    /// the undo removes its tree.
+    package static func spawn(_ argv: [String], executable: String, environment: [String: String] = [:]) throws -> Spawned {
+        var stdinPipe: [Int32] = [0, 0], stdoutPipe: [Int32] = [0, 0], stderrPipe: [Int32] = [0, 0]
+        // Close-on-exec from the start: a program another thread starts at the same moment
+        // must not inherit this one's pipe ends (it would hold its stdin open forever). The
+        // child's own three are made plain by dup2 in rb_spawn_child.
+        guard rb_pipe_cloexec(&stdinPipe) == 0, rb_pipe_cloexec(&stdoutPipe) == 0, rb_pipe_cloexec(&stderrPipe) == 0 else {
+            throw ProcessFailure(argv: argv, result: nil, problem: "cannot create pipes")
+        }
+        var env = ChildEnvironment.scrubbed(currentEnvironment())
+        for (key, value) in environment { env[key] = value }
+        let envStrings = env.map { "\($0.key)=\($0.value)" }
+        let parentEnds = [stdinPipe[1], stdoutPipe[0], stderrPipe[0], stdinPipe[0], stdoutPipe[1], stderrPipe[1]]
+        var spawnError: Int32 = 0
+        let pid = withCStrings(argv) { argvPointers in
+            withCStrings(envStrings) { envPointers in
+                rb_spawn_child(executable, argvPointers, envPointers, stdinPipe[0], stdoutPipe[1], stderrPipe[1],
+                               parentEnds, Int32(parentEnds.count), &spawnError)
+            }
+        }
+        close(stdinPipe[0])
+        close(stdoutPipe[1])
+        close(stderrPipe[1])
+        guard pid > 0 else {
+            close(stdinPipe[1]); close(stdoutPipe[0]); close(stderrPipe[0])
+            throw ProcessFailure(argv: argv, result: nil, problem: String(cString: strerror(spawnError)))
+        }
+        return Spawned(pid: pid, input: stdinPipe[1], output: stdoutPipe[0], errors: stderrPipe[0])
     }
 
     /// Runs and throws unless the program exited 0.
