@@ -1,57 +1,39 @@
 // Floating addresses on an interface (the guide's failover: `ifconfig carp1 alias ...`):
-// adding and removing one are mirror images, as are their undo steps, so each pair shares
-// one implementation and differs only in direction.
+// adding and removing one are mirror images — one effect with a direction — as are their
+// undo steps, which share one implementation (each kind keeps its own journal name).
 
 import RunbookSupport
 
 /// An address added to (`adds`) or removed from an interface.
-package protocol AddressEffect: Effect {
-    static var adds: Bool { get }
-    var interface: String { get }
-    var address: String { get }
-}
+package struct AddressChange: Effect {
+    package let adds: Bool
+    package let interface: String
+    package let address: String
 
-extension AddressEffect {
-    package var kind: String { Self.adds ? "net.add_ip" : "net.remove_ip" }
-    package var sign: ChangeSign { Self.adds ? .create : .remove }
-    package var summary: String { Self.adds ? "add address \(address) to \(interface)" : "remove address \(address) from \(interface)" }
+    package init(adds: Bool, interface: String, address: String) {
+        self.adds = adds
+        self.interface = interface
+        self.address = address
+    }
+
+    package var kind: String { adds ? "net.add_ip" : "net.remove_ip" }
+    package var sign: ChangeSign { adds ? .create : .remove }
+    package var summary: String { adds ? "add address \(address) to \(interface)" : "remove address \(address) from \(interface)" }
     package var identity: JSON { .object([("interface", .string(interface)), ("address", .string(address))]) }
 
     package func prepareUndo(_ world: World) throws -> [any UndoAction]? {
-        Self.adds ? [RemoveAddressUndo(interface: interface, address: address)] : [AddAddressUndo(interface: interface, address: address)]
+        adds ? [RemoveAddressUndo(interface: interface, address: address)] : [AddAddressUndo(interface: interface, address: address)]
     }
 
     package func apply(_ world: World) throws -> EffectOutcome {
-        try runChecked(Self.adds ? world.platform.addAddress(interface: interface, address: address)
-                                 : world.platform.removeAddress(interface: interface, address: address))
+        try runChecked(adds ? world.platform.addAddress(interface: interface, address: address)
+                            : world.platform.removeAddress(interface: interface, address: address))
         return EffectOutcome()
     }
 
     package func simulate(_ overlay: Overlay) -> EffectOutcome {
-        overlay.plannedAddresses[interface + " " + address] = Self.adds
+        overlay.plannedAddresses[interface + " " + address] = adds
         return EffectOutcome()
-    }
-}
-
-package struct AddAddress: AddressEffect {
-    package static let adds = true
-    package let interface: String
-    package let address: String
-
-    package init(interface: String, address: String) {
-        self.interface = interface
-        self.address = address
-    }
-}
-
-package struct RemoveAddress: AddressEffect {
-    package static let adds = false
-    package let interface: String
-    package let address: String
-
-    package init(interface: String, address: String) {
-        self.interface = interface
-        self.address = address
     }
 }
 

@@ -56,7 +56,7 @@ package enum NetModule {
         if !force && NetworkState.answersPing(address, platform: session.platform) {
             throw LuaHostFailure("net.add_ip: \(address) still answers ping, so another host has it; not taking it (pass {force = true} to take it anyway)")
         }
-        try session.perform(AddAddress(interface: interface, address: address))
+        try session.perform(AddressChange(adds: true, interface: interface, address: address))
         call.push(true)
         return 1
     }
@@ -77,7 +77,7 @@ package enum NetModule {
             call.push(false)
             return 1
         }
-        try session.perform(RemoveAddress(interface: interface, address: address))
+        try session.perform(AddressChange(adds: false, interface: interface, address: address))
         call.push(true)
         return 1
     }
