@@ -38,9 +38,9 @@ package struct CrontabEdit: Effect {
 }
 
 package enum Crontab {
-    /// The user's crontab ("" when there is none).
-    package static func read(user: String) throws -> String {
-        let result = try ProcessRunner.run(["crontab", "-l", "-u", user], timeout: 30)
+    /// The user's crontab ("" when there is none), read by `run` (here, or on another host).
+    package static func read(user: String, run: ([String]) throws -> ProcessResult = { try ProcessRunner.run($0, timeout: 30) }) throws -> String {
+        let result = try run(["crontab", "-l", "-u", user])
         if result.succeeded { return result.outputText }
         if result.errorText.contains("no crontab") { return "" }
         throw ProcessFailure(argv: ["crontab", "-l"], result: result, problem: "failed")

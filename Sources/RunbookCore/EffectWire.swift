@@ -10,6 +10,13 @@ package protocol WireEffect: Effect {
     /// The effect's fields, enough to build it again.
     var wireFields: [(String, JSON)] { get }
     init(wireFields fields: JSON) throws
+    /// The command lines it will run there: checked here for the run's secrets, which
+    /// that host's agent does not know.
+    var commandLines: [[String]] { get }
+}
+
+extension WireEffect {
+    package var commandLines: [[String]] { [] }
 }
 
 package enum EffectWire {
@@ -24,6 +31,10 @@ package enum EffectWire {
         case "fs.chmod": ChangeMode.self
         // Not fs.chown: its owner's name is resolved to ids here, and another host's
         // users may have other ids.
+        case "cmd.run": RunCommandEffect.self
+        case "service.reload": ReloadService.self
+        case "cron.edit": CrontabEdit.self
+        case "net.add_ip", "net.remove_ip": AddressChange.self
         default: nil
         }
     }
@@ -57,6 +68,23 @@ extension JSON {
     package func wireInt(_ key: String) throws -> Int64 {
         guard let value = self[key]?.intValue else { throw WireError("the field '\(key)' is missing") }
         return value
+    }
+
+    package func wireStrings(_ key: String) throws -> [String] {
+        guard let values = self[key]?.arrayValue else { throw WireError("the field '\(key)' is missing") }
+        return try values.map { value in
+            guard let text = value.stringValue else { throw WireError("the field '\(key)' holds a \(value)") }
+            return text
+        }
+    }
+
+    /// A number of seconds, or nil when absent.
+    package func wireSeconds(_ key: String) -> Double? {
+        switch self[key] {
+        case .int(let value)?: Double(value)
+        case .double(let value)?: value
+        default: nil
+        }
     }
 
     package func wirePath(_ key: String) throws -> EffectPath {
@@ -118,5 +146,49 @@ extension ChangeMode: WireEffect {
     package init(wireFields f: JSON) throws {
         self.init(path: try f.wirePath("path"), mode: UInt32(truncatingIfNeeded: try f.wireInt("mode")),
                   oldMode: UInt32(truncatingIfNeeded: try f.wireInt("old_mode")))
+    }
+}
+
+private func wireArgv(_ argv: [String]) -> JSON { .array(argv.map { .string($0) }) }
+
+extension RunCommandEffect: WireEffect {
+    package var wireFields: [(String, JSON)] {
+        [("argv", wireArgv(argv)), ("undo", undoArgv.map(wireArgv) ?? .null), ("timeout", timeout.map { .double($0) } ?? .null)]
+    }
+    package init(wireFields f: JSON) throws {
+        self.init(argv: try f.wireStrings("argv"), undoArgv: f["undo"]?.arrayValue == nil ? nil : try f.wireStrings("undo"),
+                  timeout: f.wireSeconds("timeout"))
+    }
+    package var commandLines: [[String]] { [argv] + (undoArgv.map { [$0] } ?? []) }
+}
+
+extension ReloadService: WireEffect {
+    package var wireFields: [(String, JSON)] {
+        [("service", .string(service)), ("argv", wireArgv(argv)), ("test", testArgv.map(wireArgv) ?? .null)]
+    }
+    package init(wireFields f: JSON) throws {
+        self.init(service: try f.wireString("service"), argv: try f.wireStrings("argv"),
+                  testArgv: f["test"]?.arrayValue == nil ? nil : try f.wireStrings("test"))
+    }
+    package var commandLines: [[String]] { [argv] + (testArgv.map { [$0] } ?? []) }
+}
+
+extension CrontabEdit: WireEffect {
+    package var wireFields: [(String, JSON)] {
+        [("user", .string(user)), ("before", .string(before)), ("after", .string(after)), ("change", .string(change))]
+    }
+    package init(wireFields f: JSON) throws {
+        self.init(user: try f.wireString("user"), before: try f.wireString("before"), after: try f.wireString("after"),
+                  change: try f.wireString("change"))
+    }
+}
+
+extension AddressChange: WireEffect {
+    package var wireFields: [(String, JSON)] {
+        [("adds", .bool(adds)), ("interface", .string(interface)), ("address", .string(address))]
+    }
+    package init(wireFields f: JSON) throws {
+        guard let adds = f["adds"]?.boolValue else { throw WireError("the field 'adds' is missing") }
+        self.init(adds: adds, interface: try f.wireString("interface"), address: try f.wireString("address"))
     }
 }

@@ -92,6 +92,12 @@ package struct UndoOnHost: UndoAction {
         "on \(host): " + (UndoActions.decode(step)?.description ?? (step["op"]?.stringValue ?? "?"))
     }
 
+    /// A reload there runs after every other step of the undo, as it would here.
+    package var runsLast: Bool { UndoActions.decode(step)?.runsLast ?? false }
+
+    /// The paths the step changes on that host (not this host's: `changedPaths` stays empty).
+    package var pathsThere: [String] { UndoActions.decode(step)?.changedPaths ?? [] }
+
     package func run(in world: World) throws {
         guard let hosts = world.otherHosts else { throw UndoError("host \(host) cannot be reached from here") }
         try hosts.undo(step, on: host, run: run)

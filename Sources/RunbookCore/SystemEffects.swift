@@ -241,7 +241,7 @@ package struct UnmountUndo: UndoAction {
 /// if the restored configuration passes its test (never load a broken one).
 package struct ReloadServiceUndo: UndoAction {
     package static let op = "service.reload"
-    package static let runsLast = true
+    package var runsLast: Bool { true }
     package let service: String
     package let argv: [String]
     /// The configuration test, when the platform has one.

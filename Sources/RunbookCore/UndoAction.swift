@@ -21,14 +21,14 @@ public protocol UndoAction: Sendable, CustomStringConvertible {
     /// keeps open at or below them are opened again after it runs (RootedWalk.swift).
     var changedPaths: [String] { get }
     /// Runs once, after every other step of the undo: a reload must see the restored files.
-    static var runsLast: Bool { get }
+    var runsLast: Bool { get }
     /// The journal name of this step (a step that could not be read keeps the name it had).
     var op: String { get }
 }
 
 extension UndoAction {
     public var changedPaths: [String] { [] }
-    public static var runsLast: Bool { false }
+    public var runsLast: Bool { false }
     public var op: String { Self.op }
 
     public var json: JSON { .object([("op", .string(op)), ("args", .object(args))]) }

@@ -67,7 +67,7 @@ package enum CmdModule {
         let timeout = try call.timeout(options, position: 2)
         let undo = try options["undo"].tableValue.map { try argvList($0, call: call, position: 2) }
         if options["read_only"].boolValue == true {
-            let result = try ProcessRunner.run(argv, timeout: timeout)
+            let result = try session.runRead(argv, timeout: timeout)
             try call.push(["status": .integer(Int64(result.status)), "stdout": .string(result.outputText),
                            "stderr": .string(result.errorText)])
             return 1

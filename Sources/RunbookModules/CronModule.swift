@@ -74,7 +74,7 @@ package enum CronModule {
         }
         let user = options["user"].stringValue ?? Posix.userName
         if let overlay = session.view as? Overlay, let planned = overlay.plannedCrontabs[user] { return planned }
-        return try Crontab.read(user: user)
+        return try Crontab.read(user: user) { try session.runRead($0, timeout: 30) }
     }
 
     /// Adds or removes one line: cron.add and cron.remove.
@@ -99,7 +99,8 @@ package enum CronModule {
                                           replacing: session.view.info(path.real) != nil, secret: false))
         } else {
             let user = options["user"].stringValue ?? Posix.userName
-            guard getpwnam(user) != nil else { throw call.argumentError(2, "no user '\(user)' on this host") }
+            // On another host, `crontab -l -u` above has already named an unknown user.
+            guard session.currentHost != nil || getpwnam(user) != nil else { throw call.argumentError(2, "no user '\(user)' on this host") }
             try session.perform(CrontabEdit(user: user, before: before, after: after, change: (adding ? "add " : "remove ") + line))
         }
         call.push(true)

@@ -55,12 +55,13 @@ extension LuaState {
         }
     }
 
-    /// Inside `on(HOST, ...)`: what another host's agent does for them (files), and what
-    /// acts on no host (logging, steps, templates). Every other module acts on this host
-    /// only, so it is refused there rather than run here by mistake.
+    /// Inside `on(HOST, ...)`: what another host's agent does for them (files, commands,
+    /// services, crontabs, addresses), and what acts on no host (logging, steps, templates).
+    /// Every other module acts on this host only, so it is refused there rather than run
+    /// here by mistake.
     static func reachesOtherHosts(_ module: String?) -> Bool {
         guard let module else { return true }
-        return ["fs", "log", "template", "json"].contains(module)
+        return ["fs", "log", "template", "json", "cmd", "service", "cron", "net"].contains(module)
     }
 
     /// "fs.mkdir" -> ("fs", "mkdir"); "step" -> (nil, "step").

@@ -53,7 +53,7 @@ package enum NetModule {
             call.push(false)
             return 1
         }
-        if !force && NetworkState.answersPing(address, platform: session.platform) {
+        if !force && answersPing(address, session) {
             throw LuaHostFailure("net.add_ip: \(address) still answers ping, so another host has it; not taking it (pass {force = true} to take it anyway)")
         }
         try session.perform(AddressChange(adds: true, interface: interface, address: address))
@@ -104,12 +104,19 @@ package enum NetModule {
     }
 
     static func ping(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
-        call.push(NetworkState.answersPing(try ipAddress(call, 1), platform: session.platform))
+        call.push(answersPing(try ipAddress(call, 1), session))
         return 1
     }
 
+    /// One echo request from this host, or from the host `on` names.
+    static func answersPing(_ address: String, _ session: RunSession) -> Bool {
+        (try? session.runRead(session.platform.ping(address: address), timeout: 5))?.succeeded ?? false
+    }
+
+    /// The interface's addresses here, or on the host `on` names, with a dry-run's changes.
     package static func addresses(_ session: RunSession, _ interface: String) -> [String] {
-        var list = NetworkState.addresses(interface, platform: session.platform)
+        let listed = try? session.runRead(session.platform.listAddresses(interface: interface), timeout: 10)
+        var list = listed.map { $0.succeeded ? session.platform.parseAddresses($0.outputText) : [] } ?? []
         if let overlay = session.view as? Overlay {
             for (key, added) in overlay.plannedAddresses where key.hasPrefix(interface + " ") {
                 let address = String(key.dropFirst(interface.count + 1))

@@ -52,7 +52,7 @@ package enum ServiceModule {
         let name = try serviceName(call, 1)
         let config = try call.optionalTable(2)?["config"].stringValue
         let realConfig = try config.map { try session.paths.real($0) }
-        session.queueReload(PendingReload(service: name, config: realConfig, shownConfig: config))
+        session.queueReload(PendingReload(service: name, config: realConfig, shownConfig: config, host: session.currentHost))
         return 0
     }
 
@@ -79,7 +79,7 @@ package enum ServiceModule {
     }
 
     static func status(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
-        let result = try ProcessRunner.run(session.platform.serviceStatus(try serviceName(call, 1)), timeout: 30)
+        let result = try session.runRead(session.platform.serviceStatus(try serviceName(call, 1)), timeout: 30)
         try call.push(["running": .boolean(result.succeeded), "output": .string(result.outputText + result.errorText)])
         return 1
     }

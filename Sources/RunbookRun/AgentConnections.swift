@@ -14,6 +14,8 @@ package final class AgentConnections: OtherHosts {
     private var channels: [String: ChildChannel] = [:]
     /// Each host's root, as its agent said at hello.
     package private(set) var roots: [String: String] = [:]
+    /// Each host's system, as its agent said at hello: commands are spelled for it.
+    package private(set) var platforms: [String: PlatformAdapter] = [:]
     /// How long an agent may take to answer one request (an effect may copy a big tree).
     private let answerTimeout: Double = 3600
     /// Hosts whose connection broke during this run, with why: not reconnected silently
@@ -49,6 +51,7 @@ package final class AgentConnections: OtherHosts {
                                 timeout: 30)
         let root = hello["root"]?.stringValue ?? "/"
         roots[host] = root
+        platforms[host] = PlatformAdapter(kind: hello["platform"]?.stringValue.flatMap(PlatformKind.init(rawValue:)) ?? .detected)
         return root
     }
 
@@ -76,6 +79,33 @@ package final class AgentConnections: OtherHosts {
 
     package func readLink(_ path: String, on host: String) -> String? {
         answerOrStop(host, [("op", .string("readlink")), ("path", .string(path))])?["target"]?.stringValue
+    }
+
+    /// Runs a program that only reads (`cmd.run` with read_only, a config test, a status)
+    /// on `host` and returns its result. Its argv is checked here for the run's secrets:
+    /// that host's agent does not know them.
+    package func exec(_ argv: [String], input: [UInt8] = [], timeout: Double?, on host: String) throws -> ProcessResult {
+        if let position = ChildEnvironment.argumentHoldingASecret(argv) {
+            throw ProcessFailure(argv: [argv.first ?? ""], result: nil, problem: "argument \(position) of the command line holds a secret, "
+                + "which every user of \(host) could read in its process table; write it to a file and pass its path")
+        }
+        var fields: [(String, JSON)] = [("op", .string("exec")), ("argv", .array(argv.map { .string($0) }))]
+        if !input.isEmpty { fields.append(("input", .string(Base64.encode(input)))) }
+        if let timeout { fields.append(("timeout", .double(timeout))) }
+        let answer: JSON
+        do {
+            answer = try request(host, fields, timeout: (timeout ?? answerTimeout) + 30)
+        } catch let failure as AgentFailure {
+            throw failure
+        } catch {
+            // A read whose caller may take a failure for "no" (a ping): the run stops.
+            onLost?(error)
+            throw error
+        }
+        guard let result = ProcessResult(wire: answer) else {
+            throw WireError("\(host) sent no result for \(argv.first ?? "")")
+        }
+        return result
     }
 
     /// A read's answer; nil when the agent says the path cannot be read, and nil (with the

@@ -58,6 +58,15 @@ package final class AgentServer {
             return [("names", .array(try view.list(try request.wireString("path")).map { .string($0) }))]
         case "readlink":
             return [("target", view.readLink(try request.wireString("path")).map { .string($0) } ?? .null)]
+        case "exec":
+            // A read (`cmd.run` with read_only, a config test, a service's status, a crontab):
+            // run here and answered whole; never journaled.
+            let argv = try request.wireStrings("argv")
+            let input = try request["input"]?.stringValue.map { text -> [UInt8] in
+                guard let bytes = Base64.decode(text) else { throw WireError("the field 'input' is not base64") }
+                return bytes
+            } ?? []
+            return try ProcessRunner.run(argv, input: input, timeout: request.wireSeconds("timeout")).wireFields
         case "prepare":
             let effect = try EffectWire.decode(request["effect"] ?? .null)
             return [("undo", try effect.prepareUndo(world).map { .array($0.map(\.json)) } ?? .null)]
@@ -87,7 +96,8 @@ package final class AgentServer {
         world = World(paths: paths, backups: backups, databases: DatabaseConnections(configs: config.databases, redactor: Redactor()),
                       platform: PlatformAdapter(kind: config.platform))
         view = LiveFileSystem(paths: paths)
-        return [("version", .int(AgentProtocol.version)), ("root", .string(config.root)), ("host", .string(Posix.hostName))]
+        return [("version", .int(AgentProtocol.version)), ("root", .string(config.root)), ("host", .string(Posix.hostName)),
+                ("platform", .string(config.platform.rawValue))]
     }
 
     private func readLine() -> [UInt8]? {

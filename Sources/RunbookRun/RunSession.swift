@@ -18,7 +18,9 @@ public final class RunSession {
     private let localView: FileSystemView
     public let databases: DatabaseConnections
     public let redactor: Redactor
-    public let platform: PlatformAdapter
+    /// How system commands are spelled here, or on the host `on` names.
+    public var platform: PlatformAdapter { otherHost?.platform ?? localPlatform }
+    private let localPlatform: PlatformAdapter
     /// The engine's configuration (hosts, sendmail, settings).
     public let config: EngineConfig
     package let executor: EffectExecutor
@@ -88,11 +90,19 @@ public final class RunSession {
             plan.overlay.otherHosts[host] = overlay
             view = overlay
         }
-        let binding = OtherHostBinding(paths: paths, view: view, files: CachingFileView(view: view, paths: paths))
+        let binding = OtherHostBinding(paths: paths, view: view, files: CachingFileView(view: view, paths: paths),
+                                       platform: agents.platforms[host] ?? localPlatform)
         otherHostBindings[host] = binding
         return binding
     }
 
+
+    /// Runs a program that only reads (real in a dry-run too, never journaled) here, or on
+    /// the host `on` names, through its agent.
+    package func runRead(_ argv: [String], input: [UInt8] = [], timeout: Double?) throws -> ProcessResult {
+        guard let currentHost, let agents else { return try ProcessRunner.run(argv, input: input, timeout: timeout) }
+        return try agents.exec(argv, input: input, timeout: timeout, on: currentHost)
+    }
 
     /// The reviewed plan the run is held to (`--plan-file`), and the first difference found.
     package var reviewed: ReviewedPlan?
@@ -106,7 +116,7 @@ public final class RunSession {
          executor: EffectExecutor, output: RunOutput, locks: LockManager?, config: EngineConfig)
     {
         self.config = config
-        platform = PlatformAdapter(kind: config.platform)
+        localPlatform = PlatformAdapter(kind: config.platform)
         self.id = id
         localPaths = paths
         localView = view
@@ -147,6 +157,12 @@ public final class RunSession {
         if let currentHost {
             guard let there = OnHost(effect, host: currentHost, run: id) else {
                 throw LuaHostFailure("\(effect.kind) cannot run on another host yet: call it outside on(\"\(currentHost)\", ...)")
+            }
+            for argv in (effect as? any WireEffect)?.commandLines ?? [] {
+                if let position = ChildEnvironment.argumentHoldingASecret(argv) {
+                    throw LuaHostFailure("\(effect.kind): argument \(position) of the command line holds a secret, which every user of "
+                        + "\(currentHost) could read in its process table; write it to a file there and pass its path")
+                }
             }
             effect = there
         }
@@ -210,4 +226,5 @@ private struct OtherHostBinding {
     let paths: RootedPaths
     let view: FileSystemView
     let files: CachingFileView
+    let platform: PlatformAdapter
 }

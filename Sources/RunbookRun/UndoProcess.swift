@@ -55,7 +55,7 @@ public enum UndoProcess {
             do {
                 var owed: [any UndoAction] = []
                 for step in steps {
-                    if type(of: step).runsLast {
+                    if step.runsLast {
                         owed.append(step)
                         if !deferred.contains(where: { $0.isSame(as: step) }) { deferred.append(step) }
                         continue

@@ -126,7 +126,7 @@ struct LabOtherHostTests {
                   params = { host = { type = "string", required = true }, what = { type = "string", required = true } },
                   run = function(args)
                     on(args.host, function()
-                      if args.what == "cmd" then cmd.run({ "true" })
+                      if args.what == "mount" then mount.bind("/usr/home/a", "/usr/home/b")
                       elseif args.what == "chown" then fs.chown("/usr/home", "nobody")
                       else fs.mkdir("/usr/home/refused") end
                     end)
@@ -140,9 +140,9 @@ struct LabOtherHostTests {
             let unreachable = try Self.run(lab, ["run", "on_d2", "--host", "nowhere", "--what", "fs", "--yes"])
             #expect(unreachable.exitCode == 1)
             #expect(unreachable.stderr.contains("cannot reach host nowhere") || unreachable.stderr.contains("host nowhere:"), "\(unreachable.stderr)")
-            let command = try Self.run(lab, ["run", "on_d2", "--host", "d2", "--what", "cmd", "--yes"])
-            #expect(command.exitCode == 1)
-            #expect(command.stderr.contains("cmd.run cannot run on another host yet: call it outside on(\"d2\", ...)"), "\(command.stderr)")
+            let mount = try Self.run(lab, ["run", "on_d2", "--host", "d2", "--what", "mount", "--yes"])
+            #expect(mount.exitCode == 1)
+            #expect(mount.stderr.contains("mount.bind cannot run on another host yet: call it outside on(\"d2\", ...)"), "\(mount.stderr)")
             // fs.chown names its owner by this host's user ids, which d2's may not share.
             let chown = try Self.run(lab, ["run", "on_d2", "--host", "d2", "--what", "chown", "--yes"])
             #expect(chown.exitCode == 1)

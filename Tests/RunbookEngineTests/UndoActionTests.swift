@@ -62,7 +62,11 @@ struct UndoActionTests {
             #expect(read.description == description)
             #expect(action.description == description)
         }
-        #expect(ReloadServiceUndo.runsLast && !RemoveEntryUndo.runsLast, "only a reload waits for the rest of the undo")
+        let reload = ReloadServiceUndo(service: "nginx", argv: ["nginx", "-s", "reload"], test: nil)
+        #expect(reload.runsLast && !RemoveEntryUndo(path: "/tmp/x").runsLast,
+                "only a reload waits for the rest of the undo")
+        #expect(UndoOnHost(host: "d2", run: "20261204-000000-abcdef", step: reload.json).runsLast,
+                "and a reload on another host too")
     }
 
     @Test("the args of older journals: fields left out read as the binary before read them")

@@ -1,0 +1,20 @@
+// A program's result as it crosses from another host's agent to the run: the fields of one
+// answer line, with its output as base64 (a program may print any bytes).
+
+extension ProcessResult {
+    /// The answer's fields.
+    package var wireFields: [(String, JSON)] {
+        [("status", .int(Int64(status))), ("stdout", .string(Base64.encode(output))),
+         ("stderr", .string(Base64.encode(errorOutput))), ("timed_out", .bool(timedOut))]
+    }
+
+    /// Read back from an answer; nil when it lacks a field.
+    package init?(wire: JSON) {
+        guard let status = wire["status"]?.intValue,
+              let output = wire["stdout"]?.stringValue.flatMap(Base64.decode),
+              let errorOutput = wire["stderr"]?.stringValue.flatMap(Base64.decode)
+        else { return nil }
+        self.init(status: Int32(truncatingIfNeeded: status), output: output, errorOutput: errorOutput,
+                  timedOut: wire["timed_out"]?.boolValue ?? false)
+    }
+}
