@@ -41,6 +41,9 @@ public struct HostConfig: Sendable {
     /// How to start runbook on that host, for remote.runbook (default: `runbook` in PATH;
     /// an array may add engine options, e.g. ["/usr/local/bin/runbook", "--config", "..."]).
     public var runbookCommand: [String]
+    /// The entry says how runbook starts there (`runbook = ...`): that host has an agent, so
+    /// pushes to it are undone there.
+    public var hasAgent: Bool = false
 }
 
 /// Command-line and environment overrides, applied over the config file.
@@ -178,7 +181,8 @@ public struct EngineConfig: Sendable {
                         sshOptions: entry["ssh_options"]?.arrayValue?.compactMap(\.stringValue) ?? [],
                         identityFile: entry["identity_file"]?.stringValue.map(resolvePath),
                         runbookCommand: entry["runbook"]?.arrayValue?.compactMap(\.stringValue)
-                            ?? entry["runbook"]?.stringValue.map { [$0] } ?? ["runbook"])
+                            ?? entry["runbook"]?.stringValue.map { [$0] } ?? ["runbook"],
+                        hasAgent: entry["runbook"] != nil)
                 }
             case "databases":
                 guard let databasesTable = value.objectValue else { throw fail(key, "a table of [databases.NAME] tables") }

@@ -15,21 +15,32 @@ package struct RsyncEffect: Effect {
     package let remote: Bool
     /// The real paths of its local endpoints (the plan checks whether they exist yet).
     package let localPaths: [String]
+    /// A push to a host whose agent keeps what it replaces: undone there.
+    package let receiver: RsyncReceiver?
     package var kind: String { "rsync" }
-    package var sign: ChangeSign { undoArgv == nil ? .irreversible : .change }
+    package var sign: ChangeSign { undoArgv == nil && receiver == nil ? .irreversible : .change }
     package var summary: String { "sync \(source) -> \(destination)\(delete ? " (deleting extra files)" : "")" }
     package var identity: JSON { .object([("source", .string(source)), ("destination", .string(destination)), ("delete", .bool(delete))]) }
     package var reachesAnotherHost: Bool { remote }
 
+    /// A push to an agent's host: what it will create, from rsync's own dry-run, so the
+    /// journaled intent names it before anything is copied.
     package func prepareUndo(_ world: World) throws -> [any UndoAction]? {
-        undoArgv.map { [RunCommandUndo(argv: $0)] }
+        if let receiver {
+            var preview = argv
+            preview.insert("--dry-run", at: 1)
+            let result = try RsyncRunner.run(preview, password: password, timeout: 300)
+            guard result.succeeded else { throw ProcessFailure(argv: ["rsync --dry-run"], result: result, problem: "failed") }
+            return receiver.undo(afterItemized: result.outputText)
+        }
+        return undoArgv.map { [RunCommandUndo(argv: $0)] }
     }
 
     package func apply(_ world: World) throws -> EffectOutcome {
         let result = try RsyncRunner.run(argv, password: password, timeout: nil)
         guard result.succeeded else { throw ProcessFailure(argv: ["rsync"], result: result, problem: "failed") }
         let changes = result.outputText.split(separator: "\n").map { JSON.string(String($0)) }
-        return EffectOutcome(result: .object([("changes", .array(changes))]))
+        return EffectOutcome(result: .object([("changes", .array(changes))]), undo: receiver?.undo(afterItemized: result.outputText))
     }
 
     /// Planned from both sides as they are: `rsync --dry-run` reads them and changes
@@ -62,7 +73,7 @@ package struct RsyncEffect: Effect {
     }
 
     package init(argv: [String], source: String, destination: String, delete: Bool, password: String?, undoArgv: [String]?, remote: Bool,
-                 localPaths: [String] = []) {
+                 localPaths: [String] = [], receiver: RsyncReceiver? = nil) {
         self.argv = argv
         self.source = source
         self.destination = destination
@@ -71,6 +82,7 @@ package struct RsyncEffect: Effect {
         self.undoArgv = undoArgv
         self.remote = remote
         self.localPaths = localPaths
+        self.receiver = receiver
     }
 }
 

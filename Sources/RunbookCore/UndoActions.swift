@@ -28,6 +28,7 @@ public enum UndoActions {
         RemoveCheckoutUndo.self,
         UpdateCheckoutBackUndo.self,
         UndoOnHost.self,
+        RsyncRestoreUndo.self,
     ]
 
     private static let byName: [String: any UndoAction.Type] = {

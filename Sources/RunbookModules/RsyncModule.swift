@@ -36,7 +36,12 @@ package enum RsyncModule {
             doc: """
             Copies a tree with `rsync -a`\(direction == "push" ? "" : " (the same as `rsync.push`; the name says which side is remote)"). \
             A daemon `password` is written to a private temporary file passed as
-            `--password-file`, never put on the command line. Without `undo` the effect is `!`. In
+            `--password-file`, never put on the command line. A push to `HOST:path` of a host whose
+            `[hosts.HOST]` says how runbook starts there (`runbook = ...`: it has runbook's agent) is
+            undone there: rsync keeps on that host what it overwrites or deletes (`--backup-dir` in
+            the run's folder of that host's state), the journal names what it creates (from a
+            `--dry-run` before the push), and undo removes the one and puts back the other. Any
+            other copy without `undo` is `!`. In
             a dry-run rsync itself runs with `--dry-run --itemize-changes` (read-only): the plan
             lists the files it would move, and the result's `changes` are those lines (none when a
             side is a folder this dry-run only plans to create).
@@ -62,14 +67,25 @@ package enum RsyncModule {
         if options["checksum"].boolValue == true { argv.append("--checksum") }
         for exclude in options["excludes"].tableValue?.array.compactMap(\.stringValue) ?? [] { argv.append("--exclude=" + exclude) }
         if let host = source.host ?? destination.host { argv += ["-e", SSHCommand.rsyncShell(host)] }
-        argv += [source.argument, destination.argument]
         let undo = try options["undo"].tableValue.map { try CmdModule.argvList($0, call: call, position: 3) }
+        let receiver = try undo == nil ? receiverKeepingBackups(destination, session) : nil
+        argv += (receiver?.rsyncOptions ?? []) + [source.argument, destination.argument]
         let outcome = try session.perform(RsyncEffect(
             argv: argv, source: source.shown, destination: destination.shown, delete: options["delete"].boolValue == true,
             password: password, undoArgv: undo, remote: source.remote || destination.remote,
-            localPaths: [source, destination].filter { !$0.remote }.map(\.argument)))
+            localPaths: [source, destination].filter { !$0.remote }.map(\.argument), receiver: receiver))
         try JsonModule.push(outcome.result ?? .null, to: call)
         return 1
+    }
+
+    /// A push to a host with runbook's agent (`[hosts.NAME] runbook = ...`) keeps what it
+    /// replaces there, in this run's folder of that host's state, so undo puts it back (a
+    /// dry-run reaches the agent too: its plan shows the push as undoable, as it will be).
+    static func receiverKeepingBackups(_ destination: Endpoint, _ session: RunSession) throws -> RsyncReceiver? {
+        guard let host = destination.host, host.hasAgent, let path = destination.path else { return nil }
+        let state = try session.agentStateDirectory(on: host.name)
+        return RsyncReceiver(host: host.name, run: session.id, destination: path,
+                             backupDirectory: state + "/rsync/" + String(session.effects.count + 1))
     }
 
     package struct Endpoint {
@@ -77,11 +93,13 @@ package enum RsyncModule {
         package var shown: String
         package var host: HostConfig?
         package var remote: Bool
+        /// The path on `host` (`HOST:path`).
+        package var path: String?
     }
 
     package static func endpoint(_ text: String, _ session: RunSession, _ call: LuaCall, _ position: Int32) throws -> Endpoint {
         guard !text.isEmpty, !text.hasPrefix("-") else { throw call.argumentError(position, "'\(text)' is not a path or an rsync address") }
-        if text.hasPrefix("rsync://") { return Endpoint(argument: text, shown: text, host: nil, remote: true) }
+        if text.hasPrefix("rsync://") { return Endpoint(argument: text, shown: text, host: nil, remote: true, path: nil) }
         if let colon = text.firstIndex(of: ":"), !text[..<colon].contains("/") {
             let name = String(text[..<colon])
             guard let host = session.config.hosts[name] else {
@@ -89,10 +107,11 @@ package enum RsyncModule {
             }
             let path = String(text[text.index(after: colon)...])
             let user = host.user.map { $0 + "@" } ?? ""
-            return Endpoint(argument: "\(user)\(host.address):\(path)", shown: text, host: host, remote: true)
+            return Endpoint(argument: "\(user)\(host.address):\(path)", shown: text, host: host, remote: true, path: path)
         }
         // A trailing slash means "the contents of" to rsync: keep it.
         let real = try session.paths.real(text)
-        return Endpoint(argument: real + (text.hasSuffix("/") && !real.hasSuffix("/") ? "/" : ""), shown: text, host: nil, remote: false)
+        return Endpoint(argument: real + (text.hasSuffix("/") && !real.hasSuffix("/") ? "/" : ""), shown: text, host: nil, remote: false,
+                        path: nil)
     }
 }

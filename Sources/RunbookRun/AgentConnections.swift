@@ -16,6 +16,8 @@ package final class AgentConnections: OtherHosts {
     package private(set) var roots: [String: String] = [:]
     /// Each host's system, as its agent said at hello: commands are spelled for it.
     package private(set) var platforms: [String: PlatformAdapter] = [:]
+    /// Each host's state folder (where its agent keeps a run's backups), as it said at hello.
+    package private(set) var stateDirectories: [String: String] = [:]
     /// How long an agent may take to answer one request (an effect may copy a big tree).
     private let answerTimeout: Double = 3600
     /// Hosts whose connection broke during this run, with why: not reconnected silently
@@ -51,6 +53,7 @@ package final class AgentConnections: OtherHosts {
                                 timeout: 30)
         let root = hello["root"]?.stringValue ?? "/"
         roots[host] = root
+        stateDirectories[host] = hello["state_dir"]?.stringValue
         platforms[host] = PlatformAdapter(kind: hello["platform"]?.stringValue.flatMap(PlatformKind.init(rawValue:)) ?? .detected)
         return root
     }

@@ -97,7 +97,8 @@ package final class AgentServer {
                       platform: PlatformAdapter(kind: config.platform))
         view = LiveFileSystem(paths: paths)
         return [("version", .int(AgentProtocol.version)), ("root", .string(config.root)), ("host", .string(Posix.hostName)),
-                ("platform", .string(config.platform.rawValue))]
+                ("platform", .string(config.platform.rawValue)),
+                ("state_dir", .string(config.stateDir))]
     }
 
     private func readLine() -> [UInt8]? {

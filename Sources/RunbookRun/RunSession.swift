@@ -73,14 +73,28 @@ public final class RunSession {
         return try body()
     }
 
+    /// This run's agents, made on first use.
+    private func agentConnections() -> AgentConnections {
+        if let agents { return agents }
+        let agents = AgentConnections(config: config, runID: id)
+        agents.onLost = { [weak self] error in self?.stopRun(because: error) }
+        self.agents = agents
+        (executor as? LiveExecutor)?.world.otherHosts = agents
+        return agents
+    }
+
+    /// The folder on `host` where its agent keeps what this run replaced there (reached
+    /// now if it was not yet).
+    package func agentStateDirectory(on host: String) throws -> String {
+        let agents = agentConnections()
+        try agents.connect(host)
+        guard let state = agents.stateDirectories[host] else { throw LuaHostFailure("host \(host) did not say where it keeps its state") }
+        return state + "/agent/" + id
+    }
+
     private func bindingFor(_ host: String) throws -> OtherHostBinding {
         if let binding = otherHostBindings[host] { return binding }
-        let agents = self.agents ?? AgentConnections(config: config, runID: id)
-        if self.agents == nil {
-            agents.onLost = { [weak self] error in self?.stopRun(because: error) }
-            self.agents = agents
-        }
-        (executor as? LiveExecutor)?.world.otherHosts = agents
+        let agents = agentConnections()
         let root = try agents.connect(host)
         let paths = RootedPaths(anotherHostsRoot: root)
         var view: FileSystemView = OtherHostFileSystem(host: host, agents: agents)
