@@ -29,8 +29,9 @@ package enum EffectWire {
         case "fs.remove": RemovePath.self
         case "fs.rename": RenamePath.self
         case "fs.chmod": ChangeMode.self
-        // Not fs.chown: its owner's name is resolved to ids here, and another host's
-        // users may have other ids.
+        // fs.chown's ids were resolved on that host (fs.chown inside `on`).
+        case "fs.chown": ChangeOwner.self
+        case "fs.relink_tree": RelinkTree.self
         case "cmd.run": RunCommandEffect.self
         case "service.reload": ReloadService.self
         case "cron.edit": CrontabEdit.self
@@ -190,5 +191,31 @@ extension AddressChange: WireEffect {
     package init(wireFields f: JSON) throws {
         guard let adds = f["adds"]?.boolValue else { throw WireError("the field 'adds' is missing") }
         self.init(adds: adds, interface: try f.wireString("interface"), address: try f.wireString("address"))
+    }
+}
+
+extension ChangeOwner: WireEffect {
+    package var wireFields: [(String, JSON)] {
+        [("path", path.wire), ("owner", .string(owner)), ("uid", .int(Int64(uid))), ("gid", .int(Int64(gid))),
+         ("old_uid", .int(Int64(old.uid))), ("old_gid", .int(Int64(old.gid)))]
+    }
+    package init(wireFields f: JSON) throws {
+        func id(_ key: String) throws -> UInt32 { UInt32(truncatingIfNeeded: try f.wireInt(key)) }
+        self.init(path: try f.wirePath("path"), owner: try f.wireString("owner"), uid: try id("uid"), gid: try id("gid"),
+                  old: (try id("old_uid"), try id("old_gid")))
+    }
+}
+
+extension RelinkTree: WireEffect {
+    package var wireFields: [(String, JSON)] {
+        [("directory", directory.wire), ("from", .string(fromPrefix)), ("to", .string(toPrefix)),
+         ("links", .array(links.map { .array([.string($0.path), .string($0.oldTarget), .string($0.newTarget)]) }))]
+    }
+    package init(wireFields f: JSON) throws {
+        let links = try (f["links"]?.arrayValue ?? []).map { entry -> Link in
+            guard let parts = entry.arrayValue?.compactMap(\.stringValue), parts.count == 3 else { throw WireError("a link of fs.relink_tree is not [path, old, new]") }
+            return Link(path: parts[0], oldTarget: parts[1], newTarget: parts[2])
+        }
+        self.init(directory: try f.wirePath("directory"), fromPrefix: try f.wireString("from"), toPrefix: try f.wireString("to"), links: links)
     }
 }

@@ -330,7 +330,7 @@ package enum FsModule {
     static func chown(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
         let target = try session.effectPath(try call.string(1))
         let owner = try call.string(2)
-        let (uid, gid) = try resolveOwner(owner)
+        let (uid, gid) = try session.currentHost == nil ? resolveOwner(owner) : resolveOwner(owner, there: session)
         guard let info = session.files.info(target.real) else { throw LuaHostFailure("fs.chown \(target.shown): does not exist") }
         let newGid = gid ?? info.gid
         if info.uid == uid && info.gid == newGid {
@@ -532,6 +532,26 @@ package enum FsModule {
     }
 
     /// "www", "www:ftp", "1001:1001" -> ids.
+    /// The ids `owner` names on the host `on` names: its own users and groups (`id -u`,
+    /// `getent group`), which may not be this host's.
+    static func resolveOwner(_ owner: String, there session: RunSession) throws -> (UInt32, UInt32?) {
+        let parts = owner.split(separator: ":", maxSplits: 1).map(String.init)
+        guard let userName = parts.first, !userName.isEmpty, !userName.hasPrefix("-") else { throw LuaHostFailure("fs.chown: '\(owner)' is not an owner") }
+        let host = session.currentHost ?? "this host"
+        func number(_ argv: [String], field: Int, what: String) throws -> UInt32 {
+            let result = try session.runRead(argv, timeout: 30)
+            let fields = result.outputText.trimmed.split(separator: ":", omittingEmptySubsequences: false)
+            guard result.succeeded, fields.count > field, let value = UInt32(fields[field]) else {
+                throw LuaHostFailure("fs.chown: no \(what) on \(host)")
+            }
+            return value
+        }
+        let uid = try UInt32(userName) ?? number(["id", "-u", "--", userName], field: 0, what: "user '\(userName)'")
+        guard parts.count == 2 else { return (uid, nil) }
+        guard !parts[1].isEmpty, !parts[1].hasPrefix("-") else { throw LuaHostFailure("fs.chown: '\(owner)' is not an owner") }
+        return (uid, try UInt32(parts[1]) ?? number(["getent", "group", parts[1]], field: 2, what: "group '\(parts[1])'"))
+    }
+
     package static func resolveOwner(_ owner: String) throws -> (UInt32, UInt32?) {
         let parts = owner.split(separator: ":", maxSplits: 1).map(String.init)
         guard let userName = parts.first, !userName.isEmpty else { throw LuaHostFailure("fs.chown: empty owner") }

@@ -23,8 +23,8 @@ package enum HostModule {
         APIFunction(.run, "host: string  a `[hosts.NAME]` of the configuration", "fn: fun(): any  the work to do there",
             returns: ["any  what `fn` returns"],
             doc: """
-            Runs `fn` with the functions it calls acting on `host`: `fs.*` (but `fs.chown` and
-            `fs.relink_tree`), `cmd.run`, `service.*`, `cron.*` and `net.*`. Reads are made there (in
+            Runs `fn` with the functions it calls acting on `host`: `fs.*` (`fs.chown` names that
+            host's users and groups), `cmd.run`, `service.*`, `cron.*` and `net.*`. Reads are made there (in
             a dry-run too) and changes are made there by runbook's agent on that host (`runbook
             agent`, started over `ssh -o BatchMode=yes`, one connection per host for the whole run,
             with the command `[hosts.NAME] runbook` gives). Each effect is journaled here before it

@@ -26,6 +26,8 @@ struct LabOtherHostModulesTests {
                 assert(seen.stdout == "d2's own\\n", "the read-only command ran on d2: " .. seen.stdout)
                 assert(net.ping("10.0.0.1"), "d2 reaches d1")
                 cmd.run({ "touch", "/usr/local/etc/touched" }, { undo = { "rm", "/usr/local/etc/touched" } })
+                fs.chown("/usr/local/etc/only-on-d2", "nobody:nogroup")
+                assert(fs.relink_tree("/usr/local/etc/relinked", "/home/shared_codes/r1", "/home/shared_codes/r2") == 1)
                 cron.add("*/5 * * * * root /bin/true", { file = "/etc/cron.d/other-host" })
                 net.add_ip("eth0", "10.0.0.222")
                 local found = false
@@ -74,7 +76,11 @@ struct LabOtherHostModulesTests {
 
     static func prepare(_ lab: Lab) throws {
         try LabOtherHostTests.prepare(lab, runbook: runbook)
-        try Files.write(try lab.files("d2") + "/usr/local/etc/only-on-d2", "d2's own\n")
+        let d2 = try lab.files("d2")
+        try Files.write(d2 + "/usr/local/etc/only-on-d2", "d2's own\n")
+        try? FileManager.default.removeItem(atPath: d2 + "/usr/local/etc/relinked")
+        try Files.mkdir(d2 + "/usr/local/etc/relinked")
+        try Files.symlink("/home/shared_codes/r1/lib", d2 + "/usr/local/etc/relinked/lib")
     }
 
     @Test("dry-run reads d2 and changes nothing; the real run configures d2 only; undo on d1 brings d2 back, nginx included")
@@ -89,7 +95,8 @@ struct LabOtherHostModulesTests {
 
             let plan = try LabOtherHostTests.run(lab, ["run", "on_d2", "--server", Self.server, "--dry-run"])
             #expect(plan.exitCode == 0, "\(plan)")
-            for line in ["on d2: run touch /usr/local/etc/touched", "on d2: add address 10.0.0.222 to eth0",
+            for line in ["on d2: run touch /usr/local/etc/touched", "on d2: chown /usr/local/etc/only-on-d2 to nobody:nogroup",
+                         "on d2: relink 1 symlink under /usr/local/etc/relinked", "on d2: add address 10.0.0.222 to eth0",
                          "on d2: write /etc/cron.d/other-host", "on d2: reload nginx (after its config test)"] {
                 #expect(plan.stdout.contains(line), "the plan names \(line): \(plan.stdout)")
             }
@@ -99,6 +106,8 @@ struct LabOtherHostModulesTests {
             #expect(real.exitCode == 0, "\(real)")
             #expect(Files.exists(d2 + "/usr/local/etc/touched") && !Files.exists(d1 + "/usr/local/etc/touched"))
             #expect(Files.read(d2 + "/etc/cron.d/other-host") == "*/5 * * * * root /bin/true\n")
+            #expect(Posix.lstatInfo(d2 + "/usr/local/etc/only-on-d2")?.uid == 65534, "chown on d2 to d2's nobody")
+            #expect(Posix.readLink(d2 + "/usr/local/etc/relinked/lib") == "/home/shared_codes/r2/lib")
             #expect(!Files.exists(d1 + "/etc/cron.d/other-host"))
             #expect(try D2State(lab).addresses.contains("10.0.0.222/32"))
             #expect(try Self.served(lab, awaiting: "othersite on d2\n") == "othersite on d2\n", "d2's nginx was reloaded with the new server")
