@@ -23,15 +23,20 @@ public enum SSHCommand {
         return directory
     }
 
-    /// The ssh argv up to (not including) the remote command.
+    /// The ssh argv up to (not including) the remote command. ssh keeps the first value it
+    /// is given for an option, so the host's own `ssh_options` come before the defaults
+    /// (BatchMode stays first: never a password prompt).
     public static func base(_ host: HostConfig) -> [String] {
-        var argv = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]
+        var argv = ["ssh", "-o", "BatchMode=yes"]
+        for option in host.sshOptions { argv += ["-o", option] }
+        // A host that stops answering (a cut cable, a frozen machine) is given up after
+        // 3 unanswered keepalives, 15 s apart: the run fails instead of waiting for TCP.
+        argv += ["-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3"]
         if let controlDirectory {
             argv += ["-o", "ControlMaster=auto", "-o", "ControlPath=\(controlDirectory)/%C", "-o", "ControlPersist=60"]
         }
         if let port = host.port { argv += ["-p", String(port)] }
         if let identity = host.identityFile { argv += ["-i", identity, "-o", "IdentitiesOnly=yes"] }
-        for option in host.sshOptions { argv += ["-o", option] }
         if let user = host.user { argv += ["-l", user] }
         argv.append(host.address)
         return argv

@@ -74,7 +74,7 @@ public final class ChildChannel {
                 pending.append(contentsOf: buffer[0..<count])
             } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
                 drainErrors(wait: 200)
-                throw ChannelClosed(reason: diagnosticOr("it ended"))
+                throw ChannelClosed(reason: diagnosticOr("the connection ended without a word (the host stopped answering, or the program there died)"))
             }
         }
     }

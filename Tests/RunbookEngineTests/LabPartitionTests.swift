@@ -1,0 +1,91 @@
+// A partition in the lab: d2's cables to the switch are cut while a run on d1 has effects
+// on d2 (scripts/lab link DIR d2 down). The run fails at the next request to d2 (ssh's
+// keepalives give up; no silent reconnect), its own undo reverses what it can reach and says
+// that d2 still owes its part; once the cables are back, `runbook undo` finishes it.
+
+import Foundation
+import RunbookSupport
+import RunbookTestKit
+import Testing
+@testable import RunbookEngine
+
+@Suite("on(HOST): d2 cut off mid-run", .serialized)
+struct LabPartitionTests {
+    static let runbook = """
+        return runbook {
+          summary = "d2 cut off between two of its effects",
+          on_failure = "undo",
+          run = function(args)
+            step("Here and on d2", function()
+              fs.write("/usr/local/etc/partition-here", "d1\\n")
+              on("d2", function() fs.write("/usr/local/etc/partition-a", "a\\n") end)
+            end)
+            step("Wait for the cut", function()
+              cmd.run({ "sh", "-c", "touch /etc/runbook/partition/waiting; "
+                        .. "while [ ! -e /etc/runbook/partition/go ]; do sleep 0.1; done" }, { read_only = true, timeout = 60 })
+            end)
+            step("On d2 again", function()
+              on("d2", function() fs.write("/usr/local/etc/partition-b", "b\\n") end)
+            end)
+          end,
+        }
+        """
+
+    @Test("the run fails naming d2, undoes d1's part and says d2 owes its own; after the link is back, undo finishes on d2")
+    func cutMidRunThenUndoLater() throws {
+        try SharedLab.use { lab in
+            let d1 = try lab.files("d1"), d2 = try lab.files("d2")
+            try Files.mkdir(d1 + "/etc/runbook/partition")
+            try Files.write(d1 + "/etc/runbook/partition.toml", """
+                state_dir = "/var/lib/runbook"
+                runbooks = ["/etc/runbook/partition"]
+
+                [hosts.d2]
+                address = "10.0.0.2"
+                runbook = ["\(try RunbookBinary.require())", "--config", "/etc/runbook/config.toml"]
+                # Give up on a silent host after 2 unanswered keepalives a second apart.
+                ssh_options = ["ServerAliveInterval=1", "ServerAliveCountMax=2"]
+                """)
+            try Files.write(d1 + "/etc/runbook/partition/cut.lua", Self.runbook)
+            let before = (d1: TreeFingerprint(d1 + "/usr/local/etc"), d2: TreeFingerprint(d2 + "/usr/local/etc"))
+            defer {
+                _ = try? lab.script(["link", lab.directory, "d2", "up"])
+                for path in ["/etc/runbook/partition", "/etc/runbook/partition.toml"] { try? FileManager.default.removeItem(atPath: d1 + path) }
+            }
+
+            let run = try lab.startScript(["exec", lab.directory, "d1", "--", try RunbookBinary.require(), "--config", "/etc/runbook/partition.toml",
+                                           "run", "cut", "--yes"])
+            let waiting = d1 + "/etc/runbook/partition/waiting"
+            let deadline = Clock.monotonic() + 60
+            while !Files.exists(waiting) && Clock.monotonic() < deadline { usleep(50_000) }
+            try #require(Files.exists(waiting), "the run reached its wait")
+            #expect(Files.read(d2 + "/usr/local/etc/partition-a") == "a\n", "the first effect reached d2")
+
+            let cut = try lab.script(["link", lab.directory, "d2", "down"])
+            #expect(cut.exitCode == 0, "\(cut)")
+            try Files.write(d1 + "/etc/runbook/partition/go", "")
+            let failed = run.wait(timeout: 90)
+            #expect(failed.exitCode == 1, "\(failed)")
+            #expect(failed.stdout.contains("cut.lua:14: host d2: the connection ended without a word"),
+                    "the failure names d2: \(failed.stdout)")
+            #expect(failed.stdout.contains("could not undo: on d2: write /usr/local/etc/partition-a (2 bytes): host d2 is unreachable"),
+                    "the undo says what d2 still owes: \(failed.stdout)")
+            #expect(TreeFingerprint(d1 + "/usr/local/etc") == before.d1, "d1's own part was undone")
+            #expect(Files.read(d2 + "/usr/local/etc/partition-a") == "a\n", "d2 could not be reached: its part waits")
+            #expect(!Files.exists(d2 + "/usr/local/etc/partition-b"), "nothing reached d2 after the cut")
+
+            let id = try #require(failed.stdout.split(separator: "\n").first?.split(separator: " ").dropFirst().first.map(String.init),
+                                  "\(failed.stdout)")
+            let history = try lab.exec("d1", [try RunbookBinary.require(), "--config", "/etc/runbook/partition.toml", "history"], timeout: 30)
+            #expect(history.stdout.contains(id), "\(history.stdout)")
+
+            let plugged = try lab.script(["link", lab.directory, "d2", "up"])
+            #expect(plugged.exitCode == 0, "\(plugged)")
+            let undo = try lab.exec("d1", [try RunbookBinary.require(), "--config", "/etc/runbook/partition.toml", "undo", id], timeout: 120)
+            #expect(undo.exitCode == 0, "\(undo)")
+            #expect(TreeFingerprint(d2 + "/usr/local/etc") == before.d2,
+                    "undo finished on d2: \(TreeFingerprint(d2 + "/usr/local/etc").difference(from: before.d2))")
+            #expect(TreeFingerprint(d1 + "/usr/local/etc") == before.d1)
+        }
+    }
+}
