@@ -31,8 +31,21 @@ struct LabPartitionTests {
         }
         """
 
-    @Test("the run fails naming d2, undoes d1's part and says d2 owes its own; after the link is back, undo finishes on d2")
-    func cutMidRunThenUndoLater() throws {
+    enum Fault: String, CaseIterable { case cableCut, agentKilled }
+
+    /// The pids of runbook agents running with the lab hosts' own configuration: d2's, in
+    /// this test (d1 runs the controlling run, no agent).
+    static func agentPIDs() -> [pid_t] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return names.compactMap { name -> pid_t? in
+            guard let pid = pid_t(name), let line = Lab.commandLine(pid) else { return nil }
+            return line.hasSuffix("--config /etc/runbook/config.toml agent ") ? pid : nil
+        }
+    }
+
+    @Test("the run fails naming d2, undoes d1's part and says d2 owes its own; once d2 is back, undo finishes there",
+          arguments: Fault.allCases)
+    func cutMidRunThenUndoLater(fault: Fault) throws {
         try SharedLab.use { lab in
             let d1 = try lab.files("d1"), d2 = try lab.files("d2")
             try Files.mkdir(d1 + "/etc/runbook/partition")
@@ -53,6 +66,7 @@ struct LabPartitionTests {
                 for path in ["/etc/runbook/partition", "/etc/runbook/partition.toml"] { try? FileManager.default.removeItem(atPath: d1 + path) }
             }
 
+            let agentsBefore = Set(Self.agentPIDs())
             let run = try lab.startScript(["exec", lab.directory, "d1", "--", try RunbookBinary.require(), "--config", "/etc/runbook/partition.toml",
                                            "run", "cut", "--yes"])
             let waiting = d1 + "/etc/runbook/partition/waiting"
@@ -61,12 +75,21 @@ struct LabPartitionTests {
             try #require(Files.exists(waiting), "the run reached its wait")
             #expect(Files.read(d2 + "/usr/local/etc/partition-a") == "a\n", "the first effect reached d2")
 
-            let cut = try lab.script(["link", lab.directory, "d2", "down"])
-            #expect(cut.exitCode == 0, "\(cut)")
+            switch fault {
+            case .cableCut:
+                let cut = try lab.script(["link", lab.directory, "d2", "down"])
+                #expect(cut.exitCode == 0, "\(cut)")
+            case .agentKilled:
+                // The agent this run started on d2 (and the shell ssh started it with).
+                let agents = Self.agentPIDs().filter { !agentsBefore.contains($0) }
+                #expect(!agents.isEmpty, "d2's agent runs")
+                for pid in agents { kill(pid, SIGKILL) }
+            }
             try Files.write(d1 + "/etc/runbook/partition/go", "")
             let failed = run.wait(timeout: 90)
             #expect(failed.exitCode == 1, "\(failed)")
-            #expect(failed.stdout.contains("cut.lua:14: host d2: the connection ended without a word"),
+            #expect(failed.stdout.contains("cut.lua:14: host d2: the connection ended without a word") || fault == .agentKilled
+                    && failed.stdout.contains("cut.lua:14: host d2: "),
                     "the failure names d2: \(failed.stdout)")
             #expect(failed.stdout.contains("could not undo: on d2: write /usr/local/etc/partition-a (2 bytes): host d2 is unreachable"),
                     "the undo says what d2 still owes: \(failed.stdout)")
