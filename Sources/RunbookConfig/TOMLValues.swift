@@ -273,19 +273,11 @@ package struct TOMLScanner {
     }
 
     private mutating func multiLineBasicString() throws -> String {
-        index += 3
-        if peek == 0x0A { index += 1 }
+        openMultiLine()
         var out: [UInt8] = []
         while true {
             guard let byte = peek else { throw error("a multi-line string is not closed") }
-            if bytes[index...].starts(with: Array("\"\"\"".utf8)) {
-                // Up to two quotes may stand just before the closing three.
-                var quotes = 3
-                while quotes < 5, index + quotes < bytes.count, bytes[index + quotes] == UInt8(ascii: "\"") { quotes += 1 }
-                out.append(contentsOf: Array(repeating: UInt8(ascii: "\""), count: quotes - 3))
-                index += quotes
-                return String(decoding: out, as: UTF8.self)
-            }
+            if closeMultiLine(UInt8(ascii: "\""), into: &out) { return String(decoding: out, as: UTF8.self) }
             index += 1
             if byte == UInt8(ascii: "\\") {
                 // A backslash at the end of a line joins it to the next, dropping the blanks.
@@ -302,6 +294,23 @@ package struct TOMLScanner {
                 out.append(byte)
             }
         }
+    }
+
+    /// Past the opening three quotes, and the newline that may follow them (not part of the string).
+    private mutating func openMultiLine() {
+        index += 3
+        if peek == 0x0A { index += 1 }
+    }
+
+    /// At three `quote`s, takes them as the end of a multi-line string and returns true. Up to
+    /// two more quotes may stand just before the closing three: they go into `out`.
+    private mutating func closeMultiLine(_ quote: UInt8, into out: inout [UInt8]) -> Bool {
+        guard bytes[index...].starts(with: [quote, quote, quote]) else { return false }
+        var quotes = 3
+        while quotes < 5, index + quotes < bytes.count, bytes[index + quotes] == quote { quotes += 1 }
+        out.append(contentsOf: Array(repeating: quote, count: quotes - 3))
+        index += quotes
+        return true
     }
 
     private mutating func escape(into out: inout [UInt8]) throws {
@@ -348,18 +357,11 @@ package struct TOMLScanner {
     }
 
     private mutating func multiLineLiteralString() throws -> String {
-        index += 3
-        if peek == 0x0A { index += 1 }
+        openMultiLine()
         var out: [UInt8] = []
         while true {
             guard let byte = peek else { throw error("a multi-line string is not closed") }
-            if bytes[index...].starts(with: Array("'''".utf8)) {
-                var quotes = 3
-                while quotes < 5, index + quotes < bytes.count, bytes[index + quotes] == UInt8(ascii: "'") { quotes += 1 }
-                out.append(contentsOf: Array(repeating: UInt8(ascii: "'"), count: quotes - 3))
-                index += quotes
-                return String(decoding: out, as: UTF8.self)
-            }
+            if closeMultiLine(UInt8(ascii: "'"), into: &out) { return String(decoding: out, as: UTF8.self) }
             if byte != 0x0A && isControl(byte) { throw error("a control character (0x\(String(byte, radix: 16))) in a literal string") }
             out.append(byte)
             index += 1
