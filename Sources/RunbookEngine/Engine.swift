@@ -28,7 +28,7 @@ public final class Engine {
         return state
     }
 
-    /// Every Lua module, in the order docs/api.md shows them. A new module is one line here;
+    /// Every Lua module, in the order docs/api.md shows them. A new module is one entry here;
     /// its docs come with its registrations (APIDoc.swift).
     package static var modules: [any LuaModule.Type] { [
         RunModule.self, HostModule.self, FsModule.self, DbModule.self, TemplateModule.self, JsonModule.self,
