@@ -112,22 +112,12 @@ extension LuaState {
     public func register(_ name: String, in module: String? = nil, _ body: @escaping LuaHostFunction) {
         enterHost()
         defer { leaveHost() }
-        rb_pushglobaltable(L)
-        if let module {
-            lua_pushstring(L, module)
-            lua_rawget(L, -2)
-            if lua_type(L, -1) != LUA_TTABLE {
-                rb_pop(L, 1)
-                lua_createtable(L, 0, 8)
-                lua_pushstring(L, module)
-                lua_pushvalue(L, -2)
-                lua_rawset(L, -4)
-            }
-        }
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        if let module { pushModuleTable(module) } else { rb_pushglobaltable(L) }
         lua_pushstring(L, name)
         HostFunctionRegistry.push(L, name: module.map { "\($0).\(name)" } ?? name, body: body)
         lua_rawset(L, -3)
-        rb_pop(L, module == nil ? 1 : 2)
     }
 
     /// Sets `module.name` to a value (a constant such as `db.NULL`); the module table is
@@ -137,19 +127,24 @@ extension LuaState {
         defer { leaveHost() }
         let top = lua_gettop(L)
         defer { lua_settop(L, top) }
-        rb_pushglobaltable(L)
-        lua_pushstring(L, module)
-        lua_rawget(L, -2)
-        if lua_type(L, -1) != LUA_TTABLE {
-            rb_pop(L, 1)
-            lua_createtable(L, 0, 8)
-            lua_pushstring(L, module)
-            lua_pushvalue(L, -2)
-            lua_rawset(L, -4)
-        }
+        pushModuleTable(module)
         lua_pushstring(L, name)
         try LuaConversion.push(L, value)
         lua_rawset(L, -3)
+    }
+
+    /// Pushes the global table `module`, made on first use (above the globals table, which the
+    /// caller's settop pops with it).
+    private func pushModuleTable(_ module: String) {
+        rb_pushglobaltable(L)
+        lua_pushstring(L, module)
+        lua_rawget(L, -2)
+        guard lua_type(L, -1) != LUA_TTABLE else { return }
+        rb_pop(L, 1)
+        lua_createtable(L, 0, 8)
+        lua_pushstring(L, module)
+        lua_pushvalue(L, -2)
+        lua_rawset(L, -4)
     }
 
     /// A Lua function value for a Swift closure, to pass into Lua (as an argument, a field).

@@ -36,6 +36,18 @@ public enum LuaValue: Hashable {
         return nil
     }
 
+    /// A string, number or boolean as a command line spells it (`42`, `0.5`, `true`); nil for
+    /// any other value.
+    public var scalarText: String? {
+        switch self {
+        case .string(let bytes): return String(decoding: bytes, as: UTF8.self)
+        case .integer(let i): return String(i)
+        case .number(let d): return String(d)
+        case .boolean(let b): return b ? "true" : "false"
+        default: return nil
+        }
+    }
+
     public var integerValue: Int64? {
         switch self {
         case .integer(let i): return i

@@ -89,26 +89,19 @@ extension DBError {
 
     /// The last error on a connection handle.
     init(connection mysql: UnsafeMutablePointer<MYSQL>, sql: String?) {
-        let code = mysql_errno(mysql)
-        self.init(
-            kind: Self.kind(forCode: code),
-            code: code,
-            sqlState: Self.text(mysql_sqlstate(mysql), fallback: "HY000"),
-            message: Self.text(mysql_error(mysql), fallback: "unknown error"),
-            sql: sql
-        )
+        self.init(code: mysql_errno(mysql), sqlState: mysql_sqlstate(mysql), message: mysql_error(mysql), sql: sql)
     }
 
     /// The last error on a statement handle.
     init(statement stmt: UnsafeMutablePointer<MYSQL_STMT>, sql: String?) {
-        let code = mysql_stmt_errno(stmt)
-        self.init(
-            kind: Self.kind(forCode: code),
-            code: code,
-            sqlState: Self.text(mysql_stmt_sqlstate(stmt), fallback: "HY000"),
-            message: Self.text(mysql_stmt_error(stmt), fallback: "unknown error"),
-            sql: sql
-        )
+        self.init(code: mysql_stmt_errno(stmt), sqlState: mysql_stmt_sqlstate(stmt), message: mysql_stmt_error(stmt), sql: sql)
+    }
+
+    /// An error libmariadb reported: its number and C strings (empty ones read as HY000 and
+    /// "unknown error").
+    private init(code: UInt32, sqlState: UnsafePointer<CChar>?, message: UnsafePointer<CChar>?, sql: String?) {
+        self.init(kind: Self.kind(forCode: code), code: code, sqlState: Self.text(sqlState, fallback: "HY000"),
+                  message: Self.text(message, fallback: "unknown error"), sql: sql)
     }
 
     /// An error detected by this library (code 0).

@@ -40,40 +40,28 @@ final class ParameterBinding {
         var variableOffset = count * 8
         for (index, value) in values.enumerated() {
             let slot = data + index * 8
+            let type: enum_field_types
+            var buffer: UnsafeMutableRawPointer? = slot
+            let length: Int
             var bind = MYSQL_BIND()
-            bind.length = lengths + index
             switch value {
             case .null:
-                bind.buffer_type = MYSQL_TYPE_NULL
-                lengths[index] = 0
+                (type, buffer, length) = (MYSQL_TYPE_NULL, nil, 0)
             case .int(let number):
                 slot.storeBytes(of: number, as: Int64.self)
-                bind.buffer_type = MYSQL_TYPE_LONGLONG
-                bind.buffer = slot
-                bind.buffer_length = 8
-                lengths[index] = 8
+                (type, length) = (MYSQL_TYPE_LONGLONG, 8)
             case .uint(let number):
                 slot.storeBytes(of: number, as: UInt64.self)
-                bind.buffer_type = MYSQL_TYPE_LONGLONG
+                (type, length) = (MYSQL_TYPE_LONGLONG, 8)
                 bind.is_unsigned = 1
-                bind.buffer = slot
-                bind.buffer_length = 8
-                lengths[index] = 8
             case .double(let number):
                 slot.storeBytes(of: number, as: Double.self)
-                bind.buffer_type = MYSQL_TYPE_DOUBLE
-                bind.buffer = slot
-                bind.buffer_length = 8
-                lengths[index] = 8
+                (type, length) = (MYSQL_TYPE_DOUBLE, 8)
             case .string(let text):
                 // The connection character set is utf8mb4, so UTF-8 bytes go as they are.
-                let target = data + variableOffset
-                let written = Self.copyUTF8(of: text, to: target)
-                bind.buffer_type = MYSQL_TYPE_STRING
-                bind.buffer = target
-                bind.buffer_length = UInt(written)
-                lengths[index] = UInt(written)
-                variableOffset += written
+                buffer = data + variableOffset
+                (type, length) = (MYSQL_TYPE_STRING, Self.copyUTF8(of: text, to: data + variableOffset))
+                variableOffset += length
             case .bytes(let bytes):
                 let target = data + variableOffset
                 bytes.withUnsafeBytes { source in
@@ -81,12 +69,15 @@ final class ParameterBinding {
                         target.copyMemory(from: base, byteCount: source.count)
                     }
                 }
-                bind.buffer_type = MYSQL_TYPE_BLOB
-                bind.buffer = target
-                bind.buffer_length = UInt(bytes.count)
-                lengths[index] = UInt(bytes.count)
-                variableOffset += bytes.count
+                buffer = target
+                (type, length) = (MYSQL_TYPE_BLOB, bytes.count)
+                variableOffset += length
             }
+            bind.buffer_type = type
+            bind.buffer = buffer
+            bind.buffer_length = UInt(length)
+            bind.length = lengths + index
+            lengths[index] = UInt(length)
             binds[index] = bind
         }
         return binds

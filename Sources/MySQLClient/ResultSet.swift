@@ -39,13 +39,8 @@ final class ColumnLayout: Sendable {
 
 /// All rows of a query, fully read.
 public struct ResultSet: Sendable {
-    private let layout: ColumnLayout
+    let layout: ColumnLayout
     public let rows: [Row]
-
-    init(layout: ColumnLayout, rows: [Row]) {
-        self.layout = layout
-        self.rows = rows
-    }
 
     /// An empty result with no columns (a statement that returns no rows).
     static let empty = ResultSet(layout: ColumnLayout(names: []), rows: [])
@@ -59,14 +54,9 @@ public struct ResultSet: Sendable {
 
 /// One row of a `ResultSet`.
 public struct Row: Sendable {
-    private let layout: ColumnLayout
+    let layout: ColumnLayout
     /// The row's values in column order.
     public let values: [SQLValue]
-
-    init(layout: ColumnLayout, values: [SQLValue]) {
-        self.layout = layout
-        self.values = values
-    }
 
     /// Column names, shared with the other rows of the result.
     public var columns: [String] { layout.names }

@@ -11,27 +11,28 @@ struct QueueCommand: ParsableCommand {
         commandName: "queue", abstract: "Work the queue records of this server (the guide's cron_slave_queue).",
         subcommands: [Work.self, Rerun.self, List.self])
 
+    /// What every queue command takes: the engine's options and the queue's connection.
     struct QueueOptions: ParsableArguments {
+        @OptionGroup var engine: EngineOptions
         @Option(name: .long, help: "The database connection that holds the queue table.") var connection = "internal"
-    }
 
-    static func worker(_ options: EngineOptions, _ queue: QueueOptions) throws -> QueueWorker {
-        do {
-            let overrides = options.overrides()
-            return try QueueWorker(config: try EngineConfig.resolve(overrides), overrides: overrides, connection: queue.connection)
-        } catch { throw exitWith(error) }
+        func worker() throws -> QueueWorker {
+            do {
+                let overrides = engine.overrides()
+                return try QueueWorker(config: try EngineConfig.resolve(overrides), overrides: overrides, connection: connection)
+            } catch { throw exitWith(error) }
+        }
     }
 
     struct Work: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run this server's queued records, oldest first; each ends done or failed with its error.")
-        @OptionGroup var options: EngineOptions
         @OptionGroup var queue: QueueOptions
         @Option(name: .long, help: "The handler whose records to work (id or hostname; default settings.this_server).") var handler: String?
         @Option(name: .long, help: "Work at most this many records.") var limit = 100
 
         func run() throws {
-            let worker = try QueueCommand.worker(options, queue)
+            let worker = try queue.worker()
             let outcomes: [QueueWorker.Outcome]
             do {
                 outcomes = try worker.work(handler: try worker.handlerID(handler), limit: max(1, limit), report: printLine)
@@ -44,12 +45,11 @@ struct QueueCommand: ParsableCommand {
     struct Rerun: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run one queue record again (the guide's rerun_queue.php), output kept in STATE/queue/ID.log.")
-        @OptionGroup var options: EngineOptions
         @OptionGroup var queue: QueueOptions
         @Argument(help: "The queue record's id.") var id: Int64
 
         func run() throws {
-            let worker = try QueueCommand.worker(options, queue)
+            let worker = try queue.worker()
             let outcome: QueueWorker.Outcome
             do { outcome = try worker.rerun(id, report: printLine) } catch { throw exitWith(error) }
             if outcome.status != "done" { throw ExitCode(1) }
@@ -58,13 +58,12 @@ struct QueueCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The latest queue records, newest first.")
-        @OptionGroup var options: EngineOptions
         @OptionGroup var queue: QueueOptions
         @Option(name: .long, help: "Only records with this status (queued, running, done, failed).") var status: String?
         @Option(name: .long, help: "How many.") var limit = 20
 
         func run() throws {
-            let worker = try QueueCommand.worker(options, queue)
+            let worker = try queue.worker()
             let records: [QueueWorker.Record]
             do { records = try worker.records(status: status, handler: nil, limit: limit) } catch { throw exitWith(error) }
             for record in records {

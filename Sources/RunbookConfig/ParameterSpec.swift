@@ -1,6 +1,5 @@
 // A runbook's declared parameter: its type, default, limits and docs.
 
-import LuaBridge
 import RunbookSupport
 
 public enum ParameterType: String, CaseIterable, Sendable {
@@ -57,16 +56,7 @@ public enum ArgumentValue: Equatable, Sendable {
     case bool(Bool)
     case list([ArgumentValue])
 
-    public var lua: LuaValue {
-        switch self {
-        case .string(let s): return .string(s)
-        case .int(let i): return .integer(i)
-        case .number(let d): return .number(d)
-        case .bool(let b): return .boolean(b)
-        case .list(let items): return .table(LuaTable(array: items.map(\.lua)))
-        }
-    }
-
+    /// As JSON; a runbook gets it through the one JSON-to-Lua converter (JsonModule.luaValue).
     public var json: JSON {
         switch self {
         case .string(let s): return .string(s)

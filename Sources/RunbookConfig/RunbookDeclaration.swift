@@ -116,13 +116,12 @@ package enum DeclarationReader {
         case let value:
             if spec.required { throw fail("a required parameter cannot have a default") }
             let text: String
-            switch value {
-            case .string(let bytes): text = String(decoding: bytes, as: UTF8.self)
-            case .integer(let i): text = String(i)
-            case .number(let d): text = String(d)
-            case .boolean(let b): text = b ? "true" : "false"
-            case .table(let t) where spec.list: text = t.array.compactMap { $0.stringValue ?? $0.integerValue.map(String.init) }.joined(separator: ",")
-            default: throw fail("the default must be a \(type.rawValue)")
+            if case .table(let t) = value, spec.list {
+                text = t.array.compactMap { $0.stringValue ?? $0.integerValue.map(String.init) }.joined(separator: ",")
+            } else if let scalar = value.scalarText {
+                text = scalar
+            } else {
+                throw fail("the default must be a \(type.rawValue)")
             }
             do { spec.defaultValue = try ArgumentValidator.validate(text, for: spec) } catch {
                 throw fail("the default is not valid: \(error)")

@@ -147,10 +147,10 @@ package struct TOMLScanner {
     package mutating func scalar() throws -> JSON {
         guard let byte = peek else { throw error("a value is missing") }
         if byte == UInt8(ascii: "\"") {
-            return .string(bytes[index...].starts(with: Array("\"\"\"".utf8)) ? try multiLineBasicString() : try basicString())
+            return .string(bytes[index...].starts(with: Array("\"\"\"".utf8)) ? try multiLineString(UInt8(ascii: "\"")) : try basicString())
         }
         if byte == UInt8(ascii: "'") {
-            return .string(bytes[index...].starts(with: Array("'''".utf8)) ? try multiLineLiteralString() : try literalString())
+            return .string(bytes[index...].starts(with: Array("'''".utf8)) ? try multiLineString(UInt8(ascii: "'")) : try literalString())
         }
         for (word, value) in [("true", JSON.bool(true)), ("false", JSON.bool(false))] where bytes[index...].starts(with: Array(word.utf8)) {
             let after = index + word.utf8.count
@@ -272,38 +272,6 @@ package struct TOMLScanner {
         }
     }
 
-    private mutating func multiLineBasicString() throws -> String {
-        index += 3
-        if peek == 0x0A { index += 1 }
-        var out: [UInt8] = []
-        while true {
-            guard let byte = peek else { throw error("a multi-line string is not closed") }
-            if bytes[index...].starts(with: Array("\"\"\"".utf8)) {
-                // Up to two quotes may stand just before the closing three.
-                var quotes = 3
-                while quotes < 5, index + quotes < bytes.count, bytes[index + quotes] == UInt8(ascii: "\"") { quotes += 1 }
-                out.append(contentsOf: Array(repeating: UInt8(ascii: "\""), count: quotes - 3))
-                index += quotes
-                return String(decoding: out, as: UTF8.self)
-            }
-            index += 1
-            if byte == UInt8(ascii: "\\") {
-                // A backslash at the end of a line joins it to the next, dropping the blanks.
-                var look = index
-                while look < bytes.count, bytes[look] == 0x20 || bytes[look] == 0x09 { look += 1 }
-                if look < bytes.count, bytes[look] == 0x0A {
-                    index = look
-                    while let next = peek, next == 0x20 || next == 0x09 || next == 0x0A { index += 1 }
-                    continue
-                }
-                try escape(into: &out)
-            } else {
-                if byte != 0x0A && isControl(byte) { throw error("a control character (0x\(String(byte, radix: 16))) in a string: write it as an escape") }
-                out.append(byte)
-            }
-        }
-    }
-
     private mutating func escape(into out: inout [UInt8]) throws {
         guard let code = peek else { throw error("a string ends in a backslash") }
         index += 1
@@ -347,22 +315,41 @@ package struct TOMLScanner {
         }
     }
 
-    private mutating func multiLineLiteralString() throws -> String {
+    /// A `"""` string (`quote` is `"`: escapes, and a backslash that ends a line joins it to
+    /// the next) or a `'''` one (every byte as it stands), from its opening quotes.
+    private mutating func multiLineString(_ quote: UInt8) throws -> String {
+        let basic = quote == UInt8(ascii: "\"")
         index += 3
-        if peek == 0x0A { index += 1 }
+        if peek == 0x0A { index += 1 }  // a newline just after the opening quotes is not part of it
         var out: [UInt8] = []
         while true {
             guard let byte = peek else { throw error("a multi-line string is not closed") }
-            if bytes[index...].starts(with: Array("'''".utf8)) {
+            if bytes[index...].starts(with: [quote, quote, quote]) {
+                // Up to two quotes may stand just before the closing three.
                 var quotes = 3
-                while quotes < 5, index + quotes < bytes.count, bytes[index + quotes] == UInt8(ascii: "'") { quotes += 1 }
-                out.append(contentsOf: Array(repeating: UInt8(ascii: "'"), count: quotes - 3))
+                while quotes < 5, index + quotes < bytes.count, bytes[index + quotes] == quote { quotes += 1 }
+                out.append(contentsOf: Array(repeating: quote, count: quotes - 3))
                 index += quotes
                 return String(decoding: out, as: UTF8.self)
             }
-            if byte != 0x0A && isControl(byte) { throw error("a control character (0x\(String(byte, radix: 16))) in a literal string") }
-            out.append(byte)
             index += 1
+            if basic && byte == UInt8(ascii: "\\") {
+                // A backslash at the end of a line joins it to the next, dropping the blanks.
+                var look = index
+                while look < bytes.count, bytes[look] == 0x20 || bytes[look] == 0x09 { look += 1 }
+                if look < bytes.count, bytes[look] == 0x0A {
+                    index = look
+                    while let next = peek, next == 0x20 || next == 0x09 || next == 0x0A { index += 1 }
+                    continue
+                }
+                try escape(into: &out)
+            } else {
+                if byte != 0x0A && isControl(byte) {
+                    throw error("a control character (0x\(String(byte, radix: 16))) in a "
+                        + (basic ? "string: write it as an escape" : "literal string"))
+                }
+                out.append(byte)
+            }
         }
     }
 }

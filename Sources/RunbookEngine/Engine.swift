@@ -28,25 +28,16 @@ public final class Engine {
         return state
     }
 
-    /// Every Lua module, in the order docs/api.md shows them. A new module is one line here;
+    /// Every Lua module, in the order docs/api.md shows them. A new module is one entry here;
     /// its docs come with its registrations (APIDoc.swift).
+    package static var modules: [any LuaModule.Type] { [
+        RunModule.self, HostModule.self, FsModule.self, DbModule.self, TemplateModule.self, JsonModule.self,
+        CmdModule.self, MountModule.self, NetModule.self, ServiceModule.self, RsyncModule.self, RemoteModule.self,
+        MailModule.self, CronModule.self, VcsModule.self, HttpModule.self,
+    ] }
+
     package static func registerModules(into state: LuaState, slot: SessionSlot) {
-        RunModule.register(into: state, slot: slot)
-        HostModule.register(into: state, slot: slot)
-        FsModule.register(into: state, slot: slot)
-        DbModule.register(into: state, slot: slot)
-        TemplateModule.register(into: state, slot: slot)
-        JsonModule.register(into: state)
-        CmdModule.register(into: state, slot: slot)
-        MountModule.register(into: state, slot: slot)
-        NetModule.register(into: state, slot: slot)
-        ServiceModule.register(into: state, slot: slot)
-        RsyncModule.register(into: state, slot: slot)
-        RemoteModule.register(into: state, slot: slot)
-        MailModule.register(into: state, slot: slot)
-        CronModule.register(into: state, slot: slot)
-        VcsModule.register(into: state, slot: slot)
-        HttpModule.register(into: state, slot: slot)
+        for module in modules { module.register(into: state, slot: slot) }
     }
 
     /// Loads a runbook's declaration (its top level runs; effects are refused).

@@ -111,7 +111,7 @@ extension Engine {
         bound.secrets.forEach(redactor.add)
         let databases = DatabaseConnections(configs: config.databases, redactor: redactor)
         var arguments = LuaTable()
-        for (name, value) in bound.values { arguments[name] = value.lua }
+        for (name, value) in bound.values { arguments[name] = JsonModule.luaValue(value.json) }
 
         // From here until the run's trap is in place, SIGINT/SIGTERM wait: a run stopped while
         // it is being recorded would leave a folder with half a record. Stopped before, the

@@ -158,9 +158,9 @@ extension LuaState {
         register(name, in: module, body)
     }
 
-    /// A module's introduction; only recorded while the API is being read.
-    package func document(module: @autoclosure () -> APIModule) {
-        if let collector = hostData as? APICollector { collector.entries.append(.module(module())) }
+    /// A module's introductions; only recorded while the API is being read.
+    package func document(modules: @autoclosure () -> [APIModule]) {
+        if let collector = hostData as? APICollector { collector.entries += modules().map(APICollector.Entry.module) }
     }
 
     /// A value global the engine sets (`context`, `settings`).

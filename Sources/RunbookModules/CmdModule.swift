@@ -5,9 +5,9 @@ import RunbookCore
 import RunbookRun
 import RunbookSupport
 
-package enum CmdModule {
-    package static func register(into state: LuaState, slot: SessionSlot) {
-        state.document(module: APIModule("platform", title: "Platform primitives", doc: """
+package enum CmdModule: LuaModule {
+    package static var sections: [APIModule] { [
+        APIModule("platform", title: "Platform primitives", doc: """
             The modules from `cmd` to `vcs` reach the system beyond files and rows. Each renders its
             action through the platform adapter as an argv — never a shell string — spelled for the
             host it runs on:
@@ -26,13 +26,11 @@ package enum CmdModule {
 
             The platform is detected; `platform = "freebsd"` or `"linux"` in the config forces it.
             IPv6 addresses use `/128` and `inet6`.
-            """))
-        state.document(module: APIModule("cmd", title: "cmd: programs", doc: ""))
-        state.register(primitives, slot: slot)
-    }
+            """),
+        APIModule("cmd", title: "cmd: programs", doc: ""),
+    ] }
 
-    /// Every `cmd` function, in the order docs/api.md shows them.
-    static var primitives: [LuaPrimitive] { [
+    package static var primitives: [LuaPrimitive] { [
         // cmd.run(argv [, {timeout=seconds, undo=argv, read_only=false}]) -> {status=, stdout=, stderr=}
         // Not run in a dry-run unless read_only; shown with `!` unless it declares its undo.
         LuaPrimitive("cmd.run", doc: runDoc, run),

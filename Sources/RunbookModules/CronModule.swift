@@ -6,20 +6,17 @@ import RunbookCore
 import RunbookRun
 import RunbookSupport
 
-package enum CronModule {
-    package static func register(into state: LuaState, slot: SessionSlot) {
-        state.document(module: APIModule("cron", title: "cron: crontab lines", doc: """
+package enum CronModule: LuaModule {
+    package static var sections: [APIModule] { [
+        APIModule("cron", title: "cron: crontab lines", doc: """
             One line in a user's crontab (through `crontab -u USER`, which validates it) or in a file
             of a cron.d folder. Idempotent: a line already present (or already absent) is no change.
             Undo puts the crontab back as it was, unless it changed since; for a file, the usual
             `fs.write` undo.
-            """))
+            """),
+    ] }
 
-        state.register(primitives, slot: slot)
-    }
-
-    /// Every `cron` function, in the order docs/api.md shows them.
-    static var primitives: [LuaPrimitive] { [
+    package static var primitives: [LuaPrimitive] { [
         // cron.add(line [, {user="root"} | {file="/etc/cron.d/NAME"}]) -> true if added
         LuaPrimitive("cron.add", doc: addDoc, add),
         // cron.remove(line [, {user=} | {file=}]) -> true if removed

@@ -8,9 +8,9 @@ import RunbookCore
 import RunbookRun
 import RunbookSupport
 
-package enum DbModule {
-    package static func register(into state: LuaState, slot: SessionSlot) {
-        state.document(module: APIModule("db", title: "db: databases", doc: """
+package enum DbModule: LuaModule {
+    package static var sections: [APIModule] { [
+        APIModule("db", title: "db: databases", doc: """
             `CONNECTION` names a `[databases.NAME]` entry of the configuration
             ([cli.md](cli.md#the-configuration-file)). A connection is opened on first use; an
             unknown name raises `unknown database connection 'x' (configured: internal)` and an
@@ -41,13 +41,12 @@ package enum DbModule {
 
             The administration functions (`create_database` to `load_sql_file`) carry out the
             guide's database set-up and its SQL updates ("mut").
-            """))
+            """),
+    ] }
 
-        state.register(primitives, slot: slot)
-
-        // db.NULL: SQL NULL as a value a table can hold (the null marker, as json.null). The
-        // conversion of the null marker cannot fail.
-        state.document(global: APIGlobal("db.NULL", type: "lightuserdata", doc: """
+    package static var globals: [LuaGlobal] { [
+        // db.NULL: SQL NULL as a value a table can hold (the null marker, as json.null).
+        LuaGlobal("db.NULL", type: "lightuserdata", value: .null, doc: """
             SQL `NULL` as a value, where `nil` cannot say it: in a `set` table
             (`db.update("internal", "installs", { custom_rewrites = db.NULL }, { id = install.id })`),
             a `row` of `db.insert`, a `where` table (`{ install_id = db.NULL }` matches the rows
@@ -56,15 +55,14 @@ package enum DbModule {
             value back; an update from `NULL` to a value is undone to `NULL`. Rows read back still
             leave a `NULL` column out (`nil`, not `db.NULL`). It is the same value as `json.null`:
             Lua's NULL light userdata (`type(db.NULL) == "userdata"`).
-            """))
-        try? state.setField("NULL", in: "db", .null)
-    }
+            """),
+    ] }
 
     /// Every `db` function, in the order docs/api.md shows them. The administration
     /// functions' implementations are DbAdminFunctions.swift and SQLUpdateFunctions.swift
     /// (their effects: RunbookCore/DatabaseAdminEffects.swift and SQLUpdates.swift); what a
     /// dry-run plans of them is in its plan state (RunbookCore/DatabasePlan.swift).
-    static var primitives: [LuaPrimitive] { [
+    package static var primitives: [LuaPrimitive] { [
         // db.query(connection, sql [, params]) -> array of rows (tables by column name)
         LuaPrimitive("db.query", doc: queryDoc, query),
         // db.query_one(connection, sql [, params]) -> the first row, or nil

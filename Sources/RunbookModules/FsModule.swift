@@ -6,9 +6,9 @@ import RunbookRun
 import RunbookCore
 import RunbookSupport
 
-package enum FsModule {
-    package static func register(into state: LuaState, slot: SessionSlot) {
-        state.document(module: APIModule("fs", title: "fs: filesystem", doc: """
+package enum FsModule: LuaModule {
+    package static var sections: [APIModule] { [
+        APIModule("fs", title: "fs: filesystem", doc: """
             Paths are absolute strings (`path 'x' is not absolute` otherwise). `.` and `..` are
             resolved lexically; a path that climbs above `/` is refused (`escapes the root`). With
             `--root DIR`, `/usr/home/x` means `DIR/usr/home/x`. Plans, logs and return values show
@@ -28,12 +28,10 @@ package enum FsModule {
             Modes are octal strings, `"0755"`. A number is taken as the mode's numeric value, so
             write `"0755"` or `tonumber("755", 8)`: Lua has no octal literals, and `0755` is the
             decimal number 755 (mode 1363). A mode above `"7777"` is refused.
-            """))
-        state.register(primitives, slot: slot)
-    }
+            """),
+    ] }
 
-    /// Every `fs` function, in the order docs/api.md shows them.
-    static var primitives: [LuaPrimitive] { [
+    package static var primitives: [LuaPrimitive] { [
         // fs.mkdir(path [, {mode="0755", parents=true}]) -> true if created, false if it existed
         LuaPrimitive("fs.mkdir", doc: mkdirDoc, mkdir),
         // fs.write(path, content [, {mode="0644", secret=false}]) -> true if changed

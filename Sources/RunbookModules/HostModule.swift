@@ -6,13 +6,9 @@ import LuaBridge
 import RunbookRun
 import RunbookSupport
 
-package enum HostModule {
-    package static func register(into state: LuaState, slot: SessionSlot) {
-        state.register(primitives, slot: slot)
-    }
-
+package enum HostModule: LuaModule {
     /// Every function of this module.
-    static var primitives: [LuaPrimitive] { [
+    package static var primitives: [LuaPrimitive] { [
         // on(host, fn) -> what fn returns (its first value)
         LuaPrimitive("on", doc: onDoc, on),
     ] }

@@ -5,14 +5,10 @@ import LuaBridge
 import RunbookRun
 import RunbookSupport
 
-package enum HttpModule {
-    package static func register(into state: LuaState, slot: SessionSlot) {
-        state.document(module: APIModule("http", title: "http: does a site answer", doc: ""))
-        state.register(primitives, slot: slot)
-    }
+package enum HttpModule: LuaModule {
+    package static var sections: [APIModule] { [APIModule("http", title: "http: does a site answer", doc: "")] }
 
-    /// Every `http` function, in the order docs/api.md shows them.
-    static var primitives: [LuaPrimitive] { [
+    package static var primitives: [LuaPrimitive] { [
         // http.get(url [, {host = NAME, timeout = 10, max_body = 65536}])
         //   -> {status =, reason =, headers = {name = value}, body =, ms =}, or nil and why
         // A site that does not answer (refused, timed out, not HTTP) is a result, `nil, why`,

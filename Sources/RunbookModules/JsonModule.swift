@@ -7,31 +7,28 @@
 import LuaBridge
 import RunbookSupport
 
-package enum JsonModule {
-    package static func register(into state: LuaState) {
-        state.document(module: APIModule("json", title: "json: JSON text", doc: """
+package enum JsonModule: LuaModule {
+    package static var sections: [APIModule] { [
+        APIModule("json", title: "json: JSON text", doc: """
             JSON for the values a runbook keeps in a text column (`queue.args`). Pure: usable at
             the top level of a file too. A Lua sequence (or an empty table) is an array, any other
             table an object with string keys, written in key order (byte order), so the same value
             always gives the same text. `json.null` stands for JSON `null` inside a table, where
             `nil` cannot; it is the same value as `db.NULL`. Tables nested more than 100 levels
             deep are refused.
-            """))
+            """),
+    ] }
 
-        state.register(primitives, slot: SessionSlot())  // pure: no function needs the run
-
-        // json.null: JSON null as a value a table can hold (the null marker, as db.NULL). The
-        // conversion of the null marker cannot fail.
-        state.document(global: APIGlobal("json.null", type: "lightuserdata", doc: """
+    package static var globals: [LuaGlobal] { [
+        // json.null: JSON null as a value a table can hold (the null marker, as db.NULL).
+        LuaGlobal("json.null", type: "lightuserdata", value: .null, doc: """
             JSON `null` inside a table, where `nil` cannot keep a key or a place in a list:
             `json.encode({ note = json.null })` is `{"note":null}`, and `json.decode` gives it for
             every `null`. The same value as `db.NULL`.
-            """))
-        try? state.setField("null", in: "json", .null)
-    }
+            """),
+    ] }
 
-    /// Every `json` function, in the order docs/api.md shows them.
-    static var primitives: [LuaPrimitive] { [
+    package static var primitives: [LuaPrimitive] { [
         // json.encode(value) -> text (compact, one line, object keys sorted)
         LuaPrimitive("json.encode", doc: encodeDoc, anywhere: encode),
         // json.decode(text) -> value (null -> json.null)

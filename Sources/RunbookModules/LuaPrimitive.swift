@@ -65,7 +65,7 @@ extension LuaState {
     }
 
     /// "fs.mkdir" -> ("fs", "mkdir"); "step" -> (nil, "step").
-    private static func split(_ name: String) -> (module: String?, name: String) {
+    static func split(_ name: String) -> (module: String?, name: String) {
         guard let dot = name.firstIndex(of: ".") else { return (nil, name) }
         return (String(name[..<dot]), String(name[name.index(after: dot)...]))
     }

@@ -6,14 +6,10 @@ import RunbookRun
 import RunbookConfig
 import RunbookCore
 
-package enum MailModule {
-    package static func register(into state: LuaState, slot: SessionSlot) {
-        state.document(module: APIModule("mail", title: "mail: messages", doc: ""))
-        state.register(primitives, slot: slot)
-    }
+package enum MailModule: LuaModule {
+    package static var sections: [APIModule] { [APIModule("mail", title: "mail: messages", doc: "")] }
 
-    /// Every `mail` function, in the order docs/api.md shows them.
-    static var primitives: [LuaPrimitive] { [
+    package static var primitives: [LuaPrimitive] { [
         // mail.send({to = "a@b.c" or {...}, subject = "...", body = "...", from = "..."})
         LuaPrimitive("mail.send", doc: sendDoc, send),
     ] }

@@ -5,14 +5,10 @@ import RunbookCore
 import RunbookRun
 import RunbookSupport
 
-package enum MountModule {
-    package static func register(into state: LuaState, slot: SessionSlot) {
-        state.document(module: APIModule("mount", title: "mount: bind mounts", doc: ""))
-        state.register(primitives, slot: slot)
-    }
+package enum MountModule: LuaModule {
+    package static var sections: [APIModule] { [APIModule("mount", title: "mount: bind mounts", doc: "")] }
 
-    /// Every `mount` function, in the order docs/api.md shows them.
-    static var primitives: [LuaPrimitive] { [
+    package static var primitives: [LuaPrimitive] { [
         // mount.bind(source, target) -> true if mounted now, false if it already was
         LuaPrimitive("mount.bind", doc: bindDoc, bind),
         // mount.unbind(target) -> true if unmounted, false if nothing was mounted there

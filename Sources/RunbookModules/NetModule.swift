@@ -5,14 +5,10 @@ import RunbookConfig
 import RunbookCore
 import RunbookRun
 
-package enum NetModule {
-    package static func register(into state: LuaState, slot: SessionSlot) {
-        state.document(module: APIModule("net", title: "net: addresses", doc: ""))
-        state.register(primitives, slot: slot)
-    }
+package enum NetModule: LuaModule {
+    package static var sections: [APIModule] { [APIModule("net", title: "net: addresses", doc: "")] }
 
-    /// Every `net` function, in the order docs/api.md shows them.
-    static var primitives: [LuaPrimitive] { [
+    package static var primitives: [LuaPrimitive] { [
         // net.add_ip(interface, address [, {force=false}]) -> true if added
         // Refuses an address that still answers ping (another host has it) unless forced.
         LuaPrimitive("net.add_ip", doc: addIpDoc, addIp),

@@ -7,9 +7,9 @@ import RunbookCore
 import RunbookRun
 import RunbookSupport
 
-package enum RemoteModule {
-    package static func register(into state: LuaState, slot: SessionSlot) {
-        state.document(module: APIModule("remote", title: "remote: other hosts", doc: """
+package enum RemoteModule: LuaModule {
+    package static var sections: [APIModule] { [
+        APIModule("remote", title: "remote: other hosts", doc: """
             Hosts are named in the configuration:
 
             ```toml
@@ -19,12 +19,10 @@ package enum RemoteModule {
             identity_file = "/root/.ssh/runbook"
             ssh_options = ["StrictHostKeyChecking=yes"]
             ```
-            """))
-        state.register(primitives, slot: slot)
-    }
+            """),
+    ] }
 
-    /// Every `remote` function, in the order docs/api.md shows them.
-    static var primitives: [LuaPrimitive] { [
+    package static var primitives: [LuaPrimitive] { [
         // remote.run(host, argv [, {timeout=, undo=argv, read_only=false}]) -> {status=, stdout=, stderr=}
         LuaPrimitive("remote.run", doc: runDoc, run),
         // remote.runbook(host, name, args) -> true: runs a runbook there with this run's
@@ -85,13 +83,8 @@ package enum RemoteModule {
         var remote = host.runbookCommand + ["run", name, "--json", "--yes"]
         if session.isDryRun { remote.append("--dry-run") }
         for (key, value) in arguments.sortedStringFields {
-            let text: String
-            switch value {
-            case .string(let bytes): text = String(decoding: bytes, as: UTF8.self)
-            case .integer(let i): text = String(i)
-            case .number(let d): text = String(d)
-            case .boolean(let b): text = b ? "true" : "false"
-            default: throw call.argumentError(3, "argument '\(key)' must be a string, number or boolean")
+            guard let text = value.scalarText else {
+                throw call.argumentError(3, "argument '\(key)' must be a string, number or boolean")
             }
             remote += ["--" + key.replacingAll("_", with: "-"), text]
         }

@@ -7,18 +7,16 @@ import RunbookCore
 import RunbookRun
 import RunbookSupport
 
-package enum RsyncModule {
-    package static func register(into state: LuaState, slot: SessionSlot) {
-        state.document(module: APIModule("rsync", title: "rsync: copying trees", doc: """
+package enum RsyncModule: LuaModule {
+    package static var sections: [APIModule] { [
+        APIModule("rsync", title: "rsync: copying trees", doc: """
             Each endpoint is a local path (under the root), an rsync daemon address
             `rsync://[user@]host[:port]/module/path`, or `HOST:path` for a host named in the config
             (`[hosts.HOST]`, over ssh).
-            """))
-        state.register(primitives, slot: slot)
-    }
+            """),
+    ] }
 
-    /// Every `rsync` function, in the order docs/api.md shows them.
-    static var primitives: [LuaPrimitive] { [
+    package static var primitives: [LuaPrimitive] { [
         // rsync.push(source, destination [, options]) / rsync.pull(source, destination [, options])
         // options: delete=bool, password=secret (daemon), excludes={...}, undo=argv, checksum=bool
         // Endpoints: a local path, "rsync://host/module/path", or "HOST:path" for a [hosts.HOST].

@@ -4,17 +4,17 @@
 import LuaBridge
 import RunbookRun
 
-package enum RunModule {
-    package static func register(into state: LuaState, slot: SessionSlot) {
-        state.document(module: APIModule("run", title: "The run module", doc: """
+package enum RunModule: LuaModule {
+    package static var sections: [APIModule] { [
+        APIModule("run", title: "The run module", doc: """
             The run's own vocabulary: the declaration, steps, hooks, locks, progress and logging,
             and the `context` and `settings` tables.
-            """))
+            """),
+    ] }
 
-        state.register(primitives, slot: slot)
-
-        // Set by the engine when the run starts (Engine.run), and from the config (makeState).
-        state.document(global: APIGlobal("context", type: "runbook.Context", doc: "A table set when the run starts.",
+    /// Set by the engine when the run starts (Engine.run), and from the config (makeState).
+    package static var globals: [LuaGlobal] { [
+        LuaGlobal("context", type: "runbook.Context", doc: "A table set when the run starts.",
             classes: [APIClass("runbook.Context", doc: "Facts about the run.",
                                "run_id: string  the run id, `20261125-045407-f50919`",
                                "dry_run: boolean  `true` in a dry-run",
@@ -22,19 +22,19 @@ package enum RunModule {
                                "user: string  who runs it (`$SUDO_USER` when set)",
                                "host: string  this host's name",
                                "runbook: string  the runbook's name",
-                               "queue_id?: integer  the queue record a `runbook queue work` run works on")]))
-        state.document(global: APIGlobal("settings", type: "table<string, any>", doc: """
+                               "queue_id?: integer  the queue record a `runbook queue work` run works on")]),
+        LuaGlobal("settings", type: "table<string, any>", doc: """
             The `[settings]` table from the configuration file, as Lua values (an empty table when
             there is none). Available at the top level too.
 
             ```lua
             local home_base = settings.home_base or "/usr/home"
             ```
-            """))
-    }
+            """),
+    ] }
 
     /// Every function of the run's vocabulary, in the order docs/api.md shows them.
-    static var primitives: [LuaPrimitive] { [
+    package static var primitives: [LuaPrimitive] { [
         // runbook { summary=, doc=, params=, on_failure=, run=, locks= } -> the declaration
         LuaPrimitive("runbook", doc: runbookDoc, anywhere: runbook),
         // step(name, fn): a named group of effects, logged with its duration and status

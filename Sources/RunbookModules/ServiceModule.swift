@@ -6,14 +6,10 @@ import RunbookCore
 import RunbookRun
 import RunbookSupport
 
-package enum ServiceModule {
-    package static func register(into state: LuaState, slot: SessionSlot) {
-        state.document(module: APIModule("service", title: "service: reloads and restarts", doc: ""))
-        state.register(primitives, slot: slot)
-    }
+package enum ServiceModule: LuaModule {
+    package static var sections: [APIModule] { [APIModule("service", title: "service: reloads and restarts", doc: "")] }
 
-    /// Every `service` function, in the order docs/api.md shows them.
-    static var primitives: [LuaPrimitive] { [
+    package static var primitives: [LuaPrimitive] { [
         // service.reload(name [, {config=path}]): queued; at the end of the step the config
         // test runs (nginx -t -c config); if it fails the files this run wrote under the
         // config's folder are restored, nothing is reloaded and the step fails.

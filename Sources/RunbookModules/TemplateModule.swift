@@ -22,9 +22,9 @@ import LuaBridge
 import RunbookRun
 import RunbookSupport
 
-package enum TemplateModule {
-    package static func register(into state: LuaState, slot: SessionSlot) {
-        state.document(module: APIModule("template", title: "template: rendering configuration files", doc: """
+package enum TemplateModule: LuaModule {
+    package static var sections: [APIModule] { [
+        APIModule("template", title: "template: rendering configuration files", doc: """
             Mustache, logic-less: `{{name}}`, `{{a.b}}`, `{{.}}`, sections `{{#list}}...{{/list}}`,
             inverted sections `{{^x}}...{{/x}}`, comments `{{! ... }}`; no HTML escaping (these are
             configs). A missing variable is an error naming it and the template line, never an empty
@@ -39,12 +39,10 @@ package enum TemplateModule {
             second file read behind a tag; render the other template first and pass its text as a
             variable (`{{{server_blocks}}}`). No config of the platform needs other delimiters
             (nginx, PHP and cron never write `{{`).
-            """))
-        state.register(primitives, slot: slot)
-    }
+            """),
+    ] }
 
-    /// Every `template` function, in the order docs/api.md shows them.
-    static var primitives: [LuaPrimitive] { [
+    package static var primitives: [LuaPrimitive] { [
         // template.render(text, vars) -> string (pure: usable outside `run` too)
         LuaPrimitive("template.render", doc: renderDoc, anywhere: render),
         // template.render_file(path, vars) -> string (read through the run's view: a dry-run

@@ -5,14 +5,10 @@ import LuaBridge
 import RunbookRun
 import RunbookCore
 
-package enum VcsModule {
-    package static func register(into state: LuaState, slot: SessionSlot) {
-        state.document(module: APIModule("vcs", title: "vcs: working copies", doc: ""))
-        state.register(primitives, slot: slot)
-    }
+package enum VcsModule: LuaModule {
+    package static var sections: [APIModule] { [APIModule("vcs", title: "vcs: working copies", doc: "")] }
 
-    /// Every `vcs` function, in the order docs/api.md shows them.
-    static var primitives: [LuaPrimitive] { [
+    package static var primitives: [LuaPrimitive] { [
         // vcs.checkout(url, path [, {revision=, kind="svn"|"git"}]) -> revision
         LuaPrimitive("vcs.checkout", doc: checkoutDoc, checkout),
         // vcs.update(path [, {revision=}]) -> {revision=, conflicts={files}}

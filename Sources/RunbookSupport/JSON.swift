@@ -271,53 +271,62 @@ private struct JSONParser {
         guard index < bytes.count else { throw fail("unexpected end") }
         switch bytes[index] {
         case UInt8(ascii: "{"):
-            index += 1
             var pairs: [(String, JSON)] = []
             pairs.reserveCapacity(8)
-            skipSpace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(pairs) }
-            while true {
-                skipSpace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+            try elements(until: UInt8(ascii: "}")) { parser in
                 // A key left out is matched as bytes, never made a String (JournalReader with
                 // `keys`: `runbook undo` reads every intent of a run).
-                var key: String?
-                if depth == 0, let keys { key = try keptKey(keys) } else { key = try string() }
-                skipSpace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-                index += 1
-                skipSpace()
+                try parser.expectKey()
+                let key: String?
+                if depth == 0, let keys = parser.keys { key = try parser.keptKey(keys) } else { key = try parser.string() }
+                try parser.expectColon()
                 if let key {
-                    pairs.append((key, try value(depth: depth + 1)))
+                    pairs.append((key, try parser.value(depth: depth + 1)))
                 } else {
-                    try skipValue(depth: depth + 1)
+                    try parser.skipValue(depth: depth + 1)
                 }
-                skipSpace()
-                guard index < bytes.count else { throw fail("unexpected end") }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(pairs) }
-                throw fail("expected ',' or '}'")
             }
+            return .object(pairs)
         case UInt8(ascii: "["):
-            index += 1
             var items: [JSON] = []
-            skipSpace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
-            while true {
-                skipSpace()
-                items.append(try value(depth: depth + 1))
-                skipSpace()
-                guard index < bytes.count else { throw fail("unexpected end") }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
-                throw fail("expected ',' or ']'")
-            }
+            try elements(until: UInt8(ascii: "]")) { parser in items.append(try parser.value(depth: depth + 1)) }
+            return .array(items)
         case UInt8(ascii: "\""): return .string(try string())
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
         default: return try number()
         }
+    }
+
+    /// Reads an object's or an array's elements, from its opening bracket at `index` to past
+    /// `close`: `element` reads each one, the commas and spaces between them are checked here.
+    mutating func elements(until close: UInt8, _ element: (inout JSONParser) throws -> Void) throws {
+        index += 1
+        skipSpace()
+        if index < bytes.count, bytes[index] == close { index += 1; return }
+        while true {
+            skipSpace()
+            try element(&self)
+            skipSpace()
+            guard index < bytes.count else { throw fail("unexpected end") }
+            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+            if bytes[index] == close { index += 1; return }
+            throw fail("expected ',' or '\(Character(Unicode.Scalar(close)))'")
+        }
+    }
+
+    /// An object member starts with its key.
+    func expectKey() throws {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+    }
+
+    /// Past the `:` between a key and its value, and the spaces around it.
+    mutating func expectColon() throws {
+        skipSpace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+        index += 1
+        skipSpace()
     }
 
     mutating func literal(_ word: StaticString) throws {
@@ -334,37 +343,14 @@ private struct JSONParser {
         guard index < bytes.count else { throw fail("unexpected end") }
         switch bytes[index] {
         case UInt8(ascii: "{"):
-            index += 1
-            skipSpace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return }
-            while true {
-                skipSpace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
-                try skipString()
-                skipSpace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-                index += 1
-                skipSpace()
-                try skipValue(depth: depth + 1)
-                skipSpace()
-                guard index < bytes.count else { throw fail("unexpected end") }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "}") { index += 1; return }
-                throw fail("expected ',' or '}'")
+            try elements(until: UInt8(ascii: "}")) { parser in
+                try parser.expectKey()
+                try parser.skipString()
+                try parser.expectColon()
+                try parser.skipValue(depth: depth + 1)
             }
         case UInt8(ascii: "["):
-            index += 1
-            skipSpace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return }
-            while true {
-                skipSpace()
-                try skipValue(depth: depth + 1)
-                skipSpace()
-                guard index < bytes.count else { throw fail("unexpected end") }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "]") { index += 1; return }
-                throw fail("expected ',' or ']'")
-            }
+            try elements(until: UInt8(ascii: "]")) { parser in try parser.skipValue(depth: depth + 1) }
         case UInt8(ascii: "\""): try skipString()
         case UInt8(ascii: "t"): try literal("true")
         case UInt8(ascii: "f"): try literal("false")
