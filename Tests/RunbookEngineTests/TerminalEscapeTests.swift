@@ -74,8 +74,7 @@ struct TerminalEscapeTests {
 
     @Test("a run, its log, its undo and history over hostile file names print no terminal controls")
     func hostileNames() throws {
-        let box = try Sandbox()
-        try box.addRunbook("hostile", TerminalEscapeTests.hostile)
+        let box = try Sandbox(runbook: "hostile", TerminalEscapeTests.hostile)
         let dir = box.tree + "/home"
         try Files.mkdir(dir)
         for name in TerminalEscapeTests.names { try Files.write(dir + "/" + name.raw, "x") }
@@ -131,8 +130,7 @@ struct TerminalEscapeTests {
 
     @Test("on a terminal the hostile sequences are shown, not acted on")
     func hostileNamesOnATerminal() throws {
-        let box = try Sandbox()
-        try box.addRunbook("hostile", TerminalEscapeTests.hostile)
+        let box = try Sandbox(runbook: "hostile", TerminalEscapeTests.hostile)
         let dir = box.tree + "/home"
         try Files.mkdir(dir)
         for name in TerminalEscapeTests.names { try Files.write(dir + "/" + name.raw, "x") }
