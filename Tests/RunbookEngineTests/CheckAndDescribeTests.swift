@@ -54,8 +54,7 @@ struct CheckAndDescribeTests {
 
     @Test("an unknown global fails with file:line, when loading and when running")
     func unknownGlobalIsAnError() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("atload", """
+        let sandbox = try Sandbox(runbook: "atload", """
             local helper = requier("x")
             return runbook { summary = "typo at load", run = function(args) end }
             """)

@@ -94,8 +94,7 @@ struct ConsoleFlagsTests {
 
     @Test("the bar of a running loop is drawn again under each line printed; the finished bar stays above the step's end")
     func barStaysVisible() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("loop", """
+        let sandbox = try Sandbox(runbook: "loop", """
             return runbook { summary = "a loop that writes", params = { n = { type = "int", default = 6 } },
               run = function(args)
                 step("Write them", function()

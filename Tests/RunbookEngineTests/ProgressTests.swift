@@ -61,8 +61,7 @@ struct ProgressTests {
 
     @Test("counts out of any range never crash the run: negative ones are refused with one line, huge ones drawn")
     func oddCountsAreSafe() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("odd", """
+        let sandbox = try Sandbox(runbook: "odd", """
             return runbook { summary = "odd counts", params = { case = { type = "string", required = true } },
               run = function(args)
                 step("Count", function()

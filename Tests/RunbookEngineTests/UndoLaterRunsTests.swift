@@ -104,8 +104,7 @@ struct UndoLaterRunsTests {
 
     @Test("an undo that reverses some effects and not others: partly-undone in history, then undone when run again")
     func partlyUndone() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("dirs", """
+        let sandbox = try Sandbox(runbook: "dirs", """
             return runbook { summary = "two folders", params = { dir = { type = "path", required = true } },
               run = function(args)
                 step("Make", function() fs.mkdir(args.dir .. "/a"); fs.mkdir(args.dir .. "/b") end)
