@@ -30,9 +30,8 @@ import Testing
         """
 
     @Test func aCodebaseIsPlannedAddedGivenToInstallsAndUndone() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.built()
+        let box = world.box
         let shared = world.root + "/home/shared_codes"
         let svnURL = try world.value("DEMO_WORLD_SVN_URL")
         let db = try world.admin()
@@ -152,9 +151,8 @@ import Testing
     }
 
     @Test func aCheckoutThatBreaksHalfWayLeavesNoRowNoFolderAndAFailedQueueRecord() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.built()
+        let box = world.box
         let shared = world.root + "/home/shared_codes"
         let db = try world.admin()
         defer { db.close() }

@@ -52,11 +52,8 @@ import Testing
     }
 
     @Test func aDispatcherAndAPHPHandlerAreAddedAndUndone() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.withStore(["--email", "demo@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
         let root = world.root, dispatch2 = try world.value("DEMO_WORLD_DISPATCH2")
-        try SiteTesting.install(world, ["--email", "demo@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
         try Self.prepare(world)
         let nginxLog = SiteTesting.errorLogMark(world)
         let db = try world.admin()
@@ -124,9 +121,7 @@ import Testing
     }
 
     @Test func badInputIsRefusedWithNothingTouched() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.built()
         try Self.prepare(world)
         let pristine = try world.state()
         let add = ["add-server", "--role", "dispatcher", "--hostname", "dispatch3.make-a-store.com"]
@@ -158,9 +153,7 @@ import Testing
     }
 
     @Test func aHandlerReachedOverSSHHasItsPHPFPMConfigEditedThroughAStagedCopy() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.built()
         let root = world.root
         try Self.prepare(world)
         // The cloud handler is reached over ssh (an sshd of the test on 127.0.0.1); its files

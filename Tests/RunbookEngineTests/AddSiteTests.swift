@@ -14,12 +14,9 @@ import Testing
 
 @Suite(.serialized) struct AddSiteTests {
     @Test func aSiteIsAddedToAPaidInstallWithItsCertificateAndUndone() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.withStore(["--email", "demo@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
         let root = world.root
         let port = try world.value("DEMO_WORLD_NGINX_PORT"), httpsPort = try world.value("DEMO_WORLD_NGINX_HTTPS_PORT")
-        try SiteTesting.install(world, ["--email", "demo@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
         let nginxLog = SiteTesting.errorLogMark(world)
         let cert = try SiteTesting.certificate(world, file: "wholesale", names: ["wholesale.example.com"])
         let db = try world.admin()
@@ -70,13 +67,10 @@ import Testing
     }
 
     @Test func aFreeInstallGetsOneAddressOnItsMasterAndBadInputIsRefused() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        // example.org is not a managed domain; example.com is.
+        let world = try DemoWorld.withStore(["--email", "free@example.com", "--hostname", "free.example.org", "--plan", "free"])
         let root = world.root
         let port = try world.value("DEMO_WORLD_NGINX_PORT")
-        // example.org is not a managed domain; example.com is.
-        try SiteTesting.install(world, ["--email", "free@example.com", "--hostname", "free.example.org", "--plan", "free"])
         let nginxLog = SiteTesting.errorLogMark(world)
         let other = try SiteTesting.certificate(world, file: "other", names: ["other.example.net"])
         let db = try world.admin()

@@ -9,9 +9,7 @@ import Testing
 
 @Suite(.serialized) struct ApplySQLSnippetTests {
     @Test func aSnippetIsAppliedAndRecordedPerInstall() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.built()
         for name in ["a", "b", "c"] {
             let installed = try world.runbook(["run", "install", "--email", "\(name)@example.com", "--hostname", "\(name).example.com",
                                                "--plan", name == "c" ? "free" : "paid"])

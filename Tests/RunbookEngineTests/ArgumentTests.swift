@@ -63,8 +63,7 @@ struct ArgumentTests {
 
     @Test("a bad invocation exits 2, names the argument in one line, touches nothing", arguments: badInvocations)
     func badArgumentsTouchNothing(_ bad: BadInvocation) throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("site", argumentsRunbook)
+        let sandbox = try Sandbox(runbook: "site", argumentsRunbook)
         let target = sandbox.tree + "/target"
         // Every case but "missing --dir" gets a valid --dir, so only the bad argument is wrong.
         let dir = bad.arguments.contains("--dir") ? [] : ["--dir", target]
@@ -82,8 +81,7 @@ struct ArgumentTests {
 
     @Test("the same runbook with good arguments does run (the cases above fail for their argument)")
     func goodArgumentsRun() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("site", argumentsRunbook)
+        let sandbox = try Sandbox(runbook: "site", argumentsRunbook)
         let result = try sandbox.runbook(["run", "site", "--dir", sandbox.tree + "/target", "--count", "10", "--tier", "paid",
                                           "--ssl", "--email", "a@b.example", "--ip", "::1"] + ArgumentTests.good,
                                          environment: ["RUNBOOK_ARG_TOKEN": "from-the-environment"])
@@ -94,8 +92,7 @@ struct ArgumentTests {
 
     @Test("--json: a bad invocation is one run_finished event with exit 2, and touches nothing")
     func badArgumentsWithJSON() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("site", argumentsRunbook)
+        let sandbox = try Sandbox(runbook: "site", argumentsRunbook)
         let result = try sandbox.runbook(["run", "site", "--dir", sandbox.tree + "/x", "--json", "--hostname", "-bad-"])
         #expect(result.exitCode == 2, "\(result)")
         let events = result.events
@@ -107,8 +104,7 @@ struct ArgumentTests {
 
     @Test("a relative path argument is the path from the current directory, resolved before the run starts")
     func relativePathsAreResolved() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("site", argumentsRunbook)
+        let sandbox = try Sandbox(runbook: "site", argumentsRunbook)
         try Files.mkdir(sandbox.tree + "/here")
         // `cd TREE/here && runbook run site --dir sites ...`
         let child = try ChildProcess(executable: "/bin/sh",
@@ -124,8 +120,7 @@ struct ArgumentTests {
 
     @Test("an unknown runbook is a bad invocation too")
     func unknownRunbook() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("site", argumentsRunbook)
+        let sandbox = try Sandbox(runbook: "site", argumentsRunbook)
         let result = try sandbox.runbook(["run", "sitee", "--dir", sandbox.tree])
         #expect(result.exitCode == 2, "\(result)")
         #expect(result.stderr.contains("did you mean site"), "\(result)")

@@ -149,8 +149,7 @@ struct AuthoringTests {
 
     @Test("check reports unknown functions and globals, undeclared and unused arguments, effects outside steps, keep without cleanup")
     func checkFindings() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("findings", """
+        let sandbox = try Sandbox(runbook: "findings", """
             -- every finding runbook check makes
             return runbook {
               summary = "Bad on purpose",

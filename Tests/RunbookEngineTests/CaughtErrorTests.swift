@@ -11,8 +11,7 @@ import Testing
 struct CaughtErrorTests {
     @Test("pcall, xpcall and coroutine.resume still catch a runbook's ordinary errors")
     func ordinaryErrorsAreCaught() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("catches", """
+        let sandbox = try Sandbox(runbook: "catches", """
             return runbook {
               summary = "Catches its own errors and goes on",
               params = { dir = { type = "path", required = true } },
@@ -41,8 +40,7 @@ struct CaughtErrorTests {
 
     @Test("step, lock, cleanup, finally and effects inside a coroutine work as outside it")
     func theRunVocabularyWorksInACoroutine() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("coroutines", """
+        let sandbox = try Sandbox(runbook: "coroutines", """
             return runbook {
               summary = "Does its work from coroutines",
               params = { dir = { type = "path", required = true } },
@@ -79,8 +77,7 @@ struct CaughtErrorTests {
 
     @Test("a step whose function yields refuses with one line, and shows no check mark")
     func aYieldingStepRefuses() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("yields", """
+        let sandbox = try Sandbox(runbook: "yields", """
             return runbook {
               summary = "Yields from inside a step",
               params = { dir = { type = "path", required = true } },

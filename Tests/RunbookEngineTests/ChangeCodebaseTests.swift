@@ -10,9 +10,7 @@ import Testing
 
 @Suite(.serialized) struct ChangeCodebaseTests {
     @Test func anInstallMovesToAnotherCodebaseOfTheSameRevision() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.built()
         for name in ["shop", "other"] {
             let installed = try world.runbook(["run", "install", "--email", "\(name)@example.com", "--hostname", "\(name).example.com",
                                                "--plan", "paid"])

@@ -15,12 +15,9 @@ import Testing
 
 @Suite(.serialized) struct ChangeHostnameTests {
     @Test func aHostnameChangeMovesTheSiteItsCertificateAddressDNSAndNginxAndIsUndone() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.withStore(["--email", "demo@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
         let root = world.root
         let port = try world.value("DEMO_WORLD_NGINX_PORT"), httpsPort = try world.value("DEMO_WORLD_NGINX_HTTPS_PORT")
-        try SiteTesting.install(world, ["--email", "demo@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
         let nginxLog = SiteTesting.errorLogMark(world)
         let db = try world.admin()
         defer { db.close() }
@@ -105,9 +102,7 @@ import Testing
     }
 
     @Test func aCertificateThatDoesNotCoverTheNewNameIsNeverKeptSilentlyAndBadInputIsRefused() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.built()
         let root = world.root
         let cert = try SiteTesting.certificate(world, file: "shop", names: ["shop.example.com"])
         try SiteTesting.install(world, ["--email", "demo@example.com", "--hostname", "shop.example.com,www.shop.example.com",

@@ -46,9 +46,7 @@ import Testing
     }
 
     @Test func aRenewedCertificateGoesToEveryServerAndNginxAndIsUndone() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.built()
         let root = world.root, dispatch2 = try world.value("DEMO_WORLD_DISPATCH2")
         let httpsPort = try world.value("DEMO_WORLD_NGINX_HTTPS_PORT")
         let first = try SiteTesting.certificate(world, file: "shop", names: ["shop.example.com"])
@@ -121,11 +119,8 @@ import Testing
     }
 
     @Test func aWrongKeyAnExpiredOrForeignCertificateIsRefusedWithNothingTouched() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.withStore(["--email", "demo@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
         let root = world.root
-        try SiteTesting.install(world, ["--email", "demo@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
         let nginxLog = SiteTesting.errorLogMark(world)
         let good = try SiteTesting.certificate(world, file: "good", names: ["shop.example.com"])
         let foreign = try SiteTesting.certificate(world, file: "foreign", names: ["other.example.net"])

@@ -27,8 +27,7 @@ struct CheckAndDescribeTests {
 
     @Test("check reports a syntax error with file and line, exits non-zero, runs nothing")
     func checkReportsSyntaxErrors() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("good", CheckAndDescribeTests.good)
+        let sandbox = try Sandbox(runbook: "good", CheckAndDescribeTests.good)
         // Line 4 lacks the comma after the summary line before it.
         try sandbox.addRunbook("broken", """
             -- a comment
@@ -55,8 +54,7 @@ struct CheckAndDescribeTests {
 
     @Test("an unknown global fails with file:line, when loading and when running")
     func unknownGlobalIsAnError() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("atload", """
+        let sandbox = try Sandbox(runbook: "atload", """
             local helper = requier("x")
             return runbook { summary = "typo at load", run = function(args) end }
             """)
@@ -88,8 +86,7 @@ struct CheckAndDescribeTests {
 
     @Test("describe --json lists every parameter with its type, default, limits and docs")
     func describeListsParameters() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("install", CheckAndDescribeTests.good)
+        let sandbox = try Sandbox(runbook: "install", CheckAndDescribeTests.good)
         let result = try sandbox.runbook(["describe", "install", "--json"])
         #expect(result.exitCode == 0, "\(result)")
         let description = try JSON.parse(result.stdout)

@@ -11,8 +11,7 @@ import Testing
     /// A secret argument given as RUNBOOK_ARG_TOKEN, and another variable that happens to hold
     /// the same value, reach no child: `env` run through cmd.run prints neither.
     @Test func secretsAreNotInAChildsEnvironment() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("showenv", """
+        let sandbox = try Sandbox(runbook: "showenv", """
             return runbook {
               summary = "Shows a child's environment",
               params = { token = { type = "string", secret = true, required = true } },
@@ -44,8 +43,7 @@ import Testing
     /// A command line is world-readable (/proc/PID/cmdline, ps): a secret in argv is refused
     /// with one line, the program is not started, and the secret is not echoed.
     @Test func aSecretInArgvIsRefused() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("argv", """
+        let sandbox = try Sandbox(runbook: "argv", """
             return runbook {
               summary = "Puts a secret on a command line",
               params = { token = { type = "string", secret = true, required = true } },

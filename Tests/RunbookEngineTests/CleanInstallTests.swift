@@ -11,11 +11,7 @@ import Testing
 
 @Suite(.serialized) struct CleanInstallTests {
     @Test func junkIsRemovedUndoneAndPurged() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
-        let installed = try world.runbook(["run", "install", "--email", "a@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
-        #expect(installed.exitCode == 0, "\(installed)")
+        let world = try DemoWorld.withStore(["--email", "a@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
         let db = try world.admin()
         defer { db.close() }
         func count(_ sql: String) throws -> Int64 { try db.query(sql).first?[0].int64 ?? -1 }
@@ -79,11 +75,7 @@ import Testing
     static let hostileTable = "a` TO `shopexam1`.`Q`,`internal`.`installs` TO `shopexam1`.`I`#"
 
     @Test func aTableNamedToBreakOutOfRenameIsMovedByItsExactName() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
-        let installed = try world.runbook(["run", "install", "--email", "a@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
-        #expect(installed.exitCode == 0, "\(installed)")
+        let world = try DemoWorld.withStore(["--email", "a@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
         // A second store, which clean-install must leave alone.
         let other = try world.runbook(["run", "install", "--email", "b@example.com", "--hostname", "other.example.org", "--plan", "free"])
         #expect(other.exitCode == 0, "\(other)")

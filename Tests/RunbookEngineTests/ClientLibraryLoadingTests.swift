@@ -30,8 +30,7 @@ struct ClientLibraryLoadingTests {
         #expect(!ldd.outputText.contains("libmariadb"), "runbook links libmariadb at start-up:\n\(ldd.outputText)")
         #expect(ldd.outputText.contains("liblua5.4"), "ldd lists the libraries (a check that can fail):\n\(ldd.outputText)")
 
-        let sandbox = try Sandbox(database: true)
-        try sandbox.addRunbook("ask", Self.runbook)
+        let sandbox = try Sandbox(database: true, runbook: "ask", Self.runbook)
         let asked = try sandbox.runbook(["run", "ask"])
         #expect(asked.exitCode == 0, "\(asked)")
         #expect(asked.stdout.contains("answer 42"), "\(asked)")

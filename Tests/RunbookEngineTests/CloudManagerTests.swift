@@ -13,9 +13,7 @@ import Testing
 
 @Suite(.serialized) struct CloudManagerTests {
     @Test func aCloudServerGetsAStoreAndItsTrafficThenGoes() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.built()
         let root = world.root
         // The new cloud as this dispatcher reaches it: a folder of the root, like dispatch2,
         // holding what its saved image brings (the homes, shared codes and cron.d folders).

@@ -28,8 +28,7 @@ struct CompletionAndManTests {
 
     @Test("candidates: subcommands, runbook names, a runbook's arguments and enum values, statuses, run ids")
     func candidateWords() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("deploy", CompletionAndManTests.deploy)
+        let sandbox = try Sandbox(runbook: "deploy", CompletionAndManTests.deploy)
         #expect(Set(try candidates(sandbox, [""])).isSuperset(of: CompletionAndManTests.subcommands))
         #expect(try candidates(sandbox, ["hi"]) == ["history"])
         #expect(try candidates(sandbox, ["run", "deploy", "--color", ""]) == ["auto", "always", "never"])
@@ -72,8 +71,7 @@ struct CompletionAndManTests {
 
     @Test("bash, zsh and fish complete through the generated scripts")
     func shellScripts() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("deploy", CompletionAndManTests.deploy)
+        let sandbox = try Sandbox(runbook: "deploy", CompletionAndManTests.deploy)
         let options = sandbox.engineOptions.map(shellQuoted).joined(separator: " ")
 
         // bash: the function the script registers, called as bash calls it on TAB.

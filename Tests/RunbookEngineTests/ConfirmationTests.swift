@@ -101,15 +101,7 @@ struct ConfirmationTests {
 
     @Test("the question never shows a secret, and the run held to the shown plan still applies it")
     func secretsStayMaskedInTheQuestion() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("secretive", """
-            return runbook { summary = "writes a marker",
-              params = { dir = { type = "path", required = true }, token = { type = "string", secret = true } },
-              run = function(args)
-                fs.write(args.dir .. "/marker", "token set\\n")
-                fs.mkdir(args.dir .. "/cache-" .. args.token)  -- an identity (a path) that holds the secret
-              end }
-            """)
+        let sandbox = try Sandbox(runbook: "secretive", Fixtures.secretive)
         let secret = "s3cr3t-Sh0wn-T0ken"
         let result = try sandbox.runbookOnTerminal(["run", "secretive", "--dir", sandbox.tree], answer: "y",
                                                    environment: ["TERM": "dumb", "RUNBOOK_ARG_TOKEN": secret]) {}

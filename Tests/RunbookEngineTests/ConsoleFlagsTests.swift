@@ -27,8 +27,7 @@ struct ConsoleFlagsTests {
 
     @Test("--color always colours a pipe, never keeps a terminal plain; a bad value is one line, exit 2")
     func colourChoice() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("chatty", Self.chatty)
+        let sandbox = try Sandbox(runbook: "chatty", Self.chatty)
         let options = ["--root", sandbox.tree, "run", "chatty", "--dry-run"]
         let piped = try sandbox.runbook(options + ["--color", "always"])
         #expect(piped.exitCode == 0 && piped.stdout.contains("\u{1b}[32m+"), "always: colour into a pipe\n\(piped)")
@@ -46,8 +45,7 @@ struct ConsoleFlagsTests {
 
     @Test("-q prints errors and the final line only; -v adds log.debug and each effect's kind; undo takes both")
     func quietAndVerbose() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("chatty", Self.chatty)
+        let sandbox = try Sandbox(runbook: "chatty", Self.chatty)
         let base = ["--root", sandbox.tree, "run", "chatty"]
         let normal = try sandbox.runbook(base + ["--dry-run"])
         #expect(normal.stdout.contains("an info line") && !normal.stdout.contains("the debug detail"), "\(normal)")
@@ -96,8 +94,7 @@ struct ConsoleFlagsTests {
 
     @Test("the bar of a running loop is drawn again under each line printed; the finished bar stays above the step's end")
     func barStaysVisible() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("loop", """
+        let sandbox = try Sandbox(runbook: "loop", """
             return runbook { summary = "a loop that writes", params = { n = { type = "int", default = 6 } },
               run = function(args)
                 step("Write them", function()

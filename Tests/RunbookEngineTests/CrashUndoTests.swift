@@ -13,8 +13,7 @@ import Testing
 struct CrashUndoTests {
     @Test("after a SIGKILL at every effect, undo restores the tree and the tables exactly")
     func undoAfterCrashAtEveryEffect() throws {
-        let sandbox = try Sandbox(database: true)
-        try sandbox.addRunbook("everything", Fixtures.changeEverything())
+        let sandbox = try Sandbox(database: true, runbook: "everything", Fixtures.changeEverything())
         let database = try sandbox.db
 
         // Learn the effect count from a dry-run on the seeded world.

@@ -8,11 +8,7 @@ import Testing
 
 @Suite(.serialized) struct CustomRewritesTests {
     @Test func rulesAreStoredServedRefusedWhenBrokenAndCleared() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
-        let installed = try world.runbook(["run", "install", "--email", "demo@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
-        #expect(installed.exitCode == 0, "\(installed)")
+        let world = try DemoWorld.withStore(["--email", "demo@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
         let root = world.root
         let served = root + "/usr/local/etc/nginx/installs.conf"
         try Files.write(root + "/rules", "# old catalog links\nrewrite ^/catalog/(.*)$ /shop/$1 permanent;\n\nrewrite ^/old$ /new redirect\n")

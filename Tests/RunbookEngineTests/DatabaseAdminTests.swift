@@ -257,6 +257,17 @@ extension DatabaseAdminTests {
             try Files.write(directory + "/README", "not an update")
         }
 
+        /// An admin world with the update files, the apply runbook and a database named after
+        /// `name` (with the test schema unless `schema` is nil).
+        static func updatesWorld(_ name: String, schema: String? = AdminNames.schema) throws -> (world: AdminWorld, database: String) {
+            let world = try AdminWorld()
+            let database = world.names.name(name)
+            try world.names.createDatabase(database, schema: schema)
+            try writeUpdates(world.tree + "/updates")
+            try world.addRunbook("apply", applyRunbook)
+            return (world, database)
+        }
+
         static let applyRunbook = """
             return runbook {
               summary = "apply the updates",
@@ -272,11 +283,7 @@ extension DatabaseAdminTests {
 
         @Test("updates apply in file-name order and are recorded; a second run applies nothing")
         func applyInOrder() throws {
-            let world = try AdminWorld()
-            let database = world.names.name("mut")
-            try world.names.createDatabase(database)
-            try Self.writeUpdates(world.tree + "/updates")
-            try world.addRunbook("apply", Self.applyRunbook)
+            let (world, database) = try Self.updatesWorld("mut")
 
             let result = world.run("apply", ["--db", database, "--dir", world.tree])
             #expect(result.status == .done, "\(describe(result))")
@@ -358,11 +365,7 @@ extension DatabaseAdminTests {
 
         @Test("without a database_updates table the run fails naming the database and the table")
         func missingTable() throws {
-            let world = try AdminWorld()
-            let database = world.names.name("bare")
-            try world.names.createDatabase(database, schema: nil)
-            try Self.writeUpdates(world.tree + "/updates")
-            try world.addRunbook("apply", Self.applyRunbook)
+            let (world, database) = try Self.updatesWorld("bare", schema: nil)
             for dryRun in [true, false] {
                 let result = world.run("apply", ["--db", database, "--dir", world.tree], dryRun: dryRun)
                 #expect(result.error?.contains("database \(database) on test has no table database_updates") == true, "\(describe(result))")
@@ -372,12 +375,8 @@ extension DatabaseAdminTests {
 
         @Test("a dry-run changes nothing and lists the files it would apply")
         func dryRunListsFiles() throws {
-            let world = try AdminWorld()
-            let database = world.names.name("plan")
-            try world.names.createDatabase(database)
-            try Self.writeUpdates(world.tree + "/updates")
+            let (world, database) = try Self.updatesWorld("plan")
             try world.names.admin.executeText("INSERT INTO `\(database)`.database_updates (filename, plugin_id, applied_at) VALUES ('0001_sites.sql', 7, NOW())")
-            try world.addRunbook("apply", Self.applyRunbook)
             let before = try world.names.tables(database)
             let result = world.run("apply", ["--db", database, "--dir", world.tree], dryRun: true)
             #expect(result.status == .done, "\(describe(result))")

@@ -12,9 +12,7 @@ import Testing
 
 @Suite(.serialized) struct DowngradeTests {
     @Test func aPaidInstallIsDowngradedToFreeAndUndone() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.built()
         let installed = try world.runbook(["run", "install", "--email", "demo@example.com", "--hostname", "shop.example.com",
                                            "--plan", "paid"])
         #expect(installed.exitCode == 0, "\(installed)")

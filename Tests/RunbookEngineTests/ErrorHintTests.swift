@@ -31,8 +31,7 @@ struct ErrorHintTests {
 
     @Test("a held lock names its holder and --lock-timeout; undo of a running run points to log --follow")
     func lockAndRunningRun() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("locker", """
+        let sandbox = try Sandbox(runbook: "locker", """
             return runbook { summary = "holds site:one a while", params = { work = { type = "int", default = 3000000 } },
               locks = function(args) return { "site:one" } end,
               run = function(args)

@@ -53,8 +53,7 @@ struct EventStreamTests {
 
     @Test("runs that succeed, fail and undo, an undo, and refused invocations print only versioned events")
     func onlyEventsOnStdout() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("failing", EventStreamTests.failing)
+        let sandbox = try Sandbox(runbook: "failing", EventStreamTests.failing)
         try sandbox.addRunbook("kept", EventStreamTests.kept)
         var seen = Set<String>()
 

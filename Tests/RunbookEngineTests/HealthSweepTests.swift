@@ -99,10 +99,7 @@ import Testing
     }
 
     @Test func badInputIsRefusedWithNothingTouched() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
-        try SiteTesting.install(world, ["--email", "demo@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
+        let world = try DemoWorld.withStore(["--email", "demo@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
         try expectUnchanged(world, "refusals") {
             for (arguments, problem) in [
                 (["health-sweep", "--path", "health.txt"], "--path must be a path starting with / (no spaces), got health.txt"),

@@ -30,8 +30,7 @@ struct HistoryAndLogTests {
 
     @Test("history filters by runbook, status, argument value and start time; bad filters are refused")
     func historyFilters() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("rotate", HistoryAndLogTests.rotate)
+        let sandbox = try Sandbox(runbook: "rotate", HistoryAndLogTests.rotate)
         let a = sandbox.tree + "/a", b = sandbox.tree + "/b"
         try Files.mkdir(a)
         try Files.mkdir(b)
@@ -74,8 +73,7 @@ struct HistoryAndLogTests {
 
     @Test("log --step shows one step; --failures only what went wrong and the undo to type")
     func logViews() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("rotate", HistoryAndLogTests.rotate)
+        let sandbox = try Sandbox(runbook: "rotate", HistoryAndLogTests.rotate)
         let failed = try sandbox.runbook(["run", "rotate", "--dir", sandbox.tree, "--fail"])
         #expect(failed.exitCode == 1, "\(failed)")
         let id = try #require(failed.runID)
@@ -106,8 +104,7 @@ struct HistoryAndLogTests {
 
     @Test("log --follow prints a run in progress from another process until it ends")
     func follow() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("loop", ProgressTests.loop)
+        let sandbox = try Sandbox(runbook: "loop", ProgressTests.loop)
         let run = try sandbox.start(["run", "loop", "--work", "2000000", "--json"])
         #expect(run.waitForOutput("\"run_started\""), "the run started")
         let id = try #require(run.stdout.split(separator: "\n").compactMap { try? JSON.parse(String($0)) }.first?["run"]?.stringValue)
@@ -144,8 +141,7 @@ struct HistoryAndLogTests {
 
     @Test("log and log --follow show a real run's effects once each, and an undo's lines with the effects' summaries")
     func effectsAndUndoInTheLog() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("link", HistoryAndLogTests.linkThenWork)
+        let sandbox = try Sandbox(runbook: "link", HistoryAndLogTests.linkThenWork)
         let run = try sandbox.start(["run", "link", "--dir", sandbox.tree, "--json"])
         #expect(run.waitForOutput("\"step_started\""), "the run started")
         let id = try #require(run.stdout.split(separator: "\n").compactMap { try? JSON.parse(String($0)) }.first?["run"]?.stringValue)

@@ -54,7 +54,23 @@ struct HostileTreeTests {
             return try sandbox.runbook((confined ? ["--root", sandbox.tree] : []) + ["run", name])
         }
 
-        func lastRun() -> String? { sandbox.runIDs().last }
+        /// `runbook undo` of the newest run; the test stops when there is none.
+        func undoLastRun() throws -> ChildResult {
+            try sandbox.runbook(["undo", try #require(sandbox.runIDs().last, "the run is in the journal")])
+        }
+
+        /// A source folder with a file, to be bind-mounted into the FTP tree.
+        func makeMountSource() throws {
+            try Files.mkdir(home + "/source")
+            try Files.write(home + "/source/shop.css", "body {}\n")
+        }
+
+        /// Nothing is mounted outside the home, and the source's file did not land there.
+        func expectNothingMountedOutside(sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(DemoWorld.mounts(under: outside).isEmpty, "mounted over the link's target: \(DemoWorld.mounts(under: outside))",
+                    sourceLocation: sourceLocation)
+            #expect(!Files.exists(outside + "/etc/shop.css"), sourceLocation: sourceLocation)
+        }
     }
 
     @Test("fs.write over a planted PATH.runbook-tmp link writes the file, never the link's target; undo leaves no temporary")
@@ -66,8 +82,7 @@ struct HostileTreeTests {
             #expect(result.exitCode == 0, "\(result)")
             #expect(world.victimUntouched, "the victim outside the tree was overwritten (confined: \(confined))")
             #expect(Files.read(world.home + "/config.php") == "<?php $db = 'x';\n")
-            guard let id = world.lastRun() else { Issue.record("no run"); continue }
-            let undo = try world.sandbox.runbook(["undo", id])
+            let undo = try world.undoLastRun()
             #expect(undo.exitCode == 0, "\(undo)")
             #expect(!Files.exists(world.home + "/config.php"))
             #expect(!Files.exists(world.home + "/config.php.runbook-tmp"))
@@ -167,8 +182,7 @@ struct HostileTreeTests {
         try Posix.removeTree(world.home + "/dir")
         try world.plant(world.outside + "/dir", at: world.home + "/dir")
         let before = TreeFingerprint(world.outside)
-        guard let id = world.lastRun() else { Issue.record("no run"); return }
-        let undo = try world.sandbox.runbook(["undo", id])
+        let undo = try world.undoLastRun()
         #expect(undo.exitCode == 1, "the undo cannot reach the run's files and says so\n\(undo)")
         #expect(undo.stderr.contains("is a symlink owned by uid 1001") || undo.stdout.contains("is a symlink owned by uid 1001"), "\(undo)")
         expectSameTree(before, TreeFingerprint(world.outside), "undo through a swapped link")
@@ -217,8 +231,7 @@ struct HostileTreeTests {
         #expect(result.exitCode == 0, "\(result)")
         #expect(!Files.exists(store))
         expectSameTree(outside, TreeFingerprint(world.outside), "removing the tree")
-        guard let id = world.lastRun() else { Issue.record("no run"); return }
-        let undo = try world.sandbox.runbook(["undo", id])
+        let undo = try world.undoLastRun()
         #expect(undo.exitCode == 0, "\(undo)")
         expectSameTree(tree, TreeFingerprint(world.home), "the restored tree")
         expectSameTree(outside, TreeFingerprint(world.outside), "undo")
@@ -231,8 +244,7 @@ struct HostileTreeTests {
         #expect(result.exitCode == 0, "\(result)")
         // What a SIGKILL in the middle of the write leaves beside the file.
         try Files.write(world.home + "/big.bin.runbook-tmp", "half")
-        guard let id = world.lastRun() else { Issue.record("no run"); return }
-        let undo = try world.sandbox.runbook(["undo", id])
+        let undo = try world.undoLastRun()
         #expect(undo.exitCode == 0, "\(undo)")
         #expect(((try? Posix.list(world.home)) ?? ["?"]).isEmpty, "\((try? Posix.list(world.home)) ?? [])")
     }
@@ -240,8 +252,7 @@ struct HostileTreeTests {
     @Test("a mount point swapped for a link after the check is never mounted over: the bind mount lands where the walk opened")
     func mountPointSwappedForALink() throws {
         let world = try World()
-        try Files.mkdir(world.home + "/source")
-        try Files.write(world.home + "/source/shop.css", "body {}\n")
+        try world.makeMountSource()
         try Files.mkdir(world.outside + "/etc")
         let result = try world.run("""
             fs.mkdir(home .. "/ftp/images")
@@ -253,15 +264,13 @@ struct HostileTreeTests {
             """, confined: false)
         defer { _ = try? ProcessRunner.run(["umount", world.outside + "/etc"]); _ = try? ProcessRunner.run(["umount", world.home + "/ftp/images"]) }
         #expect(result.exitCode == 1, "\(result)")
-        #expect(DemoWorld.mounts(under: world.outside).isEmpty, "mounted over the link's target: \(DemoWorld.mounts(under: world.outside))")
-        #expect(!Files.exists(world.outside + "/etc/shop.css"))
+        world.expectNothingMountedOutside()
     }
 
     @Test("undo of an unmount does not mount over a link swapped in for the mount point after the run")
     func undoOfAnUnmountAfterASwap() throws {
         let world = try World()
-        try Files.mkdir(world.home + "/source")
-        try Files.write(world.home + "/source/shop.css", "body {}\n")
+        try world.makeMountSource()
         try Files.mkdir(world.home + "/ftp/images")
         try Files.mkdir(world.outside + "/etc")
         _ = try ProcessRunner.check(["mount", "--bind", world.home + "/source", world.home + "/ftp/images"])
@@ -274,18 +283,15 @@ struct HostileTreeTests {
         // After the run the customer replaces the mount point with a link out of the home.
         #expect(rename(world.home + "/ftp/images", world.home + "/ftp/images.aside") == 0)
         try world.plant(world.outside + "/etc", at: world.home + "/ftp/images")
-        guard let id = world.lastRun() else { Issue.record("no run"); return }
-        let undo = try world.sandbox.runbook(["undo", id])
+        let undo = try world.undoLastRun()
         #expect(undo.exitCode == 1, "the undo cannot mount there and says so\n\(undo)")
-        #expect(DemoWorld.mounts(under: world.outside).isEmpty, "mounted over the link's target: \(DemoWorld.mounts(under: world.outside))")
-        #expect(!Files.exists(world.outside + "/etc/shop.css"))
+        world.expectNothingMountedOutside()
     }
 
     @Test("mount.bind mounts the directories the walk opened, and undo unmounts them")
     func bindMountThroughTheWalk() throws {
         let world = try World()
-        try Files.mkdir(world.home + "/source")
-        try Files.write(world.home + "/source/shop.css", "body {}\n")
+        try world.makeMountSource()
         try Files.mkdir(world.home + "/ftp/images")
         let result = try world.run(#"mount.bind(home .. "/source", home .. "/ftp/images")"#)
         defer { _ = try? ProcessRunner.run(["umount", world.home + "/ftp/images"]) }
@@ -293,8 +299,7 @@ struct HostileTreeTests {
         let mounted = DemoWorld.mounts(under: world.home)
         #expect(mounted.count == 1 && mounted[0].hasSuffix(" -> " + world.home + "/ftp/images"), "\(mounted)")
         #expect(Files.read(world.home + "/ftp/images/shop.css") == "body {}\n")
-        guard let id = world.lastRun() else { Issue.record("no run"); return }
-        let undo = try world.sandbox.runbook(["undo", id])
+        let undo = try world.undoLastRun()
         #expect(undo.exitCode == 0, "\(undo)")
         #expect(DemoWorld.mounts(under: world.home).isEmpty)
     }

@@ -127,8 +127,7 @@ final class SilentListener {
     }
 
     @Test func optionsOutOfRangeAreRefusedNotATrap() throws {
-        let box = try Sandbox()
-        try box.addRunbook("sizes", """
+        let box = try Sandbox(runbook: "sizes", """
             return runbook { summary = "odd options", params = { case = { type = "string", required = true } },
               run = function(args)
                 step("Ask", function()

@@ -8,9 +8,7 @@ import Testing
 
 @Suite(.serialized) struct IPPoolCheckTests {
     @Test func reportsThePoolAndFailsBelowTheThreshold() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.built()
 
         try expectUnchanged(world, "ip-pool-check only reads") {
             let full = try world.runbook(["run", "ip-pool-check"])

@@ -12,9 +12,7 @@ import Testing
 
 @Suite(.serialized) struct InstallTests {
     @Test func aPaidInstallIsPlannedInstalledAndUndone() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.built()
         let root = world.root
         let port = try world.value("DEMO_WORLD_NGINX_PORT")
 
@@ -135,9 +133,7 @@ import Testing
     }
 
     @Test func aBrokenSQLUpdateFailsTheInstallAndLeavesNothingButTheQueueRecord() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.built()
         // An update that breaks on its second statement, in the free codebase's checkout.
         let broken = world.root + "/home/shared_codes/code_share_free_1/sql/catalog/0002_weights.sql"
         try Files.write(broken, """
@@ -191,9 +187,7 @@ import Testing
 /// theirs before anything is touched, and kept 0600 in the store's certs folder.
 @Suite(.serialized) struct InstallCertificateTests {
     @Test func aCertificateIsCheckedBeforeAnythingAndKeptPrivate() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.built()
         let good = try SiteTesting.certificate(world, file: "good", names: ["cert.example.com"])
         let other = try SiteTesting.certificate(world, file: "other", names: ["other.example.com"])
         let order = ["run", "install", "--email", "cert@example.com", "--hostname", "cert.example.com", "--plan", "free"]

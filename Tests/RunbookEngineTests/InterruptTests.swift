@@ -115,8 +115,7 @@ struct InterruptTests {
 
     @Test("SIGTERM ends a run that catches the interrupt, and its cleanup hooks run", arguments: catchers)
     func caughtInterruptEndsTheRun(catcher: String) throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("spin", """
+        let sandbox = try Sandbox(runbook: "spin", """
             return runbook {
               summary = "Catches the interrupt and spins again",
               params = { marker = { type = "path", required = true } },

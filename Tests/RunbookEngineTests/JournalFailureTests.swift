@@ -24,8 +24,7 @@ struct JournalFailureTests {
 
     @Test("the run stops before the first effect whose intent the journal cannot take; undo takes back the others")
     func aJournalThatCannotGrowStopsTheRun() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("many", Self.runbook)
+        let sandbox = try Sandbox(runbook: "many", Self.runbook)
         // A file size limit (RLIMIT_FSIZE, util-linux's prlimit) of 8 KiB: the journal reaches
         // it after a few tens of effects; the state dir's other files stay far below it.
         let prlimit = "/usr/bin/prlimit"
@@ -78,8 +77,7 @@ struct JournalFailureTests {
 
     @Test("a journal failure caught with pcall still ends the run, and its failure path runs", arguments: ["keep", "undo"])
     func caughtJournalFailureEndsTheRun(onFailure: String) throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("catcher", Self.catcher(onFailure: onFailure))
+        let sandbox = try Sandbox(runbook: "catcher", Self.catcher(onFailure: onFailure))
         let prlimit = "/usr/bin/prlimit"
         try #require(Posix.lstatInfo(prlimit) != nil, "prlimit (util-linux) is needed")
         let result = try ChildProcess(executable: prlimit, arguments: ["--fsize=8192", "--", try RunbookBinary.require()] + sandbox.engineOptions

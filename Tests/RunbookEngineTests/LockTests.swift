@@ -10,8 +10,8 @@ import Testing
 @Suite("Locks")
 struct LockTests {
     /// Takes its lock (in the run body or through the declaration), says so, then holds it
-    /// until the release file appears.
-    static func holder(declarationLevel: Bool) -> String {
+    /// until the release file appears. `lock` is the Lua expression that names the lock.
+    static func holder(declarationLevel: Bool, lock: String = #""group:" .. args.group"#) -> String {
         """
         return runbook {
           summary = "Holds a lock until told to let go",
@@ -20,9 +20,9 @@ struct LockTests {
             release = { type = "path", required = true },
             dir = { type = "path", required = true },
           },
-          \(declarationLevel ? "locks = function(args) return { \"group:\" .. args.group } end," : "")
+          \(declarationLevel ? "locks = function(args) return { \(lock) } end," : "")
           run = function(args)
-            \(declarationLevel ? "" : "lock(\"group:\" .. args.group)")
+            \(declarationLevel ? "" : "lock(\(lock))")
             step("Work on the group", function()
               fs.mkdir(args.dir .. "/group-" .. args.group .. "-" .. context.run_id)
               log.info("holding the lock")
@@ -35,8 +35,7 @@ struct LockTests {
 
     @Test("a second run exits 3 and names the holder", arguments: [false, true])
     func secondRunIsRefused(declarationLevel: Bool) throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("holder", LockTests.holder(declarationLevel: declarationLevel))
+        let sandbox = try Sandbox(runbook: "holder", LockTests.holder(declarationLevel: declarationLevel))
         let release = sandbox.base + "/release"
         let arguments = ["run", "holder", "--group", "1", "--release", release, "--dir", sandbox.tree]
 
@@ -73,8 +72,7 @@ struct LockTests {
 
     @Test("--lock-timeout waits for the holder to finish")
     func lockTimeoutWaits() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("holder", LockTests.holder(declarationLevel: false))
+        let sandbox = try Sandbox(runbook: "holder", LockTests.holder(declarationLevel: false))
         let release = sandbox.base + "/release"
         let arguments = ["run", "holder", "--group", "7", "--release", release, "--dir", sandbox.tree]
         let first = try sandbox.start(arguments)
@@ -120,8 +118,7 @@ struct CaughtLockTests {
 
     @Test("a lock held by another run ends the run with exit 3 even when the runbook catches the error")
     func caughtLockFailureEndsTheRun() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("holder", LockTests.holder(declarationLevel: false))
+        let sandbox = try Sandbox(runbook: "holder", LockTests.holder(declarationLevel: false))
         let release = sandbox.base + "/release"
         let first = try sandbox.start(["run", "holder", "--group", "1", "--release", release, "--dir", sandbox.tree])
         defer {

@@ -26,8 +26,7 @@ struct ProgressTests {
 
     @Test("on a terminal: a bar with count, rate and ETA, redrawn in place")
     func barOnTerminal() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("loop", ProgressTests.loop)
+        let sandbox = try Sandbox(runbook: "loop", ProgressTests.loop)
         let result = try sandbox.runbookOnTerminal(["run", "loop", "--yes"])
         #expect(result.exitCode == 0, "\(result)")
         let out = result.stdout
@@ -46,8 +45,7 @@ struct ProgressTests {
 
     @Test("--json: progress events at most every half second, with rate and ETA, and the last one at the total")
     func eventsInJSON() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("loop", ProgressTests.loop)
+        let sandbox = try Sandbox(runbook: "loop", ProgressTests.loop)
         let result = try sandbox.runbook(["run", "loop", "--json"])
         #expect(result.exitCode == 0, "\(result)")
         let events = result.events("progress")
@@ -63,8 +61,7 @@ struct ProgressTests {
 
     @Test("counts out of any range never crash the run: negative ones are refused with one line, huge ones drawn")
     func oddCountsAreSafe() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("odd", """
+        let sandbox = try Sandbox(runbook: "odd", """
             return runbook { summary = "odd counts", params = { case = { type = "string", required = true } },
               run = function(args)
                 step("Count", function()

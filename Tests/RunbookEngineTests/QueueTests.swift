@@ -11,9 +11,7 @@ import Testing
 
 @Suite(.serialized) struct QueueTests {
     @Test func queuedInstallsAreWorkedAndAFailedOneIsRerun() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.built()
         let db = try world.admin()
         defer { db.close() }
         // As make-a-store.com's order would: two installs for d1 (handler 1), one for d2.

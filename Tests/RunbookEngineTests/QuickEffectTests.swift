@@ -99,8 +99,7 @@ struct QuickEffectTests {
 
     @Test("in a directory the run just made, a name the run made is still seen, before and past the 32 it remembers")
     func namesMadeInAFreshDirectoryAreSeen() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("fresh", """
+        let sandbox = try Sandbox(runbook: "fresh", """
             return runbook { summary = "a fresh folder filled twice", params = { dir = { type = "path", required = true } },
               run = function(args)
                 step("Fill", function()

@@ -123,11 +123,7 @@ import Testing
     // MARK: The shipped runbooks over a hostile home
 
     @Test func runbooksWalkAHostileHomeWithoutLeavingIt() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
-        let installed = try world.runbook(["run", "install", "--email", "a@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
-        #expect(installed.exitCode == 0, "\(installed)")
+        let world = try DemoWorld.withStore(["--email", "a@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
         let home = world.root + "/usr/home/shopexam1"
         let ftp = home + "/heavymetal/tmp/ftp"
         let outside = world.directory + "/outside"

@@ -255,8 +255,7 @@ enum HostileInput {
     /// and no run folder; or a run whose stored value is the input; never a signal; nothing
     /// written outside TREE.
     @Test func generatedArgumentsThroughTheCommand() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("store", Self.storeRunbook)
+        let sandbox = try Sandbox(runbook: "store", Self.storeRunbook)
         let outside = Self.files(sandbox.base, skipping: ["tree", "state", "out"])
         // A symlink inside the root that points out of it: --target through it must not land.
         try Files.mkdir(sandbox.tree + "/stored")

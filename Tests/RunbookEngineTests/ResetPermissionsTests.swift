@@ -9,11 +9,7 @@ import Testing
 
 @Suite(.serialized) struct ResetPermissionsTests {
     @Test func ownersAndMountsAreResetAndUndone() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
-        let installed = try world.runbook(["run", "install", "--email", "a@example.com", "--hostname", "shop.example.com", "--plan", "free"])
-        #expect(installed.exitCode == 0, "\(installed)")
+        let world = try DemoWorld.withStore(["--email", "a@example.com", "--hostname", "shop.example.com", "--plan", "free"])
         let home = world.root + "/usr/home/shopexam1"
         let ftp = home + "/heavymetal/tmp/ftp"
         // The customer's complaint: a lost mount (the mount cron is not running here).
@@ -52,11 +48,7 @@ import Testing
     /// A customer names files in their FTP tree with terminal escape sequences: the human
     /// output of reset-permissions and `runbook log` show the names escaped, not acted on.
     @Test func hostileFileNamesAreShownEscaped() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
-        let installed = try world.runbook(["run", "install", "--email", "a@example.com", "--hostname", "shop.example.com", "--plan", "free"])
-        #expect(installed.exitCode == 0, "\(installed)")
+        let world = try DemoWorld.withStore(["--email", "a@example.com", "--hostname", "shop.example.com", "--plan", "free"])
         let ftp = world.root + "/usr/home/shopexam1/heavymetal/tmp/ftp"
         let names = [("\u{1B}]0;pwned\u{07}", "\\x1b]0;pwned\\x07"), ("\u{1B}[2J", "\\x1b[2J"), ("x\u{9B}31m", "x\\x9b31m")]
         for (raw, _) in names { try Files.write(ftp + "/" + raw, "customer upload") }

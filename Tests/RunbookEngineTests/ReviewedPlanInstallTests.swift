@@ -9,9 +9,8 @@ import Testing
 
 @Suite(.serialized) struct ReviewedPlanInstallTests {
     @Test func aPaidInstallRunsHeldToItsReviewedPlan() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.built()
+        let box = world.box
         let arguments = ["install", "--email", "demo@example.com", "--hostname", "shop.example.com", "--plan", "paid"]
         let planFile = box.base + "/install-plan.json"
         let pristine = try world.state()

@@ -122,15 +122,7 @@ struct ReviewedPlanTests {
 
     @Test("secret arguments are masked in the saved plan")
     func secretsAreMaskedInPlans() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("secretive", """
-            return runbook { summary = "writes a marker",
-              params = { dir = { type = "path", required = true }, token = { type = "string", secret = true } },
-              run = function(args)
-                fs.write(args.dir .. "/marker", "token set\\n")
-                fs.mkdir(args.dir .. "/cache-" .. args.token)  -- an identity (a path) that holds the secret
-              end }
-            """)
+        let sandbox = try Sandbox(runbook: "secretive", Fixtures.secretive)
         let planFile = sandbox.base + "/secret-plan.json"
         let secret = "s3cr3t-Pl4n-T0ken"
         let dry = try sandbox.runbook(["run", "secretive", "--dir", sandbox.tree, "--dry-run", "--save-plan", planFile],

@@ -120,8 +120,7 @@ struct SecretTests {
 
     @Test("a secret given on the command line is refused, and not echoed", arguments: [["--token", token], ["--token=" + token]])
     func secretOnCommandLineIsRefused(_ words: [String]) throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("secrets", SecretTests.runbook)
+        let sandbox = try Sandbox(runbook: "secrets", SecretTests.runbook)
         let result = try sandbox.runbook(["run", "secrets", "--dir", sandbox.tree] + words,
                                          environment: ["RUNBOOK_ARG_DB_PASSWORD": SecretTests.password])
         #expect(result.exitCode == 2, "\(result)")

@@ -225,8 +225,7 @@ struct TOMLConformanceTests {
 
     @Test("the config file: CRLF lines are read, a misspelt key is named, a table defined twice is refused, nothing runs")
     func configFileMistakes() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("hello", """
+        let sandbox = try Sandbox(runbook: "hello", """
             return runbook { summary = "Writes a file", run = function() fs.write("/hello", "hi") end }
             """)
         try Files.write(sandbox.config, "# written on Windows\r\nroot = \"\(sandbox.tree)\"\r\n")

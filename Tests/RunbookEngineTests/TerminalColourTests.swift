@@ -10,8 +10,7 @@ import Testing
 struct TerminalColourTests {
     @Test("colour on a terminal unless NO_COLOR is non-empty or TERM is dumb")
     func colourFollowsTheConventions() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("hello", """
+        let sandbox = try Sandbox(runbook: "hello", """
             return runbook { summary = "Writes a file", run = function() step("Write", function() fs.write("/hello", "hi") end) end }
             """)
         func escapes(_ environment: [String: String]) throws -> Bool {

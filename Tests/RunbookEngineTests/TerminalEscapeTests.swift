@@ -72,13 +72,18 @@ struct TerminalEscapeTests {
                 "\(what) stderr: \(TerminalEscapeTests.unsafeByte(output.err) ?? "")\n\(output.result)", sourceLocation: sourceLocation)
     }
 
-    @Test("a run, its log, its undo and history over hostile file names print no terminal controls")
-    func hostileNames() throws {
-        let box = try Sandbox()
-        try box.addRunbook("hostile", TerminalEscapeTests.hostile)
+    /// A sandbox with the hostile runbook, and a home holding a file under each hostile name.
+    static func hostileHome() throws -> (box: Sandbox, dir: String) {
+        let box = try Sandbox(runbook: "hostile", hostile)
         let dir = box.tree + "/home"
         try Files.mkdir(dir)
-        for name in TerminalEscapeTests.names { try Files.write(dir + "/" + name.raw, "x") }
+        for name in names { try Files.write(dir + "/" + name.raw, "x") }
+        return (box, dir)
+    }
+
+    @Test("a run, its log, its undo and history over hostile file names print no terminal controls")
+    func hostileNames() throws {
+        let (box, dir) = try Self.hostileHome()
         // Not UTF-8 at all: the name reaches Swift as U+FFFD, never as a raw byte.
         let latin1 = dir + "/zz-caf\u{E9}"
         let latin1Bytes = Array(dir.utf8) + Array("/zz-caf".utf8) + [0xe9, 0]
@@ -131,11 +136,7 @@ struct TerminalEscapeTests {
 
     @Test("on a terminal the hostile sequences are shown, not acted on")
     func hostileNamesOnATerminal() throws {
-        let box = try Sandbox()
-        try box.addRunbook("hostile", TerminalEscapeTests.hostile)
-        let dir = box.tree + "/home"
-        try Files.mkdir(dir)
-        for name in TerminalEscapeTests.names { try Files.write(dir + "/" + name.raw, "x") }
+        let (box, dir) = try Self.hostileHome()
         let run = try box.runbookOnTerminal(["run", "hostile", "--dir", dir, "--yes"], environment: ["TERM": "dumb"])
         let id = try #require(box.runIDs().last)
         let log = try box.runbookOnTerminal(["log", id], environment: ["TERM": "dumb"])

@@ -73,8 +73,7 @@ struct TestSupportTests {
 
     @Test("expectUndoRestores refuses a run that changed nothing: its undo would prove nothing")
     func undoExpectationNeedsAChange() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("idle", """
+        let sandbox = try Sandbox(runbook: "idle", """
             return runbook { summary = "does nothing", run = function() step("Wait", function() end) end }
             """)
         try withKnownIssue {

@@ -35,8 +35,7 @@ struct UndoLaterRunsTests {
 
     @Test("a later run on the same files refuses the undo (exit 2, naming it); undone newest first it goes through")
     func laterRunOnTheSameFiles() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("make", Self.make)
+        let sandbox = try Sandbox(runbook: "make", Self.make)
         try sandbox.addRunbook("add-site", Self.addSite)
         let home = sandbox.tree + "/inst"
         let install = try sandbox.runbook(["run", "make", "--dir", home])
@@ -105,8 +104,7 @@ struct UndoLaterRunsTests {
 
     @Test("an undo that reverses some effects and not others: partly-undone in history, then undone when run again")
     func partlyUndone() throws {
-        let sandbox = try Sandbox()
-        try sandbox.addRunbook("dirs", """
+        let sandbox = try Sandbox(runbook: "dirs", """
             return runbook { summary = "two folders", params = { dir = { type = "path", required = true } },
               run = function(args)
                 step("Make", function() fs.mkdir(args.dir .. "/a"); fs.mkdir(args.dir .. "/b") end)
@@ -132,9 +130,7 @@ struct UndoLaterRunsTests {
 
     @Test("the issue's case on a demo world: an install with a later add-site is not undone; newest first, everything goes back")
     func installThenAddSite() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
+        let world = try DemoWorld.built()
         try expectUndosRestore(world, "newest first, the world is as it was") {
             let install = try world.runbook(["run", "install", "--email", "demo@example.com", "--hostname", "shop.example.com",
                                              "--plan", "paid"])
@@ -146,6 +142,8 @@ struct UndoLaterRunsTests {
             #expect(refused.exitCode == 2, "\(refused)")
             #expect(refused.stderr.contains(siteID) && refused.stderr.contains("add-site") && refused.stderr.contains("runbook undo \(siteID)"),
                     "\(refused)")
+            // The refusal docs/cli.md shows for this case is the line the program prints.
+            try DocExample.expectShown(refused.stderr, root: world.root, page: "cli.md", containing: ["has changes that a later run built on:"])
             #expect(try world.runbook(["history", "--json"]).stdout.contains("\"status\":\"succeeded\""))
             return [siteID, installID]
         }

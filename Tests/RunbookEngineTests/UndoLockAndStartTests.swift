@@ -25,8 +25,7 @@ struct UndoLockAndStartTests {
 
     @Test("two concurrent undos of one run: one undoes everything once, the other is refused naming the holder (exit 3)")
     func concurrentUndo() throws {
-        let box = try Sandbox()
-        try box.addRunbook("many", UndoLockAndStartTests.many)
+        let box = try Sandbox(runbook: "many", UndoLockAndStartTests.many)
         for attempt in 1...4 {
             let dir = box.tree + "/t\(attempt)"
             try Files.mkdir(dir)
@@ -80,8 +79,7 @@ struct UndoLockAndStartTests {
         let afterRelease = try held.runbook(["undo", heldID])
         #expect(afterRelease.exitCode == 0, "\(afterRelease)")
 
-        let box = try Sandbox()
-        try box.addRunbook("many", UndoLockAndStartTests.many)
+        let box = try Sandbox(runbook: "many", UndoLockAndStartTests.many)
         let run = try box.runbook(["run", "many", "--dir", box.tree, "--count", "3000"], timeout: 180)
         let id = try #require(run.runID)
         let first = try box.start(["undo", id])
@@ -100,8 +98,7 @@ struct UndoLockAndStartTests {
 
     @Test("SIGTERM at many tiny delays into `runbook run`: no half record; history, log and undo handle every leftover")
     func signalledStartUp() throws {
-        let box = try Sandbox()
-        try box.addRunbook("many", UndoLockAndStartTests.many)
+        let box = try Sandbox(runbook: "many", UndoLockAndStartTests.many)
         var outcomes: [String: Int] = [:]
         let delays: [useconds_t] = [0, 500, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000, 15000, 20000, 25000,
                                     30000, 40000, 50000, 60000, 80000, 100000]
@@ -151,8 +148,7 @@ struct UndoLockAndStartTests {
 
     @Test("undo works from the run's own root; a root that is gone is said, and / is used")
     func undoFromTheRunRoot() throws {
-        let box = try Sandbox()
-        try box.addRunbook("many", UndoLockAndStartTests.many)
+        let box = try Sandbox(runbook: "many", UndoLockAndStartTests.many)
         let root = box.tree + "/root"
         try Files.mkdir(root)
         try Files.mkdir(root + "/site")

@@ -8,11 +8,7 @@ import Testing
 
 @Suite(.serialized) struct UpdateFilesTests {
     @Test func aFewFilesAreUpdatedHereAndOnTheOtherServer() throws {
-        let box = try Sandbox()
-        let world = DemoWorld(box)
-        try world.build()
-        let installed = try world.runbook(["run", "install", "--email", "a@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
-        #expect(installed.exitCode == 0, "\(installed)")
+        let world = try DemoWorld.withStore(["--email", "a@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
         let checkout = world.root + "/home/shared_codes/code_share_paid_1"
         let copy = try world.value("DEMO_WORLD_DISPATCH2") + "/home/shared_codes/code_share_paid_1"
         // Subversion's own bookkeeping (.svn/wc.db) changes with every update.

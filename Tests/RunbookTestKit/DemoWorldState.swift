@@ -42,6 +42,21 @@ extension DemoWorld {
         try readEnv()
     }
 
+    /// A world built in a new sandbox, ready for runbooks.
+    package static func built() throws -> DemoWorld {
+        let world = DemoWorld(try Sandbox())
+        try world.build()
+        return world
+    }
+
+    /// A built world with one store installed for real by `runbook run install ARGS`; the test
+    /// stops if the install fails.
+    package static func withStore(_ installArguments: [String]) throws -> DemoWorld {
+        let world = try built()
+        try SiteTesting.install(world, installArguments)
+        return world
+    }
+
     package var root: String { env["DEMO_WORLD_ROOT"] ?? directory + "/root" }
 
     /// A connection as the database administrator (root through the socket).

@@ -105,4 +105,16 @@ package enum Fixtures {
 
     /// The number of effects `changeEverything` applies on the seeded world.
     package static func changeEverythingEffectCount(irreversible: Bool = false) -> Int { irreversible ? 17 : 16 }
+
+    /// Writes a marker and makes a directory whose path holds the secret argument `token`:
+    /// a plan or a question that shows the path must show it masked, and applying must still
+    /// match the real path.
+    package static let secretive = """
+        return runbook { summary = "writes a marker",
+          params = { dir = { type = "path", required = true }, token = { type = "string", secret = true } },
+          run = function(args)
+            fs.write(args.dir .. "/marker", "token set\\n")
+            fs.mkdir(args.dir .. "/cache-" .. args.token)  -- an identity (a path) that holds the secret
+          end }
+        """
 }

@@ -27,6 +27,12 @@ package final class Sandbox {
         try self.init(at: String(cString: made), database: withDatabase)
     }
 
+    /// A sandbox whose runbooks folder holds one runbook, NAME.lua with `source`.
+    package convenience init(database withDatabase: Bool = false, runbook name: String, _ source: String) throws {
+        try self.init(database: withDatabase)
+        try addRunbook(name, source)
+    }
+
     /// A sandbox in the empty directory `base` (a fixed path a fixture's journals name).
     package init(at base: String, database withDatabase: Bool = false) throws {
         self.base = base
