@@ -18,6 +18,11 @@ struct ConsoleFlags: ParsableArguments {
         if quiet && verbose { throw ValidationError("-q/--quiet and -v/--verbose do not go together: choose one") }
     }
 
+    /// The same choices, for a runbook started on another host (`--on`).
+    var forwarded: [String] {
+        (color == "auto" ? [] : ["--color", color]) + (quiet ? ["--quiet"] : []) + (verbose ? ["--verbose"] : [])
+    }
+
     var console: ConsoleOptions {
         ConsoleOptions(colour: ColourChoice(rawValue: color) ?? .auto, verbosity: quiet ? .quiet : verbose ? .verbose : .normal)
     }

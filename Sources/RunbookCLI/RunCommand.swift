@@ -20,10 +20,23 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("plan-file"), help: ArgumentHelp("Run only while every effect matches this reviewed plan.", valueName: "FILE")) var planFile: String?
     @Flag(name: .long, help: "fsync the journal before every effect (power-loss safety, slower).") var durable = false
     @Option(name: .customLong("lock-timeout"), help: "Seconds to wait for a lock held by another run.") var lockTimeout: Double = 0
+    @Option(name: .customLong("on"), help: ArgumentHelp("Run it on this [hosts.NAME] of the configuration, over ssh, streaming its output.",
+                                                        valueName: "HOST")) var on: String?
+    @Flag(name: .customLong("args-stdin"), help: .hidden) var argumentsOnStdin = false
     @Argument(help: "Runbook name (or path to a .lua file).") var name: String
     @Argument(parsing: .allUnrecognized, help: "Runbook arguments: --name value ...") var arguments: [String] = []
 
     func run() throws {
+        if let on { return try runOnHost(on) }
+        var arguments = self.arguments
+        if argumentsOnStdin {
+            // `--on` on another host sent the runbook's arguments here, off every command line.
+            guard let sent = try? OnHostInvocation.Arguments(json: JSON.parse(utf8: Posix.readAll(0, path: "stdin"))) else {
+                throw exitWith(RunbookError.usage("--args-stdin: stdin is not the arguments `--on` sends"), json: json)
+            }
+            arguments += sent.words
+            sent.exportSecrets()
+        }
         try RunCommand.execute(options.overrides(durable: durable), name: name, words: arguments, dryRun: dryRun,
                                json: json, yes: yes, lockTimeout: lockTimeout, savePlan: savePlan, planFile: planFile,
                                console: console.console)
@@ -59,5 +72,31 @@ struct RunCommand: ParsableCommand {
         }
         let result = engine.run(name, words: words, options: runOptions)
         if result.status != .done { throw ExitCode(result.status.rawValue) }
+    }
+}
+
+extension RunCommand {
+    /// `--on HOST`: the same run made by runbook on that host (OnHostInvocation.swift).
+    func runOnHost(_ host: String) throws {
+        guard savePlan == nil, planFile == nil else {
+            throw exitWith(RunbookError.usage("--on \(host) does not take --save-plan or --plan-file: the plan is made and kept on \(host)"), json: json)
+        }
+        guard dryRun || yes else {
+            throw exitWith(RunbookError.usage("--on \(host) needs --yes or --dry-run: the confirmation cannot be asked across hosts"), json: json)
+        }
+        let config: EngineConfig
+        do { config = try EngineConfig.resolve(options.overrides()) } catch { throw exitWith(error, json: json) }
+        var words = ["run", name]
+        if dryRun { words.append("--dry-run") }
+        if yes { words.append("--yes") }
+        if json { words.append("--json") }
+        if durable { words.append("--durable") }
+        if lockTimeout > 0 { words += ["--lock-timeout", String(lockTimeout)] }
+        words += console.forwarded
+        let status: Int32
+        do {
+            status = try OnHostInvocation.execute(host: host, config: config, words: words, arguments: arguments, json: json)
+        } catch { throw exitWith(error, json: json) }
+        if status != 0 { throw ExitCode(status) }
     }
 }

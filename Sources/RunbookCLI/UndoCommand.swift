@@ -15,8 +15,21 @@ struct UndoCommand: ParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Show what would be undone; change nothing.") var dryRun = false
     @Flag(name: .long, help: "One JSON object per line.") var json = false
     @Flag(name: .long, help: "Undo even though later runs built on this run's changes (undo those first instead).") var force = false
+    @Option(name: .customLong("on"), help: ArgumentHelp("Undo a run made on this [hosts.NAME] (with run --on), there.", valueName: "HOST"))
+    var on: String?
 
     func run() throws {
+        if let on {
+            let config: EngineConfig
+            do { config = try EngineConfig.resolve(options.overrides()) } catch { throw exitWith(error, json: json) }
+            let words = ["undo", runID] + (dryRun ? ["--dry-run"] : []) + (json ? ["--json"] : []) + (force ? ["--force"] : []) + console.forwarded
+            let status: Int32
+            do { status = try OnHostInvocation.execute(host: on, config: config, words: words, arguments: nil, json: json) } catch {
+                throw exitWith(error, json: json)
+            }
+            if status != 0 { throw ExitCode(status) }
+            return
+        }
         try UndoCommand.execute(options.overrides(), runID: runID, dryRun: dryRun, json: json, force: force, console: console.console)
     }
 

@@ -33,7 +33,7 @@ package enum DeclarationReader {
     /// name), so a parameter of that name could never be given.
     package static let reservedParameterNames: Set<String> = [
         "config", "runbooks", "state_dir", "root", "dry_run", "json", "yes", "durable", "lock_timeout", "help",
-        "version", "save_plan", "plan_file", "color", "quiet", "verbose",
+        "version", "save_plan", "plan_file", "color", "quiet", "verbose", "on", "args_stdin",
     ]
     package static let knownParameterFields: Set<String> = ["type", "required", "default", "doc", "secret", "min", "max", "values", "list"]
 

@@ -11,24 +11,28 @@ import Testing
 
 @Suite("on(HOST): files on another host", .serialized)
 struct LabOtherHostTests {
-    /// A configuration and a runbook folder of this test on d1; d2 is `[hosts.d2]`, whose
-    /// agent is the same runbook program with d2's own configuration.
-    static func prepare(_ lab: Lab, runbook: String) throws {
+    /// A configuration `/etc/runbook/NAME.toml` and a runbook folder `/etc/runbook/NAME/`
+    /// of this test on d1, the runbook in it as `FILE.lua`; d2 is `[hosts.d2]` (with
+    /// `d2Options` for its ssh), whose agent is the same runbook program with d2's own
+    /// configuration.
+    static func prepare(_ lab: Lab, runbook: String, name: String = "other-host", file: String = "on_d2",
+                        d2Options: [String] = []) throws {
         let d1 = try lab.files("d1")
-        try Files.mkdir(d1 + "/etc/runbook/other-host")
-        try Files.write(d1 + "/etc/runbook/other-host.toml", """
+        try Files.mkdir(d1 + "/etc/runbook/" + name)
+        try Files.write(d1 + "/etc/runbook/\(name).toml", """
             state_dir = "/var/lib/runbook"
-            runbooks = ["/etc/runbook/other-host"]
+            runbooks = ["/etc/runbook/\(name)"]
 
             [hosts.d2]
             address = "10.0.0.2"
             runbook = ["\(try RunbookBinary.require())", "--config", "/etc/runbook/config.toml"]
+            ssh_options = [\(d2Options.map { "\"\($0)\"" }.joined(separator: ", "))]
 
             [hosts.nowhere]
             address = "10.0.0.99"
             ssh_options = ["ConnectTimeout=2"]
             """)
-        try Files.write(d1 + "/etc/runbook/other-host/on_d2.lua", runbook)
+        try Files.write(d1 + "/etc/runbook/\(name)/\(file).lua", runbook)
     }
 
     static func run(_ lab: Lab, _ words: [String]) throws -> ChildResult {

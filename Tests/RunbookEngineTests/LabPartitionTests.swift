@@ -48,18 +48,9 @@ struct LabPartitionTests {
     func cutMidRunThenUndoLater(fault: Fault) throws {
         try SharedLab.use { lab in
             let d1 = try lab.files("d1"), d2 = try lab.files("d2")
-            try Files.mkdir(d1 + "/etc/runbook/partition")
-            try Files.write(d1 + "/etc/runbook/partition.toml", """
-                state_dir = "/var/lib/runbook"
-                runbooks = ["/etc/runbook/partition"]
-
-                [hosts.d2]
-                address = "10.0.0.2"
-                runbook = ["\(try RunbookBinary.require())", "--config", "/etc/runbook/config.toml"]
-                # Give up on a silent host after 2 unanswered keepalives a second apart.
-                ssh_options = ["ServerAliveInterval=1", "ServerAliveCountMax=2"]
-                """)
-            try Files.write(d1 + "/etc/runbook/partition/cut.lua", Self.runbook)
+            // ssh gives up on a silent d2 after 2 unanswered keepalives a second apart.
+            try LabOtherHostTests.prepare(lab, runbook: Self.runbook, name: "partition", file: "cut",
+                                          d2Options: ["ServerAliveInterval=1", "ServerAliveCountMax=2"])
             let before = (d1: TreeFingerprint(d1 + "/usr/local/etc"), d2: TreeFingerprint(d2 + "/usr/local/etc"))
             defer {
                 _ = try? lab.script(["link", lab.directory, "d2", "up"])
