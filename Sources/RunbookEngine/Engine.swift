@@ -31,7 +31,7 @@ public final class Engine {
     /// Every Lua module, in the order docs/api.md shows them. A new module is one entry here;
     /// its docs come with its registrations (APIDoc.swift).
     package static var modules: [any LuaModule.Type] { [
-        RunModule.self, HostModule.self, FsModule.self, DbModule.self, TemplateModule.self, JsonModule.self,
+        RunModule.self, HostModule.self, ParallelModule.self, FsModule.self, DbModule.self, TemplateModule.self, JsonModule.self,
         CmdModule.self, MountModule.self, NetModule.self, ServiceModule.self, RsyncModule.self, RemoteModule.self,
         MailModule.self, CronModule.self, VcsModule.self, HttpModule.self,
     ] }

@@ -44,6 +44,9 @@ extension LuaState {
                 let reachesOtherHosts = Self.reachesOtherHosts(module)
                 register(name, in: module, doc: primitive.doc()) { call in
                     let session = try slot.require(call.name)
+                    if let failed = session.failedBranch, let branch = session.branchContext.label, branch != failed {
+                        throw LuaHostFailure("stopped: the parallel branch for \(failed) failed")
+                    }
                     if let host = session.currentHost, !reachesOtherHosts {
                         throw LuaHostFailure("\(call.name) cannot run on another host yet: call it outside on(\"\(host)\", ...)")
                     }

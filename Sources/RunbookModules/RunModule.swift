@@ -126,6 +126,9 @@ package enum RunModule: LuaModule {
         let name = try call.string(1)
         let body = try call.function(2)
         guard let state = session.lua else { return 0 }
+        if let branch = session.branchContext.label {
+            throw LuaHostFailure("step cannot be called inside a branch of parallel (the branch for \(branch)): call parallel inside the step")
+        }
         let token = session.beginStep(name)
         do {
             _ = try state.call(body)

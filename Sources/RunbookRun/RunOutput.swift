@@ -20,6 +20,8 @@ public final class RunOutput {
     package let mode: OutputMode
     package let redactor: Redactor
     package var journal: JournalWriter?
+    /// The `parallel` branch whose lines are printed now (its label), if any.
+    package var branch: String?
     package let colour: Bool
     /// The progress bar is drawn on a terminal (colour or not), never into a file or pipe.
     package let progressBar: Bool
@@ -98,6 +100,7 @@ public final class RunOutput {
         var record: [(String, JSON)] = [("event", .string(kind.rawValue)), ("v", .int(RunOutput.schemaVersion)),
                                         ("at", .string(Clock.iso8601(Clock.wall())))]
         record.append(contentsOf: fields)
+        if let branch { record.append(("branch", .string(branch))) }
         let text = TerminalText.jsonLine(redactor.mask(JSON.object(record).serialized)) + "\n"
         _ = try? Posix.writeAll(1, Array(text.utf8), path: "stdout")
     }
@@ -158,12 +161,12 @@ public final class RunOutput {
         case .irreversible: code = "35"
         }
         let kind = verbosity == .verbose ? paint("  [" + shown(record.kind) + "]", "2") : ""
-        line(.concatenating("  ", paint(record.sign.rawValue, code), " ", shown(record.summary), kind), mayWait: true)
+        line(.concatenating("  ", branchLabel, paint(record.sign.rawValue, code), " ", shown(record.summary), kind), mayWait: true)
     }
 
     package func noChange(_ summary: String) {
         event(.noChange, [("summary", .string(summary))])
-        line(paint("  = " + shown(summary) + " (already so)", "2"), mayWait: true)
+        line(paint("  " + branchLabel + "= " + shown(summary) + " (already so)", "2"), mayWait: true)
     }
 
     package func log(_ level: String, _ message: String) {
@@ -177,8 +180,12 @@ public final class RunOutput {
         case "debug": prefix = paint("  debug: ", "2")
         default: prefix = "  "
         }
-        line(prefix + shown(message, keepingLines: true), essential: level == "error")
+        line(prefix + branchLabel + shown(message, keepingLines: true), essential: level == "error")
     }
+
+    /// `[d2] ` in front of what a branch of `parallel` prints (its effects, logs and
+    /// "already so" lines), so interleaved lines say whose they are.
+    private var branchLabel: String { branch.map { paint("[" + shown($0) + "] ", "36") } ?? "" }
 
     /// progress(done, total) of a loop: an event at most every 0.5 s (and at the end), and
     /// on a terminal a bar with the count, the rate and the time left, redrawn at most

@@ -73,6 +73,25 @@ public final class RunSession {
         return try body()
     }
 
+    // MARK: parallel
+
+    /// What a branch of `parallel` has of its own while the others take their turns: the
+    /// host `on` names for it and its label on the console.
+    package struct BranchContext {
+        fileprivate var host: String?
+        fileprivate var binding: OtherHostBinding?
+        package var label: String?
+    }
+
+    package var branchContext: BranchContext {
+        get { BranchContext(host: currentHost, binding: otherHost, label: output.branch) }
+        set { (currentHost, otherHost, output.branch) = (newValue.host, newValue.binding, newValue.label) }
+    }
+
+    /// Set when a branch of the running `parallel` failed: the other branches stop at their
+    /// next call (each finishes the effect it is in).
+    package var failedBranch: String?
+
     /// This run's agents, made on first use.
     private func agentConnections() -> AgentConnections {
         if let agents { return agents }

@@ -65,7 +65,7 @@ public final class ChildChannel {
                 wait = Int32(min(remaining * 1000, 1000))
             }
             var polls = [pollfd(fd: output, events: Int16(POLLIN), revents: 0), pollfd(fd: errors, events: Int16(POLLIN), revents: 0)]
-            let ready = poll(&polls, 2, wait)
+            let ready = Blocking.wait { poll(&polls, 2, wait) }
             if ready < 0 && errno != EINTR { throw ChannelClosed(reason: "poll: \(String(cString: strerror(errno)))") }
             if polls[1].revents != 0 { drainErrors(wait: 0) }
             guard polls[0].revents != 0 else { continue }

@@ -98,7 +98,7 @@ package enum HTTPProbe {
                 return .failure(HTTPProbeError("no answer within \(format(timeout)) s"))
             }
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, Int32(min(wait, Int(Int32.max))))
+            let ready = Blocking.wait { poll(&poller, 1, Int32(min(wait, Int(Int32.max)))) }
             if ready < 0 { if errno == EINTR { continue }; return .failure(HTTPProbeError("poll: \(String(cString: strerror(errno)))")) }
             if ready == 0 { continue }
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -162,7 +162,7 @@ package enum HTTPProbe {
             repeat {
                 let wait = deadline - monotonicMilliseconds()
                 if wait <= 0 { close(fd); return .failure(HTTPProbeError("\(target): no connection within the timeout")) }
-                ready = poll(&poller, 1, Int32(min(wait, Int(Int32.max))))
+                ready = Blocking.wait { poll(&poller, 1, Int32(min(wait, Int(Int32.max)))) }
             } while ready == 0 || (ready < 0 && errno == EINTR)
             var code: Int32 = 0
             var size = socklen_t(MemoryLayout<Int32>.size)

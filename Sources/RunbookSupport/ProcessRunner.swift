@@ -92,7 +92,7 @@ public enum ProcessRunner {
                 }
                 wait = Int32(min(remaining * 1000, 1000))
             }
-            let ready = poll(&polls, nfds_t(polls.count), wait)
+            let ready = Blocking.wait { poll(&polls, nfds_t(polls.count), wait) }
             if ready < 0 && errno != EINTR { break }
             for poll in polls where poll.revents != 0 {
                 let count = buffer.withUnsafeMutableBytes { read(poll.fd, $0.baseAddress, $0.count) }
