@@ -14,6 +14,17 @@ package protocol OtherHosts: AnyObject {
     func apply(_ effect: JSON, on host: String) throws -> (result: JSON?, undo: [JSON]?)
     /// Asks `host` to run one undo step of run `run`.
     func undo(_ step: JSON, on host: String, run: String) throws
+    /// Tells every host reached that run `run` is undone: what it kept for it goes.
+    func forget(run: String)
+}
+
+extension World {
+    /// A run wholly undone needs its backups no more, here or on other hosts: they go (they
+    /// may hold what the run overwrote — a config with its password — for nothing).
+    package func forgetBackups(of run: String) {
+        try? Posix.removeTree(backups.directory)
+        otherHosts?.forget(run: run)
+    }
 }
 
 /// An effect to be applied on another host.

@@ -272,6 +272,7 @@ public final class Engine {
         output.event(.undoFinished, [("run", .string(runID)), ("dry_run", .bool(false)), ("undone", .int(Int64(tally.undone))),
                                        ("failed", .int(Int64(tally.failed))), ("irreversible", .int(Int64(tally.irreversible.count)))])
         if tally.ok {
+            world.forgetBackups(of: runID)
             output.message(": \(tally.undone) effect\(tally.undone == 1 ? "" : "s") reversed"
                            + (tally.irreversible.isEmpty ? "" : "; \(tally.irreversible.count) could not be undone (listed above)"),
                            lead: "undone", code: "32", essential: true)

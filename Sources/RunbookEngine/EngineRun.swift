@@ -238,6 +238,7 @@ extension Engine {
         {
             run.status = failureStatus
         }
+        if run.status == .undone { run.world.forgetBackups(of: run.id) }
     }
 
     /// Finally hooks (of a run that succeeded: a failed one ran them in failAndUndo), the

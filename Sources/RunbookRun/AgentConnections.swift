@@ -136,6 +136,11 @@ package final class AgentConnections: OtherHosts {
         return (result, answer["undo"]?.arrayValue)
     }
 
+    package func forget(run: String) {
+        guard run == runID else { return }
+        for host in roots.keys.sorted() where lost[host] == nil { _ = try? request(host, [("op", .string("forget"))]) }
+    }
+
     package func undo(_ step: JSON, on host: String, run: String) throws {
         guard run == runID else { throw WireError("an undo step of run \(run) in run \(runID)") }
         _ = try request(host, [("op", .string("undo")), ("step", step)])

@@ -18,6 +18,8 @@ package enum AgentProtocol {
 package final class AgentServer {
     private let config: EngineConfig
     private var world: World?
+    /// The run this agent serves (from hello): its folder is STATE/agent/RUN.
+    private var run: String?
     private var view: LiveFileSystem?
     private var pending: [UInt8] = []
 
@@ -74,6 +76,10 @@ package final class AgentServer {
             let effect = try EffectWire.decode(request["effect"] ?? .null)
             let outcome = try effect.apply(world)
             return [("result", outcome.result ?? .null), ("undo", outcome.undo.map { .array($0.map(\.json)) } ?? .null)]
+        case "forget":
+            // The run is wholly undone: what this host kept for it goes.
+            if let run { try? Posix.removeTree(config.stateDir + "/agent/" + run) }
+            return []
         case "undo":
             guard let action = UndoActions.decode(request["step"] ?? .null) else { throw WireError("the undo step is missing") }
             try UndoActions.run(action, in: world)
@@ -91,6 +97,7 @@ package final class AgentServer {
         }
         let run = try request.wireString("run")
         guard RunStore.isValidID(run) else { throw WireError("'\(run)' is not a run id") }
+        self.run = run
         let paths = try RootedPaths(root: config.root)
         let backups = BackupStore(directory: config.stateDir + "/agent/" + run + "/backups")
         world = World(paths: paths, backups: backups, databases: DatabaseConnections(configs: config.databases, redactor: Redactor()),
