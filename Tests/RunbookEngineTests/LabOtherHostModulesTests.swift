@@ -25,7 +25,7 @@ struct LabOtherHostModulesTests {
                 local seen = cmd.run({ "cat", "/usr/local/etc/only-on-d2" }, { read_only = true })
                 assert(seen.stdout == "d2's own\\n", "the read-only command ran on d2: " .. seen.stdout)
                 assert(net.ping("10.0.0.1"), "d2 reaches d1")
-                cmd.run({ "touch", "/usr/local/etc/touched" }, { undo = { "rm", "/usr/local/etc/touched" } })
+                cmd.run({ "touch", "/usr/local/etc/touched" }, { undo = { "rm", "-f", "/usr/local/etc/touched" } })
                 fs.chown("/usr/local/etc/only-on-d2", "nobody:nogroup")
                 assert(fs.relink_tree("/usr/local/etc/relinked", "/home/shared_codes/r1", "/home/shared_codes/r2") == 1)
                 cron.add("*/5 * * * * root /bin/true", { file = "/etc/cron.d/other-host" })
@@ -147,6 +147,34 @@ struct LabOtherHostModulesTests {
                                             + "the 1 file change this run made under its config folder was restored"), "\(refused.stderr)")
             let after = try D2State(lab, serving: before.served)
             #expect(after == before, "nothing is left on d2: \(after.usr.difference(from: before.usr)) \(after.served)")
+        }
+    }
+
+    @Test("SIGKILL of the run on d1 before and after each of its effects on d2, then undo on d1: d2 is back (files, owners, links, cron, address, what nginx serves)")
+    func crashAtEveryEffectIsUndone() throws {
+        try SharedLab.use { lab in
+            try Self.prepare(lab)
+            let d2 = try lab.files("d2")
+            defer { try? FileManager.default.removeItem(atPath: d2 + "/usr/local/etc/only-on-d2") }
+            let before = try D2State(lab)
+            // The effects: touch, chown, relink, cron file, address, nginx config, reload.
+            let effects = 7
+            var points = 0
+            for effect in 1...effects {
+                for variable in ["RUNBOOK_CRASH_BEFORE_EFFECT", "RUNBOOK_CRASH_AFTER_EFFECT"] {
+                    let killed = try lab.exec("d1", ["env", "\(variable)=\(effect)", try RunbookBinary.require(), "--config",
+                                                     "/etc/runbook/other-host.toml", "run", "on_d2", "--server", Self.server, "--yes", "--json"],
+                                              timeout: 120)
+                    #expect(killed.exitCode != 0, "\(variable)=\(effect): the run was killed: \(killed)")
+                    let id = try #require(DemoWorld.runID(killed), "\(killed.stdout)")
+                    let undo = try LabOtherHostTests.run(lab, ["undo", id])
+                    #expect(undo.exitCode == 0, "\(variable)=\(effect): \(undo)")
+                    let after = try D2State(lab, serving: before.served)
+                    #expect(after == before, "\(variable)=\(effect): \(after.usr.difference(from: before.usr)) \(after.addresses) \(after.served)")
+                    points += 1
+                }
+            }
+            #expect(points == 2 * effects)
         }
     }
 }
