@@ -257,12 +257,14 @@ package struct ExecuteSQLUndo: UndoAction {
     package let sql: String
     package let params: [JSON]
 
-    package init(connection: String, sql: String, params: [JSON]) {
-        self.connection = connection
-        self.sql = sql
-        self.params = params
-    }
+    package var description: String { "run \(sql)" }
 
+    package func run(in world: World) throws {
+        _ = try world.databases.connection(connection).execute(sql, params.map(SQLValueCoding.sql))
+    }
+}
+
+extension ExecuteSQLUndo {
     package init(args: JSON) throws {
         connection = try args.undoString("connection", of: Self.op)
         sql = try args.undoString("sql", of: Self.op)
@@ -270,11 +272,6 @@ package struct ExecuteSQLUndo: UndoAction {
     }
 
     package var args: [(String, JSON)] { [("connection", .string(connection)), ("sql", .string(sql)), ("params", .array(params))] }
-    package var description: String { "run \(sql)" }
-
-    package func run(in world: World) throws {
-        _ = try world.databases.connection(connection).execute(sql, params.map(SQLValueCoding.sql))
-    }
 }
 
 /// A whole row an undo step finds again by all its values: journaled as
@@ -345,25 +342,6 @@ package struct RewindAutoIncrementUndo: UndoAction {
     /// nil: the journal lacks it, and there is nothing to do.
     package let id: Int64?
 
-    package init(connection: String, table: String, id: Int64?) {
-        self.connection = connection
-        self.table = table
-        self.id = id
-    }
-
-    package init(args: JSON) throws {
-        id = args["id"]?.intValue
-        // Without an id the step does nothing, whatever else it lacks.
-        connection = id == nil ? (args["connection"]?.stringValue ?? "") : try args.undoString("connection", of: Self.op)
-        table = id == nil ? (args["table"]?.stringValue ?? "") : try args.undoString("table", of: Self.op)
-    }
-
-    package var args: [(String, JSON)] {
-        var args: [(String, JSON)] = [("connection", .string(connection)), ("table", .string(table))]
-        if let id { args.append(("id", .int(id))) }
-        return args
-    }
-
     package var description: String { "set the AUTO_INCREMENT of \(table) back to \(id ?? 0) if no id was taken since" }
 
     package func run(in world: World) throws {
@@ -385,6 +363,21 @@ package struct RewindAutoIncrementUndo: UndoAction {
         } catch let error as DBError where error.kind == .server {
             return
         }
+    }
+}
+
+extension RewindAutoIncrementUndo {
+    package init(args: JSON) throws {
+        id = args["id"]?.intValue
+        // Without an id the step does nothing, whatever else it lacks.
+        connection = id == nil ? (args["connection"]?.stringValue ?? "") : try args.undoString("connection", of: Self.op)
+        table = id == nil ? (args["table"]?.stringValue ?? "") : try args.undoString("table", of: Self.op)
+    }
+
+    package var args: [(String, JSON)] {
+        var args: [(String, JSON)] = [("connection", .string(connection)), ("table", .string(table))]
+        if let id { args.append(("id", .int(id))) }
+        return args
     }
 }
 
