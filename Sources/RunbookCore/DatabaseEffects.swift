@@ -274,13 +274,40 @@ extension ExecuteSQLUndo {
     package var args: [(String, JSON)] { [("connection", .string(connection)), ("sql", .string(sql)), ("params", .array(params))] }
 }
 
+/// What an undo step does with a whole row it finds again by all its values, and its name in
+/// the journal.
+package protocol WholeRowStep: Sendable {
+    static var op: String { get }
+    static func describe(table: String) -> String
+    static func run(_ step: WholeRowUndo<Self>, match: RowMatch, in world: World) throws
+}
+
+/// How a whole row is found: the quoted table, a WHERE clause matching every value, the values to bind.
+package typealias RowMatch = (table: String, clause: String, values: [SQLValue])
+
+/// Undo of a delete: the row is inserted again unless a row with exactly its values is
+/// there (the delete never happened, or this undo already ran).
+package typealias ReinsertDeletedRowUndo = WholeRowUndo<ReinsertDeletedRow>
+/// Undo of an insert whose id never reached the journal: delete the one row that has
+/// exactly the inserted values, if there is exactly one.
+package typealias DeleteInsertedRowUndo = WholeRowUndo<DeleteInsertedRow>
+
 /// A whole row an undo step finds again by all its values: journaled as
 /// `{"connection": ..., "table": ..., "row": {COLUMN: VALUE, ...}}`.
-package protocol WholeRowUndo: UndoAction {
-    var connection: String { get }
-    var table: String { get }
-    var row: [(String, JSON)] { get }
-    init(connection: String, table: String, row: [(String, JSON)])
+package struct WholeRowUndo<Step: WholeRowStep>: UndoAction {
+    package static var op: String { Step.op }
+    package let connection: String
+    package let table: String
+    package let row: [(String, JSON)]
+
+    package var description: String { Step.describe(table: table) }
+
+    /// An empty row has nothing to find.
+    package func run(in world: World) throws {
+        guard !row.isEmpty else { return }
+        try Step.run(self, match: (try SQLIdentifier.validate(table, what: "table"), try whereClause(row.map(\.0)),
+                                   row.map { SQLValueCoding.sql($0.1) }), in: world)
+    }
 }
 
 extension WholeRowUndo {
@@ -290,39 +317,44 @@ extension WholeRowUndo {
     }
 
     package var args: [(String, JSON)] { [("connection", .string(connection)), ("table", .string(table)), ("row", .object(row))] }
+}
 
-    /// The quoted table, a WHERE clause matching every value, and the values to bind; nil
-    /// for an empty row (nothing to find).
-    func matcher() throws -> (table: String, clause: String, values: [SQLValue])? {
-        guard !row.isEmpty else { return nil }
-        return (try SQLIdentifier.validate(table, what: "table"), try whereClause(row.map(\.0)), row.map { SQLValueCoding.sql($0.1) })
+package enum ReinsertDeletedRow: WholeRowStep {
+    package static let op = "db.reinsert_deleted"
+    package static func describe(table: String) -> String { "insert the deleted row back into \(table)" }
+
+    package static func run(_ step: WholeRowUndo<Self>, match: RowMatch, in world: World) throws {
+        let database = try world.databases.connection(step.connection)
+        let present = try database.query("SELECT COUNT(*) FROM \(match.table) WHERE \(match.clause)", match.values)
+        if (present.first?[0].int64 ?? 0) > 0 { return }
+        let columns = try step.row.map { try SQLIdentifier.validate($0.0, what: "column") }
+        _ = try database.execute("INSERT INTO \(match.table) (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: step.row.count).joined(separator: ", ")))",
+                                 match.values)
     }
 }
 
-/// Undo of a delete: the row is inserted again unless a row with exactly its values is
-/// there (the delete never happened, or this undo already ran).
-package struct ReinsertDeletedRowUndo: WholeRowUndo {
-    package static let op = "db.reinsert_deleted"
-    package let connection: String
-    package let table: String
-    package let row: [(String, JSON)]
+package enum DeleteInsertedRow: WholeRowStep {
+    package static let op = "db.delete_inserted"
+    package static func describe(table: String) -> String { "delete the inserted row from \(table)" }
 
-    package init(connection: String, table: String, row: [(String, JSON)]) {
-        self.connection = connection
-        self.table = table
-        self.row = row
-    }
-
-    package var description: String { "insert the deleted row back into \(table)" }
-
-    package func run(in world: World) throws {
-        guard let (quoted, clause, values) = try matcher() else { return }
-        let database = try world.databases.connection(connection)
-        let present = try database.query("SELECT COUNT(*) FROM \(quoted) WHERE \(clause)", values)
-        if (present.first?[0].int64 ?? 0) > 0 { return }
-        let columns = try row.map { try SQLIdentifier.validate($0.0, what: "column") }
-        _ = try database.execute("INSERT INTO \(quoted) (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: row.count).joined(separator: ", ")))",
-                                 values)
+    package static func run(_ step: WholeRowUndo<Self>, match: RowMatch, in world: World) throws {
+        let (quoted, clause, values) = match
+        let (connection, table) = (step.connection, step.table)
+        let matches = try world.databases.connection(connection).query("SELECT COUNT(*) FROM \(quoted) WHERE \(clause)", values)
+        let count = matches.first?[0].int64 ?? 0
+        if count == 0 { return }
+        guard count == 1 else {
+            throw UndoError("\(count) rows in \(table) match the inserted values; not guessing which one to delete")
+        }
+        // Its id, read before the row goes, so the counter can go back as after any insert.
+        let key = try world.databases.primaryKey(connection, table: table)
+        var id: Int64?
+        if key.count == 1 {
+            id = try world.databases.connection(connection).query(
+                "SELECT \(try SQLIdentifier.validate(key[0], what: "column")) FROM \(quoted) WHERE \(clause)", values).first?[0].int64
+        }
+        _ = try world.databases.connection(connection).execute("DELETE FROM \(quoted) WHERE \(clause) LIMIT 1", values)
+        if let id { try RewindAutoIncrementUndo.rewind(connection, table, to: id, world) }
     }
 }
 
@@ -378,41 +410,5 @@ extension RewindAutoIncrementUndo {
         var args: [(String, JSON)] = [("connection", .string(connection)), ("table", .string(table))]
         if let id { args.append(("id", .int(id))) }
         return args
-    }
-}
-
-/// Undo of an insert whose id never reached the journal: delete the one row that has
-/// exactly the inserted values, if there is exactly one.
-package struct DeleteInsertedRowUndo: WholeRowUndo {
-    package static let op = "db.delete_inserted"
-    package let connection: String
-    package let table: String
-    package let row: [(String, JSON)]
-
-    package init(connection: String, table: String, row: [(String, JSON)]) {
-        self.connection = connection
-        self.table = table
-        self.row = row
-    }
-
-    package var description: String { "delete the inserted row from \(table)" }
-
-    package func run(in world: World) throws {
-        guard let (quoted, clause, values) = try matcher() else { return }
-        let matches = try world.databases.connection(connection).query("SELECT COUNT(*) FROM \(quoted) WHERE \(clause)", values)
-        let count = matches.first?[0].int64 ?? 0
-        if count == 0 { return }
-        guard count == 1 else {
-            throw UndoError("\(count) rows in \(table) match the inserted values; not guessing which one to delete")
-        }
-        // Its id, read before the row goes, so the counter can go back as after any insert.
-        let key = try world.databases.primaryKey(connection, table: table)
-        var id: Int64?
-        if key.count == 1 {
-            id = try world.databases.connection(connection).query(
-                "SELECT \(try SQLIdentifier.validate(key[0], what: "column")) FROM \(quoted) WHERE \(clause)", values).first?[0].int64
-        }
-        _ = try world.databases.connection(connection).execute("DELETE FROM \(quoted) WHERE \(clause) LIMIT 1", values)
-        if let id { try RewindAutoIncrementUndo.rewind(connection, table, to: id, world) }
     }
 }
