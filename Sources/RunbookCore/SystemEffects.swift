@@ -11,6 +11,21 @@ func runChecked(_ argv: [String], timeout: Double? = 120) throws -> ProcessResul
     try ProcessRunner.check(argv, timeout: timeout)
 }
 
+extension EffectOutcome {
+    /// What a command (cmd.run, remote.run) gives the runbook: its status and output. A
+    /// command that failed throws, shown as `shown`.
+    static func finishedCommand(_ result: ProcessResult, shown: [String]) throws -> EffectOutcome {
+        guard result.succeeded else { throw ProcessFailure(argv: shown, result: result, problem: "failed") }
+        return EffectOutcome(result: .object([("status", .int(Int64(result.status))), ("stdout", .string(result.outputText)),
+                                              ("stderr", .string(result.errorText))]))
+    }
+
+    /// The same in a plan: it succeeds, with its output known after apply.
+    static var plannedCommand: EffectOutcome {
+        EffectOutcome(result: .object([("status", .int(0)), ("stdout", .string(SymbolicValue.text("output"))), ("stderr", .string(""))]))
+    }
+}
+
 /// `cmd.run`: the explicit escape hatch. Irreversible unless it declares its undo argv.
 package struct RunCommandEffect: Effect {
     package let argv: [String]
@@ -26,16 +41,10 @@ package struct RunCommandEffect: Effect {
     }
 
     package func apply(_ world: World) throws -> EffectOutcome {
-        let result = try ProcessRunner.run(argv, timeout: timeout)
-        guard result.succeeded else { throw ProcessFailure(argv: argv, result: result, problem: "failed") }
-        return EffectOutcome(result: .object([("status", .int(Int64(result.status))), ("stdout", .string(result.outputText)),
-                                              ("stderr", .string(result.errorText))]))
+        try .finishedCommand(try ProcessRunner.run(argv, timeout: timeout), shown: argv)
     }
 
-    package func simulate(_ overlay: Overlay) -> EffectOutcome {
-        EffectOutcome(result: .object([("status", .int(0)), ("stdout", .string(SymbolicValue.text("output"))),
-                                       ("stderr", .string(""))]))
-    }
+    package func simulate(_ overlay: Overlay) -> EffectOutcome { .plannedCommand }
 
     package init(argv: [String], undoArgv: [String]?, timeout: Double?) {
         self.argv = argv
