@@ -30,7 +30,18 @@ private func undoCounter(_ connection: String, _ table: String, _ id: Int64) -> 
 
 private func rowJSON(_ row: [(String, SQLValue)]) -> [(String, JSON)] { row.map { ($0.0, SQLValueCoding.json($0.1)) } }
 
-package struct InsertRow: Effect {
+/// An effect whose summary shows the values it writes or matches: the log's copy masks the
+/// run's secrets in them before they are joined or cut (a cut secret no longer matches).
+package protocol ValueShowingEffect: Effect {
+    func summary(masking redactor: Redactor?) -> String
+}
+
+extension ValueShowingEffect {
+    package var summary: String { summary(masking: nil) }
+    package func maskedSummary(_ redactor: Redactor) -> String { redactor.mask(summary(masking: redactor)) }
+}
+
+package struct InsertRow: ValueShowingEffect {
     package let connection: String
     package let table: String
     package let row: [(String, SQLValue)]
@@ -38,9 +49,7 @@ package struct InsertRow: Effect {
     package let primaryKey: [String]
     package var kind: String { "db.insert" }
     package var sign: ChangeSign { .create }
-    package var summary: String { summary(nil) }
-    package func maskedSummary(_ redactor: Redactor) -> String { redactor.mask(summary(redactor)) }
-    private func summary(_ redactor: Redactor?) -> String { "insert into \(connection).\(table): \(describe(row, redactor))" }
+    package func summary(masking redactor: Redactor?) -> String { "insert into \(connection).\(table): \(describe(row, redactor))" }
     package var identity: JSON {
         .object([("connection", .string(connection)), ("table", .string(table)),
                  ("row", .object(row.map { ($0.0, SQLValueCoding.json($0.1)) }))])
@@ -92,7 +101,7 @@ package struct InsertRow: Effect {
     }
 }
 
-package struct UpdateRows: Effect {
+package struct UpdateRows: ValueShowingEffect {
     package let connection: String
     package let table: String
     package let changes: [(String, SQLValue)]
@@ -102,9 +111,7 @@ package struct UpdateRows: Effect {
     package let before: [Row]
     package var kind: String { "db.update" }
     package var sign: ChangeSign { .change }
-    package var summary: String { summary(nil) }
-    package func maskedSummary(_ redactor: Redactor) -> String { redactor.mask(summary(redactor)) }
-    private func summary(_ redactor: Redactor?) -> String {
+    package func summary(masking redactor: Redactor?) -> String {
         "update \(connection).\(table) set \(describe(changes, redactor)) where \(describe(filter, redactor)) (\(before.count) row\(before.count == 1 ? "" : "s"))"
     }
     package var identity: JSON {
@@ -144,16 +151,14 @@ package struct UpdateRows: Effect {
     }
 }
 
-package struct DeleteRows: Effect {
+package struct DeleteRows: ValueShowingEffect {
     package let connection: String
     package let table: String
     package let filter: [(String, SQLValue)]
     package let before: [Row]
     package var kind: String { "db.delete" }
     package var sign: ChangeSign { .remove }
-    package var summary: String { summary(nil) }
-    package func maskedSummary(_ redactor: Redactor) -> String { redactor.mask(summary(redactor)) }
-    private func summary(_ redactor: Redactor?) -> String {
+    package func summary(masking redactor: Redactor?) -> String {
         "delete from \(connection).\(table) where \(describe(filter, redactor)) (\(before.count) row\(before.count == 1 ? "" : "s"))"
     }
     package var identity: JSON {
@@ -189,17 +194,15 @@ package struct DeleteRows: Effect {
     }
 }
 
-package struct ExecuteSQL: Effect {
+package struct ExecuteSQL: ValueShowingEffect {
     package let connection: String
     package let sql: String
     package let params: [SQLValue]
     package let undo: (sql: String, params: [SQLValue])?
     package var kind: String { "db.exec" }
     package var sign: ChangeSign { undo == nil ? .irreversible : .change }
-    package var summary: String { summary(nil) }
-    package func maskedSummary(_ redactor: Redactor) -> String { redactor.mask(summary(redactor)) }
     /// Masks before cutting the statement (a secret pasted into SQL must not be half shown).
-    private func summary(_ redactor: Redactor?) -> String {
+    package func summary(masking redactor: Redactor?) -> String {
         .concatenating("run on ", connection, ": ", ExecuteSQL.shortLine(redactor?.mask(sql) ?? sql))
     }
 
