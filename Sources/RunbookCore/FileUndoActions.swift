@@ -156,9 +156,7 @@ package struct ChangeModeBackUndo: UndoAction {
     package var description: String { "chmod \(path) back" }
 
     package func run(in world: World) throws {
-        try world.paths.withExistingParent(of: path) { directory, name in
-            var info = stat()
-            guard fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+        try FileAt.withEntry(path, in: world.paths) { directory, name in
             try FileAt.changeMode(directory, name, UInt32(truncatingIfNeeded: mode), shown: world.paths.virtual(path))
         }
     }
@@ -185,9 +183,7 @@ package struct ChangeOwnerBackUndo: UndoAction {
     package var description: String { "chown \(path) back" }
 
     package func run(in world: World) throws {
-        try world.paths.withExistingParent(of: path) { directory, name in
-            var info = stat()
-            guard fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+        try FileAt.withEntry(path, in: world.paths) { directory, name in
             if fchownat(directory, name, uid_t(truncatingIfNeeded: uid), gid_t(truncatingIfNeeded: gid), AT_SYMLINK_NOFOLLOW) != 0 {
                 throw SystemError("chown", world.paths.virtual(path))
             }
