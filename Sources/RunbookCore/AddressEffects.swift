@@ -1,6 +1,6 @@
 // Floating addresses on an interface (the guide's failover: `ifconfig carp1 alias ...`):
 // adding and removing one are mirror images — one effect with a direction — as are their
-// undo steps, which share one implementation (each kind keeps its own journal name).
+// undo steps: one type, with a direction that keeps each kind's own journal name.
 
 import RunbookSupport
 
@@ -39,12 +39,43 @@ package struct AddressChange: Effect {
 
 // MARK: - Undo
 
-/// Puts an address back (`adds`) or takes it away, unless it is already so.
-package protocol AddressUndo: UndoAction {
+/// Which way an address undo step goes, and its name in the journal.
+package protocol AddressDirection: Sendable {
+    static var op: String { get }
     static var adds: Bool { get }
-    var interface: String { get }
-    var address: String { get }
-    init(interface: String, address: String)
+}
+
+package enum AddingAddress: AddressDirection {
+    package static let op = "net.add_ip"
+    package static let adds = true
+}
+
+package enum RemovingAddress: AddressDirection {
+    package static let op = "net.remove_ip"
+    package static let adds = false
+}
+
+/// Adds an address the run removed, unless it is there.
+package typealias AddAddressUndo = AddressUndo<AddingAddress>
+/// Removes an address the run added, if it is there.
+package typealias RemoveAddressUndo = AddressUndo<RemovingAddress>
+
+/// Puts an address back (`Direction.adds`) or takes it away, unless it is already so.
+package struct AddressUndo<Direction: AddressDirection>: UndoAction {
+    package static var op: String { Direction.op }
+    package let interface: String
+    package let address: String
+
+    package var description: String {
+        Direction.adds ? "add \(address) to \(interface) again" : "remove \(address) from \(interface)"
+    }
+
+    package func run(in world: World) throws {
+        let present = NetworkState.addresses(interface, platform: world.platform).contains(address)
+        guard present != Direction.adds else { return }
+        try runChecked(Direction.adds ? world.platform.addAddress(interface: interface, address: address)
+                                      : world.platform.removeAddress(interface: interface, address: address))
+    }
 }
 
 extension AddressUndo {
@@ -53,38 +84,4 @@ extension AddressUndo {
     }
 
     package var args: [(String, JSON)] { [("interface", .string(interface)), ("address", .string(address))] }
-    package var description: String { Self.adds ? "add \(address) to \(interface) again" : "remove \(address) from \(interface)" }
-
-    package func run(in world: World) throws {
-        let present = NetworkState.addresses(interface, platform: world.platform).contains(address)
-        guard present != Self.adds else { return }
-        try runChecked(Self.adds ? world.platform.addAddress(interface: interface, address: address)
-                                 : world.platform.removeAddress(interface: interface, address: address))
-    }
-}
-
-/// Adds an address the run removed, unless it is there.
-package struct AddAddressUndo: AddressUndo {
-    package static let op = "net.add_ip"
-    package static let adds = true
-    package let interface: String
-    package let address: String
-
-    package init(interface: String, address: String) {
-        self.interface = interface
-        self.address = address
-    }
-}
-
-/// Removes an address the run added, if it is there.
-package struct RemoveAddressUndo: AddressUndo {
-    package static let op = "net.remove_ip"
-    package static let adds = false
-    package let interface: String
-    package let address: String
-
-    package init(interface: String, address: String) {
-        self.interface = interface
-        self.address = address
-    }
 }

@@ -65,19 +65,6 @@ package struct RestoreCrontabUndo: UndoAction {
     /// The crontab the run left.
     package let expected: String
 
-    package init(user: String, content: String, expected: String) {
-        self.user = user
-        self.content = content
-        self.expected = expected
-    }
-
-    package init(args: JSON) throws {
-        user = try args.undoString("user", of: Self.op)
-        content = args["content"]?.stringValue ?? ""
-        expected = args["expected"]?.stringValue ?? ""
-    }
-
-    package var args: [(String, JSON)] { [("user", .string(user)), ("content", .string(content)), ("expected", .string(expected))] }
     package var description: String { "put the crontab of \(user) back" }
 
     package func run(in world: World) throws {
@@ -86,4 +73,14 @@ package struct RestoreCrontabUndo: UndoAction {
         }
         try Crontab.write(user: user, content)
     }
+}
+
+extension RestoreCrontabUndo {
+    package init(args: JSON) throws {
+        user = try args.undoString("user", of: Self.op)
+        content = args["content"]?.stringValue ?? ""
+        expected = args["expected"]?.stringValue ?? ""
+    }
+
+    package var args: [(String, JSON)] { [("user", .string(user)), ("content", .string(content)), ("expected", .string(expected))] }
 }

@@ -326,20 +326,6 @@ package struct DropDatabaseUndo: UndoAction {
     package let connection: String
     package let database: String
 
-    package init(connection: String, database: String) {
-        self.connection = connection
-        self.database = database
-    }
-
-    package init(args: JSON) throws {
-        connection = args["connection"]?.stringValue ?? ""
-        database = args["database"]?.stringValue ?? ""
-        // Checked in the order the step always read them: the database first.
-        _ = try args.undoString("database", of: Self.op)
-        _ = try args.undoString("connection", of: Self.op)
-    }
-
-    package var args: [(String, JSON)] { [("connection", .string(connection)), ("database", .string(database))] }
     package var description: String { "drop database \(database) (created by the run)" }
 
     package func run(in world: World) throws {
@@ -349,6 +335,18 @@ package struct DropDatabaseUndo: UndoAction {
     }
 }
 
+extension DropDatabaseUndo {
+    package init(args: JSON) throws {
+        connection = args["connection"]?.stringValue ?? ""
+        database = args["database"]?.stringValue ?? ""
+        // Checked in the order the step always read them: the database first.
+        _ = try args.undoString("database", of: Self.op)
+        _ = try args.undoString("connection", of: Self.op)
+    }
+
+    package var args: [(String, JSON)] { [("connection", .string(connection)), ("database", .string(database))] }
+}
+
 /// Drops the account the run created; gone already is fine.
 package struct DropUserUndo: UndoAction {
     package static let op = "db.drop_user"
@@ -356,12 +354,15 @@ package struct DropUserUndo: UndoAction {
     package let user: String
     package let host: String
 
-    package init(connection: String, user: String, host: String) {
-        self.connection = connection
-        self.user = user
-        self.host = host
-    }
+    package var description: String { "drop user '\(user)'@'\(host)' (created by the run)" }
 
+    package func run(in world: World) throws {
+        let account = AdminName.account(try AdminName.user(user), try AdminName.host(host))
+        try world.databases.connection(connection).executeText("DROP USER IF EXISTS \(account)")
+    }
+}
+
+extension DropUserUndo {
     package init(args: JSON) throws {
         connection = args["connection"]?.stringValue ?? ""
         user = try args.undoString("user", of: Self.op)
@@ -370,10 +371,4 @@ package struct DropUserUndo: UndoAction {
     }
 
     package var args: [(String, JSON)] { [("connection", .string(connection)), ("user", .string(user)), ("host", .string(host))] }
-    package var description: String { "drop user '\(user)'@'\(host)' (created by the run)" }
-
-    package func run(in world: World) throws {
-        let account = AdminName.account(try AdminName.user(user), try AdminName.host(host))
-        try world.databases.connection(connection).executeText("DROP USER IF EXISTS \(account)")
-    }
 }

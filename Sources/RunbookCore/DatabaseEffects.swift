@@ -30,7 +30,18 @@ private func undoCounter(_ connection: String, _ table: String, _ id: Int64) -> 
 
 private func rowJSON(_ row: [(String, SQLValue)]) -> [(String, JSON)] { row.map { ($0.0, SQLValueCoding.json($0.1)) } }
 
-package struct InsertRow: Effect {
+/// An effect whose summary shows the values it writes or matches: the log's copy masks the
+/// run's secrets in them before they are joined or cut (a cut secret no longer matches).
+package protocol ValueShowingEffect: Effect {
+    func summary(masking redactor: Redactor?) -> String
+}
+
+extension ValueShowingEffect {
+    package var summary: String { summary(masking: nil) }
+    package func maskedSummary(_ redactor: Redactor) -> String { redactor.mask(summary(masking: redactor)) }
+}
+
+package struct InsertRow: ValueShowingEffect {
     package let connection: String
     package let table: String
     package let row: [(String, SQLValue)]
@@ -38,9 +49,7 @@ package struct InsertRow: Effect {
     package let primaryKey: [String]
     package var kind: String { "db.insert" }
     package var sign: ChangeSign { .create }
-    package var summary: String { summary(nil) }
-    package func maskedSummary(_ redactor: Redactor) -> String { redactor.mask(summary(redactor)) }
-    private func summary(_ redactor: Redactor?) -> String { "insert into \(connection).\(table): \(describe(row, redactor))" }
+    package func summary(masking redactor: Redactor?) -> String { "insert into \(connection).\(table): \(describe(row, redactor))" }
     package var identity: JSON {
         .object([("connection", .string(connection)), ("table", .string(table)),
                  ("row", .object(row.map { ($0.0, SQLValueCoding.json($0.1)) }))])
@@ -92,7 +101,7 @@ package struct InsertRow: Effect {
     }
 }
 
-package struct UpdateRows: Effect {
+package struct UpdateRows: ValueShowingEffect {
     package let connection: String
     package let table: String
     package let changes: [(String, SQLValue)]
@@ -102,9 +111,7 @@ package struct UpdateRows: Effect {
     package let before: [Row]
     package var kind: String { "db.update" }
     package var sign: ChangeSign { .change }
-    package var summary: String { summary(nil) }
-    package func maskedSummary(_ redactor: Redactor) -> String { redactor.mask(summary(redactor)) }
-    private func summary(_ redactor: Redactor?) -> String {
+    package func summary(masking redactor: Redactor?) -> String {
         "update \(connection).\(table) set \(describe(changes, redactor)) where \(describe(filter, redactor)) (\(before.count) row\(before.count == 1 ? "" : "s"))"
     }
     package var identity: JSON {
@@ -144,16 +151,14 @@ package struct UpdateRows: Effect {
     }
 }
 
-package struct DeleteRows: Effect {
+package struct DeleteRows: ValueShowingEffect {
     package let connection: String
     package let table: String
     package let filter: [(String, SQLValue)]
     package let before: [Row]
     package var kind: String { "db.delete" }
     package var sign: ChangeSign { .remove }
-    package var summary: String { summary(nil) }
-    package func maskedSummary(_ redactor: Redactor) -> String { redactor.mask(summary(redactor)) }
-    private func summary(_ redactor: Redactor?) -> String {
+    package func summary(masking redactor: Redactor?) -> String {
         "delete from \(connection).\(table) where \(describe(filter, redactor)) (\(before.count) row\(before.count == 1 ? "" : "s"))"
     }
     package var identity: JSON {
@@ -189,17 +194,15 @@ package struct DeleteRows: Effect {
     }
 }
 
-package struct ExecuteSQL: Effect {
+package struct ExecuteSQL: ValueShowingEffect {
     package let connection: String
     package let sql: String
     package let params: [SQLValue]
     package let undo: (sql: String, params: [SQLValue])?
     package var kind: String { "db.exec" }
     package var sign: ChangeSign { undo == nil ? .irreversible : .change }
-    package var summary: String { summary(nil) }
-    package func maskedSummary(_ redactor: Redactor) -> String { redactor.mask(summary(redactor)) }
     /// Masks before cutting the statement (a secret pasted into SQL must not be half shown).
-    private func summary(_ redactor: Redactor?) -> String {
+    package func summary(masking redactor: Redactor?) -> String {
         .concatenating("run on ", connection, ": ", ExecuteSQL.shortLine(redactor?.mask(sql) ?? sql))
     }
 
@@ -257,19 +260,6 @@ package struct ExecuteSQLUndo: UndoAction {
     package let sql: String
     package let params: [JSON]
 
-    package init(connection: String, sql: String, params: [JSON]) {
-        self.connection = connection
-        self.sql = sql
-        self.params = params
-    }
-
-    package init(args: JSON) throws {
-        connection = try args.undoString("connection", of: Self.op)
-        sql = try args.undoString("sql", of: Self.op)
-        params = args["params"]?.arrayValue ?? []
-    }
-
-    package var args: [(String, JSON)] { [("connection", .string(connection)), ("sql", .string(sql)), ("params", .array(params))] }
     package var description: String { "run \(sql)" }
 
     package func run(in world: World) throws {
@@ -277,13 +267,50 @@ package struct ExecuteSQLUndo: UndoAction {
     }
 }
 
+extension ExecuteSQLUndo {
+    package init(args: JSON) throws {
+        connection = try args.undoString("connection", of: Self.op)
+        sql = try args.undoString("sql", of: Self.op)
+        params = args["params"]?.arrayValue ?? []
+    }
+
+    package var args: [(String, JSON)] { [("connection", .string(connection)), ("sql", .string(sql)), ("params", .array(params))] }
+}
+
+/// What an undo step does with a whole row it finds again by all its values, and its name in
+/// the journal.
+package protocol WholeRowStep: Sendable {
+    static var op: String { get }
+    static func describe(table: String) -> String
+    static func run(_ step: WholeRowUndo<Self>, match: RowMatch, in world: World) throws
+}
+
+/// How a whole row is found: the quoted table, a WHERE clause matching every value, the values to bind.
+package typealias RowMatch = (table: String, clause: String, values: [SQLValue])
+
+/// Undo of a delete: the row is inserted again unless a row with exactly its values is
+/// there (the delete never happened, or this undo already ran).
+package typealias ReinsertDeletedRowUndo = WholeRowUndo<ReinsertDeletedRow>
+/// Undo of an insert whose id never reached the journal: delete the one row that has
+/// exactly the inserted values, if there is exactly one.
+package typealias DeleteInsertedRowUndo = WholeRowUndo<DeleteInsertedRow>
+
 /// A whole row an undo step finds again by all its values: journaled as
 /// `{"connection": ..., "table": ..., "row": {COLUMN: VALUE, ...}}`.
-package protocol WholeRowUndo: UndoAction {
-    var connection: String { get }
-    var table: String { get }
-    var row: [(String, JSON)] { get }
-    init(connection: String, table: String, row: [(String, JSON)])
+package struct WholeRowUndo<Step: WholeRowStep>: UndoAction {
+    package static var op: String { Step.op }
+    package let connection: String
+    package let table: String
+    package let row: [(String, JSON)]
+
+    package var description: String { Step.describe(table: table) }
+
+    /// An empty row has nothing to find.
+    package func run(in world: World) throws {
+        guard !row.isEmpty else { return }
+        try Step.run(self, match: (try SQLIdentifier.validate(table, what: "table"), try whereClause(row.map(\.0)),
+                                   row.map { SQLValueCoding.sql($0.1) }), in: world)
+    }
 }
 
 extension WholeRowUndo {
@@ -293,39 +320,44 @@ extension WholeRowUndo {
     }
 
     package var args: [(String, JSON)] { [("connection", .string(connection)), ("table", .string(table)), ("row", .object(row))] }
+}
 
-    /// The quoted table, a WHERE clause matching every value, and the values to bind; nil
-    /// for an empty row (nothing to find).
-    func matcher() throws -> (table: String, clause: String, values: [SQLValue])? {
-        guard !row.isEmpty else { return nil }
-        return (try SQLIdentifier.validate(table, what: "table"), try whereClause(row.map(\.0)), row.map { SQLValueCoding.sql($0.1) })
+package enum ReinsertDeletedRow: WholeRowStep {
+    package static let op = "db.reinsert_deleted"
+    package static func describe(table: String) -> String { "insert the deleted row back into \(table)" }
+
+    package static func run(_ step: WholeRowUndo<Self>, match: RowMatch, in world: World) throws {
+        let database = try world.databases.connection(step.connection)
+        let present = try database.query("SELECT COUNT(*) FROM \(match.table) WHERE \(match.clause)", match.values)
+        if (present.first?[0].int64 ?? 0) > 0 { return }
+        let columns = try step.row.map { try SQLIdentifier.validate($0.0, what: "column") }
+        _ = try database.execute("INSERT INTO \(match.table) (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: step.row.count).joined(separator: ", ")))",
+                                 match.values)
     }
 }
 
-/// Undo of a delete: the row is inserted again unless a row with exactly its values is
-/// there (the delete never happened, or this undo already ran).
-package struct ReinsertDeletedRowUndo: WholeRowUndo {
-    package static let op = "db.reinsert_deleted"
-    package let connection: String
-    package let table: String
-    package let row: [(String, JSON)]
+package enum DeleteInsertedRow: WholeRowStep {
+    package static let op = "db.delete_inserted"
+    package static func describe(table: String) -> String { "delete the inserted row from \(table)" }
 
-    package init(connection: String, table: String, row: [(String, JSON)]) {
-        self.connection = connection
-        self.table = table
-        self.row = row
-    }
-
-    package var description: String { "insert the deleted row back into \(table)" }
-
-    package func run(in world: World) throws {
-        guard let (quoted, clause, values) = try matcher() else { return }
-        let database = try world.databases.connection(connection)
-        let present = try database.query("SELECT COUNT(*) FROM \(quoted) WHERE \(clause)", values)
-        if (present.first?[0].int64 ?? 0) > 0 { return }
-        let columns = try row.map { try SQLIdentifier.validate($0.0, what: "column") }
-        _ = try database.execute("INSERT INTO \(quoted) (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: row.count).joined(separator: ", ")))",
-                                 values)
+    package static func run(_ step: WholeRowUndo<Self>, match: RowMatch, in world: World) throws {
+        let (quoted, clause, values) = match
+        let (connection, table) = (step.connection, step.table)
+        let matches = try world.databases.connection(connection).query("SELECT COUNT(*) FROM \(quoted) WHERE \(clause)", values)
+        let count = matches.first?[0].int64 ?? 0
+        if count == 0 { return }
+        guard count == 1 else {
+            throw UndoError("\(count) rows in \(table) match the inserted values; not guessing which one to delete")
+        }
+        // Its id, read before the row goes, so the counter can go back as after any insert.
+        let key = try world.databases.primaryKey(connection, table: table)
+        var id: Int64?
+        if key.count == 1 {
+            id = try world.databases.connection(connection).query(
+                "SELECT \(try SQLIdentifier.validate(key[0], what: "column")) FROM \(quoted) WHERE \(clause)", values).first?[0].int64
+        }
+        _ = try world.databases.connection(connection).execute("DELETE FROM \(quoted) WHERE \(clause) LIMIT 1", values)
+        if let id { try RewindAutoIncrementUndo.rewind(connection, table, to: id, world) }
     }
 }
 
@@ -344,25 +376,6 @@ package struct RewindAutoIncrementUndo: UndoAction {
     package let table: String
     /// nil: the journal lacks it, and there is nothing to do.
     package let id: Int64?
-
-    package init(connection: String, table: String, id: Int64?) {
-        self.connection = connection
-        self.table = table
-        self.id = id
-    }
-
-    package init(args: JSON) throws {
-        id = args["id"]?.intValue
-        // Without an id the step does nothing, whatever else it lacks.
-        connection = id == nil ? (args["connection"]?.stringValue ?? "") : try args.undoString("connection", of: Self.op)
-        table = id == nil ? (args["table"]?.stringValue ?? "") : try args.undoString("table", of: Self.op)
-    }
-
-    package var args: [(String, JSON)] {
-        var args: [(String, JSON)] = [("connection", .string(connection)), ("table", .string(table))]
-        if let id { args.append(("id", .int(id))) }
-        return args
-    }
 
     package var description: String { "set the AUTO_INCREMENT of \(table) back to \(id ?? 0) if no id was taken since" }
 
@@ -388,38 +401,17 @@ package struct RewindAutoIncrementUndo: UndoAction {
     }
 }
 
-/// Undo of an insert whose id never reached the journal: delete the one row that has
-/// exactly the inserted values, if there is exactly one.
-package struct DeleteInsertedRowUndo: WholeRowUndo {
-    package static let op = "db.delete_inserted"
-    package let connection: String
-    package let table: String
-    package let row: [(String, JSON)]
-
-    package init(connection: String, table: String, row: [(String, JSON)]) {
-        self.connection = connection
-        self.table = table
-        self.row = row
+extension RewindAutoIncrementUndo {
+    package init(args: JSON) throws {
+        id = args["id"]?.intValue
+        // Without an id the step does nothing, whatever else it lacks.
+        connection = id == nil ? (args["connection"]?.stringValue ?? "") : try args.undoString("connection", of: Self.op)
+        table = id == nil ? (args["table"]?.stringValue ?? "") : try args.undoString("table", of: Self.op)
     }
 
-    package var description: String { "delete the inserted row from \(table)" }
-
-    package func run(in world: World) throws {
-        guard let (quoted, clause, values) = try matcher() else { return }
-        let matches = try world.databases.connection(connection).query("SELECT COUNT(*) FROM \(quoted) WHERE \(clause)", values)
-        let count = matches.first?[0].int64 ?? 0
-        if count == 0 { return }
-        guard count == 1 else {
-            throw UndoError("\(count) rows in \(table) match the inserted values; not guessing which one to delete")
-        }
-        // Its id, read before the row goes, so the counter can go back as after any insert.
-        let key = try world.databases.primaryKey(connection, table: table)
-        var id: Int64?
-        if key.count == 1 {
-            id = try world.databases.connection(connection).query(
-                "SELECT \(try SQLIdentifier.validate(key[0], what: "column")) FROM \(quoted) WHERE \(clause)", values).first?[0].int64
-        }
-        _ = try world.databases.connection(connection).execute("DELETE FROM \(quoted) WHERE \(clause) LIMIT 1", values)
-        if let id { try RewindAutoIncrementUndo.rewind(connection, table, to: id, world) }
+    package var args: [(String, JSON)] {
+        var args: [(String, JSON)] = [("connection", .string(connection)), ("table", .string(table))]
+        if let id { args.append(("id", .int(id))) }
+        return args
     }
 }

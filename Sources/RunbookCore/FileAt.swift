@@ -73,6 +73,15 @@ package enum FileAt {
         unlinkat(directory, temporary, 0)
     }
 
+    /// Runs `body` on the entry at `real` if it is still there (an undo step finds it gone: nothing to do).
+    package static func withEntry(_ real: String, in paths: RootedPaths, _ body: (_ directory: Int32, _ name: String) throws -> Void) throws {
+        try paths.withExistingParent(of: real) { directory, name in
+            var info = stat()
+            guard fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+            try body(directory, name)
+        }
+    }
+
     /// rename(2) between two entries, each reached by its own walk.
     package static func rename(_ from: String, to: String, in paths: RootedPaths, shown: String) throws {
         try paths.withParent(of: from) { fromDirectory, fromName in

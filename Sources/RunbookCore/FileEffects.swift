@@ -15,7 +15,22 @@ public struct EffectPath: Sendable {
     }
 }
 
-package struct MakeDirectory: Effect {
+/// An effect on the one entry at `path`: applied with the *at(2) calls on the directory that
+/// holds it, opened by a walk from the run's root (nothing else in the world is touched).
+package protocol EntryEffect: Effect {
+    var path: EffectPath { get }
+    /// Changes the entry `name` of the opened `directory`.
+    func change(_ directory: Int32, _ name: String) throws
+}
+
+extension EntryEffect {
+    package func apply(_ world: World) throws -> EffectOutcome {
+        try world.paths.withParent(of: path.real) { directory, name in try change(directory, name) }
+        return EffectOutcome()
+    }
+}
+
+package struct MakeDirectory: EntryEffect {
     package let path: EffectPath
     package let mode: UInt32
     /// False when mkdir(2) alone gives exactly `mode`: the umask clears none of its bits,
@@ -30,14 +45,17 @@ package struct MakeDirectory: Effect {
 
     package func prepareUndo(_ world: World) throws -> [any UndoAction]? { [RemoveDirectoryUndo(path: path.real)] }
 
+    /// Then the walk is told of the new directory, so it can reach entries in it for less (RootedWalk.swift).
     package func apply(_ world: World) throws -> EffectOutcome {
-        try world.paths.withParent(of: path.real) { directory, name in
-            if mkdirat(directory, name, mode_t(mode)) != 0 { throw SystemError("mkdir", path.shown) }
-            // mkdir applies the umask; the runbook asked for this exact mode.
-            if needsChmod { try FileAt.changeMode(directory, name, mode, shown: path.shown) }
-        }
+        try world.paths.withParent(of: path.real) { directory, name in try change(directory, name) }
         world.paths.noteMadeDirectory(path.real)
         return EffectOutcome()
+    }
+
+    package func change(_ directory: Int32, _ name: String) throws {
+        if mkdirat(directory, name, mode_t(mode)) != 0 { throw SystemError("mkdir", path.shown) }
+        // mkdir applies the umask; the runbook asked for this exact mode.
+        if needsChmod { try FileAt.changeMode(directory, name, mode, shown: path.shown) }
     }
 
     package func simulate(_ overlay: Overlay) -> EffectOutcome {
@@ -52,7 +70,7 @@ package struct MakeDirectory: Effect {
     }
 }
 
-package struct WriteFile: Effect {
+package struct WriteFile: EntryEffect {
     package let path: EffectPath
     package let bytes: [UInt8]
     package let mode: UInt32
@@ -77,11 +95,8 @@ package struct WriteFile: Effect {
         return [RemoveEntryUndo(path: path.real, size: Int64(bytes.count))]
     }
 
-    package func apply(_ world: World) throws -> EffectOutcome {
-        try world.paths.withParent(of: path.real) { directory, name in
-            try FileAt.replaceFile(directory, name, bytes: bytes, mode: mode, shown: path.shown)
-        }
-        return EffectOutcome()
+    package func change(_ directory: Int32, _ name: String) throws {
+        try FileAt.replaceFile(directory, name, bytes: bytes, mode: mode, shown: path.shown)
     }
 
     package func simulate(_ overlay: Overlay) -> EffectOutcome {
@@ -98,7 +113,7 @@ package struct WriteFile: Effect {
     }
 }
 
-package struct MakeSymlink: Effect {
+package struct MakeSymlink: EntryEffect {
     package let path: EffectPath
     package let target: String
     package let realTarget: String
@@ -116,15 +131,12 @@ package struct MakeSymlink: Effect {
         return [RemoveEntryUndo(path: path.real, target: realTarget)]
     }
 
-    package func apply(_ world: World) throws -> EffectOutcome {
-        try world.paths.withParent(of: path.real) { directory, name in
-            if replacing {
-                try FileAt.replaceLink(directory, name, target: realTarget, shown: path.shown)
-            } else if symlinkat(realTarget, directory, name) != 0 {
-                throw SystemError("symlink", path.shown)
-            }
+    package func change(_ directory: Int32, _ name: String) throws {
+        if replacing {
+            try FileAt.replaceLink(directory, name, target: realTarget, shown: path.shown)
+        } else if symlinkat(realTarget, directory, name) != 0 {
+            throw SystemError("symlink", path.shown)
         }
-        return EffectOutcome()
     }
 
     package func simulate(_ overlay: Overlay) -> EffectOutcome {
@@ -140,7 +152,7 @@ package struct MakeSymlink: Effect {
     }
 }
 
-package struct RemovePath: Effect {
+package struct RemovePath: EntryEffect {
     package let path: EffectPath
     package let isDirectory: Bool
     package var kind: String { "fs.remove" }
@@ -152,11 +164,8 @@ package struct RemovePath: Effect {
         [try RestoreBackupUndo.saving(path.real, in: world)]
     }
 
-    package func apply(_ world: World) throws -> EffectOutcome {
-        try world.paths.withParent(of: path.real) { directory, name in
-            try Posix.removeTree(at: directory, name, shown: path.shown)
-        }
-        return EffectOutcome()
+    package func change(_ directory: Int32, _ name: String) throws {
+        try Posix.removeTree(at: directory, name, shown: path.shown)
     }
 
     package func simulate(_ overlay: Overlay) -> EffectOutcome {
@@ -204,7 +213,7 @@ package struct RenamePath: Effect {
     }
 }
 
-package struct ChangeMode: Effect {
+package struct ChangeMode: EntryEffect {
     package let path: EffectPath
     package let mode: UInt32
     package let oldMode: UInt32
@@ -217,11 +226,8 @@ package struct ChangeMode: Effect {
         [ChangeModeBackUndo(path: path.real, mode: Int64(oldMode))]
     }
 
-    package func apply(_ world: World) throws -> EffectOutcome {
-        try world.paths.withParent(of: path.real) { directory, name in
-            try FileAt.changeMode(directory, name, mode, shown: path.shown)
-        }
-        return EffectOutcome()
+    package func change(_ directory: Int32, _ name: String) throws {
+        try FileAt.changeMode(directory, name, mode, shown: path.shown)
     }
 
     package func simulate(_ overlay: Overlay) -> EffectOutcome {
@@ -236,7 +242,7 @@ package struct ChangeMode: Effect {
     }
 }
 
-package struct ChangeOwner: Effect {
+package struct ChangeOwner: EntryEffect {
     package let path: EffectPath
     package let owner: String
     package let uid: UInt32
@@ -253,11 +259,8 @@ package struct ChangeOwner: Effect {
         [ChangeOwnerBackUndo(path: path.real, uid: Int64(old.uid), gid: Int64(old.gid))]
     }
 
-    package func apply(_ world: World) throws -> EffectOutcome {
-        try world.paths.withParent(of: path.real) { directory, name in
-            if fchownat(directory, name, uid_t(uid), gid_t(gid), AT_SYMLINK_NOFOLLOW) != 0 { throw SystemError("chown", path.shown) }
-        }
-        return EffectOutcome()
+    package func change(_ directory: Int32, _ name: String) throws {
+        if fchownat(directory, name, uid_t(uid), gid_t(gid), AT_SYMLINK_NOFOLLOW) != 0 { throw SystemError("chown", path.shown) }
     }
 
     package func simulate(_ overlay: Overlay) -> EffectOutcome {

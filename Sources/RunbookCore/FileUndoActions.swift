@@ -9,10 +9,6 @@ package struct RemoveDirectoryUndo: UndoAction {
     package static let op = "fs.rmdir"
     package let path: String
 
-    package init(path: String) { self.path = path }
-
-    package init(args: JSON) throws { path = try args.undoString("path", of: Self.op) }
-    package var args: [(String, JSON)] { [("path", .string(path))] }
     package var changedPaths: [String] { [path] }
     package var description: String { "remove directory \(path)" }
 
@@ -30,6 +26,12 @@ package struct RemoveDirectoryUndo: UndoAction {
             }
         }
     }
+}
+
+extension RemoveDirectoryUndo {
+    package init(args: JSON) throws { path = try args.undoString("path", of: Self.op) }
+
+    package var args: [(String, JSON)] { [("path", .string(path))] }
 }
 
 /// Removes a file or symlink the run created; a symlink only if it still points where the
@@ -95,22 +97,11 @@ package struct RestoreBackupUndo: UndoAction {
     /// The backup's name in the run's backups folder.
     package let backup: String
 
-    package init(path: String, backup: String) {
-        self.path = path
-        self.backup = backup
-    }
-
-    package init(args: JSON) throws {
-        path = try args.undoString("path", of: Self.op)
-        backup = try args.undoString("backup", of: Self.op)
-    }
-
     /// Saves what is at `path` now and returns the step that puts it back.
     package static func saving(_ path: String, in world: World) throws -> RestoreBackupUndo {
         RestoreBackupUndo(path: path, backup: try world.backups.save(path, in: world.paths))
     }
 
-    package var args: [(String, JSON)] { [("path", .string(path)), ("backup", .string(backup))] }
     package var changedPaths: [String] { [path] }
     package var description: String { "restore \(path) from backup" }
 
@@ -120,23 +111,21 @@ package struct RestoreBackupUndo: UndoAction {
     }
 }
 
+extension RestoreBackupUndo {
+    package init(args: JSON) throws {
+        path = try args.undoString("path", of: Self.op)
+        backup = try args.undoString("backup", of: Self.op)
+    }
+
+    package var args: [(String, JSON)] { [("path", .string(path)), ("backup", .string(backup))] }
+}
+
 /// Renames `from` back to `to` (the undo of a rename from `to` to `from`).
 package struct RenameBackUndo: UndoAction {
     package static let op = "fs.rename"
     package let from: String
     package let to: String
 
-    package init(from: String, to: String) {
-        self.from = from
-        self.to = to
-    }
-
-    package init(args: JSON) throws {
-        from = try args.undoString("from", of: Self.op)
-        to = try args.undoString("to", of: Self.op)
-    }
-
-    package var args: [(String, JSON)] { [("from", .string(from)), ("to", .string(to))] }
     package var changedPaths: [String] { [from, to] }
     package var description: String { "rename \(from) back to \(to)" }
 
@@ -148,17 +137,32 @@ package struct RenameBackUndo: UndoAction {
     }
 }
 
+extension RenameBackUndo {
+    package init(args: JSON) throws {
+        from = try args.undoString("from", of: Self.op)
+        to = try args.undoString("to", of: Self.op)
+    }
+
+    package var args: [(String, JSON)] { [("from", .string(from)), ("to", .string(to))] }
+}
+
 /// Sets the permission bits back.
 package struct ChangeModeBackUndo: UndoAction {
     package static let op = "fs.chmod"
     package let path: String
     package let mode: Int64
 
-    package init(path: String, mode: Int64) {
-        self.path = path
-        self.mode = mode
-    }
+    package var changedPaths: [String] { [path] }
+    package var description: String { "chmod \(path) back" }
 
+    package func run(in world: World) throws {
+        try FileAt.withEntry(path, in: world.paths) { directory, name in
+            try FileAt.changeMode(directory, name, UInt32(truncatingIfNeeded: mode), shown: world.paths.virtual(path))
+        }
+    }
+}
+
+extension ChangeModeBackUndo {
     package init(args: JSON) throws {
         path = try args.undoString("path", of: Self.op)
         guard let mode = args["mode"]?.intValue else { throw UndoError("fs.chmod undo lacks a mode") }
@@ -166,16 +170,6 @@ package struct ChangeModeBackUndo: UndoAction {
     }
 
     package var args: [(String, JSON)] { [("path", .string(path)), ("mode", .int(mode))] }
-    package var changedPaths: [String] { [path] }
-    package var description: String { "chmod \(path) back" }
-
-    package func run(in world: World) throws {
-        try world.paths.withExistingParent(of: path) { directory, name in
-            var info = stat()
-            guard fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return }
-            try FileAt.changeMode(directory, name, UInt32(truncatingIfNeeded: mode), shown: world.paths.virtual(path))
-        }
-    }
 }
 
 /// Sets the owner back.
@@ -185,12 +179,19 @@ package struct ChangeOwnerBackUndo: UndoAction {
     package let uid: Int64
     package let gid: Int64
 
-    package init(path: String, uid: Int64, gid: Int64) {
-        self.path = path
-        self.uid = uid
-        self.gid = gid
-    }
+    package var changedPaths: [String] { [path] }
+    package var description: String { "chown \(path) back" }
 
+    package func run(in world: World) throws {
+        try FileAt.withEntry(path, in: world.paths) { directory, name in
+            if fchownat(directory, name, uid_t(truncatingIfNeeded: uid), gid_t(truncatingIfNeeded: gid), AT_SYMLINK_NOFOLLOW) != 0 {
+                throw SystemError("chown", world.paths.virtual(path))
+            }
+        }
+    }
+}
+
+extension ChangeOwnerBackUndo {
     package init(args: JSON) throws {
         path = try args.undoString("path", of: Self.op)
         guard let uid = args["uid"]?.intValue, let gid = args["gid"]?.intValue else { throw UndoError("fs.chown undo lacks an owner") }
@@ -199,18 +200,6 @@ package struct ChangeOwnerBackUndo: UndoAction {
     }
 
     package var args: [(String, JSON)] { [("path", .string(path)), ("uid", .int(uid)), ("gid", .int(gid))] }
-    package var changedPaths: [String] { [path] }
-    package var description: String { "chown \(path) back" }
-
-    package func run(in world: World) throws {
-        try world.paths.withExistingParent(of: path) { directory, name in
-            var info = stat()
-            guard fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return }
-            if fchownat(directory, name, uid_t(truncatingIfNeeded: uid), gid_t(truncatingIfNeeded: gid), AT_SYMLINK_NOFOLLOW) != 0 {
-                throw SystemError("chown", world.paths.virtual(path))
-            }
-        }
-    }
 }
 
 /// Points symlinks back at their old targets; a link someone changed since is left alone.
@@ -218,20 +207,6 @@ package struct RelinkBackUndo: UndoAction {
     package static let op = "fs.relink"
     /// Each link: its path, the target the run set, its old target.
     package let links: [(path: String, newTarget: String, oldTarget: String)]
-
-    package init(links: [(path: String, newTarget: String, oldTarget: String)]) { self.links = links }
-
-    package init(args: JSON) throws {
-        // An entry that is not three strings was never written; it is skipped, as before.
-        links = (args["links"]?.arrayValue ?? []).compactMap { entry in
-            guard let parts = entry.arrayValue?.compactMap(\.stringValue), parts.count == 3 else { return nil }
-            return (parts[0], parts[1], parts[2])
-        }
-    }
-
-    package var args: [(String, JSON)] {
-        [("links", .array(links.map { .array([.string($0.path), .string($0.newTarget), .string($0.oldTarget)]) }))]
-    }
 
     package var description: String { "point \(links.count) symlinks back at their old targets" }
 
@@ -243,5 +218,19 @@ package struct RelinkBackUndo: UndoAction {
                 try FileAt.replaceLink(directory, name, target: link.oldTarget, shown: world.paths.virtual(link.path))
             }
         }
+    }
+}
+
+extension RelinkBackUndo {
+    package init(args: JSON) throws {
+        // An entry that is not three strings was never written; it is skipped, as before.
+        links = (args["links"]?.arrayValue ?? []).compactMap { entry in
+            guard let parts = entry.arrayValue?.compactMap(\.stringValue), parts.count == 3 else { return nil }
+            return (parts[0], parts[1], parts[2])
+        }
+    }
+
+    package var args: [(String, JSON)] {
+        [("links", .array(links.map { .array([.string($0.path), .string($0.newTarget), .string($0.oldTarget)]) }))]
     }
 }

@@ -83,21 +83,6 @@ package struct UndoOnHost: UndoAction {
     package let run: String
     package let step: JSON
 
-    package init(host: String, run: String, step: JSON) {
-        self.host = host
-        self.run = run
-        self.step = step
-    }
-
-    package init(args: JSON) throws {
-        host = try args.undoString("host", of: Self.op)
-        run = try args.undoString("run", of: Self.op)
-        guard let step = args["step"], step["op"]?.stringValue != nil else { throw UndoError("host.undo: the step is missing") }
-        self.step = step
-    }
-
-    package var args: [(String, JSON)] { [("host", .string(host)), ("run", .string(run)), ("step", step)] }
-
     /// The step's own description, as that host's agent would give it.
     package var description: String {
         "on \(host): " + (UndoActions.decode(step)?.description ?? (step["op"]?.stringValue ?? "?"))
@@ -113,4 +98,15 @@ package struct UndoOnHost: UndoAction {
         guard let hosts = world.otherHosts else { throw UndoError("host \(host) cannot be reached from here") }
         try hosts.undo(step, on: host, run: run)
     }
+}
+
+extension UndoOnHost {
+    package init(args: JSON) throws {
+        host = try args.undoString("host", of: Self.op)
+        run = try args.undoString("run", of: Self.op)
+        guard let step = args["step"], step["op"]?.stringValue != nil else { throw UndoError("host.undo: the step is missing") }
+        self.step = step
+    }
+
+    package var args: [(String, JSON)] { [("host", .string(host)), ("run", .string(run)), ("step", step)] }
 }

@@ -121,15 +121,10 @@ package struct RemoteCommand: Effect {
     }
 
     package func apply(_ world: World) throws -> EffectOutcome {
-        let result = try ProcessRunner.run(SSHCommand.argv(host, command), timeout: timeout)
-        guard result.succeeded else { throw ProcessFailure(argv: ["ssh " + host.name], result: result, problem: "failed") }
-        return EffectOutcome(result: .object([("status", .int(Int64(result.status))), ("stdout", .string(result.outputText)),
-                                              ("stderr", .string(result.errorText))]))
+        try .finishedCommand(try ProcessRunner.run(SSHCommand.argv(host, command), timeout: timeout), shown: ["ssh " + host.name])
     }
 
-    package func simulate(_ overlay: Overlay) -> EffectOutcome {
-        EffectOutcome(result: .object([("status", .int(0)), ("stdout", .string(SymbolicValue.text("output"))), ("stderr", .string(""))]))
-    }
+    package func simulate(_ overlay: Overlay) -> EffectOutcome { .plannedCommand }
 
     package init(host: HostConfig, command: [String], undo: [String]?, timeout: Double?) {
         self.host = host

@@ -75,26 +75,6 @@ package struct RsyncRestoreUndo: UndoAction {
     package let createdFiles: [String]
     package let createdDirectories: [String]
 
-    package init(destination: String, backupDirectory: String, createdFiles: [String], createdDirectories: [String]) {
-        self.destination = destination
-        self.backupDirectory = backupDirectory
-        self.createdFiles = createdFiles
-        self.createdDirectories = createdDirectories
-    }
-
-    package init(args: JSON) throws {
-        destination = try args.undoString("destination", of: Self.op)
-        backupDirectory = try args.undoString("backup_dir", of: Self.op)
-        createdFiles = args["created_files"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        createdDirectories = args["created_directories"]?.arrayValue?.compactMap(\.stringValue) ?? []
-    }
-
-    package var args: [(String, JSON)] {
-        [("destination", .string(destination)), ("backup_dir", .string(backupDirectory)),
-         ("created_files", .array(createdFiles.map { .string($0) })),
-         ("created_directories", .array(createdDirectories.map { .string($0) }))]
-    }
-
     package var changedPaths: [String] { [destination] }
     package var description: String {
         "put back \(destination) as before the sync (remove \(createdFiles.count + createdDirectories.count) new entries, restore the replaced ones)"
@@ -150,5 +130,20 @@ package struct RsyncRestoreUndo: UndoAction {
     /// A name from rsync's output that stays inside the destination.
     private static func isRelative(_ name: String) -> Bool {
         !name.hasPrefix("/") && !name.split(separator: "/").contains("..")
+    }
+}
+
+extension RsyncRestoreUndo {
+    package init(args: JSON) throws {
+        destination = try args.undoString("destination", of: Self.op)
+        backupDirectory = try args.undoString("backup_dir", of: Self.op)
+        createdFiles = args["created_files"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        createdDirectories = args["created_directories"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    }
+
+    package var args: [(String, JSON)] {
+        [("destination", .string(destination)), ("backup_dir", .string(backupDirectory)),
+         ("created_files", .array(createdFiles.map { .string($0) })),
+         ("created_directories", .array(createdDirectories.map { .string($0) }))]
     }
 }

@@ -9,11 +9,6 @@ package struct SQLStatement: Equatable {
     package var text: String
     /// 1-based line of the statement's first token in the file.
     package var line: Int
-
-    package init(text: String, line: Int) {
-        self.text = text
-        self.line = line
-    }
 }
 
 /// A script that cannot be split (an unterminated string or comment, an empty delimiter).

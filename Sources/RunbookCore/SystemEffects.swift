@@ -11,6 +11,21 @@ func runChecked(_ argv: [String], timeout: Double? = 120) throws -> ProcessResul
     try ProcessRunner.check(argv, timeout: timeout)
 }
 
+extension EffectOutcome {
+    /// What a command (cmd.run, remote.run) gives the runbook: its status and output. A
+    /// command that failed throws, shown as `shown`.
+    static func finishedCommand(_ result: ProcessResult, shown: [String]) throws -> EffectOutcome {
+        guard result.succeeded else { throw ProcessFailure(argv: shown, result: result, problem: "failed") }
+        return EffectOutcome(result: .object([("status", .int(Int64(result.status))), ("stdout", .string(result.outputText)),
+                                              ("stderr", .string(result.errorText))]))
+    }
+
+    /// The same in a plan: it succeeds, with its output known after apply.
+    static var plannedCommand: EffectOutcome {
+        EffectOutcome(result: .object([("status", .int(0)), ("stdout", .string(SymbolicValue.text("output"))), ("stderr", .string(""))]))
+    }
+}
+
 /// `cmd.run`: the explicit escape hatch. Irreversible unless it declares its undo argv.
 package struct RunCommandEffect: Effect {
     package let argv: [String]
@@ -26,16 +41,10 @@ package struct RunCommandEffect: Effect {
     }
 
     package func apply(_ world: World) throws -> EffectOutcome {
-        let result = try ProcessRunner.run(argv, timeout: timeout)
-        guard result.succeeded else { throw ProcessFailure(argv: argv, result: result, problem: "failed") }
-        return EffectOutcome(result: .object([("status", .int(Int64(result.status))), ("stdout", .string(result.outputText)),
-                                              ("stderr", .string(result.errorText))]))
+        try .finishedCommand(try ProcessRunner.run(argv, timeout: timeout), shown: argv)
     }
 
-    package func simulate(_ overlay: Overlay) -> EffectOutcome {
-        EffectOutcome(result: .object([("status", .int(0)), ("stdout", .string(SymbolicValue.text("output"))),
-                                       ("stderr", .string(""))]))
-    }
+    package func simulate(_ overlay: Overlay) -> EffectOutcome { .plannedCommand }
 
     package init(argv: [String], undoArgv: [String]?, timeout: Double?) {
         self.argv = argv
@@ -177,13 +186,15 @@ package struct RunCommandUndo: UndoAction {
     package static let op = "cmd.run"
     package let argv: [String]
 
-    package init(argv: [String]) { self.argv = argv }
-
-    package init(args: JSON) throws { argv = strings(args["argv"]) }
-    package var args: [(String, JSON)] { [("argv", argvJSON(argv))] }
     package var description: String { "run " + argv.joined(separator: " ") }
 
     package func run(in world: World) throws { try runChecked(argv) }
+}
+
+extension RunCommandUndo {
+    package init(args: JSON) throws { argv = strings(args["argv"]) }
+
+    package var args: [(String, JSON)] { [("argv", argvJSON(argv))] }
 }
 
 /// Mounts `source` on `target` again, unless something is mounted there.
@@ -192,17 +203,6 @@ package struct BindMountUndo: UndoAction {
     package let source: String
     package let target: String
 
-    package init(source: String, target: String) {
-        self.source = source
-        self.target = target
-    }
-
-    package init(args: JSON) throws {
-        source = try args.undoString("source", of: Self.op)
-        target = try args.undoString("target", of: Self.op)
-    }
-
-    package var args: [(String, JSON)] { [("source", .string(source)), ("target", .string(target))] }
     package var description: String { "mount \(source) on \(target) again" }
 
     package func run(in world: World) throws {
@@ -211,30 +211,37 @@ package struct BindMountUndo: UndoAction {
     }
 }
 
+extension BindMountUndo {
+    package init(args: JSON) throws {
+        source = try args.undoString("source", of: Self.op)
+        target = try args.undoString("target", of: Self.op)
+    }
+
+    package var args: [(String, JSON)] { [("source", .string(source)), ("target", .string(target))] }
+}
+
 /// Unmounts what the run mounted, if it is still mounted.
 package struct UnmountUndo: UndoAction {
     package static let op = "mount.unmount"
     package let target: String
+    /// Journaled for the record only: the target is what is unmounted.
     package let source: String
 
-    package init(target: String, source: String) {
-        self.target = target
-        self.source = source
-    }
-
-    /// The source is journaled for the record only: the target is what is unmounted.
-    package init(args: JSON) throws {
-        target = try args.undoString("target", of: Self.op)
-        source = args["source"]?.stringValue ?? ""
-    }
-
-    package var args: [(String, JSON)] { [("target", .string(target)), ("source", .string(source))] }
     package var description: String { "unmount \(target)" }
 
     package func run(in world: World) throws {
         guard MountTable.current(platform: world.platform).contains(where: { $0.target == target }) else { return }
         try Unmount.unmount(target, world)
     }
+}
+
+extension UnmountUndo {
+    package init(args: JSON) throws {
+        target = try args.undoString("target", of: Self.op)
+        source = args["source"]?.stringValue ?? ""
+    }
+
+    package var args: [(String, JSON)] { [("target", .string(target)), ("source", .string(source))] }
 }
 
 /// Reloads a service once the files it reads are restored: last, once per service, and only
@@ -247,12 +254,15 @@ package struct ReloadServiceUndo: UndoAction {
     /// The configuration test, when the platform has one.
     package let test: [String]?
 
-    package init(service: String, argv: [String], test: [String]?) {
-        self.service = service
-        self.argv = argv
-        self.test = test
-    }
+    package var description: String { "reload \(service) with the restored configuration" }
 
+    package func run(in world: World) throws {
+        if let test, !test.isEmpty { try runChecked(test, timeout: 60) }
+        try runChecked(argv, timeout: 60)
+    }
+}
+
+extension ReloadServiceUndo {
     package init(args: JSON) throws {
         service = args["service"]?.stringValue ?? ""
         argv = strings(args["argv"])
@@ -260,12 +270,6 @@ package struct ReloadServiceUndo: UndoAction {
     }
 
     package var args: [(String, JSON)] { [("service", .string(service)), ("argv", argvJSON(argv)), ("test", test.map(argvJSON) ?? .null)] }
-    package var description: String { "reload \(service) with the restored configuration" }
-
-    package func run(in world: World) throws {
-        if let test, !test.isEmpty { try runChecked(test, timeout: 60) }
-        try runChecked(argv, timeout: 60)
-    }
 }
 
 /// Reads of the network state (real in a dry-run too).

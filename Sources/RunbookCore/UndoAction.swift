@@ -7,7 +7,8 @@ import RunbookSupport
 
 /// One kind of undo step: its name in the journal, how it is read back from its args, how
 /// it runs and how plans and logs describe it. A new kind is one type that conforms, listed
-/// in `UndoActions.all`.
+/// in `UndoActions.all`. Its journal args (`init(args:)`, `args`) go in an extension, so that
+/// Swift still writes the memberwise init the effects build it with.
 public protocol UndoAction: Sendable, CustomStringConvertible {
     /// Its name in the journal ("fs.unlink"). Never renamed: journals of older runs hold it.
     static var op: String { get }

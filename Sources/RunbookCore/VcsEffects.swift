@@ -146,10 +146,6 @@ package struct RemoveCheckoutUndo: UndoAction {
     package static let op = "vcs.remove_checkout"
     package let path: String
 
-    package init(path: String) { self.path = path }
-
-    package init(args: JSON) throws { path = try args.undoString("path", of: Self.op) }
-    package var args: [(String, JSON)] { [("path", .string(path))] }
     package var changedPaths: [String] { [path] }
     package var description: String { "remove the checkout \(path)" }
 
@@ -160,6 +156,12 @@ package struct RemoveCheckoutUndo: UndoAction {
     }
 }
 
+extension RemoveCheckoutUndo {
+    package init(args: JSON) throws { path = try args.undoString("path", of: Self.op) }
+
+    package var args: [(String, JSON)] { [("path", .string(path))] }
+}
+
 /// Updates a working copy back to the revision it had before the run.
 package struct UpdateCheckoutBackUndo: UndoAction {
     package static let op = "vcs.update"
@@ -168,19 +170,6 @@ package struct UpdateCheckoutBackUndo: UndoAction {
     package let kind: String
     package let revision: String
 
-    package init(path: String, kind: String, revision: String) {
-        self.path = path
-        self.kind = kind
-        self.revision = revision
-    }
-
-    package init(args: JSON) throws {
-        path = try args.undoString("path", of: Self.op)
-        kind = try args.undoString("kind", of: Self.op)
-        revision = try args.undoString("revision", of: Self.op)
-    }
-
-    package var args: [(String, JSON)] { [("path", .string(path)), ("kind", .string(kind)), ("revision", .string(revision))] }
     package var changedPaths: [String] { [path] }
     package var description: String { "update \(path) back to revision \(revision)" }
 
@@ -188,4 +177,14 @@ package struct UpdateCheckoutBackUndo: UndoAction {
         guard let kind = VcsKind(rawValue: kind) else { throw UndoError("unknown version control in undo") }
         try kind.update(path, revision: revision)
     }
+}
+
+extension UpdateCheckoutBackUndo {
+    package init(args: JSON) throws {
+        path = try args.undoString("path", of: Self.op)
+        kind = try args.undoString("kind", of: Self.op)
+        revision = try args.undoString("revision", of: Self.op)
+    }
+
+    package var args: [(String, JSON)] { [("path", .string(path)), ("kind", .string(kind)), ("revision", .string(revision))] }
 }

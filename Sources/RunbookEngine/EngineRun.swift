@@ -222,7 +222,7 @@ extension Engine {
         var undoneUpTo = 0
         if let live = run.live, run.declaration.onFailure == .undo, !live.applied.isEmpty {
             output.message("undoing \(live.applied.count) applied effect\(live.applied.count == 1 ? "" : "s") (on_failure = \"undo\")")
-            let entries = live.applied.map { UndoEntry(seq: $0.record.seq, summary: $0.record.summary, undo: $0.undo, uncertain: false) }
+            let entries = live.undoEntries()
             let tally = UndoProcess.run(entries, world: run.world, output: output, journal: run.journal, dryRun: false)
             if tally.ok && tally.irreversible.isEmpty { run.status = .undone }
             undoneUpTo = entries.map(\.seq).max() ?? 0

@@ -36,6 +36,12 @@ package final class LiveExecutor: EffectExecutor {
     /// Drops entries that were undone already (restored after a failed config test).
     package func forget(_ seqs: [Int]) { applied.removeAll { seqs.contains($0.record.seq) } }
 
+    /// The applied effects `including` keeps (all of them by default), as entries to undo.
+    package func undoEntries(including: (EffectRecord, [any UndoAction]?) -> Bool = { _, _ in true }) -> [UndoEntry] {
+        applied.filter { including($0.record, $0.undo) }
+            .map { UndoEntry(seq: $0.record.seq, summary: $0.record.summary, undo: $0.undo, uncertain: false) }
+    }
+
     package func perform(_ effect: any Effect, record: EffectRecord) throws -> EffectOutcome {
         let undo = try effect.prepareUndo(world)
         // Write-ahead: an effect the journal does not hold is not applied.

@@ -74,13 +74,13 @@ extension RunSession {
     package func restoreFiles(under directory: String, on host: String? = nil) -> Int {
         guard let live = executor as? LiveExecutor else { return 0 }
         let prefix = directory.hasSuffix("/") ? directory : directory + "/"
-        let entries = live.applied.filter { entry in
-            entry.record.kind.hasPrefix("fs.") && (entry.undo ?? []).contains { step in
+        let entries = live.undoEntries { record, undo in
+            record.kind.hasPrefix("fs.") && (undo ?? []).contains { step in
                 let paths = host == nil ? step.changedPaths
                     : (step as? UndoOnHost).flatMap { $0.host == host ? $0.pathsThere : nil } ?? []
                 return (paths.first ?? "").hasPrefix(prefix)
             }
-        }.map { UndoEntry(seq: $0.record.seq, summary: $0.record.summary, undo: $0.undo, uncertain: false) }
+        }
         guard !entries.isEmpty else { return 0 }
         forgetKnownDirectories()  // the undo below may remove directories fs.mkdir made
         let tally = UndoProcess.run(entries, world: live.world, output: output, journal: live.journal, dryRun: false)

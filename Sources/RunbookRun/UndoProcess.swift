@@ -14,14 +14,6 @@ package struct UndoEntry {
     package var uncertain: Bool
     /// Why there is no undo, when there is a reason beyond "it cannot be undone".
     package var noUndoReason: String? = nil
-
-    package init(seq: Int, summary: String, undo: [any UndoAction]? = nil, uncertain: Bool, noUndoReason: String? = nil) {
-        self.seq = seq
-        self.summary = summary
-        self.undo = undo
-        self.uncertain = uncertain
-        self.noUndoReason = noUndoReason
-    }
 }
 
 public enum UndoProcess {

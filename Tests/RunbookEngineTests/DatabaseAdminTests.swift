@@ -7,7 +7,7 @@
 @testable import RunbookEngine
 import MySQLClient
 import RunbookConfig
-import RunbookCore
+@testable import RunbookCore
 import RunbookEngine
 import RunbookRun
 import RunbookSupport

@@ -3,7 +3,7 @@
 // records of effects and their undo.
 
 @testable import RunbookEngine
-import RunbookCore
+@testable import RunbookCore
 import RunbookJournal
 import RunbookRun
 import RunbookSupport
