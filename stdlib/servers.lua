@@ -16,6 +16,12 @@
 --       extra files there are removed). Into a folder: the missing parent folder is made and
 --       a copy that was not there is removed again by undo; over something that was there
 --       already, or over ssh/rsync://, it cannot be undone (`!` in the plan).
+--   servers.host(hostname) -> the [hosts.NAME] of the configuration through which a platform
+--       server (a row of the handlers table, by its hostname) is reached: its own name when
+--       the configuration has a [hosts] entry of that name, else NAME of its sync "NAME:";
+--       errors in one line naming the setting to add when it has neither
+--   servers.on(hostname, fn) -> on(servers.host(hostname), fn): fn's primitives act on that
+--       server, through runbook's agent there (runbook-format.md, "Other hosts")
 --   servers.daemon_password(server) -> for an rsync:// sync with password_file (the guide's
 --       /usr/local/etc/rsyncd_root.pwd: the daemon asks root for it), the password read
 --       from that file, for rsync.push's `password` (a secret: never on argv or in the plan);
@@ -86,6 +92,19 @@ end
 local function ssh_of(server)
   if type(server.sync) ~= "string" or server.sync:find("^rsync://") then return nil end
   return server.sync:match("^([^/:]+):(.*)$")
+end
+
+function M.host(hostname)
+  if context.hosts and context.hosts[hostname] then return hostname end
+  local server = M.reach(hostname)
+  local host = server and ssh_of(server)
+  if host then return host end
+  error(("which host of the configuration is %s? add [hosts.\"%s\"] or set sync = \"HOST:\" in [settings.servers.\"%s\"]"):format(
+    hostname, hostname, hostname), 0)
+end
+
+function M.on(hostname, fn)
+  return on(M.host(hostname), fn)
 end
 
 local function is_daemon(server)

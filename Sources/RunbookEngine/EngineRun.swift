@@ -171,6 +171,7 @@ extension Engine {
         context["user"] = .string(record.user)
         context["host"] = .string(record.host)
         context["runbook"] = .string(declaration.name)
+        context["hosts"] = .table(LuaTable(fields: Dictionary(uniqueKeysWithValues: config.hosts.keys.map { (LuaValue.string($0), LuaValue.boolean(true)) })))
         if let queueID = Posix.environment(QueueWorker.queueIDVariable).flatMap(Int64.init), queueID > 0 {
             context["queue_id"] = .integer(queueID)
         }

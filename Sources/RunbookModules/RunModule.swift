@@ -22,6 +22,7 @@ package enum RunModule: LuaModule {
                                "user: string  who runs it (`$SUDO_USER` when set)",
                                "host: string  this host's name",
                                "runbook: string  the runbook's name",
+                               "hosts: table<string, boolean>  the `[hosts.NAME]` of the configuration, `hosts.d2 == true`",
                                "queue_id?: integer  the queue record a `runbook queue work` run works on")]),
         LuaGlobal("settings", type: "table<string, any>", doc: """
             The `[settings]` table from the configuration file, as Lua values (an empty table when

@@ -152,6 +152,18 @@ struct SettingsTests {
         #expect(text == "ops@example.com|nil|Dispatch1.Example.com|dispatch1.example.com|nil|/srv/d2|nil")
     }
 
+    @Test("servers.host names the [hosts] entry a platform server is reached through, or says what to add")
+    func serverHosts() throws {
+        let lua = try Self.lua(["servers": ["dispatch2.example.com": ["sync": "d2:"], "cloud1.example.com": ["sync": "rsync://10.0.4.5/root/"]]])
+        try lua.state.setGlobal("context", ["hosts": ["d1": true, "d2": true]])
+        let text = try lua.string("""
+            local servers = require("servers")
+            local ok, problem = pcall(servers.host, "cloud1.example.com")
+            return table.concat({ servers.host("d1"), servers.host("dispatch2.example.com"), tostring(ok), problem }, "|")
+            """)
+        #expect(text == #"d1|d2|false|which host of the configuration is cloud1.example.com? add [hosts."cloud1.example.com"] or set sync = "HOST:" in [settings.servers."cloud1.example.com"]"#)
+    }
+
     @Test("a mistyped setting stops the run in one line naming it, the type it needs and where it is set")
     func mistypedSettingsAreNamed() throws {
         let lua = try Self.lua(["health_sweep": "daily", "this_server": ["a"], "servers": ["d2": "/srv/d2"], "nginx": 80])
