@@ -75,7 +75,8 @@ public final class JournalWriter {
     package func appendIntent(seq: Int, sync: Bool, fields writeFields: (ByteBuffer) -> Void) throws {
         makeLine(.intent, seq: seq, fields: writeFields)
         try file.write(line.bytes)
-        if sync, fsync(descriptor) != 0 { throw SystemError("fsync", path) }
+        // The wait for the disk lets the other branches of a `parallel` call go on.
+        if sync, Blocking.wait({ fsync(descriptor) }) != 0 { throw SystemError("fsync", path) }
         if let hooks { fire(hooks, .intent, seq) }
     }
 

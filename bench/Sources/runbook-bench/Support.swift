@@ -167,6 +167,9 @@ enum Workloads {
         Workload(name: "w6-install", aliases: ["w6", "install"],
                  summary: "`install` on the demo world: dry-run (engine time) and real run, then undo",
                  run: InstallWorkload.run),
+        Workload(name: "w7-remote", aliases: ["w7", "w8", "remote", "fanout"],
+                 summary: "in a lab: 1,000 mkdir+symlink on d2 through on() vs C over ssh; parallel on 4 agents vs 1; connecting to 2 hosts",
+                 optIn: true, run: RemoteWorkload.run),
         Workload(name: "peers", aliases: ["ansible", "pyinfra"],
                  summary: "Ansible and pyinfra doing W0 and W1 (bench/run --peers installs them from PyPI)",
                  optIn: true, run: PeersWorkload.run),
@@ -175,7 +178,7 @@ enum Workloads {
     /// No names: every workload that is not opt-in, and the peers when their environment
     /// is there (bench/run --peers).
     static func select(_ names: [String], peers: Bool = false) throws -> [Workload] {
-        if names.isEmpty { return all.filter { !$0.optIn || peers } }
+        if names.isEmpty { return all.filter { !$0.optIn || (peers && $0.name == "peers") } }
         return try names.map { name in
             let key = name.lowercased()
             guard let workload = all.first(where: { $0.name == key || $0.aliases.contains(key) }) else {
