@@ -380,7 +380,12 @@ return runbook {
             setting.string("php") or "/usr/local/bin/php", home)
           for i = 2, #on_servers do
             local server = servers.check(on_servers[i].hostname, { "cron_file" })
-            cron.add(line, { file = server.cron_file })
+            if server.host then
+              -- On that server itself, through runbook's agent there (undone there too).
+              on(server.host, function() cron.add(line, { file = server.cron_file }) end)
+            else
+              cron.add(line, { file = server.cron_file })
+            end
           end
         end)
       end
@@ -403,7 +408,14 @@ return runbook {
           patch_sites[#patch_sites + 1] = { id = site.id, install_id = install.id, hostname = site.hostname,
                                             secure_hostname = site.secure_hostname, ssl_pem = site.ssl_pem, ssl_key = site.ssl_key }
         end
-        nginx.rebuild({ patch = {
+        -- Each dispatcher has its own nginx: the others are rebuilt through their agents;
+        -- one without a [hosts] entry is named, to be rebuilt there by hand.
+        local others = {}
+        for _, dispatcher in ipairs(servers.other_dispatchers()) do
+          if dispatcher.host then others[#others + 1] = dispatcher.host
+          else log.warn("run rebuild-nginx on " .. dispatcher.hostname .. " too (no [hosts] entry reaches it from here)") end
+        end
+        nginx.rebuild({ hosts = others, patch = {
           installs = { upsert = { { id = install.id, fs_name = install.fs_name, home_dir = home, master_handler_id = master.id,
                                     free = install.free } } },
           sites = { upsert = patch_sites },

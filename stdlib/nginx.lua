@@ -8,7 +8,9 @@
 --   nginx.changes(old_text, new_text) -> {added =, changed =, removed = (install ids), other = bool}
 --   nginx.patch(world, changes) -> world       a run's own row changes, for dry-runs (below)
 --   nginx.rebuild([options]) -> {changed =, servers =, upstreams =}
---       the steps of rebuild_nginx_config in the calling run (rebuild-nginx, install, ...)
+--       the steps of rebuild_nginx_config in the calling run (rebuild-nginx, install, ...);
+--       options.hosts = {"d2", ...}: the same config written, tested and reloaded on those
+--       [hosts] too, through on() (the guide: "rebuild nginx on all servers")
 --
 -- world = { handlers = rows, installs = rows, sites = rows, site_ips = rows, install_handlers = rows }
 -- with the columns nginx.load selects (handlers: id, hostname, private_ip, kind, weight;
@@ -477,18 +479,32 @@ function M.rebuild(options)
     end
   end)
 
-  step("Config file check, then reload nginx with the new config", function()
-    changed = fs.write(output, text)
-    if changed or options.force then
+  -- This dispatcher first, then each of options.hosts (the other dispatchers, through their
+  -- agents): the same file, tested and reloaded there (a failing test there fails the step).
+  -- `where` is "" for this one.
+  local changed_on = {}
+  local function write_and_reload(where)
+    local wrote = fs.write(output, text)
+    if wrote or options.force then
       service.reload("nginx", { config = nginx_config })
+      changed_on[#changed_on + 1] = where
     else
-      log.info("nothing changed: nginx keeps running as it is (--force reloads anyway)")
+      log.info(("nothing changed%s: nginx keeps running as it is (--force reloads anyway)"):format(where == "" and "" or " on " .. where))
+    end
+    return wrote
+  end
+  step("Config file check, then reload nginx with the new config", function()
+    changed = write_and_reload("")
+    for _, host in ipairs(options.hosts or {}) do
+      if on(host, function() return write_and_reload(host) end) then changed = true end
     end
   end)
 
-  if changed or options.force then
+  if #changed_on > 0 then
     step("Keep the last good nginx config", function()
-      fs.write(output .. ".last-good", text)
+      for _, where in ipairs(changed_on) do
+        if where == "" then fs.write(output .. ".last-good", text) else on(where, function() fs.write(output .. ".last-good", text) end) end
+      end
     end)
   end
   return { changed = changed, servers = stats.servers, upstreams = stats.upstreams }

@@ -18,8 +18,10 @@
 --       already, or over ssh/rsync://, it cannot be undone (`!` in the plan).
 --   servers.host(hostname) -> the [hosts.NAME] of the configuration through which a platform
 --       server (a row of the handlers table, by its hostname) is reached: its own name when
---       the configuration has a [hosts] entry of that name, else NAME of its sync "NAME:";
---       errors in one line naming the setting to add when it has neither
+--       the configuration has a [hosts] entry of that name, else its `host` setting, else
+--       NAME of its sync "NAME:"; errors in one line naming the setting to add otherwise
+--   servers.other_dispatchers() -> the dispatchers of settings.dispatchers but this server,
+--       each {hostname =, host =} (host: as servers.host, nil when it has none)
 --   servers.on(hostname, fn) -> on(servers.host(hostname), fn): fn's primitives act on that
 --       server, through runbook's agent there (runbook-format.md, "Other hosts")
 --   servers.daemon_password(server) -> for an rsync:// sync with password_file (the guide's
@@ -97,10 +99,23 @@ end
 function M.host(hostname)
   if context.hosts and context.hosts[hostname] then return hostname end
   local server = M.reach(hostname)
+  if server and type(server.host) == "string" and server.host ~= "" then return server.host end
   local host = server and ssh_of(server)
   if host then return host end
   error(("which host of the configuration is %s? add [hosts.\"%s\"] or set sync = \"HOST:\" in [settings.servers.\"%s\"]"):format(
     hostname, hostname, hostname), 0)
+end
+
+function M.other_dispatchers()
+  local this = setting.lower("this_server")
+  local list = {}
+  for _, hostname in ipairs(setting.table("dispatchers")) do
+    if hostname:lower() ~= this then
+      local ok, host = pcall(M.host, hostname)
+      list[#list + 1] = { hostname = hostname, host = ok and host or nil }
+    end
+  end
+  return list
 end
 
 function M.on(hostname, fn)

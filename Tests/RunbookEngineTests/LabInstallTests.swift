@@ -125,7 +125,7 @@ struct LabInstallTests {
             let planned = try lab.state()
             #expect(planned == pristine, "the dry-run changed the lab:\n\(pristine.differences(from: planned).joined(separator: "\n"))")
 
-            let oldWorkers = try lab.nginxWorkers("d1")
+            let oldWorkers = try lab.nginxWorkers("d1"), oldD2Workers = try lab.nginxWorkers("d2")
             let run = try lab.runbookOnD1(install + ["--yes", "--json"])
             #expect(run.exitCode == 0, "\(run)")
             let runID = try #require(DemoWorld.runID(run), "the run reports its id\n\(run)")
@@ -157,6 +157,15 @@ struct LabInstallTests {
             let d2Home = try lab.files("d2") + "/usr/home/shopexam1"
             #expect(Files.read(d2Home + "/heavymetal/config.php") == Files.read(d1Home + "/heavymetal/config.php"))
             #expect(Posix.readLink(d2Home + "/html/index.php") == "/home/shared_codes/code_share_paid_1/html/index.php")
+            // d2's own nginx has the store (written, tested and reloaded there through its
+            // agent: its workers were replaced), and its own cron.d the store's cron line.
+            let d2 = try lab.files("d2")
+            #expect((Files.read(d2 + "/usr/local/etc/nginx/installs.conf") ?? "").contains("server_name shop.example.com"),
+                    "d2's nginx config has the store")
+            #expect(Files.read(d2 + "/usr/local/etc/nginx/installs.conf") == Files.read(try lab.files("d1") + "/usr/local/etc/nginx/installs.conf"))
+            try lab.waitUntilGone(oldD2Workers)
+            #expect((Files.read(d2 + "/etc/cron.d/divinity-installs") ?? "").contains("/usr/home/shopexam1/heavymetal/lib/cron/cron.php"),
+                    "d2's crons are on d2")
 
             // Neither the rsync daemon's password nor the store's is in the output or runbook's state.
             let rsyncPassword = try #require(Files.read(lab.directory + "/secrets/rsync_root")?.trimmingCharacters(in: .whitespacesAndNewlines))
