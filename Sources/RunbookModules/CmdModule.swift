@@ -45,14 +45,16 @@ package enum CmdModule: LuaModule {
             The explicit escape hatch. A command marked `read_only = true` is not an effect: it runs
             in a dry-run too and is not journaled. Otherwise it is an effect: not run in a dry-run
             (its `stdout` there is the symbolic "(known after apply: output)"), shown with `!` unless
-            it declares `undo`, which is an argv run by `runbook undo`. A non-zero exit fails with
+            it declares `undo`, which is an argv run by `runbook undo` — also when the run died
+            between the command's start and its end, so the command may not have happened: make
+            it safe to run then (`rm -f`, not `rm`). A non-zero exit fails with
             the command's stderr. The program's environment is the engine's without `RUNBOOK_ARG_*`
             and without any variable that holds a secret of the run; it is killed if the engine dies.
             """,
             example: """
             local seen = cmd.run({ "svn", "st", codebase }, { read_only = true })
             cmd.run({ "apachectl", "graceful" })                                 -- ! cannot be undone
-            cmd.run({ "touch", "/var/run/maint" }, { undo = { "rm", "/var/run/maint" } })
+            cmd.run({ "touch", "/var/run/maint" }, { undo = { "rm", "-f", "/var/run/maint" } })
             """,
             classes: [APIClass("cmd.RunOptions", "timeout?: number  seconds before the command is killed (more than 0, at most a week)",
                                "undo?: string[]  the argv that reverses it", "read_only?: boolean  only reads: runs in a dry-run, not journaled"),

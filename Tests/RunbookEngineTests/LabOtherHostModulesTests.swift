@@ -121,32 +121,28 @@ struct LabOtherHostModulesTests {
         }
     }
 
-    @Test("a run failing after it configured d2 undoes d2 by itself: its nginx reloads the restored config last")
-    func failedRunUndoesD2() throws {
-        try SharedLab.use { lab in
-            try Self.prepare(lab)
-            defer { try? FileManager.default.removeItem(atPath: (try? lab.files("d2")).map { $0 + "/usr/local/etc/only-on-d2" } ?? "") }
-            let before = try D2State(lab)
-            let failed = try LabOtherHostTests.run(lab, ["run", "on_d2", "--server", Self.server, "--fail", "--yes"])
-            #expect(failed.exitCode == 1, "\(failed)")
-            #expect(failed.stderr.contains("failing on purpose"), "\(failed.stderr)")
-            let after = try D2State(lab, serving: before.served)
-            #expect(after == before, "d2 is back after the failed run: \(failed.stdout) \(after.usr.difference(from: before.usr)) \(after.served)")
-        }
-    }
+    /// Two ways a run that configured d2 fails; either way d2 ends as it was.
+    static let failures: [(words: [String], error: String)] = [
+        // The runbook fails after d2 was configured: the run's undo reloads d2's nginx last.
+        (["--server", server, "--fail"], "failing on purpose"),
+        // d2's nginx refuses the new config: its files are restored there, nginx keeps serving.
+        (["--server", "garbage here;"], "on d2: nginx config test failed, so nginx was not reloaded and keeps its running configuration; "
+            + "the 1 file change this run made under its config folder was restored"),
+    ]
 
-    @Test("d2's nginx refusing the new config: d2's files are restored there, nginx keeps serving, one line names d2")
-    func configTestFailingOnD2() throws {
+    @Test("a run failing after it configured d2, or d2's nginx refusing the new config, leaves d2 as it was; one line names the cause",
+          arguments: 0..<2)
+    func failedRunUndoesD2(failure: Int) throws {
+        let (words, error) = Self.failures[failure]
         try SharedLab.use { lab in
             try Self.prepare(lab)
             defer { try? FileManager.default.removeItem(atPath: (try? lab.files("d2")).map { $0 + "/usr/local/etc/only-on-d2" } ?? "") }
             let before = try D2State(lab)
-            let refused = try LabOtherHostTests.run(lab, ["run", "on_d2", "--server", "garbage here;", "--yes"])
-            #expect(refused.exitCode == 1, "\(refused)")
-            #expect(refused.stderr.contains("on d2: nginx config test failed, so nginx was not reloaded and keeps its running configuration; "
-                                            + "the 1 file change this run made under its config folder was restored"), "\(refused.stderr)")
+            let failed = try LabOtherHostTests.run(lab, ["run", "on_d2"] + words + ["--yes"])
+            #expect(failed.exitCode == 1, "\(failed)")
+            #expect(failed.stderr.contains(error), "\(failed.stderr)")
             let after = try D2State(lab, serving: before.served)
-            #expect(after == before, "nothing is left on d2: \(after.usr.difference(from: before.usr)) \(after.served)")
+            #expect(after == before, "d2 is back: \(failed.stdout) \(after.usr.difference(from: before.usr)) \(after.served)")
         }
     }
 
