@@ -11,40 +11,6 @@ import RunbookCore
 import RunbookSupport
 
 enum OnHostInvocation {
-    /// What `--on` sends on stdin: the runbook's words and this environment's RUNBOOK_ARG_*.
-    struct Arguments {
-        var words: [String]
-        var secrets: [String: String]
-
-        init(words: [String], secrets: [String: String]) {
-            self.words = words
-            self.secrets = secrets
-        }
-
-        init?(json: JSON) {
-            guard let words = json["words"]?.arrayValue?.compactMap(\.stringValue), case .object(let fields)? = json["environment"] else { return nil }
-            self.words = words
-            secrets = [:]
-            for (key, value) in fields where key.hasPrefix(ChildEnvironment.argumentPrefix) { secrets[key] = value.stringValue }
-        }
-
-        var json: JSON {
-            .object([("words", .array(words.map { .string($0) })),
-                      ("environment", .object(secrets.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))])
-        }
-
-        /// Into this process's environment, where the engine reads them (the environment a
-        /// program starts with, which /proc shows, never held them; children get none).
-        func exportSecrets() {
-            for (key, value) in secrets { setenv(key, value, 1) }
-        }
-
-        /// This process's RUNBOOK_ARG_* variables.
-        static func fromEnvironment() -> [String: String] {
-            ProcessRunner.currentEnvironment().filter { $0.key.hasPrefix(ChildEnvironment.argumentPrefix) }
-        }
-    }
-
     /// Runs `words` (a `run` or `undo` command line without engine options) on `host` with
     /// `arguments` sent on stdin; the remote exit status.
     static func execute(host name: String, config: EngineConfig, words: [String], arguments: [String]?, json: Bool) throws -> Int32 {
@@ -59,7 +25,7 @@ enum OnHostInvocation {
         guard let executable = ProcessRunner.resolve(argv[0]) else { throw RunbookError.failed("ssh is not installed") }
         let child = try ProcessRunner.spawn(argv, executable: executable)
         if let arguments {
-            let sent = Arguments(words: arguments, secrets: Arguments.fromEnvironment())
+            let sent = RunArguments(words: arguments, secrets: RunArguments.fromEnvironment())
             try? Posix.writeAll(child.input, Array(sent.json.serialized.utf8), path: "ssh")
         }
         close(child.input)

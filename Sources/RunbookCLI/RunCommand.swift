@@ -31,7 +31,7 @@ struct RunCommand: ParsableCommand {
         var arguments = self.arguments
         if argumentsOnStdin {
             // `--on` on another host sent the runbook's arguments here, off every command line.
-            guard let sent = try? OnHostInvocation.Arguments(json: JSON.parse(utf8: Posix.readAll(0, path: "stdin"))) else {
+            guard let sent = try? RunArguments(json: JSON.parse(utf8: Posix.readAll(0, path: "stdin"))) else {
                 throw exitWith(RunbookError.usage("--args-stdin: stdin is not the arguments `--on` sends"), json: json)
             }
             arguments += sent.words

@@ -68,8 +68,10 @@ package enum RemoteModule: LuaModule {
             "args: table<string, any>  its arguments, by parameter name",
             returns: ["boolean  `true`"],
             doc: """
-            Runs the runbook `name` on that host (`runbook run NAME --ARG VALUE ... --json --yes`, with
-            `--dry-run` when this run is a dry-run) and streams its step log back into this run's log
+            Runs the runbook `name` on that host (`runbook run NAME --json --yes --args-stdin`, with
+            `--dry-run` when this run is a dry-run; the arguments go over ssh's stdin as that run's
+            `RUNBOOK_ARG_*` values, so a secret among them is on no command line of either host)
+            and streams its step log back into this run's log
             as `[host] ...` lines. Fails when the remote run fails. Configure how runbook is started
             there with `runbook = ["/usr/local/bin/runbook", "--config", "..."]` in `[hosts.NAME]`.
             """)
@@ -80,15 +82,19 @@ package enum RemoteModule: LuaModule {
         let name = try call.string(2)
         guard RunbookCatalog.isValidName(name) else { throw call.argumentError(2, "'\(name)' is not a runbook name") }
         let arguments = try call.optionalTable(3) ?? LuaTable()
-        var remote = host.runbookCommand + ["run", name, "--json", "--yes"]
+        var remote = host.runbookCommand + ["run", name, "--json", "--yes", "--args-stdin"]
         if session.isDryRun { remote.append("--dry-run") }
+        // The arguments go over ssh's stdin as RUNBOOK_ARG_* values of the run there: a
+        // secret among them is on no command line of either host.
+        var values: [String: String] = [:]
         for (key, value) in arguments.sortedStringFields {
             guard let text = value.scalarText else {
                 throw call.argumentError(3, "argument '\(key)' must be a string, number or boolean")
             }
-            remote += ["--" + key.replacingAll("_", with: "-"), text]
+            values[ArgumentBinder.environmentName(key)] = text
         }
-        let result = try ProcessRunner.run(SSHCommand.argv(host, remote), timeout: nil)
+        let input = Array(RunArguments(words: [], secrets: values).json.serialized.utf8)
+        let result = try ProcessRunner.run(SSHCommand.argv(host, remote), input: input, timeout: nil)
         for line in result.output.split(separator: UInt8(ascii: "\n")) {
             guard let event = try? JSON.parse(String(decoding: line, as: UTF8.self)) else { continue }
             let type = event["event"]?.stringValue ?? ""
