@@ -32,6 +32,8 @@ package enum EffectWire {
         // fs.chown's ids were resolved on that host (fs.chown inside `on`).
         case "fs.chown": ChangeOwner.self
         case "fs.relink_tree": RelinkTree.self
+        case "mount.bind": BindMount.self
+        case "mount.unbind": Unmount.self
         case "cmd.run": RunCommandEffect.self
         case "service.reload": ReloadService.self
         case "cron.edit": CrontabEdit.self
@@ -217,5 +219,19 @@ extension RelinkTree: WireEffect {
             return Link(path: parts[0], oldTarget: parts[1], newTarget: parts[2])
         }
         self.init(directory: try f.wirePath("directory"), fromPrefix: try f.wireString("from"), toPrefix: try f.wireString("to"), links: links)
+    }
+}
+
+extension BindMount: WireEffect {
+    package var wireFields: [(String, JSON)] { [("source", source.wire), ("target", target.wire)] }
+    package init(wireFields f: JSON) throws {
+        self.init(source: try f.wirePath("source"), target: try f.wirePath("target"))
+    }
+}
+
+extension Unmount: WireEffect {
+    package var wireFields: [(String, JSON)] { [("target", target.wire), ("source", source.map { .string($0) } ?? .null)] }
+    package init(wireFields f: JSON) throws {
+        self.init(target: try f.wirePath("target"), source: f["source"]?.stringValue)
     }
 }

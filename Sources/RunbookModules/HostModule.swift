@@ -20,14 +20,14 @@ package enum HostModule: LuaModule {
             returns: ["any  what `fn` returns"],
             doc: """
             Runs `fn` with the functions it calls acting on `host`: `fs.*` (`fs.chown` names that
-            host's users and groups), `cmd.run`, `service.*`, `cron.*` and `net.*`. Reads are made there (in
-            a dry-run too) and changes are made there by runbook's agent on that host (`runbook
-            agent`, started over `ssh -o BatchMode=yes`, one connection per host for the whole run,
-            with the command `[hosts.NAME] runbook` gives). Each effect is journaled here before it
+            host's users and groups), `cmd.run`, `service.*`, `cron.*`, `net.*` and `mount.*`. Reads
+            are made there (in a dry-run too) and changes are made there by runbook's agent on that
+            host (`runbook agent`, started over `ssh -o BatchMode=yes`, one connection per host for
+            the whole run, with the command `[hosts.NAME] runbook` gives). Each effect is journaled here before it
             is sent, its backups are kept on that host, and `runbook undo` reverses it there. A
             `service.reload` runs at the end of the step behind the config test run there. Plan and
             log lines start with `on HOST:`. Nested calls name the inner host. The other modules
-            (`db`, `mount`, `rsync`, ...) cannot run on another host yet: inside `on` they fail with
+            (`db`, `rsync`, `vcs`, ...) cannot run on another host yet: inside `on` they fail with
             a line saying so, rather than act on this host. An unreachable host fails the call with
             one line naming it and ssh's reason, before anything is done there.
             """,

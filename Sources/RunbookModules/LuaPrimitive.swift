@@ -64,7 +64,7 @@ extension LuaState {
     /// here by mistake.
     static func reachesOtherHosts(_ module: String?) -> Bool {
         guard let module else { return true }
-        return ["fs", "log", "template", "json", "cmd", "service", "cron", "net"].contains(module)
+        return ["fs", "log", "template", "json", "cmd", "service", "cron", "net", "mount"].contains(module)
     }
 
     /// "fs.mkdir" -> ("fs", "mkdir"); "step" -> (nil, "step").

@@ -130,7 +130,7 @@ struct LabOtherHostTests {
                   params = { host = { type = "string", required = true }, what = { type = "string", required = true } },
                   run = function(args)
                     on(args.host, function()
-                      if args.what == "mount" then mount.bind("/usr/home/a", "/usr/home/b")
+                      if args.what == "http" then http.get("http://10.0.0.2/")
                       elseif args.what == "chown" then fs.chown("/usr/home", "nosuchuser")
                       else fs.mkdir("/usr/home/refused") end
                     end)
@@ -144,14 +144,55 @@ struct LabOtherHostTests {
             let unreachable = try Self.run(lab, ["run", "on_d2", "--host", "nowhere", "--what", "fs", "--yes"])
             #expect(unreachable.exitCode == 1)
             #expect(unreachable.stderr.contains("cannot reach host nowhere") || unreachable.stderr.contains("host nowhere:"), "\(unreachable.stderr)")
-            let mount = try Self.run(lab, ["run", "on_d2", "--host", "d2", "--what", "mount", "--yes"])
-            #expect(mount.exitCode == 1)
-            #expect(mount.stderr.contains("mount.bind cannot run on another host yet: call it outside on(\"d2\", ...)"), "\(mount.stderr)")
+            let http = try Self.run(lab, ["run", "on_d2", "--host", "d2", "--what", "http", "--yes"])
+            #expect(http.exitCode == 1)
+            #expect(http.stderr.contains("http.get cannot run on another host yet: call it outside on(\"d2\", ...)"), "\(http.stderr)")
             // fs.chown names d2's users, looked up there.
             let chown = try Self.run(lab, ["run", "on_d2", "--host", "d2", "--what", "chown", "--yes"])
             #expect(chown.exitCode == 1)
             #expect(chown.stderr.contains("fs.chown: no user 'nosuchuser' on d2"), "\(chown.stderr)")
             #expect(Posix.lstatInfo(d2 + "/usr/home/refused") == nil)
+        }
+    }
+
+    @Test("mount.bind on d2 mounts in d2's own mount namespace only; mount.list reads d2's table; undo unmounts it there")
+    func bindMountOnD2() throws {
+        try SharedLab.use { lab in
+            try Self.prepare(lab, runbook: """
+                return runbook {
+                  summary = "a bind mount on d2",
+                  run = function()
+                    step("Mount on d2", function()
+                      on("d2", function()
+                        fs.mkdir("/usr/home/mnt-target")
+                        assert(mount.bind("/home/shared_codes", "/usr/home/mnt-target"))
+                        assert(#mount.list("/usr/home/mnt-target") == 1, "d2's table has it")
+                        assert(not mount.bind("/home/shared_codes", "/usr/home/mnt-target"), "already mounted there")
+                      end)
+                      assert(#mount.list("/usr/home/mnt-target") == 0, "d1's table has no such mount")
+                    end)
+                  end,
+                }
+                """, file: "mount_d2")
+            func mounted(_ host: String) throws -> Bool {
+                try lab.exec(host, ["cat", "/proc/self/mountinfo"], timeout: 10).stdout.contains(" /usr/home/mnt-target ")
+            }
+            let d2 = try lab.files("d2")
+            let before = TreeFingerprint(d2 + "/usr/home")
+            let plan = try Self.run(lab, ["run", "mount_d2", "--dry-run"])
+            #expect(plan.exitCode == 0, "\(plan)")
+            #expect(plan.stdout.contains("on d2: bind-mount /home/shared_codes on /usr/home/mnt-target"), "\(plan.stdout)")
+            #expect(try !mounted("d2"))
+            let real = try Self.run(lab, ["run", "mount_d2", "--yes", "--json"])
+            #expect(real.exitCode == 0, "\(real)")
+            #expect(try mounted("d2"), "mounted on d2")
+            #expect(try !mounted("d1"), "not on d1")
+            #expect(!((try? Posix.readText("/proc/self/mountinfo")) ?? "").contains("mnt-target"), "not on the machine")
+            let id = try #require(DemoWorld.runID(real), "\(real.stdout)")
+            let undo = try Self.run(lab, ["undo", id])
+            #expect(undo.exitCode == 0, "\(undo)")
+            #expect(try !mounted("d2"), "undo unmounted it on d2")
+            #expect(TreeFingerprint(d2 + "/usr/home") == before, "\(TreeFingerprint(d2 + "/usr/home").difference(from: before))")
         }
     }
 }
