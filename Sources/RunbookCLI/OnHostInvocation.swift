@@ -31,9 +31,7 @@ enum OnHostInvocation {
         close(child.input)
         if !json { printLine("on \(name): runbook " + words.map(ShellWords.quote).joined(separator: " ")) }
         relay(child.output, to: 1, and: child.errors, to: 2)
-        var status: Int32 = 0
-        while waitpid(child.pid, &status, 0) < 0 && errno == EINTR {}
-        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let code = ProcessRunner.waitForExit(child.pid)
         // ssh's own failure (the host unreachable, its key refused) is 255: one line naming the host.
         if code == 255 { throw RunbookError.failed("cannot reach host \(name) (ssh exited 255: see its message above)") }
         return code

@@ -39,8 +39,8 @@ package struct CrontabEdit: Effect {
 
 package enum Crontab {
     /// The user's crontab ("" when there is none), read by `run` (here, or on another host).
-    package static func read(user: String, run: ([String]) throws -> ProcessResult = { try ProcessRunner.run($0, timeout: 30) }) throws -> String {
-        let result = try run(["crontab", "-l", "-u", user])
+    package static func read(user: String, reading run: ProgramReader = ProcessRunner.reading) throws -> String {
+        let result = try run(["crontab", "-l", "-u", user], 30)
         if result.succeeded { return result.outputText }
         if result.errorText.contains("no crontab") { return "" }
         throw ProcessFailure(argv: ["crontab", "-l"], result: result, problem: "failed")

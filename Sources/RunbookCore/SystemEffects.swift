@@ -274,15 +274,15 @@ extension ReloadServiceUndo {
 
 /// Reads of the network state (real in a dry-run too).
 package enum NetworkState {
-    package static func addresses(_ interface: String, platform: PlatformAdapter) -> [String] {
-        guard let result = try? ProcessRunner.run(platform.listAddresses(interface: interface), timeout: 10), result.succeeded else {
-            return []
-        }
+    /// The interface's addresses, read by `run` (here, or on another host).
+    package static func addresses(_ interface: String, platform: PlatformAdapter, reading run: ProgramReader = ProcessRunner.reading) -> [String] {
+        guard let result = try? run(platform.listAddresses(interface: interface), 10), result.succeeded else { return [] }
         return platform.parseAddresses(result.outputText)
     }
 
-    package static func answersPing(_ address: String, platform: PlatformAdapter) -> Bool {
-        (try? ProcessRunner.run(platform.ping(address: address), timeout: 5))?.succeeded ?? false
+    /// One echo request, sent by `run` (here, or from another host).
+    package static func answersPing(_ address: String, platform: PlatformAdapter, reading run: ProgramReader = ProcessRunner.reading) -> Bool {
+        (try? run(platform.ping(address: address), 5))?.succeeded ?? false
     }
 }
 

@@ -71,7 +71,7 @@ package enum CronModule: LuaModule {
         }
         let user = options["user"].stringValue ?? Posix.userName
         if let overlay = session.view as? Overlay, let planned = overlay.plannedCrontabs[user] { return planned }
-        return try Crontab.read(user: user) { try session.runRead($0, timeout: 30) }
+        return try Crontab.read(user: user, reading: session.reading)
     }
 
     /// Adds or removes one line: cron.add and cron.remove.

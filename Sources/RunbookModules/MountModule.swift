@@ -91,17 +91,10 @@ package enum MountModule: LuaModule {
         return 1
     }
 
-    /// The mount table of the host `on` names, read there (its own mount namespace).
-    static func mountsThere(_ session: RunSession) -> [MountEntry] {
-        let linux = session.platform.kind == .linux
-        guard let read = try? session.runRead(linux ? ["cat", "/proc/self/mountinfo"] : ["mount", "-p"], timeout: 10), read.succeeded
-        else { return [] }
-        return linux ? MountTable.parseMountInfo(read.outputText) : MountTable.parseFstab(read.outputText)
-    }
-
     /// The kernel's mount table, with a dry-run's planned mounts laid over it.
     package static func mounts(_ session: RunSession) -> [MountEntry] {
-        var entries = session.currentHost == nil ? MountTable.current(platform: session.platform) : mountsThere(session)
+        // On another host, its own table (its mount namespace), read there.
+        var entries = MountTable.current(platform: session.platform, reading: session.currentHost == nil ? nil : session.reading)
         if let overlay = session.view as? Overlay {
             for (target, source) in overlay.plannedMounts {
                 entries.removeAll { $0.target == target }

@@ -106,13 +106,12 @@ package enum NetModule: LuaModule {
 
     /// One echo request from this host, or from the host `on` names.
     static func answersPing(_ address: String, _ session: RunSession) -> Bool {
-        (try? session.runRead(session.platform.ping(address: address), timeout: 5))?.succeeded ?? false
+        NetworkState.answersPing(address, platform: session.platform, reading: session.reading)
     }
 
     /// The interface's addresses here, or on the host `on` names, with a dry-run's changes.
     package static func addresses(_ session: RunSession, _ interface: String) -> [String] {
-        let listed = try? session.runRead(session.platform.listAddresses(interface: interface), timeout: 10)
-        var list = listed.map { $0.succeeded ? session.platform.parseAddresses($0.outputText) : [] } ?? []
+        var list = NetworkState.addresses(interface, platform: session.platform, reading: session.reading)
         if let overlay = session.view as? Overlay {
             for (key, added) in overlay.plannedAddresses where key.hasPrefix(interface + " ") {
                 let address = String(key.dropFirst(interface.count + 1))

@@ -88,24 +88,14 @@ package final class AgentConnections: OtherHosts {
     /// on `host` and returns its result. Its argv is checked here for the run's secrets:
     /// that host's agent does not know them.
     package func exec(_ argv: [String], input: [UInt8] = [], timeout: Double?, on host: String) throws -> ProcessResult {
-        if let position = ChildEnvironment.argumentHoldingASecret(argv) {
-            throw ProcessFailure(argv: [argv.first ?? ""], result: nil, problem: "argument \(position) of the command line holds a secret, "
-                + "which every user of \(host) could read in its process table; write it to a file and pass its path")
+        if let problem = ChildEnvironment.secretOnCommandLine(argv, host: host) {
+            throw ProcessFailure(argv: [argv.first ?? ""], result: nil, problem: problem)
         }
         var fields: [(String, JSON)] = [("op", .string("exec")), ("argv", .array(argv.map { .string($0) }))]
         if !input.isEmpty { fields.append(("input", .string(Base64.encode(input)))) }
         if let timeout { fields.append(("timeout", .double(timeout))) }
-        let answer: JSON
-        do {
-            answer = try request(host, fields, timeout: (timeout ?? answerTimeout) + 30)
-        } catch let failure as AgentFailure {
-            throw failure
-        } catch {
-            // A read whose caller may take a failure for "no" (a ping): the run stops.
-            onLost?(error)
-            throw error
-        }
-        guard let result = ProcessResult(wire: answer) else {
+        // A read whose caller may take a failure for "no" (a ping): a lost host stops the run.
+        guard let result = ProcessResult(wire: try requestOrStop(host, fields, timeout: (timeout ?? answerTimeout) + 30)) else {
             throw WireError("\(host) sent no result for \(argv.first ?? "")")
         }
         return result
@@ -114,13 +104,20 @@ package final class AgentConnections: OtherHosts {
     /// A read's answer; nil when the agent says the path cannot be read, and nil (with the
     /// run stopped through `onLost`) when the host cannot answer at all.
     private func answerOrStop(_ host: String, _ fields: [(String, JSON)]) -> JSON? {
+        try? requestOrStop(host, fields)
+    }
+
+    /// `request`, for a read: what the agent says it cannot do is thrown as it is; a host
+    /// that cannot answer at all also stops the run (through `onLost`), because the caller
+    /// may take the failure for an answer ("no such file", "no ping").
+    private func requestOrStop(_ host: String, _ fields: [(String, JSON)], timeout: Double? = nil) throws -> JSON {
         do {
-            return try request(host, fields)
-        } catch is AgentFailure {
-            return nil
+            return try request(host, fields, timeout: timeout)
+        } catch let failure as AgentFailure {
+            throw failure
         } catch {
             onLost?(error)
-            return nil
+            throw error
         }
     }
 

@@ -137,6 +137,9 @@ public final class RunSession {
         return try agents.exec(argv, input: input, timeout: timeout, on: currentHost)
     }
 
+    /// `runRead` as a ProgramReader, for the reads Core and Support make (addresses, mounts, crontabs).
+    package var reading: ProgramReader { { [self] argv, timeout in try runRead(argv, timeout: timeout) } }
+
     /// The reviewed plan the run is held to (`--plan-file`), and the first difference found.
     package var reviewed: ReviewedPlan?
     package private(set) var divergence: String?
@@ -192,9 +195,8 @@ public final class RunSession {
                 throw LuaHostFailure("\(effect.kind) cannot run on another host yet: call it outside on(\"\(currentHost)\", ...)")
             }
             for argv in (effect as? any WireEffect)?.commandLines ?? [] {
-                if let position = ChildEnvironment.argumentHoldingASecret(argv) {
-                    throw LuaHostFailure("\(effect.kind): argument \(position) of the command line holds a secret, which every user of "
-                        + "\(currentHost) could read in its process table; write it to a file there and pass its path")
+                if let problem = ChildEnvironment.secretOnCommandLine(argv, host: currentHost) {
+                    throw LuaHostFailure("\(effect.kind): \(problem)")
                 }
             }
             effect = there

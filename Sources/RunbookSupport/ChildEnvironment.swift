@@ -33,6 +33,15 @@ package enum ChildEnvironment {
         }
     }
 
+    /// What is wrong with `argv` about to run on `host` (another host, whose agent does not
+    /// know this run's secrets): one of its arguments holds a secret; nil when none does.
+    package static func secretOnCommandLine(_ argv: [String], host: String) -> String? {
+        argumentHoldingASecret(argv).map { position in
+            "argument \(position) of the command line holds a secret, which every user of \(host) could read in its process table; "
+                + "write it to a file there and pass its path"
+        }
+    }
+
     /// The position (1-based) of the first argument that holds a known secret: a command
     /// line is readable by every user in /proc/PID/cmdline and `ps`, so it is refused.
     package static func argumentHoldingASecret(_ argv: [String]) -> Int? {

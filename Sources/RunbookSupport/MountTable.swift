@@ -14,12 +14,16 @@ public struct MountEntry: Equatable, Sendable {
 }
 
 public enum MountTable {
-    public static func current(platform: PlatformAdapter) -> [MountEntry] {
+    /// The mount table here, or (with `run`, on another host) the one `run` reads there.
+    package static func current(platform: PlatformAdapter, reading run: ProgramReader? = nil) -> [MountEntry] {
         switch platform.kind {
-        case .linux: return (try? Posix.readText("/proc/self/mountinfo")).map(parseMountInfo) ?? []
+        case .linux:
+            guard let run else { return (try? Posix.readText("/proc/self/mountinfo")).map(parseMountInfo) ?? [] }
+            guard let read = try? run(["cat", "/proc/self/mountinfo"], 10), read.succeeded else { return [] }
+            return parseMountInfo(read.outputText)
         case .freebsd:
-            guard let result = try? ProcessRunner.run(["mount", "-p"], timeout: 10), result.succeeded else { return [] }
-            return parseFstab(result.outputText)
+            guard let read = try? (run ?? ProcessRunner.reading)(["mount", "-p"], 10), read.succeeded else { return [] }
+            return parseFstab(read.outputText)
         }
     }
 

@@ -1,6 +1,15 @@
 // A program's result as it crosses from another host's agent to the run: the fields of one
 // answer line, with its output as base64 (a program may print any bytes).
 
+/// How a read runs a program (argv, timeout in seconds): here with ProcessRunner, or on
+/// another host through its agent (RunSession.runRead).
+package typealias ProgramReader = ([String], Double?) throws -> ProcessResult
+
+extension ProcessRunner {
+    /// This host's ProgramReader.
+    package static var reading: ProgramReader { { argv, timeout in try run(argv, timeout: timeout) } }
+}
+
 extension ProcessResult {
     /// The answer's fields.
     package var wireFields: [(String, JSON)] {

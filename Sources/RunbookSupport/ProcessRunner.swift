@@ -106,11 +106,17 @@ public enum ProcessRunner {
         }
         close(child.output)
         close(child.errors)
+        result.status = waitForExit(pid)
+        return result
+    }
+
+    /// Waits for the child `pid` and returns its exit status, or 128 + the signal that
+    /// killed it (as a shell says it).
+    package static func waitForExit(_ pid: pid_t) -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         // WIFEXITED / WEXITSTATUS, spelled out (the macros are not imported).
-        if status & 0x7f == 0 { result.status = (status >> 8) & 0xff } else { result.status = 128 + (status & 0x7f) }
-        return result
+        return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     /// A started child: its pid and this side's ends of its stdin, stdout and stderr.
