@@ -15,7 +15,9 @@
 --       folder `path` of this server to the same path there (rsync -a; delete: a folder's
 --       extra files there are removed). Into a folder: the missing parent folder is made and
 --       a copy that was not there is removed again by undo; over something that was there
---       already, or over ssh/rsync://, it cannot be undone (`!` in the plan).
+--       already, or to an rsync daemon, it cannot be undone (`!` in the plan); over ssh
+--       ("HOST:") it is undone on that host when [hosts.HOST] names `runbook` (its agent
+--       keeps what the copy replaced), else it is `!` too
 --   servers.host(hostname) -> the [hosts.NAME] of the configuration through which a platform
 --       server (a row of the handlers table, by its hostname) is reached: its own name when
 --       the configuration has a [hosts] entry of that name, else its `host` setting, else
