@@ -51,12 +51,12 @@ struct LabRunOnHostTests {
             #expect(Files.read(d2 + "/usr/local/etc/ran-here.token") == "s3cr3t-token-value\n", "the secret reached the run on d2")
             #expect(!Files.exists(d1 + "/usr/local/etc/ran-here"), "nothing ran on d1")
             #expect(!real.stdout.contains("s3cr3t-token-value") && !real.stderr.contains("s3cr3t-token-value"))
-            let journals = try lab.exec("d2", ["grep", "-rl", "s3cr3t-token-value", "/var/lib/runbook"], timeout: 30)
-            #expect(journals.stdout.isEmpty, "d2's journal and history hold no secret: \(journals.stdout)")
-
             // The second line is d2's run header: `run RUN_ID  NAME`.
             let header = try #require(real.stdout.split(separator: "\n").dropFirst().first, "\(real.stdout)")
             let id = try #require(header.split(separator: " ").dropFirst().first.map(String.init))
+            #expect(Files.exists(d2 + "/var/lib/runbook/runs/\(id)/journal.jsonl"), "the run is d2's own, journaled there")
+            let journals = try lab.exec("d2", ["grep", "-rl", "s3cr3t-token-value", "/var/lib/runbook"], timeout: 30)
+            #expect(journals.exitCode == 1 && journals.stdout.isEmpty, "d2's journal and history hold no secret: \(journals)")
             let undo = try lab.exec("d1", base + ["undo", id, "--on", "d2"], timeout: 60)
             #expect(undo.exitCode == 0, "\(undo)")
             #expect(TreeFingerprint(d2 + "/usr/local/etc") == before, "\(TreeFingerprint(d2 + "/usr/local/etc").difference(from: before))")

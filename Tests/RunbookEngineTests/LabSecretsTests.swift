@@ -84,6 +84,7 @@ struct LabSecretsTests {
             #expect(leaked.exitCode == 1, "\(leaked)")
             #expect(leaked.stdout.contains("cmd.run: argument 2 of the command line holds a secret") || leaked.stderr.contains("argument 2 of the command line holds a secret"),
                     "\(leaked.stdout)\(leaked.stderr)")
+            #expect(sampling.rounds > 20, "the process table was sampled all along the runs: \(sampling.rounds) rounds")
             #expect(hitsInProcesses.isEmpty, "command lines holding the secret: \(hitsInProcesses)")
             for output in [real.stdout, real.stderr, leaked.stdout, leaked.stderr, undo.stdout, undo.stderr] { #expect(!output.contains(Self.secret)) }
 
@@ -103,9 +104,13 @@ final class ProcessSampler: @unchecked Sendable {
     private var running = true
     private var hits: Set<String> = []
     private var thread: Thread?
-    private var samples = 0
+
+    private var samplesTaken = 0
 
     init(needle: String) { self.needle = needle }
+
+    /// How many times the whole process table was read.
+    var rounds: Int { lock.withLock { samplesTaken } }
 
     func start() {
         let thread = Thread { [self] in
@@ -114,7 +119,7 @@ final class ProcessSampler: @unchecked Sendable {
                     guard let pid = pid_t(name), let line = Lab.commandLine(pid), line.contains(needle) else { continue }
                     _ = lock.withLock { hits.insert(line) }
                 }
-                lock.withLock { samples += 1 }
+                lock.withLock { samplesTaken += 1 }
                 usleep(5_000)
             }
         }
