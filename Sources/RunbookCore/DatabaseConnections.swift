@@ -17,6 +17,15 @@ public final class DatabaseConnections {
 
     public var names: [String] { configs.keys.sorted() }
 
+    /// The server `name` reaches is this host's own (a socket, or `localhost` — which MySQL's
+    /// client reaches through its default socket): nil when it names a server by address.
+    package func localServer(_ name: String) -> String? {
+        guard let config = configs[name] else { return nil }
+        if let socket = config.socket { return "the socket " + socket }
+        let host = config.host ?? "localhost"
+        return ["localhost", "127.0.0.1", "::1"].contains(host) ? host : nil
+    }
+
     public func connection(_ name: String) throws -> Connection {
         if let connection = open[name] { return connection }
         guard let config = configs[name] else {

@@ -30,6 +30,23 @@ private func undoCounter(_ connection: String, _ table: String, _ id: Int64) -> 
 
 private func rowJSON(_ row: [(String, SQLValue)]) -> [(String, JSON)] { row.map { ($0.0, SQLValueCoding.json($0.1)) } }
 
+/// An effect on the database server its connection names, reached from this host over the
+/// connection: inside `on(HOST, ...)` it runs from here as anywhere else (the connection,
+/// not the host, says which server it changes).
+package protocol DatabaseServerEffect: Effect {
+    var connection: String { get }
+}
+
+extension InsertRow: DatabaseServerEffect {}
+extension UpdateRows: DatabaseServerEffect {}
+extension DeleteRows: DatabaseServerEffect {}
+extension ExecuteSQL: DatabaseServerEffect {}
+extension CreateDatabase: DatabaseServerEffect {}
+extension DropDatabase: DatabaseServerEffect {}
+extension CreateUser: DatabaseServerEffect {}
+extension DropUser: DatabaseServerEffect {}
+extension ApplySQLFile: DatabaseServerEffect {}
+
 /// An effect whose summary shows the values it writes or matches: the log's copy masks the
 /// run's secrets in them before they are joined or cut (a cut secret no longer matches).
 package protocol ValueShowingEffect: Effect {

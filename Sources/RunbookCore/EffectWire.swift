@@ -38,6 +38,10 @@ package enum EffectWire {
         case "service.reload": ReloadService.self
         case "cron.edit": CrontabEdit.self
         case "net.add_ip", "net.remove_ip": AddressChange.self
+        case "vcs.checkout": VcsCheckout.self
+        case "vcs.update": VcsUpdate.self
+        // rsync between that host's paths and daemons (RsyncModule refuses HOST:path there).
+        case "rsync": RsyncEffect.self
         default: nil
         }
     }
@@ -194,6 +198,51 @@ extension AddressChange: WireEffect {
         guard let adds = f["adds"]?.boolValue else { throw WireError("the field 'adds' is missing") }
         self.init(adds: adds, interface: try f.wireString("interface"), address: try f.wireString("address"))
     }
+}
+
+extension VcsKind {
+    init(wire f: JSON) throws {
+        guard let kind = VcsKind(rawValue: try f.wireString("vcs")) else { throw WireError("the field 'vcs' names no version control") }
+        self = kind
+    }
+}
+
+extension VcsCheckout: WireEffect {
+    package var wireFields: [(String, JSON)] {
+        [("vcs", .string(kind_.rawValue)), ("url", .string(url)), ("path", path.wire), ("revision", revision.map { .string($0) } ?? .null)]
+    }
+    package init(wireFields f: JSON) throws {
+        self.init(kind_: try VcsKind(wire: f), url: try f.wireString("url"), path: try f.wirePath("path"),
+                  revision: f["revision"]?.stringValue)
+    }
+    package var commandLines: [[String]] { [kind_.checkout(url: url, path: path.real, revision: revision)] }
+}
+
+extension VcsUpdate: WireEffect {
+    package var wireFields: [(String, JSON)] {
+        [("vcs", .string(kind_.rawValue)), ("path", path.wire), ("from_revision", .string(fromRevision)),
+         ("revision", revision.map { .string($0) } ?? .null)]
+    }
+    package init(wireFields f: JSON) throws {
+        self.init(kind_: try VcsKind(wire: f), path: try f.wirePath("path"), fromRevision: try f.wireString("from_revision"),
+                  revision: f["revision"]?.stringValue)
+    }
+}
+
+extension RsyncEffect: WireEffect {
+    /// The password crosses the agent's channel (never a command line there either).
+    package var wireFields: [(String, JSON)] {
+        [("argv", wireArgv(argv)), ("source", .string(source)), ("destination", .string(destination)), ("delete", .bool(delete)),
+         ("password", password.map { .string($0) } ?? .null), ("undo", undoArgv.map(wireArgv) ?? .null), ("remote", .bool(remote)),
+         ("local_paths", wireArgv(localPaths))]
+    }
+    package init(wireFields f: JSON) throws {
+        self.init(argv: try f.wireStrings("argv"), source: try f.wireString("source"), destination: try f.wireString("destination"),
+                  delete: f["delete"]?.boolValue ?? false, password: f["password"]?.stringValue,
+                  undoArgv: f["undo"]?.arrayValue == nil ? nil : try f.wireStrings("undo"), remote: f["remote"]?.boolValue ?? false,
+                  localPaths: try f.wireStrings("local_paths"))
+    }
+    package var commandLines: [[String]] { [argv] + (undoArgv.map { [$0] } ?? []) }
 }
 
 extension ChangeOwner: WireEffect {

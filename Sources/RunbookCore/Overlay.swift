@@ -87,6 +87,13 @@ public final class Overlay: FileSystemView {
     /// The plans for other hosts (`on(HOST, ...)`), by host name.
     package var otherHosts: [String: Overlay] = [:]
 
+    /// How a plan runs a program that only reads (rsync's `--dry-run`) on the host this
+    /// overlay plans: here, or through that host's agent.
+    package var runProgram: ProgramRunner = ProcessRunner.running
+
+    /// The files as they are, without the plan's changes.
+    package var unplanned: FileSystemView { live }
+
     // MARK: Planned changes
 
     // Every entry point resolves the symlinks among the path's parents first (planned

@@ -4,7 +4,7 @@
 import RunbookConfig
 import RunbookSupport
 
-/// An rsync transfer. A daemon password goes through a temporary 0600 file, never argv.
+/// An rsync transfer. A daemon password goes to rsync's stdin, never argv or a file.
 package struct RsyncEffect: Effect {
     package let argv: [String]
     package let source: String
@@ -54,7 +54,7 @@ package struct RsyncEffect: Effect {
         }
         var preview = argv
         preview.insert("--dry-run", at: 1)
-        let result = try RsyncRunner.run(preview, password: password, timeout: 300)
+        let result = try RsyncRunner.run(preview, password: password, timeout: 300, with: overlay.runProgram)
         guard result.succeeded else { throw ProcessFailure(argv: ["rsync --dry-run"], result: result, problem: "failed") }
         let lines = result.outputText.split(separator: "\n").map(String.init)
         return EffectOutcome(result: .object([("changes", .array(lines.map { .string($0) }))]),
@@ -66,7 +66,7 @@ package struct RsyncEffect: Effect {
     private static func onlyPlanned(_ path: String, _ overlay: Overlay) -> Bool {
         var path = path
         while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
-        for candidate in [path, PathName.parent(path)] where Posix.lstatInfo(candidate) == nil {
+        for candidate in [path, PathName.parent(path)] where overlay.unplanned.info(candidate) == nil {
             if overlay.info(candidate) != nil { return true }
         }
         return false
@@ -87,24 +87,17 @@ package struct RsyncEffect: Effect {
 }
 
 package enum RsyncRunner {
-    /// Runs rsync; with a password, through a private temporary password file.
-    package static func run(_ argv: [String], password: String?, timeout: Double?) throws -> ProcessResult {
-        guard let password else { return try ProcessRunner.run(argv, timeout: timeout) }
-        var template = Array("/tmp/runbook-rsync-XXXXXX".utf8CString)
-        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard descriptor >= 0 else { throw SystemError("create password file in", "/tmp") }
-        let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        defer { unlink(path) }
-        fchmod(descriptor, 0o600)
-        try Posix.writeAll(descriptor, Array((password + "\n").utf8), path: path)
-        close(descriptor)
-        var withFile = argv
-        withFile.insert("--password-file=" + path, at: 1)
-        return try ProcessRunner.run(withFile, timeout: timeout)
+    /// Runs rsync with `runner` (here, or on another host); a daemon password goes to its
+    /// stdin (`--password-file=-`), never to argv or a file.
+    package static func run(_ argv: [String], password: String?, timeout: Double?,
+                            with runner: ProgramRunner = ProcessRunner.running) throws -> ProcessResult {
+        guard let password else { return try runner(argv, [], timeout) }
+        var withPassword = argv
+        withPassword.insert("--password-file=-", at: 1)
+        return try runner(withPassword, Array((password + "\n").utf8), timeout)
     }
 }
 
-/// A command on another host through ssh.
 package struct RemoteCommand: Effect {
     package let host: HostConfig
     package let command: [String]

@@ -14,9 +14,10 @@ package enum VcsKind: String, Sendable {
         }
     }
 
-    package func currentRevision(_ path: String) throws -> String {
+    /// The revision the working copy is at; `reader` runs the program on the host that has it.
+    package func currentRevision(_ path: String, reading reader: ProgramReader = ProcessRunner.reading) throws -> String {
         let argv = self == .svn ? ["svn", "info", "--show-item", "revision", "--non-interactive", path] : ["git", "-C", path, "rev-parse", "HEAD"]
-        return try ProcessRunner.check(argv, timeout: 60).outputText.trimmed
+        return try ProcessRunner.check(argv, timeout: 60, with: reader).outputText.trimmed
     }
 
     /// Updates to `revision` (HEAD / the remote's default branch when nil).
@@ -32,28 +33,30 @@ package enum VcsKind: String, Sendable {
     }
 
     /// Files in conflict after an update (the guide's `svn st` check).
-    package func conflicts(_ path: String) throws -> [String] {
+    package func conflicts(_ path: String, reading reader: ProgramReader = ProcessRunner.reading) throws -> [String] {
         switch self {
         case .svn:
-            let output = try ProcessRunner.check(["svn", "status", "--non-interactive", path], timeout: 600).outputText
+            let output = try ProcessRunner.check(["svn", "status", "--non-interactive", path], timeout: 600, with: reader).outputText
             return output.split(separator: "\n").compactMap { line in
                 let columns = Array(line.prefix(7))
                 guard columns.count == 7, columns[0] == "C" || columns[1] == "C" || columns[6] == "C" else { return nil }
                 return String(line.dropFirst(8)).trimmed
             }
         case .git:
-            let output = try ProcessRunner.check(["git", "-C", path, "diff", "--name-only", "--diff-filter=U"], timeout: 600).outputText
+            let output = try ProcessRunner.check(["git", "-C", path, "diff", "--name-only", "--diff-filter=U"], timeout: 600,
+                                                 with: reader).outputText
             return output.split(separator: "\n").map(String.init)
         }
     }
 
     /// The working copy `path` is in (a file or folder inside one counts: Subversion updates
-    /// single files, the guide's "Updating specific files").
-    package static func detect(_ path: String) -> VcsKind? {
+    /// single files, the guide's "Updating specific files"). `exists` looks on the host that
+    /// has it, without following a link.
+    package static func detect(_ path: String, exists: (String) -> Bool = { Posix.lstatInfo($0) != nil }) -> VcsKind? {
         var current = path
         while true {
-            if Posix.lstatInfo(current + "/.svn") != nil { return .svn }
-            if Posix.lstatInfo(current + "/.git") != nil { return .git }
+            if exists(current + "/.svn") { return .svn }
+            if exists(current + "/.git") { return .git }
             let parent = PathName.parent(current)
             if parent == current || current == "/" || current.isEmpty { return nil }
             current = parent

@@ -26,9 +26,11 @@ package enum HostModule: LuaModule {
             the whole run, with the command `[hosts.NAME] runbook` gives). Each effect is journaled here before it
             is sent, its backups are kept on that host, and `runbook undo` reverses it there. A
             `service.reload` runs at the end of the step behind the config test run there. Plan and
-            log lines start with `on HOST:`. Nested calls name the inner host. The other modules
-            (`db`, `rsync`, `vcs`, ...) cannot run on another host yet: inside `on` they fail with
-            a line saying so, rather than act on this host. An unreachable host fails the call with
+            log lines start with `on HOST:`. Nested calls name the inner host. `db` acts on the
+            server its connection names (a connection to this host's own server is refused there);
+            `rsync` runs on that host (a `HOST:path` endpoint is refused there). `http`, `mail` and
+            `remote` cannot run on another host yet: inside `on` they fail with a line saying so,
+            rather than act on this host. An unreachable host fails the call with
             one line naming it and ssh's reason, before anything is done there.
             """,
             example: """

@@ -47,8 +47,11 @@ extension LuaState {
                     if let failed = session.failedBranch, let branch = session.branchContext.label, branch != failed {
                         throw LuaHostFailure("stopped: the parallel branch for \(failed) failed")
                     }
-                    if let host = session.currentHost, !reachesOtherHosts {
-                        throw LuaHostFailure("\(call.name) cannot run on another host yet: call it outside on(\"\(host)\", ...)")
+                    if let host = session.currentHost {
+                        guard reachesOtherHosts else {
+                            throw LuaHostFailure("\(call.name) cannot run on another host yet: call it outside on(\"\(host)\", ...)")
+                        }
+                        if module == "db" { try Self.requireServerByAddress(call, session, host) }
                     }
                     return try body(call, session)
                 }
@@ -59,12 +62,22 @@ extension LuaState {
     }
 
     /// Inside `on(HOST, ...)`: what another host's agent does for them (files, commands,
-    /// services, crontabs, addresses), and what acts on no host (logging, steps, templates).
+    /// services, crontabs, addresses, mounts, working copies, rsync), what names its own
+    /// server (`db`: its connection), and what acts on no host (logging, steps, templates).
     /// Every other module acts on this host only, so it is refused there rather than run
     /// here by mistake.
     static func reachesOtherHosts(_ module: String?) -> Bool {
         guard let module else { return true }
-        return ["fs", "log", "template", "json", "cmd", "service", "cron", "net", "mount"].contains(module)
+        return ["fs", "log", "template", "json", "cmd", "service", "cron", "net", "mount", "vcs", "rsync", "db"].contains(module)
+    }
+
+    /// `db` inside `on`: its connection (the first argument) names the server it acts on,
+    /// reached from here; one that reaches this host's own server (a socket, `localhost`)
+    /// would act here, not on HOST, so it is refused.
+    static func requireServerByAddress(_ call: LuaCall, _ session: RunSession, _ host: String) throws {
+        guard let name = try? call.optionalString(1), let local = session.databases.localServer(name) else { return }
+        throw LuaHostFailure("\(call.name) inside on(\"\(host)\", ...): the connection '\(name)' reaches this host's own server "
+                             + "(\(local)), not \(host)'s; name a connection with that server's address")
     }
 
     /// "fs.mkdir" -> ("fs", "mkdir"); "step" -> (nil, "step").

@@ -33,8 +33,9 @@ package enum RsyncModule: LuaModule {
             returns: ["rsync.Result"],
             doc: """
             Copies a tree with `rsync -a`\(direction == "push" ? "" : " (the same as `rsync.push`; the name says which side is remote)"). \
-            A daemon `password` is written to a private temporary file passed as
-            `--password-file`, never put on the command line. A push to `HOST:path` of a host whose
+            A daemon `password` goes to rsync's stdin (`--password-file=-`), never to the command
+            line or a file; `password_file` names a file rsync reads it from instead (the guide's
+            `/usr/local/etc/rsyncd_www.pwd`). A push to `HOST:path` of a host whose
             `[hosts.HOST]` says how runbook starts there (`runbook = ...`: it has runbook's agent) is
             undone there: rsync keeps on that host what it overwrites or deletes (`--backup-dir` in
             the run's folder of that host's state), the journal names what it creates (from a
@@ -42,7 +43,10 @@ package enum RsyncModule: LuaModule {
             other copy without `undo` is `!`. In
             a dry-run rsync itself runs with `--dry-run --itemize-changes` (read-only): the plan
             lists the files it would move, and the result's `changes` are those lines (none when a
-            side is a folder this dry-run only plans to create).
+            side is a folder this dry-run only plans to create). Inside `on(HOST, ...)` rsync runs
+            on that host (its dry-run too), between that host's paths and rsync daemons; a
+            `HOST:path` endpoint there is refused (it would need ssh from that host: push from
+            here to `HOST:path` instead).
             """,
             example: direction == "pull" ? nil : """
             rsync.push(home .. "/", "rsync://sync@10.0.0.2/homes/" .. name .. "/", { password = args.rsync_password })
@@ -50,6 +54,7 @@ package enum RsyncModule: LuaModule {
             """,
             classes: [APIClass("rsync.Options", "delete?: boolean  remove extra files", "checksum?: boolean  compare checksums",
                                "excludes?: string[]  patterns to leave out", "password?: string  for a daemon (a secret)",
+                               "password_file?: string  for a daemon: the file holding its password (mode 0600)",
                                "undo?: string[]  the argv that reverses it"),
                       APIClass("rsync.Result", "changes: string[]  rsync's itemized lines")])
     }
@@ -58,9 +63,18 @@ package enum RsyncModule: LuaModule {
         let source = try endpoint(try call.string(1), session, call, 1)
         let destination = try endpoint(try call.string(2), session, call, 2)
         let options = try call.optionalTable(3) ?? LuaTable()
+        if let host = session.currentHost, let other = source.host ?? destination.host {
+            throw LuaHostFailure("rsync inside on(\"\(host)\", ...) cannot reach \(other.name): that needs ssh from \(host); "
+                                 + "push from here to \"\(other.name):PATH\" instead")
+        }
         let password = options["password"].stringValue
         if let password { session.redactor.add(password) }
         var argv = ["rsync", "-a", "--itemize-changes"]
+        if let file = options["password_file"].stringValue {
+            guard password == nil else { throw call.argumentError(3, "give password or password_file, not both") }
+            guard source.daemon || destination.daemon else { throw call.argumentError(3, "password_file is for an rsync daemon (rsync://...)") }
+            argv.append("--password-file=" + (try session.paths.real(file)))
+        }
         if options["delete"].boolValue == true { argv.append("--delete") }
         if options["checksum"].boolValue == true { argv.append("--checksum") }
         for exclude in options["excludes"].tableValue?.array.compactMap(\.stringValue) ?? [] { argv.append("--exclude=" + exclude) }
@@ -93,6 +107,8 @@ package enum RsyncModule: LuaModule {
         package var remote: Bool
         /// The path on `host` (`HOST:path`).
         package var path: String?
+        /// An rsync daemon (`rsync://...`).
+        package var daemon: Bool { remote && host == nil }
     }
 
     package static func endpoint(_ text: String, _ session: RunSession, _ call: LuaCall, _ position: Int32) throws -> Endpoint {

@@ -65,8 +65,10 @@ package enum VcsModule: LuaModule {
         let path = try session.effectPath(try call.string(1))
         let options = try call.optionalTable(2) ?? LuaTable()
         let revision = try revisionOption(options, call)
-        guard let kind = VcsKind.detect(path.real) else { throw LuaHostFailure("vcs.update: \(path.shown) is not a working copy") }
-        let current = try kind.currentRevision(path.real)
+        guard let kind = VcsKind.detect(path.real, exists: { session.view.info($0) != nil }) else {
+            throw LuaHostFailure("vcs.update: \(path.shown) is not a working copy")
+        }
+        let current = try kind.currentRevision(path.real, reading: session.reading)
         if let revision, revision == current {
             session.noChange("\(path.shown) is at revision \(current)")
             try call.push(["revision": .string(current), "conflicts": .table(LuaTable())])
@@ -91,9 +93,11 @@ package enum VcsModule: LuaModule {
 
     static func status(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
         let path = try session.paths.real(try call.string(1))
-        guard let kind = VcsKind.detect(path) else { throw LuaHostFailure("vcs.status: \(try call.string(1)) is not a working copy") }
-        try call.push(["kind": .string(kind.rawValue), "revision": .string(try kind.currentRevision(path)),
-                       "conflicts": .table(LuaTable(array: try kind.conflicts(path).map { .string($0) }))])
+        guard let kind = VcsKind.detect(path, exists: { session.view.info($0) != nil }) else {
+            throw LuaHostFailure("vcs.status: \(try call.string(1)) is not a working copy")
+        }
+        try call.push(["kind": .string(kind.rawValue), "revision": .string(try kind.currentRevision(path, reading: session.reading)),
+                       "conflicts": .table(LuaTable(array: try kind.conflicts(path, reading: session.reading).map { .string($0) }))])
         return 1
     }
 

@@ -120,6 +120,7 @@ public final class RunSession {
         if let plan = executor as? PlanExecutor {
             // A dry-run plans that host's changes over its real files.
             let overlay = Overlay(over: view)
+            overlay.runProgram = { argv, input, timeout in try agents.exec(argv, input: input, timeout: timeout, on: host) }
             plan.overlay.otherHosts[host] = overlay
             view = overlay
         }
@@ -190,7 +191,7 @@ public final class RunSession {
         try requireRunning(effect.kind)
         files.note(effect)
         var effect = effect
-        if let currentHost {
+        if let currentHost, !(effect is any DatabaseServerEffect) {
             guard let there = OnHost(effect, host: currentHost, run: id) else {
                 throw LuaHostFailure("\(effect.kind) cannot run on another host yet: call it outside on(\"\(currentHost)\", ...)")
             }

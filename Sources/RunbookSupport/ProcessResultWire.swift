@@ -5,9 +5,23 @@
 /// another host through its agent (RunSession.runRead).
 package typealias ProgramReader = ([String], Double?) throws -> ProcessResult
 
+/// A ProgramReader that also feeds the program's stdin (argv, input, timeout).
+package typealias ProgramRunner = ([String], [UInt8], Double?) throws -> ProcessResult
+
 extension ProcessRunner {
     /// This host's ProgramReader.
     package static var reading: ProgramReader { { argv, timeout in try run(argv, timeout: timeout) } }
+
+    /// This host's ProgramRunner.
+    package static var running: ProgramRunner { { argv, input, timeout in try run(argv, input: input, timeout: timeout) } }
+
+    /// Runs `argv` with `reader` and throws unless it exited 0 (ProcessRunner.check for any host).
+    @discardableResult
+    package static func check(_ argv: [String], timeout: Double?, with reader: ProgramReader) throws -> ProcessResult {
+        let result = try reader(argv, timeout)
+        guard result.succeeded else { throw ProcessFailure(argv: argv, result: result, problem: "failed") }
+        return result
+    }
 }
 
 extension ProcessResult {
