@@ -205,7 +205,7 @@ return runbook {
 
     if dispatcher then
       step("Rebuild nginx config", function()
-        nginx.rebuild({ patch = { handlers = { upsert = { handler_row } } } })
+        nginx.rebuild({ hosts = nginx.other_dispatchers(), patch = { handlers = { upsert = { handler_row } } } })
         if handler_row.weight == 0 then
           log.info(("%s is a backup PHP handler of the paid installs until their homes and shared code are there; then "
             .. "UPDATE handlers SET weight = 1 WHERE id = %d and rebuild nginx"):format(args.hostname, handler_row.id))
@@ -215,7 +215,6 @@ return runbook {
           for _, name in ipairs(setting.table("dispatchers")) do listed = listed or name == args.hostname end
           if not listed then log.warn(("add %s to settings.dispatchers in the configuration"):format(args.hostname)) end
         end
-        log.info("each dispatcher has its own nginx: run rebuild-nginx on the others too")
       end)
     end
   end,

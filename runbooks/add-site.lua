@@ -46,8 +46,11 @@ return runbook {
     if (args.ssl_pem == nil) ~= (args.ssl_key == nil) then error("give both --ssl-pem and --ssl-key, or neither", 0) end
 
     local install, store, site, site_ips
+    local nginx_hosts = {}
 
     step("Check the new site", function()
+      -- Every dispatcher's nginx is rebuilt: the others are reached now, before any change.
+      nginx_hosts = nginx.other_dispatchers()
       install = sites.find_install(args.install)
       if not install then error("--install " .. args.install .. ": no install has this id, fs_name or hostname", 0) end
       sites.check_here(install, "add-site")
@@ -108,8 +111,7 @@ return runbook {
     end)
 
     step("Rebuild nginx config", function()
-      nginx.rebuild({ patch = { sites = { upsert = { sites.nginx_row(site) } }, site_ips = { upsert = site_ips } } })
-      sites.remind_other_dispatchers(install)
+      nginx.rebuild({ hosts = nginx_hosts, patch = { sites = { upsert = { sites.nginx_row(site) } }, site_ips = { upsert = site_ips } } })
     end)
   end,
 }

@@ -71,8 +71,11 @@ return runbook {
     local site_ips = {}         -- the site's install_site_ips rows after the change
     local dns_plan = { moves = {}, conflicts = {}, removals = {}, retargets = {}, inserts = {} }
     local store, store_rows = nil, {}
+    local nginx_hosts = {}
 
     step("Check the change", function()
+      -- Every dispatcher's nginx is rebuilt: the others are reached now, before any change.
+      nginx_hosts = nginx.other_dispatchers()
       site = db.query_one("internal", [[
         SELECT id, install_id, hostname, secure_hostname, rel_url, secure_rel_url, ssl_pem, ssl_key
         FROM install_sites WHERE hostname = ?]], { old })
@@ -334,8 +337,7 @@ return runbook {
     end)
 
     step("Rebuild nginx config", function()
-      nginx.rebuild({ patch = { sites = { upsert = { sites.nginx_row(changed) } }, site_ips = { upsert = site_ips } } })
-      sites.remind_other_dispatchers(install)
+      nginx.rebuild({ hosts = nginx_hosts, patch = { sites = { upsert = { sites.nginx_row(changed) } }, site_ips = { upsert = site_ips } } })
     end)
   end,
 }

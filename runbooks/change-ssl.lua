@@ -32,8 +32,11 @@ return runbook {
   locks = function() return { "installs" } end,
   run = function(args)
     local install, chosen, ssl_pem, ssl_key = nil, {}, nil, nil
+    local nginx_hosts = {}
 
     step("Check the certificate", function()
+      -- Every dispatcher's nginx is rebuilt: the others are reached now, before any change.
+      nginx_hosts = nginx.other_dispatchers()
       for _, name in ipairs(args.site) do
         local site = db.query_one("internal", [[
           SELECT id, install_id, hostname, secure_hostname, ssl_pem, ssl_key FROM install_sites
@@ -101,8 +104,7 @@ return runbook {
     step("Rebuild nginx on all servers", function()
       local rows = {}
       for _, site in ipairs(chosen) do rows[#rows + 1] = sites.nginx_row(site) end
-      nginx.rebuild({ patch = { sites = { upsert = rows } } })
-      sites.remind_other_dispatchers(install)
+      nginx.rebuild({ hosts = nginx_hosts, patch = { sites = { upsert = rows } } })
     end)
   end,
 }

@@ -65,7 +65,10 @@ return runbook {
     if args.purge then return purge(args.purge) end
 
     local install, sites, addresses = nil, {}, {}
+    local nginx_hosts = {}
     step("Find what the install left", function()
+      -- Every dispatcher's nginx is rebuilt: the others are reached now, before any change.
+      nginx_hosts = nginx.other_dispatchers()
       install = db.query_one("internal", "SELECT * FROM installs WHERE id = ?", { args.id })
       if not install then error("no install " .. args.id .. " in the installs table", 0) end
       check_name(install.fs_name)
@@ -162,7 +165,8 @@ return runbook {
       local site_ids, ip_ids = {}, {}
       for _, site in ipairs(sites) do site_ids[#site_ids + 1] = site.id end
       for _, row in ipairs(addresses) do ip_ids[#ip_ids + 1] = row.id end
-      nginx.rebuild({ patch = { installs = { delete = { install.id } }, sites = { delete = site_ids }, site_ips = { delete = ip_ids } } })
+      nginx.rebuild({ hosts = nginx_hosts, patch = { installs = { delete = { install.id } }, sites = { delete = site_ids },
+                                                     site_ips = { delete = ip_ids } } })
     end)
   end,
 }

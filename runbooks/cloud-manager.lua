@@ -7,6 +7,7 @@
 -- per install in install_handlers.weight and rendered by stdlib/nginx.lua.
 local ids = require("ids")
 local installs = require("installs")
+local nginx = require("nginx")
 local install_handlers = require("install_handlers")
 local servers = require("servers")
 local setting = require("settings")
@@ -81,15 +82,6 @@ end
 
 local function describe(handler)
   return ("%s (%s, handler %d)"):format(handler.hostname, handler.private_ip, handler.id)
-end
-
--- The other dispatchers, whose nginx picks the change up at their own rebuild.
-local function other_dispatchers()
-  local names = {}
-  for _, row in ipairs(db.query(CONNECTION, "SELECT hostname FROM handlers WHERE kind = 'dispatcher' ORDER BY id")) do
-    if row.hostname ~= setting.string("this_server") then names[#names + 1] = row.hostname end
-  end
-  return names
 end
 
 return runbook {
@@ -185,12 +177,7 @@ return runbook {
 
     local function rebuild(changes, patch)
       step("Rebuild nginx config", function()
-        install_handlers.rebuild_nginx({ patch = patch }, changes)
-        local others = other_dispatchers()
-        if #others > 0 then
-          log.info("this server's nginx serves the change; the other dispatchers at their next rebuild ("
-            .. "runbook run rebuild-nginx on " .. table.concat(others, ", ") .. ")")
-        end
+        install_handlers.rebuild_nginx({ patch = patch, hosts = nginx.other_dispatchers() }, changes)
       end)
     end
 

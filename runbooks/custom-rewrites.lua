@@ -56,7 +56,10 @@ return runbook {
     end
 
     local serialized
+    local nginx_hosts = {}
     step("Add all the rewrite rules in an array and serialize it", function()
+      -- Every dispatcher's nginx is rebuilt: the others are reached now, before any change.
+      nginx_hosts = nginx.other_dispatchers()
       local rules = args.file and read_rules(args.file) or {}
       if args.file and #rules == 0 then error(args.file .. " holds no rule (use --clear to remove them all)", 0) end
       for i, rule in ipairs(rules) do
@@ -78,7 +81,7 @@ return runbook {
     end)
 
     step("Rebuild nginx config", function()
-      nginx.rebuild({ patch = { installs = { upsert = { {
+      nginx.rebuild({ hosts = nginx_hosts, patch = { installs = { upsert = { {
         id = install.id, fs_name = install.fs_name, home_dir = install.home_dir, master_handler_id = install.master_handler_id,
         free = install.free, custom_rewrites = serialized,
       } } } } })

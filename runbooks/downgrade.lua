@@ -144,8 +144,11 @@ return runbook {
     local install, master, from, to
     local sites, keep, drop = {}, {}, {} -- drop: install_site_ips rows that go
     local others = {}                    -- the other dispatchers the paid install lives on
+    local nginx_hosts = {}
 
     step("Check the downgrade", function()
+      -- Every dispatcher's nginx is rebuilt: the others are reached now, before any change.
+      nginx_hosts = nginx.other_dispatchers()
       install = installs.find("internal", args.install)
       if install.free == 1 then
         error(("install %d (%s) is already free (license %s): nothing to downgrade"):format(install.id, install.fs_name,
@@ -353,14 +356,11 @@ return runbook {
     step("Rebuild nginx", function()
       local gone = {}
       for _, row in ipairs(drop) do gone[#gone + 1] = row.id end
-      nginx.rebuild({ patch = {
+      nginx.rebuild({ hosts = nginx_hosts, patch = {
         installs = { upsert = { { id = install.id, fs_name = install.fs_name, home_dir = install.home_dir,
                                   master_handler_id = install.master_handler_id, free = 1, custom_rewrites = install.custom_rewrites } } },
         site_ips = { delete = gone },
       } })
-      if #others > 0 then
-        log.info("each dispatcher has its own nginx: run rebuild-nginx on " .. table.concat(others, ", ") .. " too")
-      end
       log.info(("install %d (%s) is free now: %s"):format(install.id, install.fs_name, to.dir))
     end)
   end,

@@ -112,8 +112,11 @@ return runbook {
     local master, group, install, sites, queue_id = nil, nil, nil, {}, nil
     local site_ips = {}   -- rows for install_site_ips
     local on_servers = {} -- handler rows the install lives on (master first)
+    local nginx_hosts = {} -- the other dispatchers' [hosts], whose nginx is rebuilt too
 
     step("Check the order", function()
+      -- Every dispatcher's nginx is rebuilt: the others are reached now, before any change.
+      nginx_hosts = nginx.other_dispatchers()
       for _, name in ipairs(hostnames) do
         local taken = db.query_one("internal", "SELECT install_id FROM install_sites WHERE hostname = ? OR secure_hostname = ?",
           { name, name })
@@ -408,14 +411,7 @@ return runbook {
           patch_sites[#patch_sites + 1] = { id = site.id, install_id = install.id, hostname = site.hostname,
                                             secure_hostname = site.secure_hostname, ssl_pem = site.ssl_pem, ssl_key = site.ssl_key }
         end
-        -- Each dispatcher has its own nginx: the others are rebuilt through their agents;
-        -- one without a [hosts] entry is named, to be rebuilt there by hand.
-        local others = {}
-        for _, dispatcher in ipairs(servers.other_dispatchers()) do
-          if dispatcher.host then others[#others + 1] = dispatcher.host
-          else log.warn("run rebuild-nginx on " .. dispatcher.hostname .. " too (no [hosts] entry reaches it from here)") end
-        end
-        nginx.rebuild({ hosts = others, patch = {
+        nginx.rebuild({ hosts = nginx_hosts, patch = {
           installs = { upsert = { { id = install.id, fs_name = install.fs_name, home_dir = home, master_handler_id = master.id,
                                     free = install.free } } },
           sites = { upsert = patch_sites },

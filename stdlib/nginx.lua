@@ -11,6 +11,11 @@
 --       the steps of rebuild_nginx_config in the calling run (rebuild-nginx, install, ...);
 --       options.hosts = {"d2", ...}: the same config written, tested and reloaded on those
 --       [hosts] too, through on() (the guide: "rebuild nginx on all servers")
+--   nginx.other_dispatchers() -> {"d2", ...}: the [hosts] names of the dispatchers but this
+--       one (settings.dispatchers, servers.host), for options.hosts. Each is reached now, so
+--       a runbook that asks first fails before it changes anything when one does not answer
+--       (one line naming it); one without a [hosts] entry is named in a warning, to be rebuilt
+--       there by hand (runbook run rebuild-nginx on it)
 --
 -- world = { handlers = rows, installs = rows, sites = rows, site_ips = rows, install_handlers = rows }
 -- with the columns nginx.load selects (handlers: id, hostname, private_ip, kind, weight;
@@ -53,6 +58,7 @@
 -- valid nginx is for `nginx -t` to say (service.reload runs it before reloading).
 
 local php = require("php")
+local servers = require("servers")
 local setting = require("settings")
 
 local M = {}
@@ -439,6 +445,19 @@ M.DEFAULT_OUTPUT = "/usr/local/etc/nginx/installs.conf"
 --            if unchanged), connection = "internal", patch = changes for M.patch (the
 --            calling run's own rows), render = options for M.render (default settings.nginx)
 -- Returns { changed = bool, servers =, upstreams = }.
+function M.other_dispatchers()
+  local hosts = {}
+  for _, dispatcher in ipairs(servers.other_dispatchers()) do
+    if dispatcher.host then
+      on(dispatcher.host, function() end)
+      hosts[#hosts + 1] = dispatcher.host
+    else
+      log.warn("run rebuild-nginx on " .. dispatcher.hostname .. " too (no [hosts] entry reaches it from here)")
+    end
+  end
+  return hosts
+end
+
 function M.rebuild(options)
   options = options or {}
   local output = options.output or setting.string("nginx_installs_config") or M.DEFAULT_OUTPUT

@@ -42,7 +42,6 @@
 --       copies the files to HOME/certs/NAME.pem and NAME.key (both 0600, the key a secret) and to the
 --       same place on every other server of the install ("on all servers": a folder sync is
 --       fs.write effects, undone; an ssh or rsync-daemon sync is an rsync.push, marked `!`)
---   sites.remind_other_dispatchers(install)  logs that the other dispatchers need rebuild-nginx
 --       too (every dispatcher serves every install from its own nginx)
 --   sites.nginx_row(site) -> the row nginx.patch wants for a site (the columns nginx.load reads)
 --
@@ -259,17 +258,6 @@ function M.install_certificate(install, name, pem, key)
     log.info(("the certificate is on %s too"):format(servers[i].hostname))
   end
   return ssl_pem, ssl_key
-end
-
-function M.remind_other_dispatchers(install)
-  local names = {}
-  for _, row in ipairs(db.query("internal", "SELECT hostname FROM handlers WHERE kind = 'dispatcher' AND id <> ? ORDER BY id",
-    { install.master_handler_id })) do
-    names[#names + 1] = row.hostname
-  end
-  if #names > 0 then
-    log.info("each dispatcher has its own nginx: run rebuild-nginx on " .. table.concat(names, ", ") .. " too")
-  end
 end
 
 function M.nginx_row(site)

@@ -1,0 +1,126 @@
+// The runbooks that change a store's sites, run on d1 in the lab after a paid install: each
+// rebuilds, tests and reloads nginx on both dispatchers (d2's through its agent), so the
+// client gets the store through d1's and d2's addresses alike; a dry-run of each changes
+// nothing on any host; undoing them in reverse brings every host back to the pristine lab.
+
+import Foundation
+import RunbookSupport
+import RunbookTestKit
+import Testing
+@testable import RunbookEngine
+
+@Suite("site runbooks in the lab: nginx on both dispatchers", .serialized)
+struct LabSiteRunbooksTests {
+    /// The install's site addresses as add-site logged them ("ADDRESS on ..."): one on d1, one on d2.
+    static func addresses(_ run: ChildResult) -> [String] {
+        run.stdoutLines.compactMap { line in
+            guard let range = line.range(of: #"\b(192\.0\.2|198\.51\.100)\.\d+ on (the master|handler \d+) \(movable\)"#,
+                                         options: .regularExpression) else { return nil }
+            return String(line[range].split(separator: " ")[0])
+        }
+    }
+
+    /// What the client gets for `host` at `address`, asked again for up to 5 s until the
+    /// first line is `awaited` (a reload takes effect with nginx's new workers).
+    static func firstLine(_ lab: Lab, _ address: String, host: String, path: String = "/", awaiting awaited: String) throws -> String {
+        let deadline = Clock.monotonic() + 5
+        while true {
+            let line = try lab.fetch(address, host: host, path: path).stdoutLines.first ?? ""
+            if line == awaited || Clock.monotonic() > deadline { return line }
+            usleep(100_000)
+        }
+    }
+
+    /// Both dispatchers' installs.conf are the same file.
+    static func sameNginxConfig(_ lab: Lab) throws -> Bool {
+        Files.read(try lab.files("d1") + "/usr/local/etc/nginx/installs.conf")
+            == Files.read(try lab.files("d2") + "/usr/local/etc/nginx/installs.conf")
+    }
+
+    @Test("add-site, change-hostname, custom-rewrites and downgrade each rebuild nginx on d1 and d2; dry-runs change nothing; undo in reverse restores the lab")
+    func siteRunbooksReachBothDispatchers() throws {
+        try SharedLab.use { lab in
+            let pristine = try lab.state()
+            let install = try lab.runbookOnD1(["run", "install", "--email", "demo@example.com", "--hostname", "shop.example.com",
+                                               "--plan", "paid", "--yes", "--json"])
+            #expect(install.exitCode == 0, "\(install)")
+            var undoStack = [try #require(DemoWorld.runID(install), "\(install)")]
+            defer {
+                for id in undoStack.reversed() { _ = try? lab.runbookOnD1(["undo", id]) }
+            }
+            let store = "store: shopexam1 (install 1)"
+
+            // Each step: its dry-run changes nothing; the run leaves both dispatchers with the same config.
+            func step(_ words: [String]) throws -> ChildResult {
+                let before = try lab.state()
+                let plan = try lab.runbookOnD1(words + ["--dry-run", "--json"])
+                #expect(plan.exitCode == 0, "\(words[1]) --dry-run: \(plan)")
+                #expect(plan.stdout.contains("on d2: change /usr/local/etc/nginx/installs.conf"), "\(words[1]) plans d2's nginx: \(plan.stdout)")
+                let planned = try lab.state()
+                #expect(planned == before, "\(words[1]) --dry-run changed the lab: \(before.differences(from: planned).prefix(5))")
+                let run = try lab.runbookOnD1(words + ["--yes", "--json"])
+                #expect(run.exitCode == 0, "\(words[1]): \(run)")
+                undoStack.append(try #require(DemoWorld.runID(run), "\(run)"))
+                #expect(try Self.sameNginxConfig(lab), "after \(words[1]) d1 and d2 have the same installs.conf")
+                return run
+            }
+
+            let added = try step(["run", "add-site", "--install", "shopexam1", "--hostname", "wholesale.example.com"])
+            let addresses = Self.addresses(added)
+            #expect(addresses.count == 2 && addresses.contains { $0.hasPrefix("198.51.100.") }, "a movable address on each dispatcher: \(added.stdout)")
+            for address in addresses {
+                #expect(try Self.firstLine(lab, address, host: "wholesale.example.com", awaiting: store) == store,
+                        "the new site answers through \(address)")
+            }
+
+            _ = try step(["run", "change-hostname", "--from", "wholesale.example.com", "--to", "trade.example.com"])
+            for address in addresses {
+                #expect(try Self.firstLine(lab, address, host: "trade.example.com", awaiting: store) == store,
+                        "the new name answers through \(address)")
+            }
+
+            // The machine's /tmp is d1's too (not a platform path of the lab's hosts).
+            let rules = "/tmp/lab-rules-\(getpid()).txt"
+            try Files.write(rules, "rewrite ^/old-page$ /mas_assets/js/divinity.js last;\n")
+            defer { try? FileManager.default.removeItem(atPath: rules) }
+            _ = try step(["run", "custom-rewrites", "--install", "shopexam1", "--file", rules])
+            for address in addresses {
+                let script = "// Divinity's shared script."
+                #expect(try Self.firstLine(lab, address, host: "trade.example.com", path: "/old-page", awaiting: script) == script,
+                        "the rewrite rule is live on the dispatcher of \(address)")
+            }
+
+            _ = try step(["run", "downgrade", "--install", "shopexam1"])
+
+            // Undo in reverse order: every host as before the install.
+            for id in undoStack.reversed() {
+                let undo = try lab.runbookOnD1(["undo", id])
+                #expect(undo.exitCode == 0, "undo \(id): \(undo)")
+            }
+            undoStack = []
+            let undone = try lab.state()
+            #expect(undone == pristine, "undo left differences:\n\(pristine.differences(from: undone).prefix(20).joined(separator: "\n"))")
+        }
+    }
+
+    @Test("d2 unreachable: add-site fails in its first step, naming d2, before anything changed")
+    func unreachableDispatcherFailsFirst() throws {
+        try SharedLab.use { lab in
+            let install = try lab.runbookOnD1(["run", "install", "--email", "demo@example.com", "--hostname", "shop.example.com",
+                                               "--plan", "paid", "--yes", "--json"])
+            #expect(install.exitCode == 0, "\(install)")
+            let installID = try #require(DemoWorld.runID(install), "\(install)")
+            defer { _ = try? lab.runbookOnD1(["undo", installID]) }
+            let before = try lab.state()
+            try lab.script(["link", lab.directory, "d2", "down"])
+            defer { _ = try? lab.script(["link", lab.directory, "d2", "up"]) }
+            let added = try lab.runbookOnD1(["run", "add-site", "--install", "shopexam1", "--hostname", "wholesale.example.com", "--yes"],
+                                            timeout: 180)
+            #expect(added.exitCode == 1, "\(added)")
+            #expect(added.stderr.contains("d2"), "the error names d2: \(added.stderr)")
+            #expect(added.stdout.contains("nothing was changed") || added.stderr.contains("nothing was changed"), "\(added)")
+            let after = try lab.state()
+            #expect(after == before, "\(before.differences(from: after).prefix(10))")
+        }
+    }
+}
