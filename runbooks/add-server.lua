@@ -111,23 +111,22 @@ return runbook {
         dispatcher_ips[#dispatcher_ips + 1] = row.private_ip
       end
       if dispatcher then dispatcher_ips[#dispatcher_ips + 1] = args.private_ip end
+      -- A line php-fpm would drop an entry of is refused here, naming host, file and line.
       local here_text = fs.read(conf_path)
-      for _, entry in ipairs(php_fpm.allowed_clients(here_text)) do
-        if #entry.invalid > 0 then
-          log.warn(("%s [%s] line %d: php-fpm ignores %s in listen.allowed_clients (single addresses only)"):format(conf_path,
-            entry.pool, entry.line, table.concat(entry.invalid, ", ")))
-        end
-      end
-      new_conf = php_fpm.allow(here_text, dispatcher_ips)
+      new_conf = php_fpm.allow(here_text, dispatcher_ips, (setting.string("this_server") or "this server") .. ":" .. conf_path)
       if dispatcher then
         for _, handler in ipairs(db.query("internal", "SELECT id, hostname, kind FROM handlers ORDER BY id")) do
+          local function edit(text, there)
+            local after, added = php_fpm.allow(text, { args.private_ip }, handler.hostname .. ":" .. conf_path)
+            return { hostname = handler.hostname, server = there, text = after, added = added }
+          end
           if handler.hostname == setting.string("this_server") then
-            edits[#edits + 1] = { hostname = handler.hostname, text = here_text }
+            edits[#edits + 1] = edit(here_text)
           else
             local there = servers.reach(handler.hostname)
             local text = there and servers.read(there, conf_path)
             if text then
-              edits[#edits + 1] = { hostname = handler.hostname, server = there, text = text }
+              edits[#edits + 1] = edit(text, there)
             else
               by_hand[#by_hand + 1] = handler.hostname
             end
@@ -178,13 +177,12 @@ return runbook {
     if dispatcher then
       step("Update all php-fpm config files on all handlers to allow the new dispatcher", function()
         for _, edit in ipairs(edits) do
-          local text, added = php_fpm.allow(edit.text, { args.private_ip })
-          if #added == 0 then
+          if #edit.added == 0 then
             log.info(("%s: php-fpm already allows %s (or allows everyone)"):format(edit.hostname, args.private_ip))
           elseif edit.server then
-            servers.write(edit.server, conf_path, text)
+            servers.write(edit.server, conf_path, edit.text)
           else
-            fs.write(conf_path, text)
+            fs.write(conf_path, edit.text)
           end
         end
       end)

@@ -3,25 +3,33 @@
 -- config files on all handlers must be updated so they allow connections from the new
 -- dispatcher internal ip"; the file is /usr/local/etc/php-fpm.conf). Pure: text in, text out.
 --
--- php-fpm reads the value as a comma-separated list of single addresses: each entry goes
--- through inet_pton (IPv4, or IPv6) and is compared byte for byte with the client's address
--- (php-src main/fastcgi.c, fcgi_set_allowed_clients and fcgi_is_allowed). A network such as
--- 10.0.0.0/8 is not an address: php-fpm logs "Wrong IP address '10.0.0.0/8' in
--- listen.allowed_clients" and leaves it out, and a list with no valid entry lets nobody in
--- ("There are no allowed addresses"). So the guide's "Must test with smth like 10.0.0.0/8"
--- has its answer: it does not work; every dispatcher's address is listed.
+-- php-fpm reads the file as INI: an unquoted value ends at `;` (a comment) and loses the
+-- blanks around it; a "double-quoted" or 'single-quoted' value is taken as written. It then
+-- splits the value at each comma and nothing else: the blank after a comma stays part of
+-- the next entry. Each entry goes through inet_pton (IPv4, or IPv6) and is compared byte for
+-- byte with the client's address (php-src main/fastcgi.c, fcgi_set_allowed_clients and
+-- fcgi_is_allowed). An entry it cannot read — ` 10.0.0.4` after `10.0.0.1, `, a network
+-- such as 10.0.0.0/8, a name, an empty entry between two commas — is logged ("Wrong IP
+-- address ' 10.0.0.4' in listen.allowed_clients") and left out, so the dispatcher it meant
+-- is refused; a list with no valid entry lets nobody in ("There are no allowed addresses").
+-- So the guide's "Must test with smth like 10.0.0.0/8" has its answer: it does not work;
+-- every dispatcher's address is listed.
 --
 --   php_fpm.is_address(text) -> true when php-fpm takes `text` as an entry (an IPv4 or IPv6
---       address; no network, no name, no port)
+--       address; no network, no name, no port, no blank)
 --   php_fpm.allowed_clients(conf) -> { {pool =, line =, clients = {...}, invalid = {...}}, ... }
 --       one per listen.allowed_clients line that is not commented out (`;`), with the pool
 --       ([www]) it belongs to and its 1-based line number; `invalid` are the entries php-fpm
---       ignores. A pool without the line takes connections from anywhere.
---   php_fpm.allow(conf, addresses) -> new_conf, added
---       every listen.allowed_clients line gets the addresses it lacks, appended in order (the
---       rest of the file, comments and line endings are kept); `added` lists "POOL: ADDRESS"
---       for each one. A file with no such line is returned as it is (it allows everyone).
---       Errors when one of `addresses` is not an address php-fpm takes.
+--       rejects, exactly as it reads them (blanks included). A pool without the line takes
+--       connections from anywhere.
+--   php_fpm.allow(conf, addresses [, name]) -> new_conf, added
+--       every listen.allowed_clients line gets the addresses it lacks, appended in order
+--       (quotes, a trailing comment, the rest of the file and its line endings are kept);
+--       `added` lists "POOL: ADDRESS" for each one. A file with no such line is returned as
+--       it is (it allows everyone). Errors when one of `addresses` is not an address php-fpm
+--       takes, and when a line holds an entry php-fpm rejects: "NAME line N: ..." (NAME:
+--       the file as the error should call it) — that line is for the operator to fix, never
+--       edited around.
 
 local M = {}
 
@@ -50,13 +58,30 @@ local function lines_of(text)
   return out
 end
 
-local function split(value)
-  value = value:gsub('^"(.*)"$', "%1"):gsub("^'(.*)'$", "%1")
-  local list = {}
-  for entry in value:gmatch("[^,]+") do
-    entry = entry:match("^%s*(.-)%s*$")
-    if entry ~= "" then list[#list + 1] = entry end
+-- The value of an INI line's right-hand side as php-fpm reads it, and how to write it back
+-- with more entries: {value =, quote =, raw =, tail =}. A value wholly in quotes keeps them
+-- (quote); otherwise `;` outside "double quotes" starts a comment (tail), the blanks before
+-- it go, and quoted parts join the rest without their quotes (INI's concatenation).
+local function ini_value(raw)
+  local quote, inner, after = raw:match('^(["\'])([^"\']*)%1(%s*;?.*)$')
+  if quote then return { value = inner, quote = quote, raw = inner, tail = after } end
+  local value, quoted, cut = {}, false, #raw + 1
+  for i = 1, #raw do
+    local char = raw:sub(i, i)
+    if char == '"' then quoted = not quoted
+    elseif char == ";" and not quoted then cut = i break
+    else value[#value + 1] = char end
   end
+  local before = raw:sub(1, cut - 1):match("^(.-)%s*$")
+  local text = table.concat(value)
+  if cut <= #raw then text = text:match("^(.-)%s*$") end
+  return { value = text, quote = "", raw = before, tail = cut <= #raw and " " .. raw:sub(cut) or "" }
+end
+
+-- Comma-separated, as fcgi_set_allowed_clients splits: the blanks stay in the entries.
+local function split(value)
+  local list = {}
+  for entry in (value .. ","):gmatch("([^,]*),") do list[#list + 1] = entry end
   return list
 end
 
@@ -66,16 +91,16 @@ local function each_directive(lines, fn)
   for index, line in ipairs(lines) do
     local section = line.body:match("^%s*%[([^%]]+)%]")
     if section then pool = section end
-    local head, value = line.body:match("^(%s*listen%.allowed_clients%s*=%s*)(.-)%s*$")
-    if head then fn(line, index, pool, head, value) end
+    local head, raw = line.body:match("^(%s*listen%.allowed_clients%s*=%s*)(.-)%s*$")
+    if head then fn(line, index, pool, head, ini_value(raw)) end
   end
 end
 
 function M.allowed_clients(conf)
   local found = {}
-  each_directive(lines_of(conf), function(_, index, pool, _, value)
+  each_directive(lines_of(conf), function(_, index, pool, _, parsed)
     local entry = { pool = pool, line = index, clients = {}, invalid = {} }
-    for _, client in ipairs(split(value)) do
+    for _, client in ipairs(split(parsed.value)) do
       if M.is_address(client) then entry.clients[#entry.clients + 1] = client else entry.invalid[#entry.invalid + 1] = client end
     end
     found[#found + 1] = entry
@@ -83,7 +108,7 @@ function M.allowed_clients(conf)
   return found
 end
 
-function M.allow(conf, addresses)
+function M.allow(conf, addresses, name)
   for _, address in ipairs(addresses) do
     if not M.is_address(address) then
       error(("php-fpm's listen.allowed_clients takes single addresses, not %s"):format(tostring(address)), 0)
@@ -91,18 +116,27 @@ function M.allow(conf, addresses)
   end
   local lines = lines_of(conf)
   local added = {}
-  each_directive(lines, function(line, _, pool, head, value)
-    local list = split(value)
+  each_directive(lines, function(line, index, pool, head, parsed)
+    local list = split(parsed.value)
     local have = {}
-    for _, client in ipairs(list) do have[client] = true end
-    local grew = false
+    for _, client in ipairs(list) do
+      if not M.is_address(client) then
+        error(("%s line %d: listen.allowed_clients has '%s', which php-fpm rejects (\"Wrong IP address '%s'\") and leaves "
+          .. "out; fix that line first (single addresses, separated by commas without blanks)"):format(
+          name or "php-fpm's config", index, client, client), 0)
+      end
+      have[client] = true
+    end
+    local more = {}
     for _, address in ipairs(addresses) do
       if not have[address] then
-        list[#list + 1], have[address], grew = address, true, true
+        more[#more + 1], have[address] = address, true
         added[#added + 1] = pool .. ": " .. address
       end
     end
-    if grew then line.body = head .. table.concat(list, ",") end
+    if #more > 0 then
+      line.body = head .. parsed.quote .. parsed.raw .. "," .. table.concat(more, ",") .. parsed.quote .. parsed.tail
+    end
   end)
   local out = {}
   for _, line in ipairs(lines) do out[#out + 1] = line.body .. line.ending end

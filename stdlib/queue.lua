@@ -8,6 +8,7 @@
 --   queue.get(connection, id) -> row with row.args decoded, or nil
 --   queue.next(connection, handler_id) -> the oldest queued row for that handler, or nil
 --   queue.start(connection, id [, run_id]) -> rows changed   status running, log = run id
+--       (without run_id: this run works it, and holds the lock queue:ID while it lives)
 --   queue.finish(connection, id [, run_id]) -> rows changed  status done
 --   queue.fail(connection, id, error_text [, run_id]) -> rows changed  status failed, error
 --   queue.set(connection, id, {status =, error =, log =}) -> rows changed
@@ -20,7 +21,8 @@
 --       record), the record is written again as `failed` with the run's error — the guide's
 --       "If install fails we first check the queue record in the queue table for error".
 --       A run started by `runbook queue work` for record N (context.queue_id) works that
---       record instead of adding one.
+--       record instead of adding one. The run holds the lock queue:ID while it lives: a
+--       `running` record whose lock is free was left by a run that died (queue list --stuck).
 --   queue.done(connection, id)    status done (one db.exec with its undo: a dry-run does not
 --       see the record it planned, so an update there would plan nothing)
 --
@@ -112,6 +114,7 @@ function M.set(connection, id, changes)
 end
 
 function M.start(connection, id, run_id)
+  if run_id == nil then lock("queue:" .. as_id(id, "id")) end
   return M.set(connection, id, { status = "running", log = run_id or current_run() })
 end
 
@@ -141,10 +144,12 @@ function M.begin(connection, record)
       error(("queue: record %d is for runbook %s, not %s"):format(adopted, existing.runbook, record.runbook), 2)
     end
     row.id, row.args, row.handler_id = adopted, existing.args, existing.handler_id
+    lock("queue:" .. adopted)
     db.exec(connection, "UPDATE queue SET status = 'running', log = ? WHERE id = ?", { row.log, adopted },
       { undo = { "UPDATE queue SET status = ?, log = ? WHERE id = ?", { existing.status, existing.log, adopted } } })
   else
     row.id = ids.next(connection, "queue")
+    lock("queue:" .. row.id)
     db.insert(connection, "queue", row)
   end
   cleanup(function(problem)

@@ -5,6 +5,7 @@ import ArgumentParser
 import RunbookConfig
 import RunbookEngine
 import RunbookRun
+import RunbookSupport
 
 struct QueueCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,7 +45,8 @@ struct QueueCommand: ParsableCommand {
 
     struct Rerun: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run one queue record again (the guide's rerun_queue.php), output kept in STATE/queue/ID.log.")
+            abstract: "Run one queue record again (the guide's rerun_queue.php), output kept in STATE/queue/ID.log.",
+            discussion: "A record a live worker or run works is refused; one left running by a process that died (stuck) is taken.")
         @OptionGroup var queue: QueueOptions
         @Argument(help: "The queue record's id.") var id: Int64
 
@@ -61,11 +63,17 @@ struct QueueCommand: ParsableCommand {
         @OptionGroup var queue: QueueOptions
         @Option(name: .long, help: "Only records with this status (queued, running, done, failed).") var status: String?
         @Option(name: .long, help: "How many.") var limit = 20
+        @Flag(name: .long, help: "Only records left running by a worker or run that died (rerun them with `queue rerun ID`).")
+        var stuck = false
 
         func run() throws {
             let worker = try queue.worker()
+            if stuck, let status, status != "running" { throw exitWith(RunbookError.usage("--stuck lists running records: drop --status \(status)")) }
             let records: [QueueWorker.Record]
-            do { records = try worker.records(status: status, handler: nil, limit: limit) } catch { throw exitWith(error) }
+            do {
+                records = stuck ? try worker.stuck(limit: limit) : try worker.records(status: status, handler: nil, limit: limit)
+            } catch { throw exitWith(error) }
+            if stuck && records.isEmpty { printLine("no stuck queue record: every running one has a live worker or run") }
             for record in records {
                 let error = record.error.map { "  " + String(($0.split(separator: "\n").first ?? "").prefix(120)) } ?? ""
                 // One row per record, whatever its fields hold (a newline is shown as \n).

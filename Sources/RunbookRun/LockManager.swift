@@ -81,6 +81,28 @@ package final class LockManager {
 
     package func releaseAll() { for name in Array(held.keys) { release(name) } }
 
+    /// Who holds `name` now (this host's lock file, and the lock database when configured),
+    /// or nil when nobody does. A holder that died let go of it: the kernel drops a dead
+    /// process's flock, the server a dead connection's GET_LOCK.
+    package static func holder(of name: String, directory: String, databases: DatabaseConnections?, lockDatabase: String?) -> String? {
+        let path = directory + "/" + fileName(name)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        if descriptor >= 0 {
+            defer { close(descriptor) }
+            if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+                let who = (try? Posix.readText(path))?.trimmed ?? ""
+                return who.isEmpty ? "a process of this host" : who
+            }
+            flock(descriptor, LOCK_UN)
+        }
+        if let lockDatabase, let databases,
+           let free = try? databases.connection(lockDatabase).query("SELECT IS_FREE_LOCK(?)", [.string("runbook:" + name)]).first?[0].int64,
+           free == 0 {
+            return "a run on another host (MySQL lock 'runbook:\(name)' on \(lockDatabase))"
+        }
+        return nil
+    }
+
     package static func fileName(_ name: String) -> String {
         var result = ""
         for byte in name.utf8 {

@@ -7,10 +7,18 @@
 // then adopts the record instead of adding one), keeps the child's output in
 // STATE/queue/ID.log, and leaves the record done or failed with the error.
 // `runbook queue rerun ID` is the guide's rerun_queue.php.
+//
+// A record is `running` while a worker holds the lock `queue-worker:ID` (from before its
+// claim until its child ends) or the run working it holds `queue:ID` (stdlib/queue.lua takes
+// it when the run adopts or adds its record): file locks of this host, and MySQL GET_LOCK on
+// the lock database when one is configured, so every host sees them. A `running` record
+// whose locks are free was left by a process that died: stuck (`queue list --stuck`), and
+// `queue rerun` takes it; a live one is refused.
 
 import MySQLClient
 import RunbookConfig
 import RunbookCore
+import RunbookJournal
 import RunbookSupport
 
 public struct QueueWorker {
@@ -42,6 +50,8 @@ public struct QueueWorker {
     package let engineArguments: [String]
     package let connectionName: String
     package let connection: Connection
+    /// For the queue's locks on the lock database.
+    private let connections: DatabaseConnections
 
     public init(config: EngineConfig, overrides: EngineOverrides, connection name: String = "internal") throws {
         self.config = config
@@ -52,7 +62,7 @@ public struct QueueWorker {
         if let dir = overrides.stateDir { arguments += ["--state-dir", dir] }
         if let root = overrides.root { arguments += ["--root", root] }
         engineArguments = arguments
-        let connections = DatabaseConnections(configs: config.databases, redactor: Redactor())
+        connections = DatabaseConnections(configs: config.databases, redactor: Redactor())
         connection = try connections.connection(name)
     }
 
@@ -68,6 +78,31 @@ public struct QueueWorker {
             throw RunbookError.usage("no handler \(wanted) in the handlers table of '\(connectionName)'")
         }
         return id
+    }
+
+    private var locksDirectory: String { RunStore(directory: config.stateDir).locksDirectory }
+
+    /// Who works record `id` now (a worker or the run itself), or nil: nobody.
+    public func holder(of id: Int64) -> String? {
+        for name in ["queue-worker:\(id)", "queue:\(id)"] {
+            if let holder = LockManager.holder(of: name, directory: locksDirectory, databases: connections, lockDatabase: config.lockDatabase) {
+                return holder
+            }
+        }
+        return nil
+    }
+
+    /// The `running` records nobody works any more, newest first.
+    public func stuck(limit: Int) throws -> [Record] {
+        try records(status: "running", handler: nil, limit: 10_000).filter { holder(of: $0.id) == nil }.prefix(max(1, limit)).map { $0 }
+    }
+
+    /// The worker's own lock on record `id`, taken without waiting (nil: someone holds it).
+    private func workerLock(_ id: Int64) -> LockManager? {
+        let locks = LockManager(directory: locksDirectory, runID: "queue worker", timeout: 0, databases: connections,
+                                lockDatabase: config.lockDatabase)
+        do { try locks.acquire("queue-worker:\(id)") } catch { return nil }
+        return locks
     }
 
     public func records(status: String?, handler: Int64?, limit: Int) throws -> [Record] {
@@ -97,7 +132,10 @@ public struct QueueWorker {
             guard let next = try connection.query(
                 "SELECT id FROM queue WHERE status = 'queued' AND handler_id = ? ORDER BY id LIMIT 1", [.int(handler)]).rows.first?[0].int64
             else { break }
-            // Claimed only if still queued: another worker may have taken it meanwhile.
+            // Claimed only if still queued: another worker may have taken it meanwhile. The
+            // worker's lock comes first, so a claimed record is never without a holder.
+            guard let lock = workerLock(next) else { continue }
+            defer { lock.releaseAll() }
             let claimed = try connection.execute("UPDATE queue SET status = 'running' WHERE id = ? AND status = 'queued'", [.int(next)])
             guard claimed.affectedRows == 1, let record = try record(next) else { continue }
             outcomes.append(try run(record, report: report))
@@ -105,14 +143,21 @@ public struct QueueWorker {
         return outcomes
     }
 
-    /// Runs one record again, whatever its status but `running`.
+    /// Runs one record again, whatever its status, unless a live process works it (a
+    /// `running` record whose worker or run died is stuck: it is taken).
     public func rerun(_ id: Int64, report: (String) -> Void) throws -> Outcome {
         guard try record(id) != nil else { throw RunbookError.usage("no queue record \(id)") }
-        let claimed = try connection.execute("UPDATE queue SET status = 'running', error = NULL WHERE id = ? AND status <> 'running'",
-                                             [.int(id)])
-        guard claimed.affectedRows == 1, let record = try record(id) else {
-            throw RunbookError.usage("queue record \(id) is running now (status running): not starting it twice")
+        let running = { (holder: String) in
+            RunbookError.usage("queue record \(id) is running now (held by \(holder)): not starting it twice")
         }
+        guard let lock = workerLock(id) else { throw running(holder(of: id) ?? "another worker") }
+        defer { lock.releaseAll() }
+        if let holder = LockManager.holder(of: "queue:\(id)", directory: locksDirectory, databases: connections,
+                                           lockDatabase: config.lockDatabase) {
+            throw running(holder)
+        }
+        _ = try connection.execute("UPDATE queue SET status = 'running', error = NULL WHERE id = ?", [.int(id)])
+        guard let record = try record(id) else { throw RunbookError.usage("no queue record \(id)") }
         return try run(record, report: report)
     }
 

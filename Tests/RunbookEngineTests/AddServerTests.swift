@@ -201,7 +201,8 @@ import Testing
     @Test func allowedClientsTakeSingleAddressesOnly() throws {
         let lua = try StdlibLua()
         // The guide's question: 10.0.0.0/8 is not an entry php-fpm takes (main/fastcgi.c parses
-        // each entry with inet_pton), so it is reported, and refused as a new entry.
+        // each entry with inet_pton), so it is reported, and refused as a new entry
+        // (PhpFpmAllowedClientsTests compares the verdicts with a real php-fpm's).
         #expect(try lua.string("""
             local fpm = require("php_fpm")
             local out = {}
@@ -209,7 +210,7 @@ import Testing
               out[#out + 1] = e.pool .. "@" .. e.line .. ":" .. table.concat(e.clients, "|") .. "/" .. table.concat(e.invalid, "|")
             end
             return table.concat(out, " ")
-            """) == "www@2:10.0.0.1|::1/10.0.0.0/8 b@5:10.0.0.2/")
+            """) == "www@2:10.0.0.1|::1/ 10.0.0.0/8 b@5:10.0.0.2/", "entries as php-fpm splits them: the blank stays")
         #expect(lua.error("return require('php_fpm').allow('', {'10.0.0.0/8'})")?.contains(
             "php-fpm's listen.allowed_clients takes single addresses, not 10.0.0.0/8") == true)
         // allow: appended where missing, once; comments, other lines and CRLF endings kept;
