@@ -98,6 +98,7 @@ package enum RsyncRunner {
     }
 }
 
+/// A command on another host through ssh.
 package struct RemoteCommand: Effect {
     package let host: HostConfig
     package let command: [String]
