@@ -185,6 +185,10 @@ public final class RunSession {
         }
     }
 
+    /// The highest seq given to an effect inside `parallel` (effects.count lags there: the
+    /// effects in flight are not in it yet).
+    private var highestParallelSeq = 0
+
     /// Applies (or plans) one effect and reports it.
     @discardableResult
     public func perform(_ effect: any Effect) throws -> EffectOutcome {
@@ -202,7 +206,11 @@ public final class RunSession {
             }
             effect = there
         }
-        var record = EffectRecord(seq: effects.count + 1, step: currentStep, kind: effect.kind, sign: effect.sign,
+        // Inside `parallel` a branch starts its effect while another's is still in flight (the
+        // gate is let go while an agent answers or the journal syncs): each gets its own seq.
+        let seq = max(effects.count, highestParallelSeq) + 1
+        if ParallelGate.current != nil { highestParallelSeq = seq }
+        var record = EffectRecord(seq: seq, step: currentStep, kind: effect.kind, sign: effect.sign,
                                   summary: effect.maskedSummary(redactor), identity: effect.identity, result: nil)
         // Held to a reviewed plan: nothing is applied once the run differs from it. The
         // failure path (cleanup hooks, phase .failing) is not part of the plan.

@@ -84,6 +84,10 @@ struct LabParallelTests {
             #expect(Files.read(d1 + "/usr/local/etc/fanout-after") == "d1\n" && Files.read(d2 + "/usr/local/etc/fanout-after") == "d2\n")
             let branches = Set(real.events("effect_applied").compactMap { $0["branch"]?.stringValue })
             #expect(branches == ["d1", "d2"], "events carry their branch")
+            // Effects in flight at once (both branches write fanout-after after the rendezvous)
+            // each have their own seq: undo finds each by it (a shared seq left d2's file behind).
+            let seqs = real.events("effect_applied").compactMap { $0["seq"]?.intValue }
+            #expect(seqs.count == 4 && Set(seqs) == Set(1...4), "one seq per effect: \(seqs)")
 
             let id = try #require(DemoWorld.runID(real), "\(real.stdout)")
             let undo = try Self.run(lab, ["undo", id])
