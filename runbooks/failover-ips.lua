@@ -14,46 +14,8 @@
 -- other way round, with take_on = "LINK_UP" in [settings.failover_ips]). It needs no
 -- database: it runs exactly when the other dispatcher (and maybe more) is in trouble.
 
+local configparser = require("configparser")
 local setting = require("settings")
-
--- Parses the config file (the format of Python's ConfigParser, which the old ip_manager
--- read): `[section]` headers, `key = value` or `key : value` lines, indented continuation
--- lines that add to the previous value, `#` and `;` comment lines, blank lines.
--- Returns { [section] = { [key] = value } } with multi-line values joined by "\n", and the
--- section names in file order. Errors name the file and line.
-local function parse_config(text, file)
-  local sections, order = {}, {}
-  local section, key
-  local number = 0
-  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
-    number = number + 1
-    line = line:gsub("\r$", "")
-    local where = file .. ":" .. number .. ": "
-    if line:match("^%s*$") or line:match("^%s*[#;]") then
-      -- blank or comment line: a value may continue after it (as in ConfigParser)
-    elseif line:match("^%s") then
-      if not key then error(where .. "an indented line continues no value: " .. line, 0) end
-      local more = line:match("^%s*(.-)%s*$")
-      local current = section[key]
-      section[key] = current == "" and more or (current .. "\n" .. more)
-    elseif line:match("^%[") then
-      local name = line:match("^%[%s*([^%]]-)%s*%]%s*$")
-      if not name or name == "" then error(where .. "bad section header: " .. line, 0) end
-      if not sections[name] then
-        sections[name] = {}
-        order[#order + 1] = name
-      end
-      section, key = sections[name], nil
-    else
-      local name, value = line:match("^([^=:]-)%s*[=:]%s*(.-)%s*$")
-      if not name or name == "" then error(where .. "expected 'key = value' or 'key : value', got: " .. line, 0) end
-      if not section then error(where .. "'" .. name .. "' comes before any [section]", 0) end
-      key = name:lower()
-      section[key] = value
-    end
-  end
-  return sections, order
-end
 
 -- True for an IPv4 address in dotted-quad form or an IPv6 address (hex groups and colons).
 local function is_ip(text)
@@ -125,7 +87,9 @@ return runbook {
 
     local interface, ips
     step("Read the config file " .. args.config_file, function()
-      local sections, order = parse_config(fs.read(args.config_file), args.config_file)
+      -- Read as Python's configparser read it for the old ip_manager (stdlib/configparser.lua):
+      -- a repeated key or section is an error naming the line, not "the last one wins".
+      local sections, order = configparser.parse(fs.read(args.config_file), args.config_file)
       local section = sections[args.carp]
       if not section then
         error(("no section [%s] in %s (it has: %s)"):format(args.carp, args.config_file,
@@ -156,18 +120,25 @@ return runbook {
       -- is successful, the IPs are not taken."
       local free, answering = {}, {}
       step("Ping the IPs before they are taken", function()
-        local present = {}
+        local present, absent = {}, {}
         for _, ip in ipairs(net.addresses(interface)) do present[ip] = true end
-        for i, ip in ipairs(ips) do
+        for _, ip in ipairs(ips) do
+          if not present[ip] then absent[#absent + 1] = ip end
+        end
+        -- All at once: the failover waits one ping timeout, not one per address.
+        local answers = #absent == 0 and {} or parallel(absent, function(ip) return net.ping(ip) end,
+                                                         { limit = math.min(#absent, 64) })
+        local answered = {}
+        for i, ip in ipairs(absent) do answered[ip] = answers[i] end
+        for _, ip in ipairs(ips) do
           if present[ip] then
             free[#free + 1] = ip -- already ours: add_ip below reports "already so"
-          elseif net.ping(ip) then
+          elseif answered[ip] then
             answering[#answering + 1] = ip
             log.warn(ip .. " still answers ping: another host has it, so it is not taken")
           else
             free[#free + 1] = ip
           end
-          progress(i, #ips)
         end
       end)
       step("Add the IPs to " .. interface, function()

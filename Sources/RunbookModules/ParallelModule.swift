@@ -22,7 +22,7 @@ package enum ParallelModule: LuaModule {
             returns: ["any[]  what each branch returned (its first value), in the order of `items`"],
             doc: """
             Runs `fn(item)` for each item, up to `limit` branches at once (default: all, at most
-            32). Branches overlap where they wait: requests to another host's agent (`on`), programs
+            64: a failover pings every floating address of a dispatcher at once). Branches overlap where they wait: requests to another host's agent (`on`), programs
             (`cmd.run`, `net.ping`, `rsync`, config tests) and `http.get`; the rest of the engine runs
             one branch at a time, so effects are journaled, planned and undone as anywhere else, in
             the order the branches made them (undo reverses that order). Console lines of a branch
@@ -42,15 +42,15 @@ package enum ParallelModule: LuaModule {
             end)
             local alive = parallel(addresses, function(ip) return net.ping(ip) end)
             """,
-            classes: [APIClass("parallel.Options", "limit?: integer  branches at once (1 to 32)")])
+            classes: [APIClass("parallel.Options", "limit?: integer  branches at once (1 to 64)")])
     }
 
     static func parallel(_ call: LuaCall, _ session: RunSession) throws -> Int32 {
         let items = try call.table(1)
         guard items.fields.isEmpty else { throw call.argumentError(1, "items must be an array") }
         let function = try call.function(2)
-        let limit = try call.optionalTable(3)?["limit"].integerValue.map(Int.init) ?? 32
-        guard (1...32).contains(limit) else { throw call.argumentError(3, "limit must be between 1 and 32, got \(limit)") }
+        let limit = try call.optionalTable(3)?["limit"].integerValue.map(Int.init) ?? 64
+        guard (1...64).contains(limit) else { throw call.argumentError(3, "limit must be between 1 and 64, got \(limit)") }
         guard let state = session.lua else { return 0 }
         guard ParallelGate.current == nil else { throw LuaHostFailure("parallel cannot be nested: call it outside the branches of another") }
         let labels = items.array.enumerated().map { index, item in item.stringValue ?? item.integerValue.map(String.init) ?? String(index + 1) }

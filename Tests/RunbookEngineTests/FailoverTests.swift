@@ -113,6 +113,8 @@ import Testing
         try Files.write(box.tree + "/etc/ipm.cfg", "[carp1]\ninterface = lo\nips : 10.1.2.3\n")
         try Files.write(box.tree + "/etc/broken.cfg", "[carp1]\ninterface = lo\nips : 10.1.2.300\n")
         try Files.write(box.tree + "/etc/garbage.cfg", "[carp1]\ninterface = lo\nthis line is not a setting\n")
+        // A key twice: Python's configparser refused it for the old ip_manager; so does this.
+        try Files.write(box.tree + "/etc/twice.cfg", "[carp1]\ninterface = lo\nips : 10.1.2.3\nips : 10.1.2.4\n")
 
         // Each bad invocation: its exit status, the problem it names, and (a runbook error, not
         // an argument the engine refuses) whether it says nothing was changed.
@@ -123,6 +125,7 @@ import Testing
             (["--carp", "carp9"] + upWith + ["/etc/ipm.cfg"], 1, "no section [carp9] in /etc/ipm.cfg (it has: carp1)"),
             (["--carp", "carp1"] + upWith + ["/etc/broken.cfg"], 1, "'10.1.2.300' is not an IP address"),
             (["--carp", "carp1"] + upWith + ["/etc/garbage.cfg"], 1, "/etc/garbage.cfg:3: expected 'key = value'"),
+            (["--carp", "carp1"] + upWith + ["/etc/twice.cfg"], 1, "/etc/twice.cfg:4: option 'ips' in section 'carp1' already exists"),
         ] {
             let refused = try box.runbook(["run", "failover-ips"] + arguments)
             #expect(refused.exitCode == exitCode, "\(arguments)\n\(refused)")

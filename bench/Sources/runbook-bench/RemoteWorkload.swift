@@ -73,8 +73,8 @@ enum RemoteWorkload {
         }
 
         /// `argv` on `host`, timed as a whole process (the lab's exec included).
-        func exec(_ host: String, _ argv: [String], errorLog: String) throws -> ChildRun {
-            try runChild([project + "/scripts/lab", "exec", directory, host, "--"] + argv, errorLog: errorLog)
+        func exec(_ host: String, _ argv: [String], errorLog: String, output: String = "/dev/null") throws -> ChildRun {
+            try runChild([project + "/scripts/lab", "exec", directory, host, "--"] + argv, errorLog: errorLog, output: output)
         }
 
         func down() { _ = try? runChild([project + "/scripts/lab", "down", directory], errorLog: "/dev/null") }
