@@ -40,12 +40,15 @@ local function parent(path) return path:match("^(.*)/[^/]+$") or "/" end
 -- A URL with a peg revision (a name holding "@" needs the trailing "@" svn asks for).
 local function at(url, revision) return url .. "@" .. revision end
 
--- rsync.push of a local folder's contents to the same path on another server. When `sync` is
--- a folder (the demo world's dispatch2), the copy can be undone: a first copy is removed, and
--- `undo_existing(destination on disk)` may return the argv that puts an existing one back. Over
--- ssh or to an rsync daemon the push cannot be undone (`!`).
-local function push(folder, sync, options, undo_existing)
+-- rsync.push of a local folder's contents to the same path on another server (a
+-- servers.check entry). When its `sync` is a folder (the demo world's dispatch2), the copy can
+-- be undone: a first copy is removed, and `undo_existing(destination on disk)` may return the
+-- argv that puts an existing one back. Over ssh to a host with runbook's agent it is undone
+-- there; to an rsync daemon (with its password_file's password) it cannot be undone (`!`).
+local function push(folder, server, options, undo_existing)
   options = options or {}
+  -- A server with runbook's agent (`host`) is pushed to over ssh: the copy is undone there.
+  local sync = server.host and (server.host .. ":") or server.sync
   if sync:sub(1, 1) == "/" then
     local destination = sync:gsub("/+$", "") .. folder
     local undo
@@ -58,7 +61,8 @@ local function push(folder, sync, options, undo_existing)
     return rsync.push(folder .. "/", destination .. "/", { delete = options.delete, excludes = options.excludes, undo = undo,
                                                            checksum = options.checksum })
   end
-  return rsync.push(folder .. "/", sync .. folder .. "/", options)
+  return rsync.push(folder .. "/", sync .. folder .. "/", { delete = options.delete, excludes = options.excludes,
+    checksum = options.checksum, password = not server.host and servers.daemon_password(server) or nil })
 end
 
 -- Text padded to a width, for the summary table.
@@ -119,12 +123,32 @@ local function prepare(args)
 
     -- Paid installs live on every dispatcher, and so does their codebase: how this server
     -- reaches the others is checked now, not after the code changed.
+    -- The cloud (and other PHP) handlers an install of the group is attached to run its code
+    -- too: they get the checkout, and each of those installs' homes (install_handlers).
     p.servers = {}
     if group.free == 0 then
       for _, handler in ipairs(db.query(CONNECTION, "SELECT id, hostname FROM handlers WHERE kind = 'dispatcher' AND id <> ? ORDER BY id",
         { p.master.id })) do
-        p.servers[#p.servers + 1] = { hostname = handler.hostname, sync = servers.check(handler.hostname).sync }
+        local server = servers.check(handler.hostname)
+        p.servers[#p.servers + 1] = { id = handler.id, hostname = handler.hostname, sync = server.sync, host = server.host,
+                                      password_file = server.password_file, every_install = true }
       end
+    end
+    for _, handler in ipairs(db.query(CONNECTION, [[
+        SELECT DISTINCT h.id, h.hostname FROM handlers h
+          JOIN install_handlers ih ON ih.handler_id = h.id
+          JOIN installs i ON i.id = ih.install_id
+        WHERE i.shared_code_group_id = ? AND h.kind <> 'dispatcher' AND h.id <> ? ORDER BY h.id]], { group.id, p.master.id })) do
+      local server = servers.check(handler.hostname)
+      p.servers[#p.servers + 1] = { id = handler.id, hostname = handler.hostname, sync = server.sync, host = server.host,
+                                    password_file = server.password_file }
+    end
+    -- Which installs each of them serves (a dispatcher: every paid one).
+    p.served = {}
+    for _, row in ipairs(db.query(CONNECTION, [[
+        SELECT ih.handler_id, ih.install_id FROM install_handlers ih JOIN installs i ON i.id = ih.install_id
+        WHERE i.shared_code_group_id = ?]], { group.id })) do
+      p.served[row.handler_id .. ":" .. row.install_id] = true
     end
 
     -- The revision, resolved once: the checkout, the SQL updates and the records all use it.
@@ -308,7 +332,7 @@ return runbook {
         -- second as the copy's last one at the same size, and the copy's svn then disowns the
         -- new revision's files (found by the crash campaign, docs/reliability.md).
         for _, server in ipairs(p.servers) do
-          push(group.dir, server.sync, { delete = true, checksum = true }, function(destination)
+          push(group.dir, server, { delete = true, checksum = true }, function(destination)
             if fs.exists(server.sync:gsub("/+$", "") .. group.dir .. "/.svn") then
               return { "svn", "update", "-q", "--non-interactive", "-r", p.from, destination }
             end
@@ -365,15 +389,22 @@ return runbook {
               outcome.removed = install_caches.clear_files(install.home_dir)
               install_caches.clear_table(INSTALLS, install.db_name)
             end)
-            if install.free == 0 and #p.servers > 0 then
+            local targets = {}
+            for _, server in ipairs(p.servers) do
+              if (server.every_install and install.free == 0) or p.served[server.id .. ":" .. install.id] then
+                targets[#targets + 1] = server
+              end
+            end
+            outcome.synced = #targets > 0
+            if #targets > 0 then
               step("Sync with the other servers", function()
-                for _, server in ipairs(p.servers) do
+                for _, server in ipairs(targets) do
                   -- The home as install syncs it (nothing deleted there), but the cache
                   -- folders, which are pushed on their own with --delete: emptied there too.
-                  push(install.home_dir, server.sync, { excludes = excludes })
+                  push(install.home_dir, server, { excludes = excludes })
                   for _, folder in ipairs(install_caches.folders) do
                     if fs.exists(install.home_dir .. "/" .. folder) then
-                      push(install.home_dir .. "/" .. folder, server.sync, { delete = true })
+                      push(install.home_dir .. "/" .. folder, server, { delete = true })
                     end
                   end
                 end
@@ -388,7 +419,7 @@ return runbook {
         else
           log.info(("[%d/%d] %s: %d SQL update%s, %d cache entr%s removed%s"):format(i, #p.installs, install.fs_name,
             outcome.applied, outcome.applied == 1 and "" or "s", outcome.removed, outcome.removed == 1 and "y" or "ies",
-            (install.free == 0 and #p.servers > 0) and ", synced" or ""))
+            outcome.synced and ", synced" or ""))
         end
       end
     end)
