@@ -94,7 +94,9 @@ return runbook {
             -- Undo: the file as it was there (a copy kept in the run's backups by fs.write).
             fs.write(destination, contents[path], { mode = (fs.stat(group.dir .. "/" .. path) or {}).mode })
           else
-            rsync.push(group.dir .. "/" .. path, destination)
+            -- Through that server's agent (undone there), else over ssh or to its rsync
+            -- daemon with its password_file's password.
+            servers.push(servers.reach(target.hostname), group.dir .. "/" .. path)
           end
         end
       end

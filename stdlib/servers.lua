@@ -13,9 +13,11 @@
 --       through a folder, else nil (ssh and rsync:// are reached with rsync.push only)
 --   servers.push(server, path [, {delete = false, excludes = {...}}]) -> copies the file or
 --       folder `path` of this server to the same path there (rsync -a; delete: a folder's
---       extra files there are removed). Into a folder: the missing parent folder is made and
---       a copy that was not there is removed again by undo; over something that was there
---       already, or to an rsync daemon, it cannot be undone (`!` in the plan); over ssh
+--       extra files there are removed). A server with a `host` (a [hosts] entry whose
+--       runbook agent is there) is copied to over ssh, and undone there. Into a folder: the
+--       missing parent folder is made and a copy that was not there is removed again by
+--       undo; over something that was there already, or to an rsync daemon (with its
+--       password_file's password), it cannot be undone (`!` in the plan); over ssh
 --       ("HOST:") it is undone on that host when [hosts.HOST] names `runbook` (its agent
 --       keeps what the copy replaced), else it is `!` too
 --   servers.host(hostname) -> the [hosts.NAME] of the configuration through which a platform
@@ -190,6 +192,10 @@ function M.push(server, path, options)
   local slash = info.type == "directory" and "/" or ""
   local copy = { delete = options.delete or nil, excludes = options.excludes }
   local there = M.folder(server, path)
+  if not there and type(server.host) == "string" then
+    -- Through runbook's agent there: what the copy replaces or creates is undone there.
+    return rsync.push(path .. slash, server.host .. ":" .. path .. slash, copy)
+  end
   if not there then
     copy.password = M.daemon_password(server)
     return rsync.push(path .. slash, server.sync .. path .. slash, copy)

@@ -41,7 +41,8 @@
 --   sites.install_certificate(install, name, pem, key) -> ssl_pem, ssl_key
 --       copies the files to HOME/certs/NAME.pem and NAME.key (both 0600, the key a secret) and to the
 --       same place on every other server of the install ("on all servers": a folder sync is
---       fs.write effects, undone; an ssh or rsync-daemon sync is an rsync.push, marked `!`)
+--       fs.write effects, undone; else servers.push: through that server's agent, undone
+--       there, or over ssh or to its rsync daemon, marked `!`)
 --       too (every dispatcher serves every install from its own nginx)
 --   sites.nginx_row(site) -> the row nginx.patch wants for a site (the columns nginx.load reads)
 --
@@ -249,11 +250,12 @@ function M.install_certificate(install, name, pem, key)
   put("")
   local servers = M.check_servers(install)
   for i = 2, #servers do
-    local sync = servers_config.reach(servers[i].hostname).sync
-    if sync:sub(1, 1) == "/" then
-      put((sync:gsub("/+$", "")))
+    local server = servers_config.reach(servers[i].hostname)
+    if server.sync:sub(1, 1) == "/" then
+      put((server.sync:gsub("/+$", "")))
     else
-      rsync.push(certs .. "/", sync .. certs .. "/")
+      -- Through that server's agent (undone there), else over ssh or to its rsync daemon.
+      servers_config.push(server, certs)
     end
     log.info(("the certificate is on %s too"):format(servers[i].hostname))
   end

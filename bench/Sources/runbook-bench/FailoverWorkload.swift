@@ -32,7 +32,9 @@ enum FailoverWorkload {
         let errorLog = disk + "/failover.stderr"
         try writeTextFile(d1 + "/usr/local/etc/w9.cfg",
                           "[carpw9]\ninterface = eth1\nips : " + addresses.joined(separator: "\n      ") + "\n"
-                          + "[carpone]\ninterface = eth1\nips : 192.0.2.149\n")
+                          // The baseline's one address is one of the 50: it was on d1 and went,
+                          // so no failed neighbour entry makes its ping return early.
+                          + "[carpone]\ninterface = eth1\nips : \(addresses[0])\n")
         func failover(_ carp: String, _ action: String) -> [String] {
             [programs.runbook, "--config", "/etc/runbook/config.toml", "run", "failover-ips", "--carp", carp,
              "--config-file", "/usr/local/etc/w9.cfg", "--yes", "-q", "--action", action]
