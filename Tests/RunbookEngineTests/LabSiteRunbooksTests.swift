@@ -37,7 +37,7 @@ struct LabSiteRunbooksTests {
             == Files.read(try lab.files("d2") + "/usr/local/etc/nginx/installs.conf")
     }
 
-    @Test("add-site, change-hostname, custom-rewrites and downgrade each rebuild nginx on d1 and d2; dry-runs change nothing; undo in reverse restores the lab")
+    @Test("add-site, change-hostname, custom-rewrites, change-ssl and downgrade each rebuild nginx on d1 and d2; dry-runs change nothing; undo in reverse restores the lab")
     func siteRunbooksReachBothDispatchers() throws {
         try SharedLab.use { lab in
             let pristine = try lab.state()
@@ -89,6 +89,21 @@ struct LabSiteRunbooksTests {
                 #expect(try Self.firstLine(lab, address, host: "trade.example.com", path: "/old-page", awaiting: script) == script,
                         "the rewrite rule is live on the dispatcher of \(address)")
             }
+
+            // The guide's "put the files in /home/$install/certs on all servers": d2 gets them
+            // through its agent (undone there), and both nginx configs name them.
+            let certs = "/tmp/lab-certs-\(getpid())"
+            try Files.mkdir(certs)
+            defer { try? FileManager.default.removeItem(atPath: certs) }
+            _ = try system(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                            "-keyout", certs + "/trade.key", "-out", certs + "/trade.pem", "-days", "30",
+                            "-subj", "/CN=trade.example.com", "-addext", "subjectAltName=DNS:trade.example.com"])
+            _ = try step(["run", "change-ssl", "--site", "trade.example.com", "--ssl-pem", certs + "/trade.pem",
+                          "--ssl-key", certs + "/trade.key"])
+            let d2Certs = try lab.files("d2") + "/usr/home/shopexam1/certs"
+            #expect(Files.read(d2Certs + "/trade.example.com.pem") == Files.read(certs + "/trade.pem"), "the certificate is on d2")
+            #expect(Posix.lstatInfo(d2Certs + "/trade.example.com.key")?.mode == 0o600, "its key, mode 0600, on d2")
+            #expect((Files.read(try lab.files("d2") + "/usr/local/etc/nginx/installs.conf") ?? "").contains("certs/trade.example.com.pem"))
 
             _ = try step(["run", "downgrade", "--install", "shopexam1"])
 
