@@ -196,6 +196,7 @@ end
 
 return runbook {
   summary = "Add a new codebase: check out Divinity into a new code_share folder and add its shared_code_groups row",
+  runs_on = "the handler that gets the codebase (settings.this_server); checks out there",
   doc = [[
     The guide's "Add a new codebase" (create_new_shared_code_group($install->free, $handler_id)).
     Run it on the handler that gets the codebase: it checks out REPOSITORY at REVISION into

@@ -28,6 +28,7 @@ local CONFIG_FILES = {
 
 return runbook {
   summary = "Add a dispatcher (web server) or a PHP handler: config files, /home/internal, cron, servers/server_ips/handlers rows, php-fpm allowed_clients",
+  runs_on = "a dispatcher; copies to the new server, edits php-fpm on every handler it reaches, nginx on every dispatcher",
   doc = [[
     The guide's "Adding new dispatcher server(web server)" (--role dispatcher) and "Adding new
     handler(PHP)" (--role php), run on a dispatcher once nginx/php-fpm are installed on the

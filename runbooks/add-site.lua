@@ -10,6 +10,7 @@ local sites = require("sites")
 
 return runbook {
   summary = "Add a site (hostname) to an install: its own sites row, install_sites, IPs, DNS, nginx",
+  runs_on = "the install's master; certificates to the install's servers, nginx on every dispatcher (agents)",
   doc = [[
     The guide's "Adding a new site". Run it on the install's master (settings.this_server).
     The site gets a row in the install's own database (sites: http://HOSTNAME,

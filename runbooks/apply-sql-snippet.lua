@@ -7,6 +7,7 @@ local installs = require("installs")
 
 return runbook {
   summary = "Apply one SQL snippet to chosen installs' databases and record it in their database_updates",
+  runs_on = "anywhere with the internal and installs connections",
   doc = [[
     The guide's "Specific snippet updating", without a mysql console: the snippet FILE is
     run in the database of each install named with --install (id, name or hostname;

@@ -33,6 +33,7 @@ end
 
 return runbook {
   summary = "Move an install to another codebase of the same revision: relink its files, update installs",
+  runs_on = "the install's master; links changed there and on the servers it reaches",
   doc = [[
     The guide's "Change codebase". Every symlink of the install's home (and of its copies on
     the other servers this server reaches as folders, settings.servers) that points into the

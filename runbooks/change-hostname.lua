@@ -27,6 +27,7 @@ end
 
 return runbook {
   summary = "Change a site's hostname: install_sites, SSL, IPs, managed DNS, the store's sites row, nginx",
+  runs_on = "the install's master; certificates to the install's servers, nginx on every dispatcher (agents)",
   doc = [[
     The guide's "Change install hostname". Run it on the install's master
     (settings.this_server). The site whose hostname is FROM becomes TO in install_sites and in

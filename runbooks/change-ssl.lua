@@ -9,6 +9,7 @@ local sites = require("sites")
 
 return runbook {
   summary = "Give sites a new certificate: files in HOME/certs on all servers, install_sites ssl_pem/ssl_key, nginx",
+  runs_on = "the install's master; the files to every server of the install, nginx on every dispatcher (agents)",
   doc = [[
     The guide's "Change ssl". Run it on the install's master (settings.this_server). The
     certificate and its key are checked with openssl: the key must be the certificate's,

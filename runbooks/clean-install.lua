@@ -42,6 +42,7 @@ end
 
 return runbook {
   summary = "Remove what a failed install of the old system left: rows, IPs, DNS, files, mounts, crons, database, user",
+  runs_on = "the install's master; its copies on the other servers, nginx on every dispatcher (agents)",
   doc = [[
     The guide's "clean_install id". For installs.id ID it removes, as far as they exist:
     the FTP bind mounts under its home and its startup_mounts rows; its home, and its copy

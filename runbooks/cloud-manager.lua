@@ -86,6 +86,7 @@ end
 
 return runbook {
   summary = "Cloud handlers: add or remove a cloud server, add or remove an install on it, set an install's handler weights",
+  runs_on = "a dispatcher (a free install's master); the cloud through settings.servers, nginx on every dispatcher (agents)",
   doc = [[
     The guide's cloud_manager, run on a dispatcher (dispatch1):
       --action add --ip 10.0.4.2 --hostname tmp-cloud2.make-a-store.com [--weight N]

@@ -25,6 +25,7 @@ end
 
 return runbook {
   summary = "Show, set or clear an install's custom nginx rewrite rules; kept only if nginx's config test passes",
+  runs_on = "a dispatcher; nginx on every dispatcher (agents)",
   doc = [[
     The guide's "Custom rewrite rules for install". Without --file or --clear it prints the
     install's rules. --file FILE sets them (one rule per line, e.g.

@@ -2,6 +2,7 @@
 -- shared codebase. Try: runbook run demo --dir /tmp/demo --dry-run
 return runbook {
   summary = "Create a demo tree of sites linked to a shared codebase",
+  runs_on = "anywhere (the demo world)",
   doc = [[
     Creates DIR/site_N for N = 1..COUNT, each with a `lib` symlink into DIR/shared/lib
     and a config file. Everything it creates is undone if a later step fails.

@@ -120,6 +120,7 @@ end
 
 return runbook {
   summary = "Downgrade a paid install to free: free codebase, one IP, free license, no FTP, one DNS record, nginx",
+  runs_on = "the install's master; its copy and cron on the other dispatchers, nginx on every dispatcher (agents)",
   doc = [[
     The guide's "Downgrade paid to free", on the install's master (settings.this_server).
     The install's links are pointed into a free shared code group at the same revision as

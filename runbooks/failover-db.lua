@@ -58,6 +58,7 @@ end
 
 return runbook {
   summary = "Point every install's config.php at the master or the slave database, here and on the other dispatcher",
+  runs_on = "either dispatcher; runs itself on the other one over ssh (remote.runbook); needs no database",
   doc = [[
     The guide's move_database. For each install under the homes folder (default
     settings.homes, else /usr/home) it rewrites the line

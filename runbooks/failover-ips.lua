@@ -36,6 +36,7 @@ end
 
 return runbook {
   summary = "Move the dispatchers' floating IPs on a CARP event (the guide's ip_manager, run by devd)",
+  runs_on = "each dispatcher, started by devd; this host's interface only; needs no database",
   doc = [[
     devd runs this when carp1 or carp2 goes UP or DOWN (docs/failover.md has the
     devd.conf block and the /home/admin/ip_manager wrapper). It reads the section

@@ -15,6 +15,7 @@ end
 
 return runbook {
   summary = "Check that every site of this dispatcher answers; clear a dead one's caches, mail the report, fail (for cron)",
+  runs_on = "each dispatcher, from cron; checks the sites this dispatcher serves",
   doc = [[
     The guide's cron_slave_widgets. Every site with an address on this dispatcher
     (settings.this_server; install_site_ips) is asked for http://ADDRESS:PORT/REL_URL with

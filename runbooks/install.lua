@@ -71,6 +71,7 @@ end
 
 return runbook {
   summary = "Install a new store: rows, IPs, codebase, home, database, config, SQL updates, sync, FTP, mail, nginx",
+  runs_on = "the install's master (settings.this_server); the home, crons and nginx on the other dispatchers (agents or settings.servers)",
   doc = [[
     The guide's "Install process", both parts, run on the install's master (this server,
     settings.this_server, unless --server or a [settings.pins] entry names another one: then

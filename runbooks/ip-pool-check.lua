@@ -7,6 +7,7 @@ local setting = require("settings")
 
 return runbook {
   summary = "Report the free movable and fixed IPs of every server; fail below a threshold (for cron)",
+  runs_on = "anywhere with the master connection; reads only",
   doc = [[
     The guide's "small notifier" for the IP pool (Install process: "When we run out we must
     order more IPs"). For every server of the master database's servers table it counts the

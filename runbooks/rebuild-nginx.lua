@@ -5,6 +5,7 @@ local nginx = require("nginx")
 
 return runbook {
   summary = "Rebuild the nginx config of every install and reload nginx if its config test passes",
+  runs_on = "each dispatcher (its own nginx); reads the internal database",
   doc = [[
     The guide's rebuild_nginx_config ("Forcing nginx rebuilding is done by running
     /home/admin/rebuild_nginx_config on both d1 and d2"). Reads the installs, sites, IPs,

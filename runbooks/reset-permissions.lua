@@ -18,6 +18,7 @@ end
 
 return runbook {
   summary = "Reset the FTP permissions of an install and check its bind mounts and the mount cron",
+  runs_on = "the install's server (its files and mounts are local)",
   doc = [[
     The guide's reset_permissions (Install process, the FTP questions). For the install of
     FTP user USER (www_NAME; or give the install's id, name or a hostname): sets the owner

@@ -22,6 +22,7 @@ end
 
 return runbook {
   summary = "Update a few files of a shared codebase to a revision, here and on all the servers",
+  runs_on = "the group's master; the files on every server in settings.servers",
   doc = [[
     The guide's "Updating specific files". Each --path (relative to the codebase, e.g.
     heavymetal/lib/cart.php) of shared code group --group is updated in the group's

@@ -238,6 +238,7 @@ end
 
 return runbook {
   summary = "Update a shared code group: svn update, conflicts, SQL updates, caches, sync, for every install of the group",
+  runs_on = "the group's master; the checkout and homes on the other dispatchers and the group's cloud handlers",
   doc = [[
     The guide's "Updating installs" (update_shared_code_installs.php): updates the checkout of
     shared code group --group to --revision (default HEAD, resolved to a number once), resolves

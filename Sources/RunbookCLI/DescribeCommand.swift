@@ -19,6 +19,7 @@ struct DescribeCommand: ParsableCommand {
             printJSONLine(JSON.object([
                 ("name", .string(declaration.name)), ("summary", .string(declaration.summary)), ("doc", .string(declaration.doc)),
                 ("file", .string(declaration.file)), ("on_failure", .string(declaration.onFailure.rawValue)),
+                ("runs_on", declaration.runsOn.isEmpty ? .null : .string(declaration.runsOn)),
                 ("params", .array(declaration.parameters.map { spec in
                     var fields: [(String, JSON)] = [("name", .string(spec.name)), ("flag", .string(spec.flag)),
                                                     ("type", .string(spec.type.rawValue)), ("required", .bool(spec.required)),
@@ -33,6 +34,7 @@ struct DescribeCommand: ParsableCommand {
             return
         }
         printLine("\(declaration.name): \(declaration.summary)")
+        if !declaration.runsOn.isEmpty { printLine("Runs on: \(declaration.runsOn)") }
         if !declaration.doc.isEmpty { printLine("\n" + declaration.doc.trimmingLines()) }
         printLine("\nUsage: runbook run \(declaration.name)" + declaration.parameters.map { spec in
             let part = spec.secret ? "\(spec.flag)-file FILE" : spec.type == .bool ? spec.flag : "\(spec.flag) \(spec.name.uppercased())"

@@ -16,6 +16,9 @@ public struct RunbookDeclaration {
     public var file: String
     public var summary: String
     public var doc: String
+    /// Where the runbook must run and which servers it reaches (`runs_on`, one line; "" when
+    /// it does not say): `runbook describe` shows it.
+    public var runsOn: String = ""
     /// In declaration order is lost in Lua tables; sorted by name, required first.
     public var parameters: [ParameterSpec]
     public var onFailure: FailurePolicy
@@ -28,7 +31,7 @@ public struct RunbookDeclaration {
 /// Reads the table a runbook file returns into a declaration; every problem names the file
 /// and the field.
 package enum DeclarationReader {
-    package static let knownFields: Set<String> = ["summary", "doc", "params", "on_failure", "run", "locks"]
+    package static let knownFields: Set<String> = ["summary", "doc", "runs_on", "params", "on_failure", "run", "locks"]
     /// Names `runbook run` takes for its own options (accepted before or after the runbook
     /// name), so a parameter of that name could never be given.
     package static let reservedParameterNames: Set<String> = [
@@ -85,7 +88,14 @@ package enum DeclarationReader {
         default: throw fail("`params` must be a table")
         }
         parameters.sort { ($0.required ? 0 : 1, $0.name) < ($1.required ? 0 : 1, $1.name) }
-        return RunbookDeclaration(name: name, file: file, summary: summary, doc: table["doc"].stringValue ?? "",
+        var runsOn = ""
+        if case .nil = table["runs_on"] {} else {
+            guard let text = table["runs_on"].stringValue, !text.isEmpty, !text.contains("\n") else {
+                throw fail("`runs_on` must be one line of text: where the runbook runs and which servers it reaches")
+            }
+            runsOn = text
+        }
+        return RunbookDeclaration(name: name, file: file, summary: summary, doc: table["doc"].stringValue ?? "", runsOn: runsOn,
                                   parameters: parameters, onFailure: onFailure, run: run, locks: locks)
     }
 

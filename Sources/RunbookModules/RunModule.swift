@@ -36,7 +36,7 @@ package enum RunModule: LuaModule {
 
     /// Every function of the run's vocabulary, in the order docs/api.md shows them.
     package static var primitives: [LuaPrimitive] { [
-        // runbook { summary=, doc=, params=, on_failure=, run=, locks= } -> the declaration
+        // runbook { summary=, doc=, runs_on=, params=, on_failure=, run=, locks= } -> the declaration
         LuaPrimitive("runbook", doc: runbookDoc, anywhere: runbook),
         // step(name, fn): a named group of effects, logged with its duration and status
         LuaPrimitive("step", doc: stepDoc, step),
@@ -72,6 +72,7 @@ package enum RunModule: LuaModule {
                 APIClass("runbook.Declaration", doc: "What a runbook file returns: `return runbook { ... }`.",
                          "summary: string  one line for `runbook list` and `runbook describe` (required)",
                          "doc?: string  a longer description for `runbook describe`",
+                         "runs_on?: string  one line: where it must run and which servers it reaches (`describe`: Runs on:)",
                          "params?: table<string, runbook.Param>  the arguments, by name (`args.NAME` in `run`)",
                          "on_failure?: \"undo\"|\"keep\"  undo every applied effect when the run fails, or keep them (the default; then register a `cleanup`)",
                          "locks?: fun(args: table<string, any>): string[]  names of locks taken before `run` starts",

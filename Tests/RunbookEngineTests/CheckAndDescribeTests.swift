@@ -84,6 +84,23 @@ struct CheckAndDescribeTests {
         #expect(!Files.exists(sandbox.tree + "/made/x"))
     }
 
+    @Test("every shipped runbook says where it runs: describe prints 'Runs on:', --json runs_on; a runs_on of two lines is refused")
+    func describeSaysWhereEachRunbookRuns() throws {
+        let sandbox = try Sandbox(runbook: "two_lines", """
+            return runbook { summary = "s", runs_on = "here\\nand there", run = function() end }
+            """)
+        let names = try Posix.list(Repo.runbooks).filter { $0.hasSuffix(".lua") }.map { String($0.dropLast(4)) }.sorted()
+        #expect(names.count >= 20)
+        for name in names {
+            let shown = try sandbox.runbook(["--runbooks", Repo.runbooks, "describe", name])
+            #expect(shown.exitCode == 0 && shown.stdoutLines.dropFirst().first?.hasPrefix("Runs on: ") == true, "\(name): \(shown)")
+            let json = try JSON.parse(try sandbox.runbook(["--runbooks", Repo.runbooks, "describe", name, "--json"]).stdout)
+            #expect((json["runs_on"]?.stringValue ?? "").count > 10, "\(name) says where it runs")
+        }
+        let refused = try sandbox.runbook(["describe", "two_lines"])
+        #expect(refused.exitCode != 0 && refused.stderr.contains("`runs_on` must be one line of text"), "\(refused)")
+    }
+
     @Test("describe --json lists every parameter with its type, default, limits and docs")
     func describeListsParameters() throws {
         let sandbox = try Sandbox(runbook: "install", CheckAndDescribeTests.good)
