@@ -69,8 +69,12 @@ return runbook {
     changed; an install on another database host is left alone and makes the run fail at
     the end, so it is not missed. Then it runs itself on the other dispatcher (--peer, a
     [hosts.NAME] of the config, default settings.failover_peer) with --local-only, so one
-    run changes both machines. It needs no database. `runbook undo RUN_ID` puts every
-    config.php of this server back; the peer's run logs its own run id for its undo.
+    run changes both machines; the servers of --also (settings.failover_db_hosts: the cloud
+    handlers, each a [hosts.NAME] with runbook's agent) are changed in this run through
+    on(). Each server's /home/internal/heavymetal/config.php (settings.internal_home)
+    changes too: the crons run there. It needs no database. `runbook undo RUN_ID` puts
+    every config.php of this server and of the --also servers back; the peer's run logs its
+    own run id for its undo.
   ]],
   params = {
     destination = { type = "enum", values = { "master", "slave" }, required = true,
@@ -79,6 +83,9 @@ return runbook {
     slave_host = { type = "string", doc = "the replica's address (default settings.database_hosts.slave)" },
     homes = { type = "path", list = true, doc = "folders holding the installs' homes (default settings.homes, else /usr/home)" },
     peer = { type = "string", doc = "the other dispatcher, a [hosts.NAME] of the config (default settings.failover_peer)" },
+    also = { type = "string", list = true,
+             doc = "more servers whose installs' config.php change too, [hosts.NAME] with runbook's agent: the cloud handlers "
+                .. "(default settings.failover_db_hosts)" },
     local_only = { type = "bool", default = false, doc = "change this server only (the peer's half runs with this)" },
   },
   locks = function() return { "failover-db" } end,
@@ -114,34 +121,45 @@ return runbook {
       log.info(("run %s on %s: undo it here with `runbook undo %s`"):format(context.run_id, context.host, context.run_id))
     end
 
-    local files = {}
-    step("Find the installs' config.php", function()
+    -- /home/internal runs the crons ("Add to crontab its lib/cron/cron.php"): its
+    -- config.php points at the database too.
+    local internal = (setting.string("internal_home") or "/home/internal") .. "/heavymetal/config.php"
+
+    -- The config.php files of the host the calls act on (this one, or one inside on()).
+    local function find(where, required)
+      local files = {}
       for _, home in ipairs(homes) do
-        for _, name in ipairs(fs.list(home)) do
+        for _, name in ipairs(fs.exists(home) and fs.list(home) or {}) do
           local path = home .. "/" .. name .. "/heavymetal/config.php"
-          local info = fs.stat(path)
+          -- (Only folders are homes: a file beside them, .lab-host or a note, is no install.)
+          local folder = fs.stat(home .. "/" .. name)
+          local info = folder and folder.type == "directory" and fs.stat(path) or nil
           if info and info.type == "file" then
             files[#files + 1] = path
           elseif info then
-            log.warn(path .. " is a " .. info.type .. ", not a file: left as it is")
+            log.warn(where .. path .. " is a " .. info.type .. ", not a file: left as it is")
           end
         end
       end
-      if #files == 0 then
+      if required and #files == 0 then
         error("no install's heavymetal/config.php under " .. table.concat(homes, ", ") .. " (is --homes right?)", 0)
       end
-      log.info(#files .. " installs under " .. table.concat(homes, ", "))
-    end)
+      local info = fs.stat(internal)
+      if info and info.type == "file" then files[#files + 1] = internal end
+      return files
+    end
 
-    local changed, already, left = 0, 0, {}
-    step("Update everyone's config.php to use " .. to .. " (" .. args.destination .. ")", function()
+    -- Rewrites them; what was left as it was is named in `left`.
+    local left = {}
+    local function rewrite(files, where)
+      local changed, already = 0, 0
       for i, path in ipairs(files) do
         local text = fs.read(path)
         local new, found, unknown = rewrite_db_host(text, { [from] = true }, to)
         if found == 0 then
-          left[#left + 1] = path .. " (no db_host line)"
+          left[#left + 1] = where .. path .. " (no db_host line)"
         elseif #unknown > 0 then
-          left[#left + 1] = path .. " (db_host " .. table.concat(unknown, ", ") .. ")"
+          left[#left + 1] = where .. path .. " (db_host " .. table.concat(unknown, ", ") .. ")"
         end
         if found > #unknown then
           -- secret: config.php holds the database password.
@@ -149,8 +167,39 @@ return runbook {
         end
         progress(i, #files)
       end
+      return changed, already
+    end
+
+    local files = {}
+    step("Find the installs' config.php", function()
+      files = find("", true)
+      log.info(#files .. " config.php under " .. table.concat(homes, ", ") .. " and " .. internal)
     end)
-    log.info(("%s: %d config.php changed to %s, %d already used it"):format(context.host, changed, to, already))
+
+    step("Update everyone's config.php to use " .. to .. " (" .. args.destination .. ")", function()
+      local changed, already = rewrite(files, "")
+      log.info(("%s: %d config.php changed to %s, %d already used it"):format(context.host, changed, to, already))
+    end)
+
+    -- The other servers with runbook's agent (the cloud handlers): their copies of the
+    -- installs, changed in this run (undone by its undo). One that cannot be reached is
+    -- named at the end, with the command that finishes it; the others go on.
+    local owed = {}
+    -- (The peer's half, --local-only, leaves them to the run that started it.)
+    local also = args.also or (not args.local_only and setting.table("failover_db_hosts")) or {}
+    for _, host in ipairs(also) do
+      step("Update the config.php files on " .. host, function()
+        local ok, problem = pcall(on, host, function()
+          local there = find(host .. ": ", false)
+          local changed, already = rewrite(there, host .. ": ")
+          log.info(("%s: %d config.php changed to %s, %d already used it"):format(host, changed, to, already))
+        end)
+        if not ok then
+          owed[#owed + 1] = host
+          log.error(("%s was not changed: %s"):format(host, tostring(problem)))
+        end
+      end)
+    end
 
     if not args.local_only then
       step("Change all installs' config files on " .. peer, function()
@@ -164,6 +213,10 @@ return runbook {
       end)
     end
 
+    if #owed > 0 then
+      error(("%s not changed (unreachable); when reachable run: runbook run failover-db --destination %s --local-only --also %s")
+        :format(table.concat(owed, ", "), args.destination, table.concat(owed, ",")), 0)
+    end
     if #left > 0 then
       error(("%d install(s) were left as they were: their db_host is neither the master (%s) nor the slave (%s):\n  %s")
         :format(#left, master, slave, table.concat(left, "\n  ")), 0)
