@@ -4,6 +4,7 @@
 -- hostname as the Host header); for a dead one the install's caches are cleared
 -- (stdlib/install_caches.lua, as after a code update), the site is asked again, the report is
 -- mailed, and the run fails so that cron notices.
+local configparser = require("configparser")
 local install_caches = require("install_caches")
 local installs = require("installs")
 local setting = require("settings")
@@ -18,7 +19,10 @@ return runbook {
   runs_on = "each dispatcher, from cron; checks the sites this dispatcher serves",
   doc = [[
     The guide's cron_slave_widgets. Every site with an address on this dispatcher
-    (settings.this_server; install_site_ips) is asked for http://ADDRESS:PORT/REL_URL with
+    (settings.this_server; install_site_ips), or on an address this dispatcher took over
+    from its peer (held now on an interface of mas_ip_manager.cfg,
+    settings.health_sweep.ip_manager_config), is asked, all at once (64 at a time), for
+    http://ADDRESS:PORT/REL_URL with
     Host: HOSTNAME (PORT: settings.nginx.http_port, else 80). A site is dead when nothing
     answers within --timeout seconds, or the answer is a 5xx (a 4xx is warned about: the
     server answers, but the page may be the wrong one). For each install with a dead
@@ -65,31 +69,58 @@ return runbook {
         only = {}
         for _, ref in ipairs(args.install) do only[installs.find("internal", ref).id] = true end
       end
+      -- The addresses this dispatcher holds now: the floating ones it took over from its
+      -- peer (failover-ips) included, read from the interfaces of mas_ip_manager.cfg.
+      local held = {}
+      local manager = config.ip_manager_config or "/usr/local/etc/mas_ip_manager.cfg"
+      if fs.exists(manager) then
+        local interfaces = {}
+        for _, section in pairs(configparser.parse(fs.read(manager), manager)) do
+          if section.interface and not interfaces[section.interface] then
+            interfaces[section.interface] = true
+            for _, ip in ipairs(net.addresses(section.interface)) do held[ip] = true end
+          end
+        end
+      end
       local rows = db.query("internal", [[
-        SELECT s.id, s.install_id, s.hostname, s.rel_url, i.fs_name, i.home_dir, i.db_name, MIN(a.ip) AS ip
+        SELECT s.id, s.install_id, s.hostname, s.rel_url, i.fs_name, i.home_dir, i.db_name, a.ip, a.handler_id
         FROM install_sites s JOIN installs i ON i.id = s.install_id
-        JOIN install_site_ips a ON a.install_site_id = s.id AND a.handler_id = ?
-        GROUP BY s.id, s.install_id, s.hostname, s.rel_url, i.fs_name, i.home_dir, i.db_name
-        ORDER BY s.install_id, s.id]], { here.id })
+        JOIN install_site_ips a ON a.install_site_id = s.id
+        ORDER BY s.install_id, s.id, a.handler_id <> ?, a.ip]], { here.id })
+      -- One address per site: its own here, else one taken over from the peer.
+      local sites, seen = {}, {}
       for _, site in ipairs(rows) do
-        if not only or only[site.install_id] then
-          checked = checked + 1
+        local ours = site.handler_id == here.id or held[site.ip]
+        if ours and not seen[site.id] and (not only or only[site.install_id]) then
+          seen[site.id] = true
+          if site.handler_id ~= here.id then site.taken_over = true end
           site.url = ("http://%s:%d%s"):format(url_host(site.ip), port, args.path or site.rel_url or "/")
-          local response, why = http.get(site.url, { host = site.hostname, timeout = args.timeout, max_body = 0 })
-          if response and response.status < 400 then
-            log.info(("%s answers %d in %d ms"):format(site.hostname, response.status, response.ms))
-          elseif response and response.status < 500 then
-            -- The server answers, so the store is not dead; the page may be wrong (--path).
-            log.warn(("%s answers %d %s for %s: not dead, but is that the right page?"):format(site.hostname, response.status,
-              response.reason, site.url))
-          else
-            site.why = response and ("%d %s"):format(response.status, response.reason) or why
-            log.warn(("%s is dead: %s (%s)"):format(site.hostname, site.why, site.url))
-            dead[#dead + 1] = site
-            if not first_dead[site.install_id] then
-              first_dead[site.install_id] = site
-              dead_installs[#dead_installs + 1] = site
-            end
+          sites[#sites + 1] = site
+        end
+      end
+      -- All at once (up to 64): a sweep with dead sites waits about one --timeout per 64
+      -- of them, not one per site.
+      local answers = #sites == 0 and {} or parallel(sites, function(site)
+        local response, why = http.get(site.url, { host = site.hostname, timeout = args.timeout, max_body = 0 })
+        return { response = response, why = why }
+      end, { limit = math.min(#sites, 64) })
+      for i, site in ipairs(sites) do
+        checked = checked + 1
+        local response, why = answers[i].response, answers[i].why
+        local where = site.taken_over and " (an address taken over from the peer)" or ""
+        if response and response.status < 400 then
+          log.info(("%s answers %d in %d ms%s"):format(site.hostname, response.status, response.ms, where))
+        elseif response and response.status < 500 then
+          -- The server answers, so the store is not dead; the page may be wrong (--path).
+          log.warn(("%s answers %d %s for %s%s: not dead, but is that the right page?"):format(site.hostname, response.status,
+            response.reason, site.url, where))
+        else
+          site.why = response and ("%d %s"):format(response.status, response.reason) or why
+          log.warn(("%s is dead: %s (%s)%s"):format(site.hostname, site.why, site.url, where))
+          dead[#dead + 1] = site
+          if not first_dead[site.install_id] then
+            first_dead[site.install_id] = site
+            dead_installs[#dead_installs + 1] = site
           end
         end
       end
@@ -109,8 +140,12 @@ return runbook {
 
     local lines = {}
     step("Check the dead sites again", function()
-      for _, site in ipairs(dead) do
+      local again = parallel(dead, function(site)
         local response, why = http.get(site.url, { host = site.hostname, timeout = args.timeout, max_body = 0 })
+        return { response = response, why = why }
+      end, { limit = math.min(#dead, 64) })
+      for i, site in ipairs(dead) do
+        local response, why = again[i].response, again[i].why
         local back = response and response.status < 500
         site.after = back and ("answers %d after the clearing"):format(response.status)
           or ("still dead: " .. (response and ("%d %s"):format(response.status, response.reason) or why))
