@@ -47,7 +47,7 @@ enum QuickCommandLine {
                                         "--experimental-dump-help"]
     /// The console's options (ConsoleFlags) and undo's --force: rarer, and ArgumentParser's
     /// to read (after a runbook's name they would otherwise pass for its arguments).
-    static let leftToArgumentParser: Set<String> = ["--color", "--quiet", "--verbose", "--force", "--on", "--args-stdin"]
+    static let leftToArgumentParser: Set<String> = ["--color", "--quiet", "--verbose", "--force", "--on", "--args-stdin", "--abandon"]
     /// The engine options (EngineOptions) every command takes, with a value.
     static let engineOptions: Set<String> = ["--config", "--runbooks", "--state-dir", "--root"]
     /// `run`'s own options with a value.

@@ -185,7 +185,7 @@ public final class Engine {
     /// Reverses what a run's journal says was applied and not yet undone.
     /// `force`: undo even when later runs built on the run's changes (LaterRuns).
     public func undo(_ runID: String, dryRun: Bool, output mode: OutputMode, force: Bool = false,
-                     console: ConsoleOptions = ConsoleOptions()) -> RunResult {
+                     console: ConsoleOptions = ConsoleOptions(), abandon: [String] = []) -> RunResult {
         let redactor = Redactor()
         let output = RunOutput(mode: mode, redactor: redactor, console: console)
         defer { output.close() }
@@ -214,6 +214,11 @@ public final class Engine {
         default: refusal = record.dryRun ? "run \(runID) was a dry-run: it changed nothing" : nil
         }
         if let refusal { return invocationFailure(RunbookError.usage(refusal), output: output) }
+        for host in abandon where config.hosts[host] == nil {
+            let known = config.hosts.keys.sorted().joined(separator: ", ")
+            return invocationFailure(RunbookError.usage("--abandon \(host): no [hosts.\(host)] in the configuration (known: \(known.isEmpty ? "none" : known))"),
+                                     output: output)
+        }
         // Later runs that built on these changes are undone first (or the operator insists).
         let later = (try? LaterRuns.builtOn(record, in: store)) ?? []
         if !later.isEmpty, !force, !dryRun {
@@ -256,7 +261,7 @@ public final class Engine {
             output.log("warn", dryRun ? LaterRuns.refusal(runID, later) : "undoing with --force: " + LaterRuns.refusal(runID, later))
         }
         if dryRun {
-            let tally = UndoProcess.run(entries, world: world, output: output, journal: nil, dryRun: true)
+            let tally = UndoProcess.run(entries, world: world, output: output, journal: nil, dryRun: true, abandoned: Set(abandon))
             output.event(.undoFinished, [("run", .string(runID)), ("dry_run", .bool(true)), ("undone", .int(0)), ("failed", .int(0)),
                                            ("irreversible", .int(Int64(tally.irreversible.count)))])
             return RunResult(status: .done, runID: runID, effects: [], error: nil)
@@ -265,16 +270,19 @@ public final class Engine {
         record.status = .undoing
         record.pid = getpid()
         try? store.save(record)
-        let tally = UndoProcess.run(entries, world: world, output: output, journal: journal, dryRun: false)
+        let tally = UndoProcess.run(entries, world: world, output: output, journal: journal, dryRun: false, abandoned: Set(abandon))
         // Some reversed, some not: history says so, and `runbook undo` takes the rest.
         record.status = tally.ok ? .undone : tally.undone > 0 || previousStatus == .partlyUndone ? .partlyUndone : previousStatus
         try? store.save(record)
         output.event(.undoFinished, [("run", .string(runID)), ("dry_run", .bool(false)), ("undone", .int(Int64(tally.undone))),
-                                       ("failed", .int(Int64(tally.failed))), ("irreversible", .int(Int64(tally.irreversible.count)))])
+                                       ("failed", .int(Int64(tally.failed))), ("irreversible", .int(Int64(tally.irreversible.count))),
+                                       ("abandoned", .int(Int64(tally.abandoned.values.reduce(0, +))))])
         if tally.ok {
             world.forgetBackups(of: runID)
+            let gone = tally.abandoned.sorted { $0.key < $1.key }.map { "\($0.value) on \($0.key)" }
             output.message(": \(tally.undone) effect\(tally.undone == 1 ? "" : "s") reversed"
-                           + (tally.irreversible.isEmpty ? "" : "; \(tally.irreversible.count) could not be undone (listed above)"),
+                           + (tally.irreversible.isEmpty ? "" : "; \(tally.irreversible.count) could not be undone (listed above)")
+                           + (gone.isEmpty ? "" : "; abandoned (host declared gone): " + gone.joined(separator: ", ")),
                            lead: "undone", code: "32", essential: true)
             return RunResult(status: .done, runID: runID, effects: [], error: nil)
         }

@@ -151,6 +151,10 @@ public final class JournalWriter {
     /// The effect `seq` was undone.
     package func undone(seq: Int) { append(.undone, seq: seq) { _ in } }
 
+    /// The effect `seq` was on `host`, declared gone for good (`runbook undo --abandon HOST`):
+    /// nothing is owed there any more, and the record says it was not reversed.
+    package func abandoned(seq: Int, host: String) { append(.undone, [("seq", .int(Int64(seq))), ("abandoned", .string(host))]) }
+
     /// Undoing the effect `seq` failed (`undoing`: the step that failed, when it ran last).
     package func undoFailed(seq: Int, error: any Error, undoing: String?) {
         var fields: [(String, JSON)] = [("seq", .int(Int64(seq))), ("error", .string(String(describing: error)))]

@@ -133,6 +133,9 @@ public struct LogRenderer {
         case .log: return "\(time)      \(text("level") == "info" ? "" : text("level") + ": ")\(lines("message"))"
         case .effectUndone: return "\(time)      ↺ undone: \(text("summary"))"
         case .undone:
+            if let host = record["abandoned"]?.stringValue {
+                return "\(time)      ↺ abandoned: \(summary()): \(TerminalText.escape(host)) was declared gone (--abandon); left as it is there"
+            }
             let checked = record["seq"]?.intValue.map { !applied.contains($0) } == true ? " (checked: it may not have happened)" : ""
             return "\(time)      ↺ undone: \(summary())\(checked)"
         case .undoFailed:
@@ -143,7 +146,9 @@ public struct LogRenderer {
         case .runFailing: return "\(time)  failing: \(lines("error"))"
         case .undoStarted: return "\(time)  undo started by \(text("user")) (pid \(record["pid"]?.intValue ?? 0))"
         case .undoFinished:
+            let abandoned = record["abandoned"]?.intValue ?? 0
             return "\(time)  undo finished: \(record["undone"]?.intValue ?? 0) reversed, \(record["failed"]?.intValue ?? 0) failed"
+                + (abandoned > 0 ? ", \(abandoned) abandoned" : "")
         case .runFinished: return "\(time)  finished: \(text("status"))"
         default: return nil
         }

@@ -21,11 +21,16 @@ public enum UndoProcess {
         package var undone = 0
         package var failed = 0
         package var irreversible: [String] = []
+        /// Effects on hosts declared gone (`--abandon`), by host.
+        package var abandoned: [String: Int] = [:]
         package var ok: Bool { failed == 0 }
     }
 
     /// Undoes `entries` newest first; each outcome goes to the journal and the console.
-    package static func run(_ entries: [UndoEntry], world: World, output: RunOutput, journal: JournalWriter?, dryRun: Bool) -> Tally {
+    /// `abandoned`: hosts declared gone for good; what is owed only there is recorded as
+    /// abandoned instead of tried.
+    package static func run(_ entries: [UndoEntry], world: World, output: RunOutput, journal: JournalWriter?, dryRun: Bool,
+                            abandoned: Set<String> = []) -> Tally {
         var tally = Tally()
         var deferred: [any UndoAction] = []
         // Entries whose undo includes a deferred step (a reload): journaled `undone` only once
@@ -38,6 +43,13 @@ public enum UndoProcess {
                 tally.irreversible.append(entry.summary)
                 output.undone(entry.summary, failed: reason, seq: entry.seq)
                 journal?.undoSkipped(seq: entry.seq, reason: reason)
+                continue
+            }
+            if let host = onlyOn(steps), abandoned.contains(host) {
+                tally.abandoned[host, default: 0] += 1
+                output.undone(entry.summary, failed: "abandoned: \(host) was declared gone (--abandon \(host)); left as it is there",
+                              seq: entry.seq)
+                if !dryRun { journal?.abandoned(seq: entry.seq, host: host) }
                 continue
             }
             if dryRun {
@@ -97,6 +109,13 @@ public enum UndoProcess {
         }
         journal?.sync()
         return tally
+    }
+
+    /// The host every step runs on, when they all run on one other host.
+    private static func onlyOn(_ steps: [any UndoAction]) -> String? {
+        let hosts = Set(steps.compactMap { ($0 as? UndoOnHost)?.host })
+        guard hosts.count == 1, steps.allSatisfy({ $0 is UndoOnHost }) else { return nil }
+        return hosts.first
     }
 
     /// The record types `entries(fromJournal:)` reads, and the fields of them it reads; it

@@ -43,6 +43,34 @@ struct LabPartitionTests {
         }
     }
 
+    /// Starts the runbook on d1, lets it reach d2, then `fault` strikes before its next effect
+    /// there; the run's result.
+    static func runAndFail(_ lab: Lab, fault: Fault) throws -> ChildResult {
+        let d1 = try lab.files("d1"), d2 = try lab.files("d2")
+        let agentsBefore = Set(agentPIDs())
+        let run = try lab.startScript(["exec", lab.directory, "d1", "--", try RunbookBinary.require(), "--config",
+                                       "/etc/runbook/partition.toml", "run", "cut", "--yes"])
+        let waiting = d1 + "/etc/runbook/partition/waiting"
+        let deadline = Clock.monotonic() + 60
+        while !Files.exists(waiting) && Clock.monotonic() < deadline { usleep(50_000) }
+        try #require(Files.exists(waiting), "the run reached its wait")
+        #expect(Files.read(d2 + "/usr/local/etc/partition-a") == "a\n", "the first effect reached d2")
+
+        switch fault {
+        case .cableCut:
+            let cut = try lab.script(["link", lab.directory, "d2", "down"])
+            #expect(cut.exitCode == 0, "\(cut)")
+        case .agentKilled:
+            // The agent this run started on d2 (and the shell ssh started it with).
+            let agents = agentPIDs().filter { !agentsBefore.contains($0) }
+            #expect(!agents.isEmpty, "d2's agent runs")
+            for pid in agents { kill(pid, SIGKILL) }
+        }
+        try Files.write(d1 + "/etc/runbook/partition/go", "")
+        let failed = run.wait(timeout: 90)
+        return failed
+    }
+
     @Test("the run fails naming d2, undoes d1's part and says d2 owes its own; once d2 is back, undo finishes there",
           arguments: Fault.allCases)
     func cutMidRunThenUndoLater(fault: Fault) throws {
@@ -58,26 +86,7 @@ struct LabPartitionTests {
             }
 
             let agentsBefore = Set(Self.agentPIDs())
-            let run = try lab.startScript(["exec", lab.directory, "d1", "--", try RunbookBinary.require(), "--config", "/etc/runbook/partition.toml",
-                                           "run", "cut", "--yes"])
-            let waiting = d1 + "/etc/runbook/partition/waiting"
-            let deadline = Clock.monotonic() + 60
-            while !Files.exists(waiting) && Clock.monotonic() < deadline { usleep(50_000) }
-            try #require(Files.exists(waiting), "the run reached its wait")
-            #expect(Files.read(d2 + "/usr/local/etc/partition-a") == "a\n", "the first effect reached d2")
-
-            switch fault {
-            case .cableCut:
-                let cut = try lab.script(["link", lab.directory, "d2", "down"])
-                #expect(cut.exitCode == 0, "\(cut)")
-            case .agentKilled:
-                // The agent this run started on d2 (and the shell ssh started it with).
-                let agents = Self.agentPIDs().filter { !agentsBefore.contains($0) }
-                #expect(!agents.isEmpty, "d2's agent runs")
-                for pid in agents { kill(pid, SIGKILL) }
-            }
-            try Files.write(d1 + "/etc/runbook/partition/go", "")
-            let failed = run.wait(timeout: 90)
+            let failed = try Self.runAndFail(lab, fault: fault)
             #expect(failed.exitCode == 1, "\(failed)")
             #expect(failed.stdout.contains("cut.lua:14: host d2: the connection ended without a word") || fault == .agentKilled
                     && failed.stdout.contains("cut.lua:14: host d2: "),
@@ -108,6 +117,42 @@ struct LabPartitionTests {
             #expect(TreeFingerprint(d2 + "/usr/local/etc") == before.d2,
                     "undo finished on d2: \(TreeFingerprint(d2 + "/usr/local/etc").difference(from: before.d2))")
             #expect(TreeFingerprint(d1 + "/usr/local/etc") == before.d1)
+        }
+    }
+
+    @Test("d2 gone for good: undo --abandon d2 records d2's part as abandoned and finishes the rest; an unknown host is refused")
+    func abandonAHostThatNeverComesBack() throws {
+        try SharedLab.use { lab in
+            let d1 = try lab.files("d1"), d2 = try lab.files("d2")
+            try LabOtherHostTests.prepare(lab, runbook: Self.runbook, name: "partition", file: "cut",
+                                          d2Options: ["ServerAliveInterval=1", "ServerAliveCountMax=2", "ConnectTimeout=2"])
+            let before = TreeFingerprint(d1 + "/usr/local/etc")
+            defer {
+                _ = try? lab.script(["link", lab.directory, "d2", "up"])
+                try? FileManager.default.removeItem(atPath: d2 + "/usr/local/etc/partition-a")
+                for path in ["/etc/runbook/partition", "/etc/runbook/partition.toml"] { try? FileManager.default.removeItem(atPath: d1 + path) }
+            }
+            let failed = try Self.runAndFail(lab, fault: .cableCut)
+            #expect(failed.exitCode == 1 && failed.stdout.contains("could not undo: on d2: "), "\(failed)")
+            let id = try #require(failed.stdout.split(separator: "\n").first?.split(separator: " ").dropFirst().first.map(String.init))
+            func undo(_ words: [String]) throws -> ChildResult {
+                try lab.exec("d1", [try RunbookBinary.require(), "--config", "/etc/runbook/partition.toml", "undo", id] + words, timeout: 120)
+            }
+
+            let unknown = try undo(["--abandon", "d9"])
+            #expect(unknown.exitCode == 2 && unknown.stderr.contains("--abandon d9: no [hosts.d9] in the configuration"), "\(unknown)")
+            // The cable stays cut: d2 is gone for good.
+            let abandoned = try undo(["--abandon", "d2"])
+            #expect(abandoned.exitCode == 0, "\(abandoned)")
+            #expect(abandoned.stdout.contains("abandoned: d2 was declared gone (--abandon d2)"), "\(abandoned.stdout)")
+            #expect(abandoned.stdout.contains("abandoned (host declared gone): 1 on d2"), "\(abandoned.stdout)")
+            #expect(TreeFingerprint(d1 + "/usr/local/etc") == before, "d1's part stays undone")
+            let history = try lab.exec("d1", [try RunbookBinary.require(), "--config", "/etc/runbook/partition.toml", "history"], timeout: 30)
+            #expect(history.stdoutLines.contains { $0.contains(id) && $0.contains("undone") }, "the run is undone now: \(history.stdout)")
+            let log = try lab.exec("d1", [try RunbookBinary.require(), "--config", "/etc/runbook/partition.toml", "log", id], timeout: 30)
+            #expect(log.stdout.contains("abandoned"), "the log keeps what was abandoned: \(log.stdout)")
+            let again = try undo([])
+            #expect(again.exitCode == 2 && again.stderr.contains("already undone"), "nothing is owed any more: \(again)")
         }
     }
 }
