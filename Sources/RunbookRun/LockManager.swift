@@ -55,11 +55,14 @@ package final class LockManager {
         held[name] = descriptor
         if let lockDatabase, let databases {
             do {
-                let result = try databases.connection(lockDatabase).query("SELECT GET_LOCK(?, ?)", [.string("runbook:" + name), .int(Int64(timeout))])
+                let connection = try databases.connection(lockDatabase)
+                let result = try connection.query("SELECT GET_LOCK(?, ?)", [.string("runbook:" + name), .int(Int64(timeout))])
                 guard result.first?[0].int64 == 1 else {
                     release(name)
-                    throw LockHeld(name: name, holder: "a run on another host (MySQL lock 'runbook:\(name)' on \(lockDatabase))")
+                    let noted = LockHolders.holder(of: name, on: connection).map { $0 + ", " } ?? "a run on another host, "
+                    throw LockHeld(name: name, holder: noted + "MySQL lock 'runbook:\(name)' on \(lockDatabase)")
                 }
+                LockHolders.record(name, who: who, on: connection)
             } catch let error as LockHeld {
                 throw error
             } catch {
@@ -98,7 +101,9 @@ package final class LockManager {
         if let lockDatabase, let databases,
            let free = try? databases.connection(lockDatabase).query("SELECT IS_FREE_LOCK(?)", [.string("runbook:" + name)]).first?[0].int64,
            free == 0 {
-            return "a run on another host (MySQL lock 'runbook:\(name)' on \(lockDatabase))"
+            let connection = try? databases.connection(lockDatabase)
+            let noted = connection.flatMap { LockHolders.holder(of: name, on: $0) }.map { $0 + ", " } ?? "a run on another host, "
+            return noted + "MySQL lock 'runbook:\(name)' on \(lockDatabase)"
         }
         return nil
     }
