@@ -28,7 +28,8 @@ package struct AddressChange: Effect {
     package func apply(_ world: World) throws -> EffectOutcome {
         try runChecked(adds ? world.platform.addAddress(interface: interface, address: address)
                             : world.platform.removeAddress(interface: interface, address: address))
-        return EffectOutcome()
+        guard adds, let problem = AddressAnnouncement.send(address, on: interface, platform: world.platform) else { return EffectOutcome() }
+        return EffectOutcome(notes: [problem])
     }
 
     package func simulate(_ overlay: Overlay) -> EffectOutcome {
@@ -75,6 +76,21 @@ package struct AddressUndo<Direction: AddressDirection>: UndoAction {
         guard present != Direction.adds else { return }
         try runChecked(Direction.adds ? world.platform.addAddress(interface: interface, address: address)
                                       : world.platform.removeAddress(interface: interface, address: address))
+        if Direction.adds { _ = AddressAnnouncement.send(address, on: interface, platform: world.platform) }
+    }
+}
+
+/// A gratuitous ARP after an address is added (PlatformAdapter.announceAddress), sent in the
+/// background: the failover goes on while arping waits out its second.
+package enum AddressAnnouncement {
+    /// Why the address could not be announced, or nil (sent, or nothing to send here).
+    package static func send(_ address: String, on interface: String, platform: PlatformAdapter) -> String? {
+        guard let argv = platform.announceAddress(interface: interface, address: address) else { return nil }
+        guard ProcessRunner.resolve(argv[0]) != nil else {
+            return "\(argv[0]) is not installed: \(address) was not announced; the neighbours learn it when their ARP entry expires"
+        }
+        do { try ProcessRunner.startDetached(argv) } catch { return "\(address) was not announced: \(error)" }
+        return nil
     }
 }
 

@@ -62,6 +62,15 @@ public struct PlatformAdapter: Sendable {
         }
     }
 
+    /// The announcement of an address just added, so the segment's neighbours (the router,
+    /// the other dispatcher) send to this host at once instead of when their ARP entry for
+    /// the old one expires: a gratuitous ARP on Linux. FreeBSD's ifconfig announces an alias
+    /// itself, and IPv6 neighbours probe again: nil there.
+    public func announceAddress(interface: String, address: String) -> [String]? {
+        guard kind == .linux, !PlatformAdapter.isIPv6(address) else { return nil }
+        return ["arping", "-U", "-c", "1", "-I", interface, address]
+    }
+
     public func removeAddress(interface: String, address: String) -> [String] {
         let prefix = PlatformAdapter.isIPv6(address) ? "/128" : "/32"
         switch kind {

@@ -160,6 +160,13 @@ public enum ProcessRunner {
         return Spawned(pid: pid, input: stdinPipe[1], output: stdoutPipe[0], errors: stderrPipe[0])
     }
 
+    /// Starts `argv` and does not wait for it: a shell puts it in the background and exits,
+    /// so the program outlives this process's thread (and is reaped by init). Its output goes
+    /// nowhere. For what only needs sending, not an answer (arping waits a second for one).
+    public static func startDetached(_ argv: [String]) throws {
+        try check(["sh", "-c", "\"$@\" </dev/null >/dev/null 2>&1 &", "sh"] + argv, timeout: 10)
+    }
+
     /// Runs and throws unless the program exited 0.
     @discardableResult
     public static func check(_ argv: [String], input: [UInt8] = [], environment: [String: String] = [:],

@@ -37,6 +37,9 @@ import Testing
                   \(answering)
 
             """)
+        // The other side records the addresses a gratuitous ARP announces (Linux keeps only
+        // neighbours it asked for, unless arp_accept).
+        try system(["ip", "netns", "exec", net.b, "sysctl", "-q", "-w", "net.ipv4.conf.\(net.interfaceB).arp_accept=1"])
         let inA: ([String]) throws -> ChildResult = { try box.runbook(inNamespace: net.a, $0) }
         let onA = { try net.addresses(net.a, net.interfaceA) }
         let before = try onA()
@@ -61,6 +64,15 @@ import Testing
         #expect(now.contains(free1) && now.contains(free2), "\(now)")
         #expect(!now.contains(answering), "an address that answers ping is left to the host that has it")
         #expect(!now.contains(other), "only the event's section moves")
+        // The taking side announced free2 (arping -U, in the background): the other side knows
+        // where it is now without having asked.
+        let announced = Clock.monotonic() + 3
+        var neighbour = ""
+        while !neighbour.contains("lladdr") && Clock.monotonic() < announced {
+            neighbour = (try? ProcessRunner.run(["ip", "-n", net.b, "neigh", "show", free2, "dev", net.interfaceB], timeout: 5).outputText) ?? ""
+            usleep(50_000)
+        }
+        #expect(neighbour.contains("lladdr"), "a gratuitous ARP announced \(free2): \(neighbour)")
         #expect(net.pings(from: net.b, free1), "the other side reaches a taken address")
         #expect(down.events("log").contains { $0["message"]?.stringValue?.contains("\(answering) still answers ping") == true },
                 "the skipped address is logged\n\(down)")

@@ -26,6 +26,10 @@ import Testing
         #expect(freebsd.addAddress(interface: "igb1", address: "208.43.48.5") == ["ifconfig", "igb1", "inet", "208.43.48.5/32", "alias"])
         #expect(freebsd.removeAddress(interface: "igb1", address: "208.43.48.5") == ["ifconfig", "igb1", "inet", "208.43.48.5", "-alias"])
         #expect(freebsd.addAddress(interface: "igb1", address: "2001:db8::5") == ["ifconfig", "igb1", "inet6", "2001:db8::5/128", "alias"])
+        // The gratuitous ARP after taking an address (FreeBSD's ifconfig announces it itself).
+        #expect(linux.announceAddress(interface: "eth1", address: "208.43.48.5") == ["arping", "-U", "-c", "1", "-I", "eth1", "208.43.48.5"])
+        #expect(freebsd.announceAddress(interface: "igb1", address: "208.43.48.5") == nil)
+        #expect(linux.announceAddress(interface: "eth1", address: "2001:db8::5") == nil)
         #expect(linux.listAddresses(interface: "eth1") == ["ip", "-o", "addr", "show", "dev", "eth1"])
         #expect(freebsd.listAddresses(interface: "igb1") == ["ifconfig", "igb1"])
         #expect(linux.ping(address: "10.0.0.1") == ["ping", "-4", "-c", "1", "-W", "1", "-n", "-q", "10.0.0.1"])
