@@ -145,7 +145,8 @@ extension Engine {
         slot.session = session
         session.lua = state
         session.phase = .running
-        try? state.setGlobal("context", runContext(id: id, record: record, declaration: declaration, dryRun: options.dryRun))
+        try? state.setGlobal("context", runContext(id: id, record: record, declaration: declaration, dryRun: options.dryRun,
+                                                   json: output.mode == .json))
 
         output.runStarted(id: id, runbook: declaration.name, dryRun: options.dryRun, arguments: record.arguments,
                           file: declaration.file, config: config.sourcePath.map(EngineConfig.absolute), root: config.root,
@@ -161,12 +162,15 @@ extension Engine {
         return .success(run)
     }
 
-    /// The `context` global: the run's id, mode, root, who and where, and (for a run that
+    /// The `context` global: the run's id, mode (dry-run, --json), root, platform, who and where, and (for a run that
     /// works a queue record, set by `runbook queue work`, stdlib/queue.lua) the record's id.
-    private func runContext(id: String, record: RunRecord, declaration: RunbookDeclaration, dryRun: Bool) -> LuaValue {
+    private func runContext(id: String, record: RunRecord, declaration: RunbookDeclaration, dryRun: Bool, json: Bool) -> LuaValue {
         var context = LuaTable()
         context["run_id"] = .string(id)
         context["dry_run"] = .boolean(dryRun)
+        // --json: a report meant for programs prints itself as one JSON object (ip-status).
+        context["json"] = .boolean(json)
+        context["platform"] = .string(config.platform.rawValue)
         context["root"] = .string(config.root)
         context["user"] = .string(record.user)
         context["host"] = .string(record.host)

@@ -18,6 +18,8 @@ package enum RunModule: LuaModule {
             classes: [APIClass("runbook.Context", doc: "Facts about the run.",
                                "run_id: string  the run id, `20261125-045407-f50919`",
                                "dry_run: boolean  `true` in a dry-run",
+                               "json: boolean  `true` under `--json` (a report for programs prints one JSON object)",
+                               "platform: \"linux\"|\"freebsd\"  the platform the configuration names (or this host's)",
                                "root: string  the `--root` (`/` when not confined)",
                                "user: string  who runs it (`$SUDO_USER` when set)",
                                "host: string  this host's name",
