@@ -138,4 +138,31 @@ struct LabSiteRunbooksTests {
             #expect(after == before, "\(before.differences(from: after).prefix(10))")
         }
     }
+
+    @Test("nginx -t failing on d2 only: add-site fails naming d2, and both dispatchers keep their old config (d1's new one is not kept either)")
+    func aConfigTestFailingOnD2KeepsBothOld() throws {
+        try SharedLab.use { lab in
+            let install = try lab.runbookOnD1(["run", "install", "--email", "demo@example.com", "--hostname", "shop.example.com",
+                                               "--plan", "paid", "--yes", "--json"])
+            #expect(install.exitCode == 0, "\(install)")
+            let installID = try #require(DemoWorld.runID(install), "\(install)")
+            defer { _ = try? lab.runbookOnD1(["undo", installID]) }
+            // d2's nginx.conf gets a directive its config test refuses; the running nginx is
+            // untouched until a reload, which the test then refuses.
+            let d2Conf = try lab.files("d2") + "/usr/local/etc/nginx/nginx.conf"
+            let original = try #require(Files.read(d2Conf))
+            try Files.write(d2Conf, original + "\nthis_is_not_a_directive on;\n")
+            defer { try? Files.write(d2Conf, original) }
+            let before = try lab.state()
+
+            let added = try lab.runbookOnD1(["run", "add-site", "--install", "shopexam1", "--hostname", "wholesale.example.com", "--yes"])
+            #expect(added.exitCode == 1, "\(added)")
+            #expect(added.stderr.contains("on d2: nginx config test failed"), "the error names d2 and the cause: \(added.stderr)")
+            let after = try lab.state()
+            #expect(after == before, "every host as before the run: \(before.differences(from: after).prefix(10))")
+            // Neither dispatcher serves the new site: d1's reload was undone with the run.
+            let page = try lab.fetch("192.0.2.11", host: "wholesale.example.com")
+            #expect(!page.stdout.contains("store: shopexam1"), "d1 does not serve the new site: \(page)")
+        }
+    }
 }
