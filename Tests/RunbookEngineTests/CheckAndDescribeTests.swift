@@ -96,6 +96,9 @@ struct CheckAndDescribeTests {
             #expect(shown.exitCode == 0 && shown.stdoutLines.dropFirst().first?.hasPrefix("Runs on: ") == true, "\(name): \(shown)")
             let json = try JSON.parse(try sandbox.runbook(["--runbooks", Repo.runbooks, "describe", name, "--json"]).stdout)
             #expect((json["runs_on"]?.stringValue ?? "").count > 10, "\(name) says where it runs")
+            // docs/runbooks.md's table says the same.
+            let row = "| [\(name)](#\(name)) | \(json["runs_on"]?.stringValue ?? "") |"
+            #expect((Files.read(Repo.root + "/docs/runbooks.md") ?? "").contains(row + "\n"), "docs/runbooks.md has \(row)")
         }
         let refused = try sandbox.runbook(["describe", "two_lines"])
         #expect(refused.exitCode != 0 && refused.stderr.contains("`runs_on` must be one line of text"), "\(refused)")
