@@ -57,14 +57,16 @@ return runbook {
     database.
   ]],
   params = {
-    carp = { type = "string", required = true, doc = "the CARP interface of the event (devd's $subsystem), e.g. carp2" },
-    action = { type = "enum", values = { "LINK_UP", "LINK_DOWN" }, required = true,
-               doc = "devd's $type: LINK_DOWN takes the section's IPs, LINK_UP releases them (see take_on)" },
+    carp = { type = "string", required = true,
+             doc = "the section: the CARP interface of the event (devd's $subsystem), e.g. carp2, or VHID@NIC (2@igb1: section carp2)" },
+    action = { type = "enum", values = { "LINK_UP", "LINK_DOWN", "MASTER", "BACKUP" }, required = true,
+               doc = "devd's $type: MASTER takes the section's IPs and BACKUP releases them (system CARP); for the carpN "
+                  .. "interfaces' IFNET events, LINK_DOWN takes and LINK_UP releases (see take_on)" },
     config_file = { type = "path", default = "/usr/local/etc/mas_ip_manager.cfg",
                     doc = "the ip_manager config file with a [CARP] section per interface" },
   },
   -- One event per CARP interface at a time; the wrapper waits for the lock (--lock-timeout).
-  locks = function(args) return { "failover-ips:" .. args.carp } end,
+  locks = function(args) return { "failover-ips:" .. (args.carp:gsub("^(%d+)@.*$", "carp%1")) } end,
   -- A failover that stops half way keeps the addresses it moved: serving them is the point.
   on_failure = "keep",
   run = function(args)
@@ -72,8 +74,11 @@ return runbook {
       log.warn(("the addresses moved before the failure stay as they are: `runbook log %s` lists them, "
         .. "`runbook undo %s` moves them back"):format(context.run_id, context.run_id))
     end)
-    if not is_interface(args.carp) then
-      error("argument --carp: expected an interface name like carp2, got '" .. args.carp .. "'", 0)
+    -- devd's CARP events name the vhid and its NIC ("2@igb1"): the section is carpVHID.
+    local vhid, nic = args.carp:match("^(%d+)@(.+)$")
+    local carp = vhid and ("carp" .. vhid) or args.carp
+    if not is_interface(carp) or (nic and not is_interface(nic)) then
+      error("argument --carp: expected an interface name like carp2 (or VHID@NIC like 2@igb1), got '" .. args.carp .. "'", 0)
     end
     -- Which event takes the IPs. The guide: "when dispatch2 (carp2) goes down - on dispatch1
     -- ... ip_manager --carp=carp2 --action=LINK_DOWN ... will add" them. carp(4) itself
@@ -84,35 +89,37 @@ return runbook {
     if take_on ~= "LINK_DOWN" and take_on ~= "LINK_UP" then
       error("settings.failover_ips.take_on must be \"LINK_DOWN\" or \"LINK_UP\", got " .. tostring(take_on), 0)
     end
-    local take = args.action == take_on
+    -- MASTER and BACKUP (devd's system CARP, carp(4) since FreeBSD 10) say it outright.
+    local take
+    if args.action == "MASTER" or args.action == "BACKUP" then take = args.action == "MASTER" else take = args.action == take_on end
 
     local interface, ips
     step("Read the config file " .. args.config_file, function()
       -- Read as Python's configparser read it for the old ip_manager (stdlib/configparser.lua):
       -- a repeated key or section is an error naming the line, not "the last one wins".
       local sections, order = configparser.parse(fs.read(args.config_file), args.config_file)
-      local section = sections[args.carp]
+      local section = sections[carp]
       if not section then
-        error(("no section [%s] in %s (it has: %s)"):format(args.carp, args.config_file,
+        error(("no section [%s] in %s (it has: %s)"):format(carp, args.config_file,
           #order > 0 and table.concat(order, ", ") or "no sections"), 0)
       end
       interface = section.interface
       if not interface or not is_interface(interface) then
-        error(("[%s] in %s needs 'interface = NIC' (like igb1), got '%s'"):format(args.carp, args.config_file,
+        error(("[%s] in %s needs 'interface = NIC' (like igb1), got '%s'"):format(carp, args.config_file,
           tostring(interface)), 0)
       end
       ips = {}
       local seen = {}
       for ip in (section.ips or ""):gmatch("[^%s,]+") do
         if not is_ip(ip) then
-          error(("[%s] in %s: '%s' is not an IP address"):format(args.carp, args.config_file, ip), 0)
+          error(("[%s] in %s: '%s' is not an IP address"):format(carp, args.config_file, ip), 0)
         end
         if not seen[ip] then
           seen[ip] = true
           ips[#ips + 1] = ip
         end
       end
-      if #ips == 0 then log.warn(("[%s] in %s lists no ips: nothing to move"):format(args.carp, args.config_file)) end
+      if #ips == 0 then log.warn(("[%s] in %s lists no ips: nothing to move"):format(carp, args.config_file)) end
       log.info(("%s: interface %s, ips %s"):format(args.carp, interface, table.concat(ips, " ")))
     end)
 

@@ -116,6 +116,16 @@ import Testing
         let backup = try inA(["run", "failover-ips", "--carp", "carp2", "--action", "LINK_DOWN"])
         #expect(backup.exitCode == 0, "\(backup)")
         #expect(try onA() == before)
+
+        // devd's CARP events (carp(4) since FreeBSD 10: system CARP, subsystem VHID@NIC, type
+        // MASTER or BACKUP) say it outright, whatever take_on says: MASTER takes, BACKUP releases.
+        let becameMaster = try inA(["run", "failover-ips", "--carp", "2@\(net.interfaceA)", "--action", "MASTER"])
+        #expect(becameMaster.exitCode == 0, "\(becameMaster)")
+        now = try onA()
+        #expect(now.contains(free1) && now.contains(free2) && !now.contains(answering), "\(now)")
+        let becameBackup = try inA(["run", "failover-ips", "--carp", "2@\(net.interfaceA)", "--action", "BACKUP"])
+        #expect(becameBackup.exitCode == 0, "\(becameBackup)")
+        #expect(try onA() == before)
     }
 
     @Test func failoverIPsRefusesBadInputAndTouchesNothing() throws {
