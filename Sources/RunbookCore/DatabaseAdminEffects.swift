@@ -228,12 +228,15 @@ package struct CreateUser: Effect {
     package func apply(_ world: World) throws -> EffectOutcome {
         let server = try world.databases.connection(connection)
         let account = AdminName.account(try AdminName.user(user), try AdminName.host(host))
-        let modes = try server.query("SELECT @@SESSION.sql_mode").first?[0].string ?? ""
-        let literal = Self.stringLiteral(password.value, backslashEscapes: !modes.uppercased().contains("NO_BACKSLASH_ESCAPES"))
+        // The statement carries the password's hash, not the password: the server writes
+        // CREATE USER as it was sent to its binary log, and a replica to its relay log, so
+        // a password in it would stay on the disks of the primary and of every replica
+        // (found by LabFleetSecretsTests).
+        let hash = SHA1.mysqlNativePassword(password.value)
         do {
-            try server.executeText("CREATE USER \(account) IDENTIFIED BY \(literal)")
+            try server.executeText("CREATE USER \(account) IDENTIFIED BY PASSWORD '\(hash)'")
         } catch let error as DBError {
-            throw scrubbed(error, statement: "CREATE USER \(account) IDENTIFIED BY '***'")
+            throw scrubbed(error, statement: "CREATE USER \(account) IDENTIFIED BY PASSWORD '***'")
         }
         let grant = "GRANT \(privileges) ON \(AdminName.grantTarget(try AdminName.database(database))) TO \(account)"
         do {
@@ -249,20 +252,6 @@ package struct CreateUser: Effect {
     package func simulate(_ overlay: Overlay) -> EffectOutcome {
         overlay.databases.setUser(connection, AdminName.account(user, host), exists: true)
         return EffectOutcome()
-    }
-
-    /// A '...' literal: quotes doubled (valid in every sql_mode) and backslashes escaped
-    /// unless NO_BACKSLASH_ESCAPES makes them literal. NUL bytes are refused earlier.
-    package static func stringLiteral(_ text: String, backslashEscapes: Bool) -> String {
-        var literal = "'"
-        for character in text {
-            switch character {
-            case "'": literal += "''"
-            case "\\": literal += backslashEscapes ? "\\\\" : "\\"
-            default: literal.append(character)
-            }
-        }
-        return literal + "'"
     }
 
     /// The server's error without the statement that carries the password (and without the

@@ -183,7 +183,7 @@ struct DatabaseAdminTests {
             let text = String(describing: error)
             #expect(text.contains("MySQL error 1396"), "\(text)")
             #expect(!text.contains("Sup3rSecret"), "\(text)")
-            #expect(text.contains("IDENTIFIED BY '***'"), "\(text)")
+            #expect(text.contains("IDENTIFIED BY PASSWORD '***'"), "\(text)")
         }
     }
 
@@ -500,10 +500,12 @@ extension DatabaseAdminTests {
             #expect(try SQLScript.split("  -- nothing\n# here\n/* at all */ ;;\n").isEmpty)
         }
 
-        @Test("a password literal survives every sql_mode")
-        func passwordLiteral() {
-            #expect(CreateUser.stringLiteral("a'b\\c", backslashEscapes: true) == "'a''b\\\\c'")
-            #expect(CreateUser.stringLiteral("a'b\\c", backslashEscapes: false) == "'a''b\\c'")
+        @Test("a user's password travels as its mysql_native_password hash, as MySQL computes it (so no log of the server holds it)")
+        func passwordHash() {
+            // SHA1(SHA1(password)), upper-case hex after '*': MySQL's PASSWORD('hello').
+            #expect(SHA1.mysqlNativePassword("hello") == "*6B4F89A54E2D27ECD7E8DA05B4AB8FD9D1D8B119")
+            #expect(SHA1.mysqlNativePassword("") == "*BE1BDEC0AA74B4DCB079943E70528096CCA985F8")
+            #expect(SHA1.digest(Array("abc".utf8)).map { String(format: "%02x", $0) }.joined() == "a9993e364706816aba3e25717850c26c9cd0d89d")
         }
     }
 }

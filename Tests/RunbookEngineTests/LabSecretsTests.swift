@@ -36,20 +36,17 @@ struct LabSecretsTests {
         }
         """
 
-    /// Every regular file under `directory` holding `needle`, as paths relative to it.
+    /// Every regular file under `directory` holding `needle`, as paths relative to it. grep
+    /// reads them (the lab's MariaDB files and snapshot are hundreds of megabytes), with the
+    /// needle in a private file, not on its command line.
     static func files(under directory: String, holding needle: String) -> [String] {
-        guard let walker = FileManager.default.enumerator(atPath: directory) else { return [] }
-        let bytes = Array(needle.utf8)
-        var hits: [String] = []
-        while let relative = walker.nextObject() as? String {
-            let path = directory + "/" + relative
-            guard let info = Posix.lstatInfo(path), info.kind == .file, info.size < 64 << 20,
-                  let content = try? Posix.readFile(path) else { continue }
-            if content.count >= bytes.count, (0...(content.count - bytes.count)).contains(where: { content[$0..<($0 + bytes.count)].elementsEqual(bytes) }) {
-                hits.append(relative)
-            }
-        }
-        return hits
+        let patterns = directory + "/../.needle-\(getpid())"
+        guard (try? Files.write(patterns, needle + "\n", mode: 0o600)) != nil else { return ["(cannot write \(patterns))"] }
+        defer { unlink(patterns) }
+        guard let found = try? ProcessRunner.run(["grep", "-rlFZ", "--devices=skip", "-f", patterns, "--", directory], timeout: 300),
+              found.status <= 1 else { return ["(grep failed)"] }
+        return found.output.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            .map { $0.hasPrefix(directory + "/") ? String($0.dropFirst(directory.count + 1)) : $0 }
     }
 
     @Test("no file of any lab host and no process command line holds the secret (the run and its undo); argv with it is refused")
@@ -96,10 +93,11 @@ struct LabSecretsTests {
     }
 }
 
-/// Reads /proc/*/cmdline in a loop on a thread of its own and keeps the command lines that
-/// hold `needle`.
+/// Reads /proc/*/cmdline (and, with `environments`, /proc/*/environ) in a loop on a thread
+/// of its own and keeps those that hold one of `needles`.
 final class ProcessSampler: @unchecked Sendable {
-    private let needle: String
+    private let needles: [String]
+    private let environments: Bool
     private let lock = NSLock()
     private var running = true
     private var hits: Set<String> = []
@@ -107,7 +105,15 @@ final class ProcessSampler: @unchecked Sendable {
 
     private var samplesTaken = 0
 
-    init(needle: String) { self.needle = needle }
+    /// Microseconds between two reads of the process table.
+    private let interval: UInt32
+
+    init(needle: String) { needles = [needle]; environments = false; interval = 5_000 }
+    init(needles: [String], environments: Bool, interval: UInt32) {
+        self.needles = needles
+        self.environments = environments
+        self.interval = interval
+    }
 
     /// How many times the whole process table was read.
     var rounds: Int { lock.withLock { samplesTaken } }
@@ -116,11 +122,20 @@ final class ProcessSampler: @unchecked Sendable {
         let thread = Thread { [self] in
             while lock.withLock({ running }) {
                 for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-                    guard let pid = pid_t(name), let line = Lab.commandLine(pid), line.contains(needle) else { continue }
-                    _ = lock.withLock { hits.insert(line) }
+                    guard let pid = pid_t(name) else { continue }
+                    if let line = Lab.commandLine(pid), needles.contains(where: { line.contains($0) }) {
+                        _ = lock.withLock { hits.insert(line) }
+                    }
+                    // (Environments are read every 10th round: reading them all is costly.)
+                    if environments, samplesTaken % 10 == 0, let bytes = try? Posix.readFile("/proc/\(pid)/environ") {
+                        let text = String(decoding: bytes, as: UTF8.self)
+                        if needles.contains(where: { text.contains($0) }) {
+                            _ = lock.withLock { hits.insert("environment of \(Lab.commandLine(pid) ?? name)") }
+                        }
+                    }
                 }
                 lock.withLock { samplesTaken += 1 }
-                usleep(5_000)
+                usleep(interval)
             }
         }
         self.thread = thread
