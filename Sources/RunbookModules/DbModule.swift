@@ -373,7 +373,9 @@ package enum DbModule: LuaModule {
             Creates a user and grants it `privileges` on that one database. Without `password` it
             generates 32 random letters and digits. The password is a secret from the moment it
             exists: masked in every log, plan, error and journal line (the plan says "generated" or
-            "given"). Undo: `DROP USER`.
+            "given"), and the server gets only its hash (`IDENTIFIED BY PASSWORD '*...'`,
+            mysql_native_password), so its binary log and a replica's relay log never hold it.
+            Undo: `DROP USER`.
             """,
             example: """
             db.create_database("master", install.db_name)
