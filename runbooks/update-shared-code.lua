@@ -47,22 +47,18 @@ local function at(url, revision) return url .. "@" .. revision end
 -- there; to an rsync daemon (with its password_file's password) it cannot be undone (`!`).
 local function push(folder, server, options, undo_existing)
   options = options or {}
-  -- A server with runbook's agent (`host`) is pushed to over ssh: the copy is undone there.
-  local sync = server.host and (server.host .. ":") or server.sync
-  if sync:sub(1, 1) == "/" then
-    local destination = sync:gsub("/+$", "") .. folder
-    local undo
-    if not fs.exists(destination) then
-      if not fs.exists(parent(destination)) then fs.mkdir(parent(destination)) end
-      undo = { "rm", "-rf", "--", on_disk(destination) }
-    elseif undo_existing then
-      undo = undo_existing(on_disk(destination))
-    end
-    return rsync.push(folder .. "/", destination .. "/", { delete = options.delete, excludes = options.excludes, undo = undo,
-                                                           checksum = options.checksum })
+  -- Through the agent, over ssh or to a daemon: as every runbook copies (servers.push).
+  if server.host or server.sync:sub(1, 1) ~= "/" then return servers.push(server, folder, options) end
+  local destination = server.sync:gsub("/+$", "") .. folder
+  local undo
+  if not fs.exists(destination) then
+    if not fs.exists(parent(destination)) then fs.mkdir(parent(destination)) end
+    undo = { "rm", "-rf", "--", on_disk(destination) }
+  elseif undo_existing then
+    undo = undo_existing(on_disk(destination))
   end
-  return rsync.push(folder .. "/", sync .. folder .. "/", { delete = options.delete, excludes = options.excludes,
-    checksum = options.checksum, password = not server.host and servers.daemon_password(server) or nil })
+  return rsync.push(folder .. "/", destination .. "/", { delete = options.delete, excludes = options.excludes, undo = undo,
+                                                         checksum = options.checksum })
 end
 
 -- Text padded to a width, for the summary table.

@@ -11,7 +11,7 @@
 --       to add; needs = {"sync"} (default) or {"sync", "cron_file"}
 --   servers.folder(server, path) -> where `path` of that server is here when it is reached
 --       through a folder, else nil (ssh and rsync:// are reached with rsync.push only)
---   servers.push(server, path [, {delete = false, excludes = {...}}]) -> copies the file or
+--   servers.push(server, path [, {delete = false, excludes = {...}, checksum = false}]) -> copies the file or
 --       folder `path` of this server to the same path there (rsync -a; delete: a folder's
 --       extra files there are removed). A server with a `host` (a [hosts] entry whose
 --       runbook agent is there) is copied to over ssh, and undone there. Into a folder: the
@@ -190,7 +190,7 @@ function M.push(server, path, options)
   local info = fs.stat(path)
   if not info then error(path .. " does not exist on this server: nothing to copy", 0) end
   local slash = info.type == "directory" and "/" or ""
-  local copy = { delete = options.delete or nil, excludes = options.excludes }
+  local copy = { delete = options.delete or nil, excludes = options.excludes, checksum = options.checksum or nil }
   local there = M.folder(server, path)
   if not there and type(server.host) == "string" then
     -- Through runbook's agent there: what the copy replaces or creates is undone there.
