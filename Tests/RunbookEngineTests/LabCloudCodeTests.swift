@@ -32,16 +32,10 @@ struct LabCloudCodeTests {
     func theCloudGetsTheNewCode() throws {
         try SharedLab.use { lab in
             let pristine = try lab.state()
-            var undoStack: [String] = []
-            defer { for id in undoStack.reversed() { _ = try? lab.runbookOnD1(["undo", id]) } }
-            func run(_ words: [String]) throws -> ChildResult {
-                let result = try lab.runbookOnD1(words + ["--yes", "--json"], timeout: 300)
-                #expect(result.exitCode == 0, "\(words.prefix(2)): \(result)")
-                undoStack.append(try #require(DemoWorld.runID(result), "\(result)"))
-                return result
-            }
-            _ = try run(["run", "install", "--email", "demo@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
-            _ = try run(["run", "cloud-manager", "--action", "add-install", "--id", "shopexam1", "--hostname", "tmp-cloud.make-a-store.com"])
+            let runs = RunsOnD1(lab)
+            defer { runs.undoLeft() }
+            try runs.run(["run", "install", "--email", "demo@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
+            try runs.run(["run", "cloud-manager", "--action", "add-install", "--id", "shopexam1", "--hostname", "tmp-cloud.make-a-store.com"])
             let cloud = try lab.files("tmp-cloud")
             #expect(Files.exists(cloud + "/usr/home/shopexam1/heavymetal/config.php"), "the store's home is on the cloud")
             let before = try Self.revision(lab, "tmp-cloud")
@@ -51,7 +45,7 @@ struct LabCloudCodeTests {
             #expect(plan.stdout.contains("tmp-cloud.make-a-store.com"), "the plan names the cloud: \(plan.stdout.suffix(3000))")
             #expect(try Self.revision(lab, "tmp-cloud") == before, "a dry-run changes nothing on the cloud")
 
-            _ = try run(["run", "update-shared-code", "--group", "2"])
+            try runs.run(["run", "update-shared-code", "--group", "2"])
             let head = try Self.revision(lab, "d1")
             #expect(head != before, "the group moved to a newer revision: \(before) -> \(head)")
             for host in ["d2", "tmp-cloud"] {
@@ -60,11 +54,7 @@ struct LabCloudCodeTests {
             let page = try lab.fetch("192.0.2.10", host: "shop.example.com")
             #expect(page.stdoutLines.first == "store: shopexam1 (install 1)", "\(page)")
 
-            for id in undoStack.reversed() {
-                let undo = try lab.runbookOnD1(["undo", id], timeout: 300)
-                #expect(undo.exitCode == 0, "undo \(id): \(undo)")
-            }
-            undoStack = []
+            try runs.undoAll()
             // svn's own bookkeeping (.svn/wc.db, pristine copies) keeps what an update brought,
             // undo included: the files and the revision are what an operator compares.
             let undone = try lab.state().withoutSvnBookkeeping, expected = pristine.withoutSvnBookkeeping

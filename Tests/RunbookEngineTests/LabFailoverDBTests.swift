@@ -24,20 +24,14 @@ struct LabFailoverDBTests {
             }
             defer { for host in ["d1", "d2", "tmp-cloud"] { try? FileManager.default.removeItem(atPath: (try? lab.files(host) + "/home/internal") ?? "") } }
             let pristine = try lab.state()
-            var undoStack: [String] = []
-            defer { for id in undoStack.reversed() { _ = try? lab.runbookOnD1(["undo", id]) } }
-            func run(_ words: [String]) throws -> ChildResult {
-                let result = try lab.runbookOnD1(words + ["--yes", "--json"], timeout: 300)
-                #expect(result.exitCode == 0, "\(words.prefix(2)): \(result)")
-                undoStack.append(try #require(DemoWorld.runID(result), "\(result)"))
-                return result
-            }
-            _ = try run(["run", "install", "--email", "demo@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
-            _ = try run(["run", "cloud-manager", "--action", "add-install", "--id", "shopexam1", "--hostname", "tmp-cloud.make-a-store.com"])
+            let runs = RunsOnD1(lab)
+            defer { runs.undoLeft() }
+            try runs.run(["run", "install", "--email", "demo@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
+            try runs.run(["run", "cloud-manager", "--action", "add-install", "--id", "shopexam1", "--hostname", "tmp-cloud.make-a-store.com"])
 
             try lab.script(["link", lab.directory, "cloud-db1", "down"])
             defer { _ = try? lab.script(["link", lab.directory, "cloud-db1", "up"]) }
-            let failover = try run(["run", "failover-db", "--destination", "slave", "--peer", "d2", "--also", "tmp-cloud"])
+            let failover = try runs.run(["run", "failover-db", "--destination", "slave", "--peer", "d2", "--also", "tmp-cloud"])
             for host in ["d1", "d2", "tmp-cloud"] {
                 for path in ["/usr/home/shopexam1/heavymetal/config.php", Self.internalConfig] {
                     #expect((Files.read(try lab.files(host) + path) ?? "").contains("$config['db_host'] = '10.0.0.2';"), "\(host):\(path)")
@@ -57,7 +51,7 @@ struct LabFailoverDBTests {
             let peerLine = try #require(failover.stdout.split(separator: "\n").first { $0.contains("runbook undo ") && $0.contains("dispatch2") },
                                         "the peer's run id is in the log\n\(failover.stdout.suffix(2000))")
             let peerRun = String(try #require(peerLine.components(separatedBy: "runbook undo ").last).prefix { $0 != "`" })
-            let failoverRun = undoStack.removeLast()
+            let failoverRun = runs.takeLast()
             let undo = try lab.runbookOnD1(["undo", failoverRun], timeout: 120)
             #expect(undo.exitCode == 0, "\(undo)")
             let peerUndo = try lab.exec("d2", [try RunbookBinary.require(), "--config", "/etc/runbook/config.toml", "undo", peerRun], timeout: 120)
@@ -66,11 +60,7 @@ struct LabFailoverDBTests {
                 #expect((Files.read(try lab.files(host) + Self.internalConfig) ?? "").contains("'10.0.0.5'"), "\(host) is back")
             }
             try lab.script(["link", lab.directory, "cloud-db1", "up"])
-            for id in undoStack.reversed() {
-                let back = try lab.runbookOnD1(["undo", id], timeout: 300)
-                #expect(back.exitCode == 0, "undo \(id): \(back)")
-            }
-            undoStack = []
+            try runs.undoAll()
             let undone = try lab.state()
             #expect(undone == pristine, "undo left differences:\n\(pristine.differences(from: undone).prefix(20).joined(separator: "\n"))")
         }

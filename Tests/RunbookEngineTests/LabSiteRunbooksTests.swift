@@ -41,13 +41,9 @@ struct LabSiteRunbooksTests {
     func siteRunbooksReachBothDispatchers() throws {
         try SharedLab.use { lab in
             let pristine = try lab.state()
-            let install = try lab.runbookOnD1(["run", "install", "--email", "demo@example.com", "--hostname", "shop.example.com",
-                                               "--plan", "paid", "--yes", "--json"])
-            #expect(install.exitCode == 0, "\(install)")
-            var undoStack = [try #require(DemoWorld.runID(install), "\(install)")]
-            defer {
-                for id in undoStack.reversed() { _ = try? lab.runbookOnD1(["undo", id]) }
-            }
+            let runs = RunsOnD1(lab)
+            defer { runs.undoLeft() }
+            try runs.run(["run", "install", "--email", "demo@example.com", "--hostname", "shop.example.com", "--plan", "paid"])
             let store = "store: shopexam1 (install 1)"
 
             // Each step: its dry-run changes nothing; the run leaves both dispatchers with the same config.
@@ -58,9 +54,7 @@ struct LabSiteRunbooksTests {
                 #expect(plan.stdout.contains("on d2: change /usr/local/etc/nginx/installs.conf"), "\(words[1]) plans d2's nginx: \(plan.stdout)")
                 let planned = try lab.state()
                 #expect(planned == before, "\(words[1]) --dry-run changed the lab: \(before.differences(from: planned).prefix(5))")
-                let run = try lab.runbookOnD1(words + ["--yes", "--json"])
-                #expect(run.exitCode == 0, "\(words[1]): \(run)")
-                undoStack.append(try #require(DemoWorld.runID(run), "\(run)"))
+                let run = try runs.run(words)
                 #expect(try Self.sameNginxConfig(lab), "after \(words[1]) d1 and d2 have the same installs.conf")
                 return run
             }
@@ -108,11 +102,7 @@ struct LabSiteRunbooksTests {
             _ = try step(["run", "downgrade", "--install", "shopexam1"])
 
             // Undo in reverse order: every host as before the install.
-            for id in undoStack.reversed() {
-                let undo = try lab.runbookOnD1(["undo", id])
-                #expect(undo.exitCode == 0, "undo \(id): \(undo)")
-            }
-            undoStack = []
+            try runs.undoAll()
             let undone = try lab.state()
             #expect(undone == pristine, "undo left differences:\n\(pristine.differences(from: undone).prefix(20).joined(separator: "\n"))")
         }

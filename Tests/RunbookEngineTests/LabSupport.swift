@@ -187,3 +187,39 @@ enum SharedLab {
         return try body(lab!)
     }
 }
+
+/// The runs a lab test makes on d1 and undoes, newest first: `undoAll` when the test is done
+/// with them, `undoLeft` (in a `defer`) for whatever a failure left behind.
+final class RunsOnD1 {
+    let lab: Lab
+    private(set) var ids: [String] = []
+
+    init(_ lab: Lab) { self.lab = lab }
+
+    /// `runbook WORDS --yes --json` on d1: it must succeed, and is remembered for undo.
+    @discardableResult
+    func run(_ words: [String]) throws -> ChildResult {
+        let result = try lab.runbookOnD1(words + ["--yes", "--json"], timeout: 300)
+        #expect(result.exitCode == 0, "\(words.prefix(2)): \(result)")
+        ids.append(try #require(DemoWorld.runID(result), "\(result)"))
+        return result
+    }
+
+    /// Forgets the newest run (the test undoes it its own way); its id.
+    func takeLast() -> String { ids.removeLast() }
+
+    /// Undoes every remembered run, newest first; each undo must succeed.
+    func undoAll() throws {
+        for id in ids.reversed() {
+            let undo = try lab.runbookOnD1(["undo", id], timeout: 300)
+            #expect(undo.exitCode == 0, "undo \(id): \(undo)")
+        }
+        ids = []
+    }
+
+    /// Undoes what is left, quietly (after a failure).
+    func undoLeft() {
+        for id in ids.reversed() { _ = try? lab.runbookOnD1(["undo", id], timeout: 300) }
+        ids = []
+    }
+}
